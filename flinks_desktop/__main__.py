@@ -1,0 +1,3 @@
+from flinks_desktop.cli import main
+
+raise SystemExit(main())

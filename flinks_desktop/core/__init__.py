@@ -1,0 +1,1 @@
+"""The engine of Flinks Desktop. Nothing below this package imports Qt."""
