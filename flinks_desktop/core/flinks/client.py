@@ -1,0 +1,385 @@
+"""The async client of the Flinks API: one long-lived `httpx.AsyncClient` per environment.
+
+Read top to bottom: the public calls (authorize token, the four forms of /Authorize, the data
+endpoints, DeleteCard); then `_fetch`, which turns Flinks' "202, still processing" into polling of
+the Async endpoint until the 200; then `_exchange`, the one place where an HTTP request is sent,
+logged, and turned into a JSON object or a `FlinksError`. Nothing else leaves this client: callers
+catch `FlinksError` and never see an httpx, JSON or KeyError exception.
+
+Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
+bodies. The log has one line per HTTP call with the method, endpoint, status, FlinksCode, duration
+and a masked id, and nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import dataclass
+from typing import Literal, Self
+from urllib.parse import quote
+
+import httpx
+
+from flinks_desktop.core.flinks.errors import (
+    PollTimeout,
+    ProtocolError,
+    error_from_response,
+    flinks_code,
+    transport_error,
+)
+from flinks_desktop.core.flinks.models import (
+    AccountsResult,
+    AuthorizeResult,
+    StatementsResult,
+    Token,
+    loads,
+    parse_accounts,
+    parse_authorize,
+    parse_statements,
+    parse_token,
+)
+from flinks_desktop.core.redact import mask_id
+
+log = logging.getLogger("flinks_desktop.flinks")
+
+#: /Authorize waits for the bank (a live refresh can take a minute or more), hence the long read.
+DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+
+DaysOfTransactions = Literal["Days90", "Days365"]
+NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
+
+_OK = 200
+_MFA = 203
+_PENDING = 202
+
+
+@dataclass(frozen=True)
+class PollProgress:
+    """Reported after each 202 of a data call, before the next poll."""
+
+    #: The data endpoint, e.g. "GetAccountsDetail".
+    endpoint: str
+    #: 1 for the first 202 (the answer to the POST), 2 for the first poll still pending...
+    attempt: int
+    #: Seconds since the POST was sent.
+    elapsed: float
+    #: "OPERATION_PENDING" or "OPERATION_DISPATCHED" (None if Flinks sent neither).
+    flinks_code: str | None
+
+
+ProgressCallback = Callable[[PollProgress], None]
+
+
+class FlinksClient:
+    """One Flinks environment: `api_url` is the API base up to and including the customer id.
+
+    With `auth_secret`, every /Authorize first gets a fresh single-use token. With `api_key`, the
+    data endpoints and DeleteCard send it. Without them, no authentication header is sent at all.
+    Every method raises only `FlinksError` subclasses (and `asyncio.CancelledError`).
+    """
+
+    def __init__(
+        self,
+        api_url: str,
+        *,
+        auth_secret: str | None = None,
+        api_key: str | None = None,
+        poll_interval: float = 10.0,
+        poll_timeout: float = 1800.0,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.AsyncClient(
+            base_url=f"{api_url.rstrip('/')}/BankingServices/", timeout=timeout, transport=transport
+        )
+        self._auth_secret = auth_secret
+        self._api_key = api_key
+        self._poll_interval = poll_interval
+        self._poll_timeout = poll_timeout
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # -- authorization -----------------------------------------------------------------------
+
+    async def generate_authorize_token(self) -> Token:
+        """A single-use token for one /Authorize or one Flinks Connect session (`authorizeToken=`).
+
+        Raises ValueError when the client has no auth secret: there is nothing to ask with.
+        """
+        if self._auth_secret is None:
+            raise ValueError("generate_authorize_token needs an auth_secret")
+        _, body = await self._exchange(
+            "POST", "GenerateAuthorizeToken", headers={"flinks-auth-key": self._auth_secret}, ok={_OK}
+        )
+        return parse_token(body)
+
+    async def authorize_cached(self, login_id: str) -> AuthorizeResult:
+        """A session on the data Flinks already holds for `login_id` (e.g. right after Connect)."""
+        return await self._authorize({"LoginId": login_id, "MostRecentCached": True}, log_id=login_id)
+
+    async def authorize_live(self, login_id: str) -> AuthorizeResult:
+        """A session that makes Flinks log in to the bank again; it may ask for MFA."""
+        return await self._authorize({"LoginId": login_id, "MostRecentCached": False}, log_id=login_id)
+
+    async def authorize_credentials(
+        self,
+        institution: str,
+        username: str,
+        password: str,
+        *,
+        language: str | None = None,
+        tag: str | None = None,
+        save: bool = True,
+    ) -> AuthorizeResult:
+        """A direct login with the bank credentials (the sandbox, legacy integrations)."""
+        body: dict[str, object] = {
+            "Institution": institution,
+            "Username": username,
+            "Password": password,
+            "MostRecentCached": False,
+            "Save": save,
+        }
+        if language is not None:
+            body["Language"] = language
+        if tag is not None:
+            body["Tag"] = tag
+        return await self._authorize(body, log_id=None, secrets=(password,))
+
+    async def answer_mfa(
+        self, request_id: str, answers: Mapping[str, Sequence[str]]
+    ) -> AuthorizeResult:
+        """Answer a 203: `answers` maps each challenge's exact prompt to its answers.
+
+        Raises TypeError when an answer is a bare string rather than a list of strings.
+        """
+        if any(isinstance(values, str) for values in answers.values()):
+            raise TypeError("each prompt's answers must be a sequence of strings, not a string")
+        responses = {prompt: list(values) for prompt, values in answers.items()}
+        secrets = [answer for values in responses.values() for answer in values]
+        return await self._authorize(
+            {"RequestId": request_id, "SecurityResponses": responses},
+            log_id=request_id,
+            secrets=secrets,
+        )
+
+    async def _authorize(
+        self, body: Mapping[str, object], *, log_id: str | None, secrets: Sequence[str] = ()
+    ) -> AuthorizeResult:
+        headers: dict[str, str] = {}
+        if self._auth_secret is not None:
+            token = await self.generate_authorize_token()
+            headers["flinks-auth-key"] = token.value
+            secrets = (*secrets, token.value)
+        status, payload = await self._exchange(
+            "POST",
+            "Authorize",
+            json=body,
+            headers=headers,
+            ok={_OK, _MFA},
+            log_id=log_id,
+            secrets=secrets,
+        )
+        return parse_authorize(status, payload)
+
+    # -- data ----------------------------------------------------------------------------------
+
+    async def get_accounts_summary(
+        self, request_id: str, *, progress: ProgressCallback | None = None
+    ) -> AccountsResult:
+        body = await self._fetch("GetAccountsSummary", {"RequestId": request_id}, request_id, progress)
+        return parse_accounts(body)
+
+    async def get_accounts_detail(
+        self,
+        request_id: str,
+        *,
+        with_transactions: bool = True,
+        days_of_transactions: DaysOfTransactions = "Days90",
+        accounts_filter: Sequence[str] | None = None,
+        with_account_identity: bool = True,
+        with_kyc: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> AccountsResult:
+        body: dict[str, object] = {
+            "RequestId": request_id,
+            "WithAccountIdentity": with_account_identity,
+            "WithKYC": with_kyc,
+            "WithTransactions": with_transactions,
+            "DaysOfTransactions": days_of_transactions,
+        }
+        if accounts_filter is not None:
+            body["AccountsFilter"] = list(accounts_filter)
+        return parse_accounts(await self._fetch("GetAccountsDetail", body, request_id, progress))
+
+    async def get_statements(
+        self,
+        request_id: str,
+        *,
+        number_of_statements: NumberOfStatements = "MostRecent",
+        accounts_filter: Sequence[str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> StatementsResult:
+        body: dict[str, object] = {
+            "RequestId": request_id,
+            "NumberOfStatements": number_of_statements,
+        }
+        if accounts_filter is not None:
+            body["AccountsFilter"] = list(accounts_filter)
+        return parse_statements(await self._fetch("GetStatements", body, request_id, progress))
+
+    async def delete_card(self, login_id: str) -> str:
+        """Delete everything Flinks holds for `login_id`; returns Flinks' confirmation message."""
+        _, body = await self._exchange(
+            "DELETE",
+            f"DeleteCard/{quote(login_id, safe='')}",
+            endpoint="DeleteCard",
+            headers=self._data_headers(),
+            ok={_OK},
+            log_id=login_id,
+        )
+        message = body.get("Message")
+        if not isinstance(message, str):
+            raise ProtocolError(http_status=_OK, detail="DeleteCard: Message is not a string")
+        return message
+
+    # -- the 202 -> poll -> 200 flow -----------------------------------------------------------
+
+    async def _fetch(
+        self,
+        endpoint: str,
+        body: Mapping[str, object],
+        request_id: str,
+        progress: ProgressCallback | None,
+    ) -> dict[str, object]:
+        """POST a data endpoint; while Flinks answers 202, GET its Async form every poll interval.
+
+        Gives up with PollTimeout when the next poll would start after `poll_timeout` seconds.
+        Cancelling the calling task stops at once: the wait and the request in flight are both
+        cancellation points, and nothing here catches CancelledError.
+        """
+        started = time.monotonic()
+        status, payload = await self._exchange(
+            "POST",
+            endpoint,
+            json=body,
+            headers=self._data_headers(),
+            ok={_OK, _PENDING},
+            log_id=request_id,
+        )
+        attempt = 0
+        while status == _PENDING:
+            attempt += 1
+            elapsed = time.monotonic() - started
+            code = flinks_code(payload)
+            if progress is not None:
+                progress(PollProgress(endpoint, attempt, elapsed, code))
+            if elapsed + self._poll_interval > self._poll_timeout:
+                raise PollTimeout(
+                    http_status=_PENDING,
+                    flinks_code=code,
+                    request_id=request_id,
+                    detail=f"{endpoint} still pending after {attempt} answers in {elapsed:.1f} s",
+                )
+            await asyncio.sleep(self._poll_interval)
+            status, payload = await self._exchange(
+                "GET",
+                f"{endpoint}Async/{quote(request_id, safe='')}",
+                endpoint=f"{endpoint}Async",
+                headers=self._data_headers(),
+                ok={_OK, _PENDING},
+                log_id=request_id,
+            )
+        return payload
+
+    def _data_headers(self) -> dict[str, str]:
+        return {} if self._api_key is None else {"x-api-key": self._api_key}
+
+    # -- one HTTP exchange -----------------------------------------------------------------------
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        ok: Set[int],
+        endpoint: str | None = None,
+        json: Mapping[str, object] | None = None,
+        headers: Mapping[str, str],
+        log_id: str | None = None,
+        secrets: Sequence[str] = (),
+    ) -> tuple[int, dict[str, object]]:
+        """Send one request; return its status (one of `ok`) and its JSON object, or raise.
+
+        `endpoint` names the call in the log (default: `path`); `log_id` is the loginId or
+        RequestId sent, logged masked and attached to errors; `secrets` are this call's own
+        secrets, kept out of error messages along with the client's.
+        """
+        endpoint = endpoint or path
+        started = time.monotonic()
+        try:
+            response = await self._http.request(method, path, json=json, headers=headers)
+        except httpx.HTTPError as exc:
+            error = transport_error(exc, request_id=log_id)
+            _log_call(method, endpoint, error.detail, None, started, log_id, failed=True)
+            raise error from exc
+        status = response.status_code
+        body = _decode(response.content)
+        id_for_log = log_id or _text(body, "RequestId")
+        _log_call(method, endpoint, status, flinks_code(body), started, id_for_log, failed=status not in ok)
+        if status not in ok:
+            raise error_from_response(
+                status, body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets)
+            )
+        if not isinstance(body, dict):
+            raise ProtocolError(
+                http_status=status,
+                request_id=id_for_log,
+                detail=f"{endpoint}: the HTTP {status} body is not a JSON object",
+            )
+        return status, body
+
+
+def _decode(content: bytes) -> object:
+    """The JSON of a body, or None when it is not JSON (an error page, an empty body...)."""
+    try:
+        return loads(content)
+    except ProtocolError:
+        return None
+
+
+def _text(body: object, key: str) -> str | None:
+    value = body.get(key) if isinstance(body, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def _log_call(
+    method: str,
+    endpoint: str,
+    outcome: int | str | None,
+    code: str | None,
+    started: float,
+    log_id: str | None,
+    *,
+    failed: bool,
+) -> None:
+    """One line per HTTP call. `outcome` is the status, or the transport failure's type."""
+    log.log(
+        logging.WARNING if failed else logging.INFO,
+        "%s %s -> %s %s in %.3f s [id %s]",
+        method,
+        endpoint,
+        outcome,
+        code or "-",
+        time.monotonic() - started,
+        mask_id(log_id) if log_id else "-",
+    )
