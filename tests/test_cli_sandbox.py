@@ -65,7 +65,9 @@ def test_sandbox_command_serves_the_api_and_connect(sandbox_process):
     login = httpx.post(f"{api}/Authorize", json={"Institution": "FlinksCapital", "Username": "Greatday",
                                                  "Password": "Everyday", "MostRecentCached": False})
     assert login.status_code == 203
-    assert httpx.get(f"{base}/v2/?demo=true").status_code in (200, 404)  # page lands with its own issue
+    page = httpx.get(f"{base}/v2/?demo=true")
+    assert page.status_code == 200 and f"/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices" in page.text
+    assert httpx.get(f"{base}/v2/connect.js").headers["content-type"].startswith("text/javascript")
 
 
 def test_sandbox_command_checks_secrets_from_the_environment(sandbox_process):

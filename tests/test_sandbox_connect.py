@@ -1,0 +1,368 @@
+"""The sandbox's Flinks Connect page, in a real QtWebEngine (offscreen), embedded cross-origin.
+
+Each test loads a host page at http://localhost:PORT that embeds Connect from http://127.0.0.1:PORT
+(another origin, as Flinks' own widget is for an integrator), walks the widget through its DOM ids
+and checks the events the host page received, in order and field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+
+from connect_harness import ConnectHarness
+
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+FC = "FlinksCapital"
+ENGLISH_PROMPTS = {"What city were you born in?", "What is the best country on earth?",
+                   "What shape do people like most?"}
+# The question's subject, in either language, gives its Flinks Capital answer.
+ANSWERS = {"city": "Montreal", "ville": "Montreal", "country": "Canada", "pays": "Canada",
+           "shape": "Triangle", "forme": "Triangle"}
+ENGLISH_WORDS = re.compile(
+    r"\b(Select|Search|Username|Password|Continue|Security|Secure|Read-only|credentials|would like|"
+    r"Allow|Deny|Choose|Show|Back|Test institution|Canadian)\b",
+    re.IGNORECASE,  # innerText follows CSS text-transform (uppercase headings)
+)
+
+
+def answer_for(prompt: str) -> str:
+    return next(answer for word, answer in ANSWERS.items() if word in prompt.lower())
+
+
+def authorize_bodies(sandbox) -> list[dict]:
+    return [json.loads(r.body) for r in sandbox.requests if r.path.endswith("/Authorize")]
+
+
+@pytest.fixture
+def connect(qtbot, flinks_sandbox_factory):
+    """Open Connect in a host page; every view is torn down explicitly, console errors fail."""
+    opened: list[ConnectHarness] = []
+
+    def open_connect(sandbox, **options) -> ConnectHarness:
+        harness = ConnectHarness(qtbot, sandbox, **options)
+        opened.append(harness)
+        return harness
+
+    yield open_connect
+    errors = [error for harness in opened for error in harness.page.console_errors]
+    for harness in opened:
+        harness.close()
+    assert not errors, f"JavaScript console errors: {errors}"
+
+
+def assert_no_console_errors(harness: ConnectHarness) -> None:
+    assert harness.page.console_errors == []
+
+
+def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_sandbox, qtbot):
+    sandbox = flinks_sandbox
+    redirect = f"http://localhost:{sandbox.port}/v2/done.html?from=host"
+    h = connect(sandbox).open(
+        demo="true", innerRedirect="true", redirectUrl=redirect, consentEnable="true",
+        accountSelectorEnable="true", customerName="Acme <b>Lending</b>", institutionFilterEnable="true",
+    )
+    assert h.js("document.querySelector('#institution-list [data-institution]').dataset.institution") == FC
+
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    hint = h.text("credentials-hint")
+    for words in ("Greatday", "Everyday", "Montreal", "Canada", "Triangle"):
+        assert words in hint
+    assert h.js("document.activeElement.id") == "username"
+
+    h.sign_in("Greatday", "Everyday")
+    assert h.wait_for("COMPONENT_LOAD_MFA") == {
+        "step": "COMPONENT_LOAD_MFA", "institution": FC, "mfaTypes": ["QuestionAndAnswer"]}
+    prompt = h.text("mfa-prompt")
+    assert prompt in ENGLISH_PROMPTS
+
+    h.answer("Atlantis")  # wrong first: an error event, then the same question again
+    h.wait_for("COMPONENT_LOAD_MFA_RETRY")
+    assert h.is_visible("mfa-error") and "doesn't match" in h.text("mfa-error")
+    assert h.text("mfa-prompt") == prompt
+
+    h.answer(answer_for(prompt))
+    h.wait_for("COMPONENT_LOAD_CONSENT")
+    # customerName is shown as text, never as markup.
+    assert h.text("consent-title") == "Acme <b>Lending</b> would like to access your Flinks Capital accounts"
+    assert h.js("document.querySelectorAll('#screen-consent b').length") == 0
+
+    h.click("#consent-accept")
+    loaded = h.wait_for("COMPONENT_LOAD_ACCOUNT_SELECTION")
+    assert loaded["totalAccounts"] == loaded["displayedAccounts"] >= 1
+    listing = h.text("account-list")
+    assert "••••" in listing and re.search(r"\$\d[\d,]*\.\d\d", listing)
+    account_id = h.choose_account(0)
+    redirect_event = h.wait_for("REDIRECT")
+
+    assert h.steps == [
+        "APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA", "INVALID_SECURITY_RESPONSE", "COMPONENT_LOAD_MFA_RETRY", "SUBMIT_MFA",
+        "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_ACCOUNT_SELECTION",
+        "ACCOUNT_SELECTED", "REDIRECT",
+    ]
+    assert h.data(0) == {"step": "APP_MOUNTED"}
+    assert h.data(1) == {"step": "COMPONENT_LOAD_INSTITUTION_SELECTOR"}
+    assert h.data(2) == {"step": "INSTITUTION_SELECTED", "institution": FC}
+    error = h.data(7)
+    assert error["flinksCode"] == "INVALID_SECURITY_RESPONSE" and error["institution"] == FC
+    assert GUID.match(error["requestId"])
+    assert h.data(8) == {"step": "COMPONENT_LOAD_MFA_RETRY", "institution": FC, "mfaTypes": ["QuestionAndAnswer"]}
+    assert h.data(13) == {"step": "ACCOUNT_SELECTED", "institution": FC, "accountId": account_id}
+    for index in range(2, len(h.steps)):
+        assert h.data(index)["institution"] == FC
+    # Every event comes from the sandbox's origin, and the host page recorded exactly these.
+    assert {event["origin"] for event in h.page.events} == {sandbox.base_url}
+    assert h.recorded_events() == h.page.events
+
+    assert set(redirect_event) == {"step", "institution", "url"}
+    url = redirect_event["url"]
+    assert url.startswith(redirect + "&loginId=")
+    query = parse_qs(urlsplit(url).query)
+    assert query["institution"] == [FC] and query["from"] == ["host"]
+    login_id = query["loginId"][0]
+    assert GUID.match(login_id)
+
+    # innerRedirect=true: the iframe itself goes to the redirect URL.
+    qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
+    assert h.frame_url() == url
+    assert (url, False) in h.page.navigations
+
+    # The loginId is a real one: it authorizes from the cache.
+    answer = httpx.post(f"{sandbox.banking_url}/Authorize", json={"LoginId": login_id, "MostRecentCached": True})
+    assert answer.status_code == 200
+    assert answer.json()["Login"]["Id"] == login_id
+    assert_no_console_errors(h)
+
+
+def test_wrong_password_and_bank_errors_are_shown_and_retried(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true")
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+
+    h.sign_in("Greatday", "Nopeday")
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL_RETRY")
+    assert h.steps[-3:] == ["SUBMIT_CREDENTIAL", "INVALID_LOGIN", "COMPONENT_LOAD_CREDENTIAL_RETRY"]
+    error = h.data(-2)
+    assert set(error) == {"flinksCode", "requestId", "institution"}
+    assert error["flinksCode"] == "INVALID_LOGIN" and error["institution"] == FC
+    assert h.data(-1) == {"step": "COMPONENT_LOAD_CREDENTIAL_RETRY", "institution": FC}
+    assert h.is_visible("credentials-error")
+    assert h.text("credentials-error") == "The username or password is incorrect. Check them and try again."
+    assert h.js("document.getElementById('password').value") == ""
+    assert h.js("document.activeElement.id") == "password"
+    assert authorize_bodies(flinks_sandbox)[0] == {
+        "Institution": FC, "Username": "Greatday", "Password": "Nopeday",
+        "MostRecentCached": False, "Save": True, "Language": "en"}
+
+    retries = 1
+    for username, code, message in (
+        ("test_disabled_account", "DISABLED_LOGIN", "disabled online access"),
+        ("test_service_unavailable", "RETRY_LATER", "try again in a few minutes"),
+    ):
+        h.sign_in(username, "Everyday")
+        retries += 1
+        h.wait_for("COMPONENT_LOAD_CREDENTIAL_RETRY", count=retries)
+        error = h.data(-2)
+        assert error["flinksCode"] == code and GUID.match(error["requestId"])
+        assert message in h.text("credentials-error")
+
+    h.sign_in("Greatday", "Everyday")
+    h.wait_for("COMPONENT_LOAD_MFA")
+    assert h.screen() == "mfa"
+    assert not h.is_visible("mfa-error")
+    assert_no_console_errors(h)
+
+
+def test_stringify_posts_json_strings(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", stringify="true")
+    assert not h.is_visible("close")
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("greatday_nomfa", "Everyday")
+    redirect = h.wait_for("REDIRECT")
+
+    assert all(isinstance(event["data"], str) for event in h.page.events)
+    assert h.page.events[0]["data"] == '{"step":"APP_MOUNTED"}'
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
+                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "REDIRECT"]
+    # No redirectUrl: the URL still carries the loginId, and the widget stays on its success screen.
+    url = redirect["url"]
+    assert url.startswith(f"{flinks_sandbox.base_url}/v2/done.html?loginId=")
+    assert GUID.match(parse_qs(urlsplit(url).query)["loginId"][0])
+    assert h.screen() == "success"
+    assert not h.is_visible("success-continue")
+    assert_no_console_errors(h)
+
+
+def test_french_text_and_french_security_questions(connect, flinks_sandbox_factory):
+    sandbox = flinks_sandbox_factory(mfa_rounds=2)
+    h = connect(sandbox).open(demo="true", language="fr", institutionFilterEnable="true",
+                              consentEnable="true", customerName="Prêts Acme", closeEnable="true")
+    assert h.js("document.documentElement.lang") == "fr"
+    text = h.visible_text()
+    assert "Choisissez votre institution" in text and "Institution de test" in text
+    assert "institutions canadiennes" in text.lower()
+    assert not ENGLISH_WORDS.search(text), text
+    assert h.js("document.getElementById('institution-search').placeholder") == "Rechercher votre institution"
+    assert h.js("document.getElementById('close').getAttribute('aria-label')") == "Fermer"
+
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    text = h.visible_text()
+    for words in ("Connectez-vous à Flinks Capital", "Nom d'utilisateur", "Mot de passe", "Identifiants de test",
+                  "Continuer", "Afficher"):
+        assert words.lower() in text.lower()  # innerText follows CSS text-transform
+    assert not ENGLISH_WORDS.search(text), text
+
+    h.sign_in("Greatday", "Everyday")
+    prompts = []
+    for round_ in (1, 2):
+        h.wait_for("COMPONENT_LOAD_MFA", count=round_)
+        prompt = h.text("mfa-prompt")
+        prompts.append(prompt)
+        assert prompt not in ENGLISH_PROMPTS
+        assert not ENGLISH_WORDS.search(h.visible_text())
+        h.answer(answer_for(prompt))
+    assert len(set(prompts)) == 2
+    assert authorize_bodies(sandbox)[0]["Language"] == "fr"
+
+    h.wait_for("COMPONENT_LOAD_CONSENT")
+    assert h.text("consent-title") == "Prêts Acme souhaite accéder à vos comptes Flinks Capital"
+    assert not ENGLISH_WORDS.search(h.visible_text())
+    h.click("#consent-accept")
+    h.wait_for("REDIRECT")
+    assert "Vous êtes connecté" in h.visible_text()
+    assert_no_console_errors(h)
+
+
+def test_close_button_and_denied_consent(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", closeEnable="true", consentEnable="true")
+    assert h.is_visible("close")
+    h.click("#close")
+    assert h.wait_for("COMPONENT_CLOSE_SESSION") == {"step": "COMPONENT_CLOSE_SESSION"}
+
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.click("#close")
+    assert h.wait_for("COMPONENT_CLOSE_SESSION", count=2) == {"step": "COMPONENT_CLOSE_SESSION", "institution": FC}
+
+    h.sign_in("greatday_nomfa", "Everyday")
+    h.wait_for("COMPONENT_LOAD_CONSENT")
+    h.click("#consent-deny")
+    assert h.wait_for("COMPONENT_DENY_CONSENT") == {"step": "COMPONENT_DENY_CONSENT", "institution": FC}
+    assert h.screen() == "denied"
+    assert "REDIRECT" not in h.steps
+    h.click("#denied-restart")
+    h.wait_for("COMPONENT_LOAD_INSTITUTION_SELECTOR", count=2)
+    assert h.screen() == "institutions"
+    assert_no_console_errors(h)
+
+
+def test_search_and_an_institution_the_sandbox_cannot_reach(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", institutionFilterEnable="true")
+    def visible():
+        return json.loads(h.js("JSON.stringify(Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
+                               ".filter(function (b) { return b.getClientRects().length; })"
+                               ".map(function (b) { return b.dataset.institution; }))"))
+
+    tiles = visible()
+    assert tiles[0] == FC and len(tiles) > 10
+
+    h.fill("institution-search", "zzz")
+    assert h.is_visible("institution-empty") and "zzz" in h.text("institution-empty")
+    h.fill("institution-search", "scotia")
+    assert visible() == ["Scotia"]
+    h.js("document.getElementById('institution-search').dispatchEvent("
+         "new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))")  # Enter picks the only match
+    assert h.wait_for("DISABLED_INSTITUTION") == {"step": "DISABLED_INSTITUTION", "institution": "Scotia"}
+    assert h.steps[-2:] == ["INSTITUTION_SELECTED", "DISABLED_INSTITUTION"]
+    assert h.screen() == "unavailable"
+    assert "Scotiabank" in h.text("unavailable-title")
+    assert not any(r.path.endswith("/Authorize") for r in flinks_sandbox.requests)
+
+    h.click("#unavailable-back")
+    h.wait_for("COMPONENT_LOAD_INSTITUTION_SELECTOR", count=2)
+    assert h.screen() == "institutions"
+    assert_no_console_errors(h)
+
+
+def test_theme_colours_are_validated_and_demo_false_hides_flinks_capital(connect, flinks_sandbox):
+    primary = "getComputedStyle(document.documentElement).getPropertyValue('--fc-primary').trim()"
+    h = connect(flinks_sandbox).open(foregroundColor1="0a7c55", backgroundColor="fff")
+    assert h.js(primary) == "#0a7c55"
+    assert h.js("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    assert h.js("document.querySelector('[data-institution=\"FlinksCapital\"]') === null") is True
+
+    other = connect(flinks_sandbox).open(demo="true", foregroundColor1="red;}body{display:none", backgroundColor="12")
+    assert other.js(primary) == "#1f5af6"  # not hex: ignored, the default blue stays
+    assert other.js("getComputedStyle(document.body).display") == "block"
+    assert_no_console_errors(h)
+    assert_no_console_errors(other)
+
+
+def test_authorize_token_goes_with_the_first_authorize_only(connect, flinks_sandbox_factory):
+    sandbox = flinks_sandbox_factory(auth_key="s3cret")
+    issued = httpx.post(f"{sandbox.banking_url}/GenerateAuthorizeToken", headers={"flinks-auth-key": "s3cret"})
+    token = issued.json()["Token"]
+    h = connect(sandbox).open(demo="true", authorizeToken=token)
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("Greatday", "Everyday")
+    h.wait_for("COMPONENT_LOAD_MFA")
+    h.answer(answer_for(h.text("mfa-prompt")))
+    redirect = h.wait_for("REDIRECT")
+    assert GUID.match(parse_qs(urlsplit(redirect["url"]).query)["loginId"][0])
+
+    authorizes = [r for r in sandbox.requests if r.path.endswith("/Authorize")]
+    assert [r.status for r in authorizes] == [203, 200]
+    assert authorizes[0].headers.get("flinks-auth-key") == token
+    assert "flinks-auth-key" not in authorizes[1].headers  # the MFA answer rides on the RequestId
+    assert_no_console_errors(h)
+
+
+def test_top_window_redirect_when_not_inner(connect, flinks_sandbox, qtbot):
+    """Without innerRedirect the widget navigates the top window; the embedding app intercepts it."""
+    redirect = "https://thank-you.invalid/done"
+    h = connect(
+        flinks_sandbox,
+        # An embedder that lets Connect navigate it (as Flinks asks for the top redirect to work).
+        iframe_attrs='sandbox="allow-scripts allow-same-origin allow-forms allow-top-navigation"',
+        block=lambda url: url.host() == "thank-you.invalid",
+    ).open(demo="true", redirectUrl=redirect)
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("greatday_nomfa", "Everyday")
+    url = h.wait_for("REDIRECT")["url"]
+    assert url.startswith(redirect + "?loginId=") and url.endswith("&institution=FlinksCapital")
+    qtbot.waitUntil(lambda: (url, True) in h.page.navigations, timeout=10_000)
+    assert h.js("document.getElementById('success-continue').getAttribute('href')") == url
+    assert_no_console_errors(h)
+
+
+def test_real_clicks_and_keys(connect, flinks_sandbox, qtbot):
+    """A person's input: a mouse click on the tile, then focus is in the username, Tab, Enter."""
+    from PySide6.QtCore import Qt
+
+    h = connect(flinks_sandbox).open(demo="true")
+    h.real_click("#institution-FlinksCapital")
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    assert h.steps.count("INSTITUTION_SELECTED") == 1
+    assert h.js("document.activeElement.id") == "username"
+    target = h.view.focusProxy()
+    qtbot.keyClicks(target, "greatday_nomfa")
+    qtbot.waitUntil(lambda: h.js("document.getElementById('username').value") == "greatday_nomfa")
+    qtbot.keyClick(target, Qt.Key.Key_Tab)
+    qtbot.keyClicks(target, "Everyday")
+    qtbot.keyClick(target, Qt.Key.Key_Return)
+    h.wait_for("REDIRECT")
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
+                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "REDIRECT"]
+    assert authorize_bodies(flinks_sandbox)[0]["Password"] == "Everyday"
+    assert_no_console_errors(h)
