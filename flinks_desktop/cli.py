@@ -1,5 +1,6 @@
 """`flinks-desktop`: the app's command line.
 
+    flinks-desktop                                            the desktop app (offline sandbox)
     flinks-desktop sandbox [--host 127.0.0.1] [--port 8765]   the offline Flinks Capital sandbox
 
 Exit status: 0 on success, 1 with one plain sentence on stderr for a failure, 2 for usage errors.
@@ -79,5 +80,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sandbox":
         return run_sandbox(args)
-    parser.print_help()
-    return 0
+    from flinks_desktop.ui.app import run
+
+    return run()

@@ -1,0 +1,1 @@
+"""PySide6 only: presents core, holds no business logic."""
