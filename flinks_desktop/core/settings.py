@@ -1,13 +1,69 @@
-"""Environments: where the Flinks API and Flinks Connect of a set of connections live.
+"""Environments, the settings file that lists them, and their secrets in the OS keyring.
 
-"Offline sandbox" is the built-in sandbox on a loopback port (the default on a fresh install),
-"Flinks toolbox" the public Flinks sandbox, and a private instance is `{instance}-api.private.fin.ag`.
+An environment is where the Flinks API and Flinks Connect of a set of connections live:
+
+- "Offline sandbox": the built-in sandbox on a loopback port, the default on a fresh install. The
+  app starts it on a free port each run, so its URLs are known only then: `running_at(base_url)`.
+- "Flinks toolbox": the public Flinks sandbox (`toolbox-api.private.fin.ag`).
+- Any number of private instances (`{instance}-api.private.fin.ag`, the customer's own customer id,
+  Connect parameters, whether statements are fetched, how many days of transactions).
+
+Read top to bottom: errors; `Environment` and its three constructors; `Settings`, the file in the
+data directory; `SecretStore`, the keyring; `client_for`, which puts an environment and its secrets
+together into a `FlinksClient`.
+
+Choices a reader should know about:
+
+- **No secret in the settings file, ever.** `Settings` never receives one: the authorize secret
+  key and the API key go only to `SecretStore`, under the service "Flinks Desktop" and the
+  username `<slug>:auth-secret` or `<slug>:api-key`.
+- **Slugs are stable and never reused.** An environment's slug names its cache folder and its
+  keyring entries. A private instance's slug is made once, when it is added, from its name plus a
+  random suffix ("acme-3f9a2b"): renaming keeps its cache and secrets, and a new environment can
+  never inherit the cache or the keyring entries of a removed one of the same name.
+- **Where the data comes from is fixed.** The instance and customer id of a private environment
+  cannot be changed: its cache holds that customer's connections. Add another environment instead.
+  Its name, Connect parameters, statements and days of transactions can be changed.
+- **The environment in use cannot be removed**, and the two built-ins can be neither removed nor
+  changed. The file records the active environment by slug, so a rename does not lose it; an
+  active slug the file does not know (a hand edit) falls back to the offline sandbox.
+- **A bad settings file is never overwritten.** `load` raises `SettingsFileError` and leaves the
+  file alone, so no environment is lost by accident; only `start_over`, which the user asks for,
+  moves it aside as `settings.json.bak` and starts from the defaults.
+- **Changes stay in memory until `save()`**, which writes a temporary file and swaps it in
+  (`os.replace`): a crash leaves the old file or the new one, never half of one. Owner-only (0600).
+- **No keyring, still working.** keyring has no backend on a headless Linux box: its "fail" backend
+  raises NoKeyringError and its "null" backend silently returns None. Both (and a chainer with
+  nothing to chain) count as no keyring: secrets are then kept in memory until the app closes,
+  and `SecretStore.status.message` says so in one sentence.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import logging
+import os
+import re
+import secrets as random_tokens
+import tempfile
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, get_args
 from urllib.parse import urlencode
+
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail, null
+from keyring.errors import KeyringLocked
+
+from flinks_desktop.core import paths
+from flinks_desktop.core.flinks import DaysOfTransactions, FlinksClient
+from flinks_desktop.core.redact import is_guid
+
+log = logging.getLogger("flinks_desktop.settings")
 
 TOOLBOX_CUSTOMER_ID = "43387ca6-0391-4c82-857d-70d95f087ecb"
 
@@ -17,7 +73,6 @@ REDIRECT_URL = "https://flinks-desktop.invalid/connected"
 
 #: Connect parameters every environment gets unless it says otherwise.
 DEFAULT_CONNECT_PARAMETERS = {
-    "innerRedirect": "true",
     "consentEnable": "true",
     "institutionFilterEnable": "true",
     "accountSelectorEnable": "false",
@@ -27,48 +82,612 @@ DEFAULT_CONNECT_PARAMETERS = {
     "language": "en",
 }
 
+#: Connect parameters the app sets itself: the loginId capture depends on them (only the iframe
+#: navigates, to our redirect URL) and the authorize token is new for every session.
+APP_CONNECT_PARAMETERS = frozenset({"redirectUrl", "innerRedirect", "authorizeToken"})
+
+Kind = Literal["sandbox", "toolbox", "private"]
+
+OFFLINE_SANDBOX_NAME = "Offline sandbox"
+TOOLBOX_NAME = "Flinks toolbox"
+TOOLBOX_SLUG = "toolbox"
+
+#: Long enough for "Acme Corp — production (Quebec)", short enough for a window title.
+MAX_NAME_LENGTH = 60
+
+#: A DNS label is at most 63 characters and the longest host we build is "{instance}-iframe".
+_INSTANCE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CONNECT_PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+#: The settings file format; a newer one is refused rather than half-read and rewritten.
+SETTINGS_VERSION = 1
+
+
+class SettingsError(Exception):
+    """A setting cannot be used or changed; `str()` is a sentence to show as it is."""
+
+
+class SettingsFileError(SettingsError):
+    """The settings file cannot be read or used. It was left untouched; see `Settings.start_over`."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(
+            f"The settings file {path} cannot be used. {reason} "
+            "It was left as it is, so that no environment is lost."
+        )
+        self.path = path
+
+
+class SecretStoreError(SettingsError):
+    """The system keyring failed to read, save or delete a secret."""
+
+
+# -- environments -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Environment:
+    """One place the Flinks API and Connect live. Construction validates every field."""
+
     name: str
-    kind: str  # "sandbox" (offline, built in), "toolbox" (public Flinks sandbox) or "private"
-    api_url: str  # up to and including the customer id
-    connect_base_url: str  # the Connect widget, without query
-    connect_parameters: dict[str, str] = field(default_factory=dict)
+    kind: Kind
+    #: Names this environment's cache folder and keyring entries; never changes (see the module).
+    slug: str
+    customer_id: str
+    #: Toolbox and private: the `{instance}` of `{instance}-api.private.fin.ag`. None for the sandbox.
+    instance: str | None = None
+    #: Sandbox only: where the built-in sandbox listens this run (http://127.0.0.1:PORT), once it does.
+    sandbox_url: str | None = None
+    connect_parameters: Mapping[str, str] = field(default_factory=dict)
+    statements_enabled: bool = True
+    days_of_transactions: DaysOfTransactions = "Days90"
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(Kind):
+            raise SettingsError(f'"{self.kind}" is not a kind of environment.')
+        _check_name(self.name)
+        if not (isinstance(self.slug, str) and _SLUG.fullmatch(self.slug)):
+            raise SettingsError(f'The environment "{self.name}" has no valid folder name (slug).')
+        if self.kind != "sandbox":
+            _check_instance(self.instance)
+        if not is_guid(self.customer_id):
+            raise SettingsError(
+                f'The customer id "{self.customer_id}" is not valid: it is a GUID given by Flinks, '
+                f"such as {TOOLBOX_CUSTOMER_ID}."
+            )
+        # Read-only, so that a frozen environment cannot be given an unchecked parameter later.
+        parameters = MappingProxyType(_checked_connect_parameters(self.connect_parameters))
+        object.__setattr__(self, "connect_parameters", parameters)
+        if not isinstance(self.statements_enabled, bool):
+            raise SettingsError("Whether statements are fetched must be true or false.")
+        if self.days_of_transactions not in get_args(DaysOfTransactions):
+            raise SettingsError('Days of transactions must be "Days90" or "Days365".')
 
     @property
     def is_production(self) -> bool:
         return self.kind == "private"
 
+    @property
+    def api_url(self) -> str:
+        """The API base, up to and including the customer id (what `FlinksClient` takes)."""
+        return f"{self._origin('api')}/v3/{self.customer_id}"
+
+    @property
+    def connect_base_url(self) -> str:
+        """The Connect widget, without its query."""
+        return f"{self._origin('iframe')}/v2/"
+
     def connect_url(self, authorize_token: str | None = None, redirect_url: str = REDIRECT_URL) -> str:
-        parameters = {**DEFAULT_CONNECT_PARAMETERS, **self.connect_parameters, "redirectUrl": redirect_url}
+        parameters = {**DEFAULT_CONNECT_PARAMETERS, **self.connect_parameters}
         if self.kind != "private":
             parameters.setdefault("demo", "true")  # shows Flinks Capital
+        parameters |= {"innerRedirect": "true", "redirectUrl": redirect_url}
         if authorize_token:
             parameters["authorizeToken"] = authorize_token
         return f"{self.connect_base_url}?{urlencode(parameters)}"
 
+    def running_at(self, base_url: str) -> Environment:
+        """The offline sandbox, once it listens at `base_url` (http://127.0.0.1:PORT)."""
+        if self.kind != "sandbox":
+            raise ValueError(f"only the offline sandbox runs locally, not {self.name!r}")
+        return replace(self, sandbox_url=base_url.rstrip("/"))
 
-def offline_sandbox(base_url: str) -> Environment:
-    """The built-in sandbox, once it listens at `base_url` (http://127.0.0.1:PORT)."""
-    return Environment(
-        name="Offline sandbox",
-        kind="sandbox",
-        api_url=f"{base_url}/v3/{TOOLBOX_CUSTOMER_ID}",
-        connect_base_url=f"{base_url}/v2/",
+    def _origin(self, role: Literal["api", "iframe"]) -> str:
+        if self.kind != "sandbox":
+            return f"https://{self.instance}-{role}.private.fin.ag"
+        if self.sandbox_url is None:
+            raise RuntimeError("the offline sandbox has no URL until it runs: use running_at(base_url)")
+        return self.sandbox_url
+
+
+def offline_sandbox(base_url: str | None = None) -> Environment:
+    """The built-in sandbox; with `base_url` (http://127.0.0.1:PORT), once it listens there."""
+    sandbox = Environment(
+        name=OFFLINE_SANDBOX_NAME, kind="sandbox", slug=paths.SANDBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID
     )
+    return sandbox.running_at(base_url) if base_url else sandbox
 
 
 def flinks_toolbox() -> Environment:
-    return private_instance("toolbox", TOOLBOX_CUSTOMER_ID, name="Flinks toolbox", kind="toolbox")
-
-
-def private_instance(instance: str, customer_id: str, *, name: str | None = None, kind: str = "private",
-                     connect_parameters: dict[str, str] | None = None) -> Environment:
+    """The public Flinks sandbox."""
     return Environment(
-        name=name or instance,
-        kind=kind,
-        api_url=f"https://{instance}-api.private.fin.ag/v3/{customer_id}",
-        connect_base_url=f"https://{instance}-iframe.private.fin.ag/v2/",
+        name=TOOLBOX_NAME, kind="toolbox", slug=TOOLBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID, instance="toolbox"
+    )
+
+
+def private_instance(
+    instance: str,
+    customer_id: str,
+    *,
+    name: str | None = None,
+    slug: str | None = None,
+    connect_parameters: Mapping[str, str] | None = None,
+    statements_enabled: bool = True,
+    days_of_transactions: DaysOfTransactions = "Days90",
+) -> Environment:
+    """A customer's own Flinks instance. `name` defaults to `instance`, `slug` to a new one."""
+    name = instance if name is None else name
+    return Environment(
+        name=name,
+        kind="private",
+        slug=_new_slug(name) if slug is None else slug,
+        customer_id=customer_id,
+        instance=instance,
         connect_parameters=dict(connect_parameters or {}),
+        statements_enabled=statements_enabled,
+        days_of_transactions=days_of_transactions,
+    )
+
+
+def _new_slug(name: str) -> str:
+    """ "Banque Équité (prod)" -> "banque-equite-prod-3f9a2b": readable, and never reused."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    words = re.findall(r"[a-z0-9]+", ascii_name.lower())
+    base = "-".join(words)[:40].strip("-") or "environment"
+    return f"{base}-{random_tokens.token_hex(3)}"
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str) or not name.strip():
+        raise SettingsError("Give the environment a name.")
+    if len(name) > MAX_NAME_LENGTH:
+        raise SettingsError(f"An environment name is at most {MAX_NAME_LENGTH} characters long.")
+    if name != name.strip() or not name.isprintable():
+        raise SettingsError(f'The environment name "{name}" has spaces around it or invisible characters.')
+
+
+def _check_instance(instance: object) -> None:
+    if not (isinstance(instance, str) and _INSTANCE.fullmatch(instance)):
+        raise SettingsError(
+            f'The instance name "{instance}" is not valid: use lowercase letters, digits and hyphens, '
+            'as in "acme" for acme-api.private.fin.ag.'
+        )
+
+
+def _checked_connect_parameters(parameters: object) -> dict[str, str]:
+    if not isinstance(parameters, Mapping):
+        raise SettingsError("The Connect parameters must be a list of names and values.")
+    for name, value in parameters.items():
+        if not (isinstance(name, str) and _CONNECT_PARAMETER_NAME.fullmatch(name)):
+            raise SettingsError(
+                f'The Connect parameter name "{name}" is not valid: use letters and digits, as in "customerName".'
+            )
+        if name in APP_CONNECT_PARAMETERS:
+            raise SettingsError(f'The Connect parameter "{name}" is set by Flinks Desktop and cannot be changed.')
+        if not isinstance(value, str):
+            raise SettingsError(f'The value of the Connect parameter "{name}" must be text.')
+    return dict(parameters)
+
+
+# -- the settings file --------------------------------------------------------------------------
+
+
+class Settings:
+    """The environments of one data directory and which one is in use.
+
+    `Settings(data_dir)` is a fresh install (the two built-ins, the offline sandbox in use);
+    `Settings.load(data_dir)` reads `settings.json`. Changes stay in memory until `save()`.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._private: list[Environment] = []
+        self._active_slug = paths.SANDBOX_SLUG
+
+    @property
+    def path(self) -> Path:
+        return paths.settings_file(self.data_dir)
+
+    # -- reading and writing ---------------------------------------------------------------------
+
+    @classmethod
+    def load(cls, data_dir: Path) -> Settings:
+        """The settings of `data_dir`; the defaults when it has no settings file yet.
+
+        Raises SettingsFileError, leaving the file untouched, when it cannot be read or used.
+        """
+        settings = cls(data_dir)
+        try:
+            text = settings.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return settings
+        except OSError as error:
+            raise SettingsFileError(settings.path, f"It cannot be read ({error.strerror or error}).") from error
+        except UnicodeDecodeError as error:
+            raise SettingsFileError(settings.path, "It is not UTF-8 text.") from error
+        try:
+            settings._read(json.loads(text))
+        except json.JSONDecodeError as error:
+            raise SettingsFileError(
+                settings.path, f"It is not valid JSON (line {error.lineno}: {error.msg})."
+            ) from error
+        except SettingsError as error:
+            raise SettingsFileError(settings.path, str(error)) from error
+        return settings
+
+    @classmethod
+    def start_over(cls, data_dir: Path) -> tuple[Settings, Path | None]:
+        """The default settings, after moving an unusable settings file aside (the user's choice).
+
+        Returns the settings and where the old file now is (None if there was none). Nothing is
+        deleted: the old file is renamed to `settings.json.bak` (or `settings.json.2.bak`, ...).
+        """
+        settings = cls(data_dir)
+        if not settings.path.exists():
+            return settings, None
+        kept_as = _free_backup_path(settings.path)
+        try:
+            settings.path.rename(kept_as)
+        except OSError as error:
+            raise SettingsError(
+                f"The settings file {settings.path} cannot be moved aside ({error.strerror or error})."
+            ) from error
+        log.warning("settings file set aside as %s; starting from the default environments", kept_as)
+        return settings, kept_as
+
+    def save(self) -> None:
+        """Write the settings file atomically, owner-only. Raises SettingsError when it cannot."""
+        document = {
+            "version": SETTINGS_VERSION,
+            "active": self._active_slug,
+            "private_instances": [_private_to_json(environment) for environment in self._sorted_private()],
+        }
+        try:
+            _write_atomically(self.path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+        except OSError as error:
+            raise SettingsError(
+                f"Flinks Desktop cannot save its settings in {self.path} ({error.strerror or error})."
+            ) from error
+
+    def _read(self, document: object) -> None:
+        if not isinstance(document, dict):
+            raise SettingsError("It does not hold a JSON object.")
+        version = document.get("version")
+        if isinstance(version, int) and version > SETTINGS_VERSION:
+            raise SettingsError("It was written by a newer version of Flinks Desktop.")
+        if version != SETTINGS_VERSION:
+            raise SettingsError("Its format version is missing or unknown.")
+        entries = document.get("private_instances", [])
+        if not isinstance(entries, list):
+            raise SettingsError('Its "private_instances" is not a list.')
+        for entry in entries:
+            environment = _private_from_json(entry)
+            self._check_name_free(environment.name)
+            if any(environment.slug == known.slug for known in self.environments()):
+                raise SettingsError(f'Two environments share the folder name "{environment.slug}".')
+            self._private.append(environment)
+        active = document.get("active")
+        if any(active == environment.slug for environment in self.environments()):
+            self._active_slug = active
+
+    # -- environments ------------------------------------------------------------------------------
+
+    def environments(self) -> list[Environment]:
+        """The offline sandbox, the Flinks toolbox, then the private instances by name."""
+        return [offline_sandbox(), flinks_toolbox(), *self._sorted_private()]
+
+    def environment(self, name: str) -> Environment:
+        """The environment called `name` (names are unique regardless of case)."""
+        for environment in self.environments():
+            if environment.name.casefold() == name.strip().casefold():
+                return environment
+        raise SettingsError(f'There is no environment named "{name}".')
+
+    @property
+    def active(self) -> Environment:
+        """The environment in use (the offline sandbox's URL is added once it runs: `running_at`)."""
+        return next(e for e in self.environments() if e.slug == self._active_slug)
+
+    def set_active(self, name: str) -> Environment:
+        environment = self.environment(name)
+        self._active_slug = environment.slug
+        return environment
+
+    def add_private(
+        self,
+        name: str,
+        instance: str,
+        customer_id: str,
+        *,
+        connect_parameters: Mapping[str, str] | None = None,
+        statements_enabled: bool = True,
+        days_of_transactions: DaysOfTransactions = "Days90",
+    ) -> Environment:
+        """Add a private instance. Raises SettingsError with a sentence when a field is not valid."""
+        name = name.strip()
+        self._check_name_free(name)
+        taken = {environment.slug for environment in self.environments()}
+        slug = _new_slug(name)
+        while slug in taken:
+            slug = _new_slug(name)
+        environment = private_instance(
+            instance.strip().lower(),
+            customer_id.strip(),
+            name=name,
+            slug=slug,
+            connect_parameters=connect_parameters,
+            statements_enabled=statements_enabled,
+            days_of_transactions=days_of_transactions,
+        )
+        self._private.append(environment)
+        return environment
+
+    def update_private(
+        self,
+        name: str,
+        *,
+        new_name: str | None = None,
+        connect_parameters: Mapping[str, str] | None = None,
+        statements_enabled: bool | None = None,
+        days_of_transactions: DaysOfTransactions | None = None,
+    ) -> Environment:
+        """Change what may change of a private instance (not its instance or customer id)."""
+        current = self._private_named(name, "changed")
+        changes: dict[str, Any] = {}
+        if new_name is not None and new_name.strip() != current.name:
+            new_name = new_name.strip()
+            if new_name.casefold() != current.name.casefold():
+                self._check_name_free(new_name)
+            changes["name"] = new_name
+        if connect_parameters is not None:
+            changes["connect_parameters"] = dict(connect_parameters)
+        if statements_enabled is not None:
+            changes["statements_enabled"] = statements_enabled
+        if days_of_transactions is not None:
+            changes["days_of_transactions"] = days_of_transactions
+        updated = replace(current, **changes)
+        self._private = [updated if e.slug == current.slug else e for e in self._private]
+        return updated
+
+    def remove_private(self, name: str) -> Environment:
+        """Remove a private instance from the list; its cache folder is left on disk.
+
+        Returns it, so the caller can also `SecretStore.forget` it and, if the user asks, delete
+        its cache folder. Refuses the environment in use: switch to another one first.
+        """
+        environment = self._private_named(name, "removed")
+        if environment.slug == self._active_slug:
+            raise SettingsError(
+                f'"{environment.name}" is the environment in use: switch to another one before removing it.'
+            )
+        self._private = [e for e in self._private if e.slug != environment.slug]
+        return environment
+
+    # -- files of an environment ----------------------------------------------------------------
+
+    def cache_path(self, environment: Environment) -> Path:
+        """The environment's own SQLite cache (its folder is created; the file may not exist yet)."""
+        return paths.cache_file(self.data_dir, environment.slug)
+
+    def sandbox_state_file(self) -> Path:
+        """Where the offline sandbox keeps its logins across restarts (`SandboxConfig.state_file`)."""
+        return paths.sandbox_state_file(self.data_dir)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _sorted_private(self) -> list[Environment]:
+        return sorted(self._private, key=lambda environment: environment.name.casefold())
+
+    def _check_name_free(self, name: str) -> None:
+        _check_name(name)
+        if any(environment.name.casefold() == name.casefold() for environment in self.environments()):
+            raise SettingsError(f'There is already an environment named "{name}".')
+
+    def _private_named(self, name: str, change: str) -> Environment:
+        environment = self.environment(name)
+        if environment.kind != "private":
+            raise SettingsError(f'"{environment.name}" is built in and cannot be {change}.')
+        return environment
+
+
+def _private_to_json(environment: Environment) -> dict[str, object]:
+    return {
+        "name": environment.name,
+        "slug": environment.slug,
+        "instance": environment.instance,
+        "customer_id": environment.customer_id,
+        "connect_parameters": dict(environment.connect_parameters),
+        "statements_enabled": environment.statements_enabled,
+        "days_of_transactions": environment.days_of_transactions,
+    }
+
+
+def _private_from_json(entry: object) -> Environment:
+    if not isinstance(entry, dict):
+        raise SettingsError("One of its environments is not a JSON object.")
+    missing = [key for key in ("name", "slug", "instance", "customer_id") if key not in entry]
+    if missing:
+        raise SettingsError(f'One of its environments has no "{missing[0]}".')
+    return private_instance(
+        entry["instance"],
+        entry["customer_id"],
+        name=entry["name"],
+        slug=entry["slug"],
+        connect_parameters=entry.get("connect_parameters", {}),
+        statements_enabled=entry.get("statements_enabled", True),
+        days_of_transactions=entry.get("days_of_transactions", "Days90"),
+    )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `path` so that a crash leaves either the old file or the new one, owner-only (0600)."""
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _free_backup_path(path: Path) -> Path:
+    backup = path.with_name(f"{path.name}.bak")
+    number = 2
+    while backup.exists():
+        backup = path.with_name(f"{path.name}.{number}.bak")
+        number += 1
+    return backup
+
+
+# -- secrets --------------------------------------------------------------------------------------
+
+KEYRING_SERVICE = "Flinks Desktop"
+
+SecretKind = Literal["auth-secret", "api-key"]
+
+#: How each secret is called in a sentence.
+SECRET_LABELS: dict[SecretKind, str] = {"auth-secret": "authorize secret key", "api-key": "API key"}
+
+NO_KEYRING_MESSAGE = (
+    "No system keyring is available, so secrets are kept only until Flinks Desktop closes; "
+    "install and unlock a keyring such as GNOME Keyring or KWallet to remember them."
+)
+
+
+@dataclass(frozen=True)
+class KeyringStatus:
+    available: bool
+    #: The backend keyring chose, for the settings dialog and bug reports.
+    backend_name: str
+    #: One sentence for the user.
+    message: str
+
+
+class SecretStore:
+    """The authorize secret key and API key of each environment, in the OS keyring.
+
+    With no usable keyring (see `status`), secrets live in this object until the app closes.
+    Every keyring failure raises SecretStoreError with a sentence; a secret is never logged.
+    """
+
+    def __init__(self, service: str = KEYRING_SERVICE) -> None:
+        self._service = service
+        self._backend, self.status = _detect_keyring()
+        #: Used only when no keyring is available: "<slug>:<kind>" -> secret.
+        self._session: dict[str, str] = {}
+
+    def get(self, environment: Environment, kind: SecretKind) -> str | None:
+        username = _username(environment, kind)
+        if self._backend is None:
+            return self._session.get(username)
+        try:
+            return self._backend.get_password(self._service, username)
+        except Exception as error:  # any backend failure: see _keyring_failure
+            raise _keyring_failure("read", environment, kind, error) from error
+
+    def set(self, environment: Environment, kind: SecretKind, value: str) -> None:
+        """Keep `value` (surrounding spaces, a copy-and-paste accident, removed)."""
+        username = _username(environment, kind)
+        value = value.strip()
+        if not value:
+            raise SecretStoreError(f"The {SECRET_LABELS[kind]} is empty: nothing was saved.")
+        if self._backend is None:
+            self._session[username] = value
+            return
+        try:
+            self._backend.set_password(self._service, username, value)
+        except Exception as error:  # any backend failure: see _keyring_failure
+            raise _keyring_failure("save", environment, kind, error) from error
+
+    def delete(self, environment: Environment, kind: SecretKind) -> None:
+        """Forget one secret; nothing happens when it is not set."""
+        username = _username(environment, kind)
+        if self._backend is None:
+            self._session.pop(username, None)
+            return
+        # Backends raise PasswordDeleteError for a missing entry as for a real failure: look first.
+        if self.get(environment, kind) is None:
+            return
+        try:
+            self._backend.delete_password(self._service, username)
+        except Exception as error:  # any backend failure: see _keyring_failure
+            raise _keyring_failure("delete", environment, kind, error) from error
+
+    def is_set(self, environment: Environment, kind: SecretKind) -> bool:
+        """Whether the secret exists: the settings dialog shows "set" or "not set", never the value."""
+        return self.get(environment, kind) is not None
+
+    def forget(self, environment: Environment) -> None:
+        """Delete every secret of `environment` (when it is removed from the settings)."""
+        for kind in get_args(SecretKind):
+            self.delete(environment, kind)
+
+
+def _detect_keyring() -> tuple[KeyringBackend | None, KeyringStatus]:
+    """keyring's chosen backend, or None (and why) when secrets cannot be kept in it."""
+    try:
+        backend = keyring.get_keyring()
+    except Exception as error:  # a broken keyring plugin or config must not stop the app
+        log.warning("no keyring backend could be loaded: %s", type(error).__name__)
+        return None, KeyringStatus(False, "none", NO_KEYRING_MESSAGE)
+    if isinstance(backend, chainer.ChainerBackend):
+        chained = list(backend.backends)
+        name = ", ".join(link.name for link in chained) or backend.name
+        usable = bool(chained)
+    else:
+        name = backend.name
+        usable = not isinstance(backend, (fail.Keyring, null.Keyring))
+    if not usable:
+        log.warning("no usable keyring backend (%s): secrets are kept for this session only", name)
+        return None, KeyringStatus(False, name, NO_KEYRING_MESSAGE)
+    return backend, KeyringStatus(True, name, f"Secrets are kept in the system keyring ({name}).")
+
+
+def _username(environment: Environment, kind: SecretKind) -> str:
+    if kind not in SECRET_LABELS:
+        raise ValueError(f"unknown secret kind {kind!r}")
+    return f"{environment.slug}:{kind}"
+
+
+def _keyring_failure(action: str, environment: Environment, kind: SecretKind, error: Exception) -> SecretStoreError:
+    """The sentence for a keyring that failed to `action` a secret.
+
+    Callers catch every exception of the backend call, not just KeyringError: backends talk to
+    D-Bus, the macOS Security framework or the Windows Credential Manager and also let their own
+    exceptions through (jeepney, secretstorage, pywin32), and none of them may end the app. Only
+    the exception's type is logged: its text is the backend's and is not shown or trusted.
+    """
+    log.warning("the keyring could not %s the %s of %s: %s", action, kind, environment.slug, type(error).__name__)
+    reason = "it is locked" if isinstance(error, KeyringLocked) else "it may be locked or not running"
+    return SecretStoreError(
+        f'The system keyring could not {action} the {SECRET_LABELS[kind]} of "{environment.name}": '
+        f"{reason}. Unlock it and try again."
+    )
+
+
+def client_for(environment: Environment, secrets: SecretStore, **client_options: Any) -> FlinksClient:
+    """A `FlinksClient` for `environment` with its secrets (none sent when none are set).
+
+    `client_options` go to `FlinksClient` (poll_interval, timeout, transport...). Raises
+    SecretStoreError when the keyring cannot be read.
+    """
+    return FlinksClient(
+        environment.api_url,
+        auth_secret=secrets.get(environment, "auth-secret"),
+        api_key=secrets.get(environment, "api-key"),
+        **client_options,
     )
