@@ -8,7 +8,8 @@ catch `FlinksError` and never see an httpx, JSON or KeyError exception.
 
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
 bodies. The log has one line per HTTP call with the method, endpoint, status, FlinksCode, duration
-and a masked id, and nothing else.
+and a masked id, and nothing else. An optional observer (`on_call`) gets the same facts as an
+`ApiCall`, with the ids whole: the audit uses it, and masks them before they are stored.
 """
 
 from __future__ import annotations
@@ -73,11 +74,39 @@ class PollProgress:
 ProgressCallback = Callable[[PollProgress], None]
 
 
+@dataclass(frozen=True)
+class ApiCall:
+    """One HTTP exchange with Flinks, as reported to the client's `on_call` observer.
+
+    No body, header or secret: only what the log line says, with the ids whole (mask them before
+    they go anywhere).
+    """
+
+    method: str
+    #: The endpoint's name ("Authorize", "GetAccountsDetailAsync", "DeleteCard"), never a path with an id.
+    endpoint: str
+    #: The HTTP status; None when no response came, and then `failure` names the transport error.
+    status: int | None
+    failure: str | None
+    flinks_code: str | None
+    #: Seconds from sending the request to having the whole answer (or the failure).
+    duration: float
+    #: The loginId the call concerned: the one sent, else the answer's Login.Id.
+    login_id: str | None
+    #: The RequestId the call concerned: the one sent, else the answer's.
+    request_id: str | None
+
+
+ApiCallObserver = Callable[[ApiCall], None]
+
+
 class FlinksClient:
     """One Flinks environment: `api_url` is the API base up to and including the customer id.
 
     With `auth_secret`, every /Authorize first gets a fresh single-use token. With `api_key`, the
     data endpoints and DeleteCard send it. Without them, no authentication header is sent at all.
+    `on_call` (also settable later, as the attribute of that name) is called on the event loop
+    once per HTTP exchange; an observer that raises is logged, never the call's failure.
     Every method raises only `FlinksError` subclasses (and `asyncio.CancelledError`).
     """
 
@@ -91,6 +120,7 @@ class FlinksClient:
         poll_timeout: float = 1800.0,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        on_call: ApiCallObserver | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=f"{api_url.rstrip('/')}/BankingServices/", timeout=timeout, transport=transport
@@ -99,6 +129,7 @@ class FlinksClient:
         self._api_key = api_key
         self._poll_interval = poll_interval
         self._poll_timeout = poll_timeout
+        self.on_call = on_call
 
     async def __aenter__(self) -> Self:
         return self
@@ -125,11 +156,11 @@ class FlinksClient:
 
     async def authorize_cached(self, login_id: str) -> AuthorizeResult:
         """A session on the data Flinks already holds for `login_id` (e.g. right after Connect)."""
-        return await self._authorize({"LoginId": login_id, "MostRecentCached": True}, log_id=login_id)
+        return await self._authorize({"LoginId": login_id, "MostRecentCached": True}, login_id=login_id)
 
     async def authorize_live(self, login_id: str) -> AuthorizeResult:
         """A session that makes Flinks log in to the bank again; it may ask for MFA."""
-        return await self._authorize({"LoginId": login_id, "MostRecentCached": False}, log_id=login_id)
+        return await self._authorize({"LoginId": login_id, "MostRecentCached": False}, login_id=login_id)
 
     async def authorize_credentials(
         self,
@@ -153,7 +184,7 @@ class FlinksClient:
             body["Language"] = language
         if tag is not None:
             body["Tag"] = tag
-        return await self._authorize(body, log_id=None, secrets=(password,))
+        return await self._authorize(body, secrets=(password,))
 
     async def answer_mfa(
         self, request_id: str, answers: Mapping[str, Sequence[str]]
@@ -168,12 +199,17 @@ class FlinksClient:
         secrets = [answer for values in responses.values() for answer in values]
         return await self._authorize(
             {"RequestId": request_id, "SecurityResponses": responses},
-            log_id=request_id,
+            request_id=request_id,
             secrets=secrets,
         )
 
     async def _authorize(
-        self, body: Mapping[str, object], *, log_id: str | None, secrets: Sequence[str] = ()
+        self,
+        body: Mapping[str, object],
+        *,
+        login_id: str | None = None,
+        request_id: str | None = None,
+        secrets: Sequence[str] = (),
     ) -> AuthorizeResult:
         headers: dict[str, str] = {}
         if self._auth_secret is not None:
@@ -186,7 +222,8 @@ class FlinksClient:
             json=body,
             headers=headers,
             ok={_OK, _MFA},
-            log_id=log_id,
+            login_id=login_id,
+            request_id=request_id,
             secrets=secrets,
         )
         return parse_authorize(status, payload)
@@ -245,7 +282,7 @@ class FlinksClient:
             endpoint="DeleteCard",
             headers=self._data_headers(),
             ok={_OK},
-            log_id=login_id,
+            login_id=login_id,
         )
         message = body.get("Message")
         if not isinstance(message, str):
@@ -274,7 +311,7 @@ class FlinksClient:
             json=body,
             headers=self._data_headers(),
             ok={_OK, _PENDING},
-            log_id=request_id,
+            request_id=request_id,
         )
         attempt = 0
         while status == _PENDING:
@@ -297,7 +334,7 @@ class FlinksClient:
                 endpoint=f"{endpoint}Async",
                 headers=self._data_headers(),
                 ok={_OK, _PENDING},
-                log_id=request_id,
+                request_id=request_id,
             )
         return payload
 
@@ -315,27 +352,34 @@ class FlinksClient:
         endpoint: str | None = None,
         json: Mapping[str, object] | None = None,
         headers: Mapping[str, str],
-        log_id: str | None = None,
+        login_id: str | None = None,
+        request_id: str | None = None,
         secrets: Sequence[str] = (),
     ) -> tuple[int, dict[str, object]]:
         """Send one request; return its status (one of `ok`) and its JSON object, or raise.
 
-        `endpoint` names the call in the log (default: `path`); `log_id` is the loginId or
-        RequestId sent, logged masked and attached to errors; `secrets` are this call's own
-        secrets, kept out of error messages along with the client's.
+        `endpoint` names the call in the log (default: `path`); `login_id` or `request_id` is the
+        id sent, logged masked and attached to errors; `secrets` are this call's own secrets, kept
+        out of error messages along with the client's.
         """
         endpoint = endpoint or path
+        log_id = login_id or request_id
         started = time.monotonic()
         try:
             response = await self._http.request(method, path, json=json, headers=headers)
         except httpx.HTTPError as exc:
             error = transport_error(exc, request_id=log_id)
             _log_call(method, endpoint, error.detail, None, started, log_id, failed=True)
+            self._observe(ApiCall(method, endpoint, None, error.detail, None, time.monotonic() - started,
+                                  login_id, request_id))
             raise error from exc
         status = response.status_code
         body = _decode(response.content)
+        code = flinks_code(body)
         id_for_log = log_id or _text(body, "RequestId")
-        _log_call(method, endpoint, status, flinks_code(body), started, id_for_log, failed=status not in ok)
+        _log_call(method, endpoint, status, code, started, id_for_log, failed=status not in ok)
+        self._observe(ApiCall(method, endpoint, status, None, code, time.monotonic() - started,
+                              login_id or _answer_login_id(body), request_id or _text(body, "RequestId")))
         if status not in ok:
             raise error_from_response(
                 status, body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets)
@@ -347,6 +391,15 @@ class FlinksClient:
                 detail=f"{endpoint}: the HTTP {status} body is not a JSON object",
             )
         return status, body
+
+    def _observe(self, call: ApiCall) -> None:
+        """Report `call` to the observer, if any. Its failure is logged: the API call went fine."""
+        if self.on_call is None:
+            return
+        try:
+            self.on_call(call)
+        except Exception:
+            log.exception("the on_call observer failed on %s %s", call.method, call.endpoint)
 
 
 def _decode(content: bytes) -> object:
@@ -360,6 +413,12 @@ def _decode(content: bytes) -> object:
 def _text(body: object, key: str) -> str | None:
     value = body.get(key) if isinstance(body, dict) else None
     return value if isinstance(value, str) else None
+
+
+def _answer_login_id(body: object) -> str | None:
+    """The Login.Id of an answer (/Authorize's 200 and the data endpoints' carry one)."""
+    login = body.get("Login") if isinstance(body, dict) else None
+    return _text(login, "Id")
 
 
 def _log_call(

@@ -1,0 +1,682 @@
+"""The use cases: link a loginId, refresh it (cached, or live with MFA), log in directly, refresh all
+the logins, delete a card. The GUI and the CLI both drive these; neither talks to Flinks or writes
+the cache any other way.
+
+    sync = Sync(client, data_dir / "cache.db", environment=environment.name)
+    result = await sync.link(login_id, "FlinksCapital", progress=show)      # after Connect
+    result = await sync.refresh(login_id, live=True, mfa=ask_the_user)
+    deleted = await sync.delete_card(login_id, by="support agent")
+    await sync.close()
+
+The refresh flow, as `_sync` and `_fetch_and_save` read top to bottom:
+
+    loginId -> /Authorize (cached, or live) -> 203? ask `mfa`, answer; a wrong answer asks again
+    -> RequestId -> /GetAccountsDetail (202: the client polls its Async form: stage "waiting")
+    -> /GetStatements (when enabled) -> ONE write of the snapshot -> SyncResult
+
+Decisions a reader should know:
+
+- **Refused, or run.** A call refused before anything is sent raises: `ValueError` for a loginId
+  that is not a GUID, `SyncInProgress`, `OtherEnvironment`, `UnknownLogin` (a refresh of a login
+  that is not cached). Once started, a sync returns a `SyncResult` whatever Flinks or the cache
+  did ("ok", "needs_mfa" or "error", with a sentence), and the login's status in the cache says
+  the same: "error" with the FlinksCode and the sentence, or "deleted" when Flinks answers
+  INVALID_LOGIN for the loginId (it no longer knows it). Only cancellation and bugs propagate.
+- **One sync per login: a second one is refused, not joined.** A refresh, link or delete of a login
+  with one running raises `SyncInProgress` at once. Joining would hand a live refresh's caller the
+  result of a cached one, or one caller's MFA dialog the questions of another's sync. The UI
+  disables its button while `is_busy(login_id)`; `refresh_all` reports such a login "skipped".
+  This holds within one `Sync`: another process writing the same cache is not coordinated.
+- **Delete refuses while a sync runs** (the same `SyncInProgress`) rather than cancelling it: the
+  sync may be waiting for the user's MFA answer, and Flinks answers CARD_IN_USE while it prepares
+  data anyway. Cancel the sync's task, then delete.
+- **Cancellation** of the caller's task stops the HTTP call or the poll in flight. Nothing is
+  written before all the data has arrived, so the cache and the login's status stay as they were.
+  A write already handed to the writer thread either completes or, still queued, never starts:
+  SQLite commits it whole or not at all. A purge always completes once it is decided.
+- **Statements are best effort.** GetStatements may be disabled for an instance, and failing a
+  refresh over it would throw good account data away: the accounts are saved and the result says
+  why the statements are missing (`statements_error`).
+- **Environments.** A loginId means nothing in another environment (Flinks answers INVALID_LOGIN):
+  a refresh, or a deletion at Flinks, of a login cached for another environment is refused
+  (`OtherEnvironment`), and `refresh_all` takes only this environment's logins.
+
+**Threading.** The GUI runs the asyncio loop on the GUI thread (qasync), so nothing here may block
+the loop on SQLite. Every cache access of a `Sync` (snapshots of tens of thousands of rows, purge
+and VACUUM, statements, audit rows, the few reads it needs) runs on ONE writer thread (`_Writer`: a
+one-worker thread pool) that opens its own `Store` on first use, as a sqlite3 connection belongs
+to its thread. The loop awaits those jobs through `run_in_executor`; audit rows are queued without
+waiting. One thread runs the jobs in the order they were queued, so two writes of this process never
+contend for the file, and an API call's audit row is written before the purge that follows it. The
+GUI and the CLI read the cache with their own `Store` (in WAL mode readers never wait for the
+writer). `close()` writes what is queued, closes the writer's `Store` on its thread, and stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from flinks_desktop.core.audit import Audit, StoreJob, utc_now
+from flinks_desktop.core.flinks import (
+    AccountsResult,
+    Authorized,
+    AuthorizeResult,
+    DaysOfTransactions,
+    FlinksClient,
+    FlinksError,
+    MfaRequired,
+    NumberOfStatements,
+    PollProgress,
+    ProtocolError,
+    SecurityChallenge,
+    SecurityResponseRejected,
+    StatementsResult,
+)
+from flinks_desktop.core.flinks.client import ApiCall, ApiCallObserver
+from flinks_desktop.core.redact import is_guid, mask_id, redact
+from flinks_desktop.core.store import (
+    CacheError,
+    LoginRow,
+    PurgeStats,
+    SnapshotStats,
+    StatementStats,
+    Store,
+    UnknownLogin,
+)
+
+log = logging.getLogger("flinks_desktop.sync")
+
+T = TypeVar("T")
+
+Stage = Literal["authorize", "mfa", "accounts", "waiting", "statements", "saving", "done"]
+Outcome = Literal["ok", "needs_mfa", "error", "skipped"]
+
+_NEEDS_MFA = (
+    "The bank asked a security question that was not answered, so nothing was refreshed. "
+    "Refresh it live to answer the question."
+)
+_LOGIN_NOT_ANSWERED = "The bank's security question was not answered, so the login was cancelled."
+
+
+# -- what the use cases take and give --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """One step of a sync, for a progress indicator. `login_id` is whole: mask it to show it."""
+
+    #: None during a direct login, until Flinks has given the loginId.
+    login_id: str | None
+    #: "authorize", "mfa", "accounts", "waiting" (Flinks answered 202: the client polls),
+    #: "statements", "saving", and "done" (whatever the outcome, cancellation aside).
+    stage: Stage
+    #: "waiting" only: the endpoint being prepared, how many 202s so far, seconds since the request.
+    endpoint: str | None = None
+    attempt: int | None = None
+    elapsed: float | None = None
+
+
+@dataclass(frozen=True)
+class MfaPrompt:
+    """The bank's security questions, for the MFA dialog: answer each challenge by its exact prompt."""
+
+    #: None during a direct login.
+    login_id: str | None
+    institution: str | None
+    challenges: tuple[SecurityChallenge, ...]
+    #: On a retry, why the last answer was refused, in the bank's words. Plain text, never HTML.
+    retry_message: str | None = None
+
+
+#: Returns {prompt: [answers]} for the challenges, or None to cancel.
+MfaCallback = Callable[[MfaPrompt], Awaitable[Mapping[str, Sequence[str]] | None]]
+Progress = Callable[[SyncProgress], None]
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """How a sync ended. `message` is a sentence for the user, whatever the outcome."""
+
+    #: None when a direct login ended before Flinks gave a loginId.
+    login_id: str | None
+    #: "ok" (saved), "needs_mfa" (questions unanswered: nothing saved), "error", or "skipped"
+    #: (`refresh_all` only: the login was busy or gone, nothing was done).
+    outcome: Outcome
+    message: str
+    #: Why it failed or was skipped: a FlinksError, a CacheError, or the refusal.
+    error: Exception | None = None
+    snapshot: SnapshotStats | None = None
+    statements: StatementStats | None = None
+    #: Why an otherwise good sync saved no statements.
+    statements_error: FlinksError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome == "ok"
+
+    @property
+    def error_code(self) -> str | None:
+        """The FlinksCode of the failure, if Flinks gave one."""
+        return self.error.flinks_code if isinstance(self.error, FlinksError) else None
+
+
+@dataclass(frozen=True)
+class DeleteResult:
+    """How a card deletion ended. `message` is a sentence for the user, whatever the outcome."""
+
+    login_id: str
+    #: Flinks confirmed the deletion (never with `local_only`).
+    deleted_at_flinks: bool
+    #: What left the cache; None when nothing was purged.
+    purged: PurgeStats | None
+    message: str
+    error: FlinksError | CacheError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class SyncRefused(Exception):
+    """A use case refused to start: nothing was sent or written. `str()` is a sentence for the user."""
+
+
+class SyncInProgress(SyncRefused):
+    """The login already has a sync or a deletion running."""
+
+    def __init__(self, login_id: str, running: str) -> None:
+        super().__init__(
+            f"The connection {mask_id(login_id)} is {running} right now. "
+            "Wait for that to finish, or cancel it, then try again."
+        )
+        self.login_id = login_id
+
+
+class OtherEnvironment(SyncRefused):
+    """The login belongs to another environment: its loginId means nothing to this one."""
+
+
+# -- the use cases -------------------------------------------------------------------------------
+
+
+class Sync:
+    """The use cases over one Flinks environment (`client`) and the cache at `store_path`.
+
+    `days` and `statements` say what every sync fetches (`statements=None`: no GetStatements).
+    Every call `client` makes is audited: `Sync` sets `client.on_call` (an observer already set is
+    still called, after the audit) and gives it back on `close()`. `audit` records Connect events.
+    """
+
+    def __init__(
+        self,
+        client: FlinksClient,
+        store_path: str | os.PathLike[str],
+        *,
+        environment: str,
+        days: DaysOfTransactions = "Days365",
+        statements: NumberOfStatements | None = "Months3",
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._client = client
+        self._environment = environment
+        self._days = days
+        self._statements = statements
+        self._clock = clock
+        self._writer = _Writer(Path(store_path))
+        #: loginId -> what runs for it ("being refreshed", "being deleted"). Loop thread only.
+        self._busy: dict[str, str] = {}
+        self._closed = False
+        self.audit = Audit(self._writer.submit, clock=clock)
+        self._observer_before = client.on_call
+        client.on_call = _chained(self.audit.record_api_call, client.on_call)
+
+    def is_busy(self, login_id: str) -> bool:
+        """Whether a sync or a deletion of `login_id` runs now (another would be refused)."""
+        return login_id in self._busy
+
+    async def link(
+        self, login_id: str, institution: str = "", *, progress: Progress | None = None
+    ) -> SyncResult:
+        """Add the login Flinks Connect just handed over, and fetch its data (a cached refresh).
+
+        The login is cached before anything is asked of Flinks: a sync that fails leaves it listed
+        with its error, ready for a retry, instead of losing a loginId the customer went through
+        Connect for. `institution` is Connect's; when it has none, the first snapshot's is kept.
+        """
+        _require_guid(login_id)
+        with self._exclusive(login_id, "being refreshed"):
+            try:
+                await self._writer.run(lambda store: store.upsert_login(
+                    login_id, institution, at=self._clock(), environment=self._environment
+                ))
+            except CacheError as error:
+                return SyncResult(login_id, "error", str(error), error=error)
+            return await self._sync(login_id, institution, live=False, mfa=None, progress=progress)
+
+    async def refresh(
+        self,
+        login_id: str,
+        *,
+        live: bool = False,
+        mfa: MfaCallback | None = None,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        """Fetch a cached login's data again: what Flinks holds (`live=False`), or fresh from the
+        bank (`live=True`), which may ask security questions through `mfa`. Without `mfa`, or when
+        it returns None, the login ends "needs_mfa" and its cached data stays as it was."""
+        _require_guid(login_id)
+        with self._exclusive(login_id, "being refreshed"):
+            row = await self._cached_login(login_id)
+            return await self._sync(login_id, row.institution, live=live, mfa=mfa, progress=progress)
+
+    async def login(
+        self,
+        institution: str,
+        username: str,
+        password: str,
+        *,
+        mfa: MfaCallback,
+        language: str | None = None,
+        progress: Progress | None = None,
+    ) -> SyncResult:
+        """Log in with the bank credentials (the CLI, the sandbox), then sync the new login.
+
+        The password and the answers go to Flinks only. The login is cached as soon as Flinks gives
+        its loginId, so a failure after that leaves it listed with its error, as `link` does. The
+        one refusal that comes after Flinks was asked: `SyncInProgress` when that login turns out
+        to be syncing already (Flinks logged in; nothing is written).
+        """
+        self._check_open()
+        report = _Reporter(None, progress)
+        report("authorize")
+        try:
+            first = await self._client.authorize_credentials(
+                institution, username, password, language=language
+            )
+            authorized = await self._answer_challenges(first, None, institution, mfa, report)
+        except FlinksError as error:
+            return report.finished(SyncResult(None, "error", error.user_message, error=error))
+        if authorized is None:
+            return report.finished(SyncResult(None, "needs_mfa", _LOGIN_NOT_ANSWERED))
+        login_id, institution = authorized.login.id, authorized.institution or institution
+        with self._exclusive(login_id, "being refreshed"):
+            report = _Reporter(login_id, progress)
+            try:
+                await self._writer.run(lambda store: store.upsert_login(
+                    login_id,
+                    institution,
+                    at=self._clock(),
+                    details=authorized.login,
+                    environment=self._environment,
+                ))
+                return await self._fetch_and_save(login_id, authorized, institution, report)
+            except (FlinksError, CacheError) as error:
+                return report.finished(await self._failed(login_id, error))
+
+    async def refresh_all(
+        self,
+        *,
+        live: bool = False,
+        mfa: MfaCallback | None = None,
+        concurrency: int = 3,
+        progress: Progress | None = None,
+    ) -> list[SyncResult]:
+        """Refresh every login of this environment, at most `concurrency` at a time, in the order
+        they were added. Without `mfa`, a live refresh that the bank questions ends "needs_mfa".
+        Cancelling the caller's task cancels every refresh still running."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        self._check_open()
+        logins = await self._writer.run(lambda store: store.logins())
+        slots = asyncio.Semaphore(concurrency)
+
+        async def refresh_one(login_id: str) -> SyncResult:
+            async with slots:
+                try:
+                    return await self.refresh(login_id, live=live, mfa=mfa, progress=progress)
+                except (SyncRefused, UnknownLogin) as refused:
+                    return SyncResult(login_id, "skipped", str(refused), error=refused)
+
+        async with asyncio.TaskGroup() as group:
+            tasks = [
+                group.create_task(refresh_one(row.id))
+                for row in logins
+                if row.environment in (None, self._environment)
+            ]
+        return [task.result() for task in tasks]
+
+    async def delete_card(
+        self, login_id: str, *, local_only: bool = False, by: str | None = None
+    ) -> DeleteResult:
+        """Delete the card at Flinks (/DeleteCard) and, only once Flinks confirms, purge every row
+        and statement of the login from the cache in one transaction, then VACUUM, so none of its
+        bank data stays in the file. `local_only` purges without asking Flinks. `by` (who asked) is
+        kept in the audit's "LOGIN_PURGED" record, which outlives the login.
+
+        When Flinks refuses or cannot be reached, nothing changes here, the login's status
+        included, and the result says why.
+        """
+        _require_guid(login_id)
+        with self._exclusive(login_id, "being deleted"):
+            if not local_only:
+                row = await self._writer.run(lambda store: store.login(login_id))
+                if row is not None:
+                    self._require_environment(row)
+                try:
+                    await self._client.delete_card(login_id)
+                except FlinksError as error:
+                    message = f"Flinks did not delete the card, so nothing was removed: {error.user_message}"
+                    return DeleteResult(login_id, False, None, message, error)
+            # Decided: the purge completes even if the caller is cancelled while it runs.
+            purge = self._writer.run(lambda store: store.purge_login(login_id, at=self._clock(), by=by))
+            try:
+                purged = await asyncio.shield(purge)
+            except CacheError as error:
+                message = str(error) if local_only else (
+                    f"Flinks deleted the card, but its data could not be removed from this computer: {error} "
+                    "To finish, delete the connection again, from this computer only."
+                )
+                return DeleteResult(login_id, not local_only, None, message, error)
+            if local_only:
+                message = "The connection's data was removed from this computer. Flinks still holds the card."
+            else:
+                message = "The card was deleted at Flinks and its data removed from this computer."
+            return DeleteResult(login_id, not local_only, purged, message)
+
+    async def close(self) -> None:
+        """Write what the audit queued, close the cache, stop the writer thread; give the client its
+        observer back. Cancel the running syncs first: a sync cannot write after this."""
+        if self._closed:
+            return
+        self._closed = True
+        self._client.on_call = self._observer_before
+        await self._writer.close()
+
+    # -- the refresh flow ----------------------------------------------------------------------
+
+    async def _sync(
+        self,
+        login_id: str,
+        institution: str,
+        *,
+        live: bool,
+        mfa: MfaCallback | None,
+        progress: Progress | None,
+    ) -> SyncResult:
+        """Authorize a cached login, answer the bank's questions, then fetch and save its data."""
+        report = _Reporter(login_id, progress)
+        try:
+            report("authorize")
+            if live:
+                first = await self._client.authorize_live(login_id)
+            else:
+                first = await self._client.authorize_cached(login_id)
+            authorized = await self._answer_challenges(first, login_id, institution, mfa, report)
+            if authorized is None:
+                await self._writer.run(lambda store: store.set_status(
+                    login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
+                ))
+                return report.finished(SyncResult(login_id, "needs_mfa", _NEEDS_MFA))
+            return await self._fetch_and_save(login_id, authorized, institution, report)
+        except (FlinksError, CacheError) as error:
+            return report.finished(await self._failed(login_id, error))
+
+    async def _answer_challenges(
+        self,
+        result: AuthorizeResult,
+        login_id: str | None,
+        institution: str | None,
+        mfa: MfaCallback | None,
+        report: _Reporter,
+    ) -> Authorized | None:
+        """Answer /Authorize's 203s through `mfa` until authorized; None when nobody answered.
+
+        A wrong answer the bank lets the user retry asks the same questions again, with the bank's
+        message; any other refusal (no more tries, answers that match no question) raises.
+        """
+        retry_message = None
+        while isinstance(result, MfaRequired):
+            if mfa is None:
+                return None
+            report("mfa")
+            prompt = MfaPrompt(login_id, result.institution or institution, result.challenges, retry_message)
+            answers = await mfa(prompt)
+            if answers is None:
+                return None
+            try:
+                result = await self._client.answer_mfa(result.request_id, answers)
+                retry_message = None
+            except SecurityResponseRejected as rejected:
+                if not rejected.can_retry:
+                    raise
+                retry_message = redact(rejected.server_message or rejected.user_message)
+        return result
+
+    async def _fetch_and_save(
+        self, login_id: str, authorized: Authorized, institution: str | None, report: _Reporter
+    ) -> SyncResult:
+        """Fetch everything first, then write it at once: a failure or a cancellation while
+        fetching leaves the cache as it was."""
+        request_id = authorized.request_id
+        report("accounts")
+        accounts = await self._client.get_accounts_detail(
+            request_id, days_of_transactions=self._days, progress=report.waiting
+        )
+        statements, statements_error = None, None
+        if self._statements is not None:
+            report("statements")
+            try:
+                statements = await self._client.get_statements(
+                    request_id, number_of_statements=self._statements, progress=report.waiting
+                )
+            except FlinksError as error:
+                statements_error = error
+        report("saving")
+        at = self._clock()
+        snapshot, saved_statements, damaged = await self._writer.run(
+            lambda store: _save(store, login_id, institution, accounts, statements, at)
+        )
+        statements_error = statements_error or damaged
+        message = _saved_message(snapshot, saved_statements, statements_error)
+        return report.finished(SyncResult(
+            login_id, "ok", message,
+            snapshot=snapshot, statements=saved_statements, statements_error=statements_error,
+        ))
+
+    async def _failed(self, login_id: str, error: FlinksError | CacheError) -> SyncResult:
+        """Record the failure as the login's status, and return it as the result."""
+        message = error.user_message if isinstance(error, FlinksError) else str(error)
+        code = error.flinks_code if isinstance(error, FlinksError) else None
+        status = "deleted" if code == "INVALID_LOGIN" else "error"
+        try:
+            await self._writer.run(lambda store: store.set_status(
+                login_id, status, at=self._clock(), error_code=code, error_message=message
+            ))
+        except CacheError as unrecorded:  # the cache may be what failed: the result still says why
+            log.warning("the status of login %s was not recorded: %s", mask_id(login_id), unrecorded)
+        return SyncResult(login_id, "error", message, error=error)
+
+    # -- shared checks ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self, login_id: str, activity: str) -> Iterator[None]:
+        """Hold `login_id` for one sync or deletion; a second one is refused (`SyncInProgress`).
+
+        Checked and taken with no await in between, so two tasks cannot both get it.
+        """
+        self._check_open()
+        if login_id in self._busy:
+            raise SyncInProgress(login_id, self._busy[login_id])
+        self._busy[login_id] = activity
+        try:
+            yield
+        finally:
+            del self._busy[login_id]
+
+    async def _cached_login(self, login_id: str) -> LoginRow:
+        row = await self._writer.run(lambda store: store.login(login_id))
+        if row is None:
+            raise UnknownLogin(
+                f"The connection {mask_id(login_id)} is not in the cache. "
+                "Connect the account again to add it."
+            )
+        self._require_environment(row)
+        return row
+
+    def _require_environment(self, row: LoginRow) -> None:
+        if row.environment not in (None, self._environment):
+            raise OtherEnvironment(
+                f"The connection {mask_id(row.id)} belongs to the environment “{row.environment}”, "
+                f"not “{self._environment}”. "
+                "Switch to that environment to refresh it or delete it at Flinks."
+            )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this Sync is closed")
+
+
+# -- the writer's job -------------------------------------------------------------------------------
+
+
+def _save(
+    store: Store,
+    login_id: str,
+    institution: str | None,
+    accounts: AccountsResult,
+    statements: StatementsResult | None,
+    at: datetime,
+) -> tuple[SnapshotStats, StatementStats | None, ProtocolError | None]:
+    """Write a sync's data (on the writer thread): the snapshot, then the statements.
+
+    The snapshot (login, accounts, transactions) is one transaction and raises `UnknownLogin`,
+    writing nothing, if the login was purged meanwhile. The statements are a second one, as the
+    store has none spanning both: each is whole, and a damaged statement file (not Base64) only
+    costs the statements. Returns the stats of both, and the damage if any.
+    """
+    snapshot = store.save_snapshot(login_id, accounts, synced_at=at)
+    if not institution and accounts.institution:  # Connect did not name it: Flinks just did
+        store.upsert_login(login_id, accounts.institution, at=at)
+    if statements is None:
+        return snapshot, None, None
+    try:
+        return snapshot, store.save_statements(login_id, statements, fetched_at=at), None
+    except ProtocolError as damaged:
+        return snapshot, None, damaged
+
+
+class _Writer:
+    """The one thread that touches the cache for a `Sync`, with its own `Store` (module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-cache-writer")
+        #: Opened by the first job; used, and closed, on the writer thread only.
+        self._store: Store | None = None
+        self._closing = False
+
+    async def run(self, job: Callable[[Store], T]) -> T:
+        """Run `job` on the writer thread, after the jobs queued before it; the loop runs meanwhile."""
+        if self._closing:
+            raise RuntimeError("the cache writer is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, job)
+
+    def submit(self, job: StoreJob) -> None:
+        """Queue `job` without waiting (audit rows): a failure is logged; after `close`, dropped."""
+        if self._closing:
+            log.debug("the cache writer is closed: an audit record was dropped")
+            return
+        self._thread.submit(self._call, job).add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        self._closing = True
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_store)
+        self._thread.shutdown()  # nothing is queued after the close: the thread ends at once
+
+    def _call(self, job: Callable[[Store], T]) -> T:
+        if self._store is None:
+            self._store = Store.open(self._path)
+        return job(self._store)
+
+    def _close_store(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+def _log_failure(future: Future[object]) -> None:
+    error = None if future.cancelled() else future.exception()
+    if isinstance(error, CacheError):
+        log.warning("an audit record was not written: %s", error)
+    elif error is not None:
+        log.error("an audit record was not written", exc_info=error)
+
+
+# -- small helpers ----------------------------------------------------------------------------------
+
+
+class _Reporter:
+    """Tells the caller's progress callback, if any, which stage a sync of one login is at."""
+
+    def __init__(self, login_id: str | None, progress: Progress | None) -> None:
+        self._login_id = login_id
+        self._progress = progress
+
+    def __call__(self, stage: Stage) -> None:
+        if self._progress is not None:
+            self._progress(SyncProgress(self._login_id, stage))
+
+    def waiting(self, poll: PollProgress) -> None:
+        """The client's poll callback: Flinks answered 202 and the client will ask again."""
+        if self._progress is not None:
+            self._progress(SyncProgress(
+                self._login_id, "waiting", endpoint=poll.endpoint, attempt=poll.attempt, elapsed=poll.elapsed
+            ))
+
+    def finished(self, result: SyncResult) -> SyncResult:
+        self("done")
+        return result
+
+
+def _chained(first: ApiCallObserver, then: ApiCallObserver | None) -> ApiCallObserver:
+    if then is None:
+        return first
+
+    def both(call: ApiCall) -> None:
+        first(call)
+        then(call)
+
+    return both
+
+
+def _require_guid(login_id: str) -> None:
+    if not is_guid(login_id):
+        raise ValueError("a loginId is a GUID (8-4-4-4-12 hexadecimal digits)")
+
+
+def _saved_message(
+    snapshot: SnapshotStats, statements: StatementStats | None, statements_error: FlinksError | None
+) -> str:
+    parts = [
+        _count(snapshot.accounts, "account"),
+        f"{_count(snapshot.new, 'new transaction')}, {snapshot.updated} updated",
+    ]
+    if statements is not None:
+        parts.append(_count(statements.new, "new statement"))
+    message = f"Saved {', '.join(parts)}."
+    if statements_error is not None:
+        message += f" The statements could not be downloaded: {statements_error.user_message}"
+    return message
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
