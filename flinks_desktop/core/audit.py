@@ -37,7 +37,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from flinks_desktop.core.connect_events import login_id_from_event, parse_connect_event
 from flinks_desktop.core.flinks.client import ApiCall
-from flinks_desktop.core.flinks.errors import error_from_response
+from flinks_desktop.core.flinks.errors import FlinksError, message_for
 from flinks_desktop.core.redact import HIDDEN
 from flinks_desktop.core.store import Store
 
@@ -70,7 +70,7 @@ def describe(flinks_code: str) -> str:
     if flinks_code in _PROGRESS_CODES:
         return _PROGRESS_CODES[flinks_code]
     # The error module holds the one table of codes and sentences: ask it, do not copy it.
-    return error_from_response(400, {"FlinksCode": flinks_code}).user_message
+    return message_for(flinks_code) or FlinksError.default_message
 
 
 class Audit:

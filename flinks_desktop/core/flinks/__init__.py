@@ -12,6 +12,7 @@ Every failure is a `FlinksError`; its `user_message` is ready to show.
 
 from flinks_desktop.core.flinks.client import (
     DEFAULT_TIMEOUT,
+    ApiCall,
     DaysOfTransactions,
     FlinksClient,
     NumberOfStatements,
@@ -56,6 +57,7 @@ from flinks_desktop.core.flinks.models import (
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "ApiCall",
     "Account",
     "AccountStatements",
     "AccountsResult",

@@ -219,6 +219,16 @@ _TRANSPORT_MESSAGES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
 )
 
 
+def message_for(code: str) -> str | None:
+    """The sentence the error of a FlinksCode shows, or None for a code this app does not know."""
+    entry = _BY_CODE.get(code)
+    return entry[1] if entry else None
+
+
+#: Every FlinksCode the dispatch table knows.
+KNOWN_CODES = frozenset(_BY_CODE)
+
+
 def flinks_code(body: object) -> str | None:
     """The FlinksCode of a decoded response body, when it has one that looks like a code."""
     code = body.get("FlinksCode") if isinstance(body, dict) else None
