@@ -7,7 +7,13 @@ import os
 import sys
 from importlib import resources
 
-STYLE_SHEET = resources.files("flinks_desktop.ui") / "style.qss"
+STYLES = resources.files("flinks_desktop.ui") / "styles"
+
+
+def style_sheet() -> str:
+    """The app's style sheet: every styles/*.qss, in name order (one file per part of the UI)."""
+    files = sorted((f for f in STYLES.iterdir() if f.name.endswith(".qss")), key=lambda f: f.name)
+    return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
 def prepare_qt_environment() -> None:
@@ -32,7 +38,7 @@ def run(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
     app.setApplicationName("Flinks Desktop")
-    app.setStyleSheet(STYLE_SHEET.read_text(encoding="utf-8"))
+    app.setStyleSheet(style_sheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
