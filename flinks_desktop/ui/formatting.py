@@ -1,0 +1,58 @@
+"""How values read on screen: money, institutions, account types, times, Connect steps."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import Decimal
+
+CURRENCY_SYMBOLS = {"CAD": "$", "USD": "US$", "EUR": "€", "GBP": "£"}
+ACCOUNT_TYPES = {"CreditCard": "Credit card", "LineOfCredit": "Line of credit"}
+INSTITUTIONS = {"FlinksCapital": "Flinks Capital"}
+STATUS_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "deleted": "Deleted"}
+
+
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """"$1,234.50", "-US$12.00"; an em dash when the bank sent nothing."""
+    if amount is None:
+        return "—"
+    sign = "-" if amount < 0 else ""
+    symbol = CURRENCY_SYMBOLS.get(currency or "", "")
+    suffix = "" if symbol or not currency else f" {currency}"
+    return f"{sign}{symbol}{abs(amount):,.2f}{suffix}"
+
+
+def institution_name(institution: str | None) -> str:
+    if not institution:
+        return "Unknown institution"
+    return INSTITUTIONS.get(institution, institution)
+
+
+def account_type(kind: str | None) -> str:
+    return ACCOUNT_TYPES.get(kind or "", kind or "")
+
+
+def step_label(step: str) -> str:
+    """A Connect step as a person reads it: COMPONENT_LOAD_MFA -> "Load MFA"."""
+    words = step.removeprefix("COMPONENT_").split("_")
+    text = " ".join(w if w in {"MFA", "ID"} else w.lower() for w in words)
+    return text[:1].upper() + text[1:]
+
+
+def ago(moment: datetime | None, now: datetime | None = None) -> str:
+    """"just now", "5 min ago", "3 h ago", "Nov 2" — how long since, for a list a person scans."""
+    if moment is None:
+        return "never"
+    now = now or datetime.now(timezone.utc)
+    seconds = (now - moment).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    local = moment.astimezone()
+    return f"{local:%b} {local.day}" if local.year == now.year else f"{local:%b} {local.day}, {local.year}"
+
+
+def local_time(moment: datetime | None) -> str:
+    return "—" if moment is None else f"{moment.astimezone():%Y-%m-%d %H:%M}"

@@ -1,0 +1,653 @@
+"""The settings dialog: environments, their secrets in the keyring, and where the data lives.
+
+    changed = await SettingsDialog.ask(window, settings, secrets, data_dir)
+
+The list on the left holds the two built-in environments and the private instances; the form on
+the right shows the selected one. `Settings` and `SecretStore` (core) decide what is valid and
+say why not: their sentences appear under the form as they are.
+
+Decisions a reader should know:
+
+- **One environment at a time, saved by Save.** Edits stay in the form until Save, which applies
+  them to `Settings` and writes the file at once (`Settings.save`); a failed write takes the change
+  back out of memory too. While the form has unsaved edits the list is locked: "Save" or "Discard",
+  so an edit is never lost, or kept, by accident when the agent clicks another environment.
+  "Clear" of a secret is immediate, like deleting a file: there is nothing to save afterwards.
+- **What may change is what core lets change.** The built-ins are read-only; the Flinks toolbox
+  still takes secrets (some of its calls need them), the offline sandbox needs none. A private
+  instance's instance and customer id are fixed once it is added (its cache holds that customer's
+  connections): only its name, Connect parameters, statements and days of transactions change.
+- **A secret is never shown back.** The fields are password fields that start empty; next to each,
+  "set" or "not set" from `SecretStore.is_set`. After Save the fields are emptied. A secret is never
+  logged, and never put in any other widget.
+- **Never `exec()`.** `ask` opens the dialog window-modal and awaits it, so the asyncio loop keeps
+  running (see `mfa_dialog.open_and_wait`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import shiboken6
+from PySide6.QtCore import QSize, Qt, QUrl, Slot
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from flinks_desktop.core.settings import (
+    SECRET_LABELS,
+    Environment,
+    SecretKind,
+    SecretStore,
+    SecretStoreError,
+    Settings,
+    SettingsError,
+)
+from flinks_desktop.ui.mfa_dialog import open_and_wait
+
+#: Days of transactions as the agent reads them.
+DAYS = {"Days90": "90 days of transactions", "Days365": "365 days of transactions"}
+
+#: objectName prefix of each secret's widgets: <prefix>Input, <prefix>Status, <prefix>Clear.
+SECRET_FIELDS: dict[SecretKind, str] = {"auth-secret": "authSecret", "api-key": "apiKey"}
+
+_KIND_LABELS = {"sandbox": "Built in", "toolbox": "Built in", "private": "Private instance"}
+_KIND_HINTS = {
+    "sandbox": "Built in: Flinks Capital on this computer, with no network and no real bank data.",
+    "toolbox": "Built in: the public Flinks test environment. Only its secrets can be set.",
+    "private": "A customer's own Flinks instance, with real bank data. Its instance and customer id are fixed.",
+}
+_NEW_HINT = "Flinks gives the instance name and customer id; they cannot be changed once it is added."
+_PARAMETERS_HINT = "Added to the Connect URL, over the app's defaults."
+_APP_PARAMETERS_TIP = "redirectUrl, innerRedirect and authorizeToken are set by Flinks Desktop itself."
+_EDIT_TRIGGERS = (
+    QAbstractItemView.EditTrigger.DoubleClicked
+    | QAbstractItemView.EditTrigger.SelectedClicked
+    | QAbstractItemView.EditTrigger.EditKeyPressed
+    | QAbstractItemView.EditTrigger.AnyKeyPressed
+)
+
+#: Wide enough for the form's labels and fields side by side; the height follows (`_fit`).
+_MIN_WIDTH = 920
+
+_LOCKED_HINT = "Save or discard the changes to switch to another environment."
+
+
+class SettingsDialog(QDialog):
+    """Environments, secrets and the data directory (see the module)."""
+
+    def __init__(
+        self, settings: Settings, secrets: SecretStore, data_dir: Path, parent: QWidget | None = None
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settingsDialog")
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self.secrets = secrets
+        self.data_dir = data_dir
+        #: Something was saved (or a secret cleared) while the dialog was open.
+        self.changed = False
+        #: The environment in the form; None while a new private instance is being added.
+        self._environment: Environment | None = None
+        self._dirty = False
+        self._loading = False
+
+        main = QHBoxLayout()
+        main.setSpacing(22)
+        main.addLayout(self._build_list(), 0)
+        main.addLayout(self._build_form(), 1)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 22, 24, 18)
+        layout.setSpacing(16)
+        layout.addLayout(main, 1)
+        layout.addWidget(self._build_footer())
+
+        self.setMinimumWidth(_MIN_WIDTH)
+        self._sized = False
+        self._fill_list(select=settings.active.slug)
+
+    # -- building ------------------------------------------------------------------------------------
+
+    def _build_list(self) -> QVBoxLayout:
+        self.environment_list = QListWidget(objectName="environmentList")
+        self.environment_list.setFixedWidth(230)
+        self.environment_list.setWordWrap(True)
+        self.environment_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.environment_list.currentItemChanged.connect(self._on_selected)
+        self.add_button = QPushButton("Add private instance", objectName="addEnvironmentButton")
+        self.add_button.setAutoDefault(False)
+        self.add_button.clicked.connect(self._add_environment)
+        self.locked_hint = _hint(_LOCKED_HINT, "environmentListLocked")
+        self.locked_hint.setFixedWidth(230)
+        self.locked_hint.hide()
+        column = QVBoxLayout()
+        column.setSpacing(8)
+        column.addWidget(_section("Environments"))
+        column.addWidget(self.environment_list, 1)
+        column.addWidget(self.locked_hint)
+        column.addWidget(self.add_button)
+        return column
+
+    def _build_form(self) -> QVBoxLayout:
+        self.form_title = QLabel(objectName="environmentTitle")
+        self.form_title.setTextFormat(Qt.TextFormat.PlainText)
+        self.use_button = QPushButton("Use this environment", objectName="useEnvironmentButton")
+        self.use_button.setAutoDefault(False)
+        self.use_button.setToolTip("The window switches to it when the settings are closed.")
+        self.use_button.clicked.connect(self._use_environment)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.form_title, 1)
+        title_row.addWidget(self.use_button)
+        self.kind_hint = _hint("", "environmentKind")
+
+        self.name_input = QLineEdit(objectName="instanceName")
+        self.name_input.setPlaceholderText("Acme Corp — production")
+        self.instance_input = QLineEdit(objectName="instanceId")
+        self.instance_input.setPlaceholderText("acme")
+        self.customer_input = QLineEdit(objectName="customerId")
+        self.customer_input.setPlaceholderText("GUID given by Flinks")
+        self.statements_check = QCheckBox("Statements (PDF)", objectName="statementsEnabled")
+        self.days_combo = QComboBox(objectName="daysOfTransactions")
+        for value, label in DAYS.items():
+            self.days_combo.addItem(label, value)
+
+        for field in (self.name_input, self.instance_input, self.customer_input):
+            field.textChanged.connect(self._mark_dirty)
+        self.statements_check.toggled.connect(self._mark_dirty)
+        self.days_combo.currentIndexChanged.connect(self._mark_dirty)
+
+        self.instance_host = _hint("-api.private.fin.ag", "instanceHost")
+        instance_row = QHBoxLayout()
+        instance_row.setSpacing(6)
+        instance_row.addWidget(self.instance_input, 1)
+        instance_row.addWidget(self.instance_host)
+
+        fetched_row = QHBoxLayout()
+        fetched_row.setSpacing(18)
+        fetched_row.addWidget(self.days_combo)
+        fetched_row.addWidget(self.statements_check)
+        fetched_row.addStretch(1)
+
+        fields = QGridLayout()
+        fields.setHorizontalSpacing(14)
+        fields.setVerticalSpacing(8)
+        fields.setColumnMinimumWidth(0, 150)
+        fields.setColumnStretch(1, 1)
+        for row, (text, field) in enumerate((
+            ("Name", self.name_input),
+            ("Instance", instance_row),
+            ("Customer id", self.customer_input),
+            ("Each sync fetches", fetched_row),
+        )):
+            label = QLabel(text)
+            fields.addWidget(label, row, 0, Qt.AlignmentFlag.AlignVCenter)
+            if isinstance(field, QWidget):
+                label.setBuddy(field)
+                fields.addWidget(field, row, 1)
+            else:
+                label.setBuddy(field.itemAt(0).widget())
+                fields.addLayout(field, row, 1)
+        self.days_combo.setFixedWidth(230)
+
+        self.parameters = QTableWidget(0, 2, objectName="connectParameters")
+        self.parameters.setHorizontalHeaderLabels(["Parameter", "Value"])
+        self.parameters.verticalHeader().hide()
+        self.parameters.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.parameters.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.parameters.setFixedHeight(128)  # a header and three rows; it scrolls beyond
+        self.parameters.setToolTip(_APP_PARAMETERS_TIP)
+        self.parameters.itemChanged.connect(self._mark_dirty)
+        self.add_parameter_button = QPushButton("Add parameter", objectName="addParameterButton")
+        self.add_parameter_button.setAutoDefault(False)
+        self.add_parameter_button.clicked.connect(self._add_parameter)
+        self.remove_parameter_button = QPushButton("Remove parameter", objectName="removeParameterButton")
+        self.remove_parameter_button.setAutoDefault(False)
+        self.remove_parameter_button.clicked.connect(self._remove_parameter)
+        parameter_buttons = QHBoxLayout()
+        parameters_hint = _hint(_PARAMETERS_HINT, "connectParametersHint")
+        parameters_hint.setToolTip(_APP_PARAMETERS_TIP)
+        parameter_buttons.addWidget(parameters_hint, 1)
+        parameter_buttons.addWidget(self.add_parameter_button)
+        parameter_buttons.addWidget(self.remove_parameter_button)
+
+        self.secrets_box = QWidget()
+        secret_grid = QGridLayout(self.secrets_box)
+        secret_grid.setContentsMargins(0, 0, 0, 0)
+        secret_grid.setHorizontalSpacing(14)
+        secret_grid.setVerticalSpacing(8)
+        secret_grid.setColumnMinimumWidth(0, 150)
+        secret_grid.setColumnStretch(1, 1)
+        self.secret_inputs: dict[SecretKind, QLineEdit] = {}
+        self.secret_status: dict[SecretKind, QLabel] = {}
+        self.secret_clear: dict[SecretKind, QPushButton] = {}
+        for row, (kind, prefix) in enumerate(SECRET_FIELDS.items()):
+            label = QLabel(SECRET_LABELS[kind][:1].upper() + SECRET_LABELS[kind][1:])
+            field = QLineEdit(objectName=f"{prefix}Input")
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.setPlaceholderText("Type a new one to replace it")
+            field.textChanged.connect(self._mark_dirty)
+            label.setBuddy(field)
+            status = QLabel(objectName=f"{prefix}Status")
+            status.setMinimumWidth(60)
+            clear = QPushButton("Clear", objectName=f"{prefix}Clear")
+            clear.setAutoDefault(False)
+            clear.clicked.connect(lambda _checked=False, kind=kind: self._clear_secret(kind))
+            secret_grid.addWidget(label, row, 0, Qt.AlignmentFlag.AlignVCenter)
+            secret_grid.addWidget(field, row, 1)
+            secret_grid.addWidget(status, row, 2)
+            secret_grid.addWidget(clear, row, 3)
+            self.secret_inputs[kind], self.secret_status[kind], self.secret_clear[kind] = field, status, clear
+        self.no_secrets_hint = _hint("The offline sandbox needs no secrets.", "noSecretsHint")
+
+        self.keyring_status = _hint(self.secrets.status.message, "keyringStatus")
+        self.keyring_status.setProperty("available", "true" if self.secrets.status.available else "false")
+        self.keyring_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.error = _hint("", "settingsError")
+        self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error.hide()
+        self.saved = QLabel(objectName="settingsSaved")
+        self.discard_button = QPushButton("Discard changes", objectName="discardChangesButton")
+        self.discard_button.setAutoDefault(False)
+        self.discard_button.clicked.connect(self._discard)
+        self.save_button = QPushButton("Save", objectName="saveSettingsButton")
+        self.save_button.setAutoDefault(False)
+        self.save_button.clicked.connect(self._save)
+        actions = QHBoxLayout()
+        actions.addWidget(self.saved, 1)
+        actions.addWidget(self.discard_button)
+        actions.addWidget(self.save_button)
+
+        column = QVBoxLayout()
+        column.setSpacing(8)
+        column.addLayout(title_row)
+        column.addWidget(self.kind_hint)
+        column.addSpacing(6)
+        column.addLayout(fields)
+        column.addSpacing(10)
+        column.addWidget(_section("Connect parameters"))
+        column.addWidget(self.parameters)
+        column.addLayout(parameter_buttons)
+        column.addSpacing(10)
+        column.addWidget(_section("Secrets"))
+        column.addWidget(self.secrets_box)
+        column.addWidget(self.no_secrets_hint)
+        column.addWidget(self.keyring_status)
+        column.addStretch(1)
+        column.addSpacing(4)
+        column.addWidget(self.error)
+        column.addLayout(actions)
+        return column
+
+    def _build_footer(self) -> QFrame:
+        footer = QFrame(objectName="settingsFooter")
+        self.data_directory = QLabel(str(self.data_dir), objectName="dataDirectory")
+        self.data_directory.setTextFormat(Qt.TextFormat.PlainText)
+        self.data_directory.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.data_directory.setWordWrap(True)
+        self.data_directory.setToolTip("The settings file and each environment's cache are in this folder.")
+        open_folder = QPushButton("Open folder", objectName="openDataDirectoryButton")
+        open_folder.setAutoDefault(False)
+        open_folder.clicked.connect(self._open_data_directory)
+        close = QPushButton("Close", objectName="closeSettingsButton")
+        close.setAutoDefault(False)
+        close.clicked.connect(self.accept)
+        row = QHBoxLayout(footer)
+        row.setContentsMargins(0, 14, 0, 0)
+        row.setSpacing(10)
+        name = QLabel("Data directory")
+        name.setProperty("role", "section")
+        row.addWidget(name)
+        row.addWidget(self.data_directory, 1)
+        row.addWidget(open_folder)
+        row.addSpacing(24)
+        row.addWidget(close)
+        return footer
+
+    # -- asking --------------------------------------------------------------------------------------
+
+    @classmethod
+    async def ask(cls, parent: QWidget | None, settings: Settings, secrets: SecretStore, data_dir: Path) -> bool:
+        """Show the settings until the agent closes them; True when something was saved."""
+        dialog = cls(settings, secrets, data_dir, parent)
+        try:
+            await open_and_wait(dialog)
+            return dialog.changed
+        finally:
+            if shiboken6.isValid(dialog):
+                dialog.deleteLater()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._sized:  # once the style sheet is applied: it decides how tall a field is
+            self._sized = True
+            self.resize(self.sizeHint().expandedTo(QSize(_MIN_WIDTH, 700)))
+        self._fit()
+
+    def _fit(self) -> None:
+        """At least as tall as the content needs at the minimum width. A window's minimum size
+        ignores how tall word-wrapped labels get, and the fields would be squeezed together."""
+        if not self.isVisible():
+            return
+        self.layout().activate()
+        height = self.layout().totalHeightForWidth(_MIN_WIDTH)
+        if height > 0:
+            self.setMinimumHeight(height)
+            if self.height() < height:
+                self.resize(self.width(), height)
+
+    # -- the list ------------------------------------------------------------------------------------
+
+    def _fill_list(self, select: str | None) -> None:
+        """List the environments and select the one whose slug is `select` (None: a new one)."""
+        self.environment_list.blockSignals(True)
+        self.environment_list.clear()
+        active = self.settings.active.slug
+        chosen = None
+        for environment in self.settings.environments():
+            detail = _KIND_LABELS[environment.kind] + (" · in use" if environment.slug == active else "")
+            item = QListWidgetItem(f"{environment.name}\n{detail}")
+            item.setData(Qt.ItemDataRole.UserRole, environment.slug)
+            self.environment_list.addItem(item)
+            if environment.slug == select:
+                chosen = item
+        if select is None:
+            chosen = QListWidgetItem("New private instance\nNot saved yet")
+            self.environment_list.addItem(chosen)
+        self.environment_list.blockSignals(False)
+        self.environment_list.setCurrentItem(chosen or self.environment_list.item(0))
+        self._on_selected(self.environment_list.currentItem())
+
+    @Slot()
+    def _on_selected(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None = None) -> None:
+        if item is None:
+            return
+        slug = item.data(Qt.ItemDataRole.UserRole)
+        environment = next((e for e in self.settings.environments() if e.slug == slug), None)
+        self._show_environment(environment)
+
+    @Slot()
+    def _add_environment(self) -> None:
+        self._fill_list(select=None)
+        self._set_dirty(True)
+        self.name_input.setFocus()
+
+    # -- the form ------------------------------------------------------------------------------------
+
+    def _show_environment(self, environment: Environment | None) -> None:
+        """Fill the form with `environment` (None: an empty one to add), with nothing to save."""
+        self._loading = True
+        self._hide_error()
+        self.saved.clear()
+        self._environment = environment
+        kind = environment.kind if environment else "private"
+        editable = kind == "private"
+        self.form_title.setText(environment.name if environment else "New private instance")
+        self.kind_hint.setText(_KIND_HINTS[kind] if environment else _NEW_HINT)
+
+        self.name_input.setText(environment.name if environment else "")
+        if kind == "sandbox":
+            self.instance_input.setText("runs on this computer")
+        else:
+            self.instance_input.setText(environment.instance or "" if environment else "")
+        self.instance_host.setVisible(kind != "sandbox")
+        self.customer_input.setText(environment.customer_id if environment else "")
+        self.statements_check.setChecked(environment.statements_enabled if environment else True)
+        days = environment.days_of_transactions if environment else "Days90"
+        self.days_combo.setCurrentIndex(self.days_combo.findData(days))
+        self.name_input.setReadOnly(not editable)
+        self.instance_input.setReadOnly(environment is not None)
+        self.customer_input.setReadOnly(environment is not None)
+        self.statements_check.setEnabled(editable)
+        self.days_combo.setEnabled(editable)
+
+        self.parameters.setRowCount(0)
+        for name, value in (environment.connect_parameters.items() if environment else ()):
+            self._append_parameter(name, value)
+        self.parameters.setEditTriggers(_EDIT_TRIGGERS if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.parameters.setEnabled(editable)
+        self.add_parameter_button.setEnabled(editable)
+        self.remove_parameter_button.setEnabled(editable)
+
+        takes_secrets = kind != "sandbox"
+        self.secrets_box.setVisible(takes_secrets)
+        self.no_secrets_hint.setVisible(not takes_secrets)
+        for field in self.secret_inputs.values():
+            field.clear()
+        self._show_secret_status()
+        self._loading = False
+        self._fit()
+        self._set_dirty(environment is None)
+
+    def _show_secret_status(self) -> None:
+        """"set" or "not set" next to each secret, never its value."""
+        for kind in SECRET_FIELDS:
+            state = "not set"
+            if self._environment is not None and self._environment.kind != "sandbox":
+                try:
+                    state = "set" if self.secrets.is_set(self._environment, kind) else "not set"
+                except SecretStoreError as error:
+                    state = "unknown"
+                    self._show_error(str(error))
+            self.secret_status[kind].setText(state)
+            self.secret_status[kind].setProperty("state", state.replace(" ", "-"))
+            _repolish(self.secret_status[kind])
+            self.secret_clear[kind].setEnabled(state == "set")
+
+    def _form_connect_parameters(self) -> dict[str, str]:
+        """The table's parameters; empty rows are left out. Raises SettingsError for a repeated name."""
+        parameters: dict[str, str] = {}
+        for row in range(self.parameters.rowCount()):
+            name = _cell_text(self.parameters, row, 0).strip()
+            value = _cell_text(self.parameters, row, 1).strip()
+            if not name and not value:
+                continue
+            if name in parameters:
+                raise SettingsError(f'The Connect parameter "{name}" is given twice: keep one.')
+            parameters[name] = value
+        return parameters
+
+    @Slot()
+    def _add_parameter(self) -> None:
+        self._append_parameter("", "")
+        row = self.parameters.rowCount() - 1
+        self.parameters.setCurrentCell(row, 0)
+        self.parameters.editItem(self.parameters.item(row, 0))
+        self._mark_dirty()
+
+    def _append_parameter(self, name: str, value: str) -> None:
+        row = self.parameters.rowCount()
+        self.parameters.insertRow(row)
+        self.parameters.setItem(row, 0, QTableWidgetItem(name))
+        self.parameters.setItem(row, 1, QTableWidgetItem(value))
+
+    @Slot()
+    def _remove_parameter(self) -> None:
+        rows = sorted({index.row() for index in self.parameters.selectedIndexes()}, reverse=True)
+        if not rows and self.parameters.currentRow() >= 0:
+            rows = [self.parameters.currentRow()]
+        for row in rows:
+            self.parameters.removeRow(row)
+        if rows:
+            self._mark_dirty()
+
+    # -- saving --------------------------------------------------------------------------------------
+
+    @Slot()
+    def _save(self) -> None:
+        self._hide_error()
+        self.saved.clear()
+        try:
+            environment = self._save_environment()
+        except SettingsError as error:
+            self._show_error(str(error))
+            return
+        self.changed = True
+        failed = self._save_secrets(environment)
+        self._fill_list(select=environment.slug)  # the form shows what was saved, with nothing to save
+        if failed:
+            self._show_error(failed)
+        else:
+            self.saved.setText("Saved.")
+
+    def _save_environment(self) -> Environment:
+        """Apply the form to `Settings` and write the file; on any failure, memory is as it was."""
+        current = self._environment
+        if current is not None and current.kind != "private":
+            return current  # a built-in: only its secrets change
+        parameters = self._form_connect_parameters()
+        statements = self.statements_check.isChecked()
+        days = self.days_combo.currentData()
+        if current is None:
+            added = self.settings.add_private(
+                self.name_input.text(), self.instance_input.text(), self.customer_input.text(),
+                connect_parameters=parameters, statements_enabled=statements, days_of_transactions=days,
+            )
+            return self._write(added, undo=lambda: self.settings.remove_private(added.name))
+        updated = self.settings.update_private(
+            current.name, new_name=self.name_input.text(), connect_parameters=parameters,
+            statements_enabled=statements, days_of_transactions=days,
+        )
+        return self._write(updated, undo=lambda: self.settings.update_private(
+            updated.name, new_name=current.name, connect_parameters=current.connect_parameters,
+            statements_enabled=current.statements_enabled, days_of_transactions=current.days_of_transactions,
+        ))
+
+    def _write(self, environment: Environment, undo: Callable[[], object]) -> Environment:
+        try:
+            self.settings.save()
+        except SettingsError:
+            undo()
+            raise
+        return environment
+
+    def _save_secrets(self, environment: Environment) -> str | None:
+        """Keep the secrets typed in, then forget the fields. The first failure's sentence, if any."""
+        if environment.kind == "sandbox":
+            return None
+        failure = None
+        for kind, field in self.secret_inputs.items():
+            if not field.text().strip():
+                continue
+            try:
+                self.secrets.set(environment, kind, field.text())
+            except SecretStoreError as error:
+                failure = failure or str(error)
+                continue
+            field.clear()
+        return failure
+
+    @Slot()
+    def _clear_secret(self, kind: SecretKind) -> None:
+        if self._environment is None:
+            return
+        self._hide_error()
+        try:
+            self.secrets.delete(self._environment, kind)
+        except SecretStoreError as error:
+            self._show_error(str(error))
+            return
+        self.changed = True
+        self._show_secret_status()
+        self.saved.setText(f"The {SECRET_LABELS[kind]} was cleared.")
+
+    @Slot()
+    def _use_environment(self) -> None:
+        """Make the selected environment the one in use; the window switches once the dialog closes."""
+        if self._environment is None or self._dirty:
+            return
+        self._hide_error()
+        previous = self.settings.active
+        try:
+            self.settings.set_active(self._environment.name)
+            self.settings.save()
+        except SettingsError as error:
+            self.settings.set_active(previous.name)
+            self._show_error(str(error))
+            return
+        self.changed = True
+        self._fill_list(select=self._environment.slug)
+        self.saved.setText(f"“{self._environment.name}” will be in use when the settings close.")
+
+    @Slot()
+    def _discard(self) -> None:
+        slug = self._environment.slug if self._environment else self.settings.active.slug
+        self._fill_list(select=slug)
+
+    # -- state ---------------------------------------------------------------------------------------
+
+    @Slot()
+    def _mark_dirty(self, *_args) -> None:
+        if not self._loading:
+            self._set_dirty(True)
+            self.saved.clear()
+
+    def _set_dirty(self, dirty: bool) -> None:
+        self._dirty = dirty
+        in_use = self._environment is not None and self._environment.slug == self.settings.active.slug
+        self.use_button.setEnabled(not dirty and self._environment is not None and not in_use)
+        self.use_button.setText("In use" if in_use else "Use this environment")
+        self.environment_list.setEnabled(not dirty)
+        self.add_button.setEnabled(not dirty)
+        self.locked_hint.setVisible(dirty)
+        self.discard_button.setEnabled(dirty)
+        self.save_button.setEnabled(dirty)
+
+    def _show_error(self, sentence: str) -> None:
+        self.error.setText(sentence)
+        self.error.show()
+        self._fit()
+
+    def _hide_error(self) -> None:
+        self.error.clear()
+        self.error.hide()
+
+    @Slot()
+    def _open_data_directory(self) -> None:
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.data_dir))):
+            self._show_error(
+                "The folder could not be opened from here: copy its path above and open it in a file manager."
+            )
+
+
+def _section(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", "section")
+    return label
+
+
+def _hint(text: str, object_name: str) -> QLabel:
+    label = QLabel(text, objectName=object_name)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setWordWrap(True)
+    label.setProperty("role", "hint")
+    return label
+
+
+def _cell_text(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    return item.text() if item is not None else ""
+
+
+def _repolish(widget: QWidget) -> None:
+    widget.style().unpolish(widget)
+    widget.style().polish(widget)
