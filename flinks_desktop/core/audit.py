@@ -96,11 +96,15 @@ class Audit:
             request_id=call.request_id,
         ))
 
-    def record_connect_event(self, event: object, login_id: str | None = None) -> bool:
+    def record_connect_event(
+        self, event: object, login_id: str | None = None, *, at: datetime | None = None
+    ) -> bool:
         """Audit one Flinks Connect event (an object or its JSON text, as Connect posts it).
 
         `login_id` is the login it concerns when the caller knows it; a REDIRECT names its own.
-        Returns False, recording nothing, when `event` is not a Connect event.
+        `at` is when it happened, when recorded later (the UI holds a Connect session's events
+        until its REDIRECT names the login they belong to). Returns False, recording nothing, when
+        `event` is not a Connect event.
         """
         parsed = parse_connect_event(event)
         if parsed is None:
@@ -108,7 +112,7 @@ class Audit:
             return False
         if login_id is None:
             login_id, _ = login_id_from_event(parsed) or (None, None)
-        at = self._clock()
+        at = at or self._clock()
         scrubbed = _without_secrets(parsed)
         self._submit(lambda store: store.record_connect_event(scrubbed, at=at, login_id=login_id))
         return True

@@ -40,6 +40,7 @@ Choices a reader should know about:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -52,7 +53,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, get_args
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import keyring
 from keyring.backend import KeyringBackend
@@ -203,8 +204,10 @@ class Environment:
 
 def offline_sandbox(base_url: str | None = None) -> Environment:
     """The built-in sandbox; with `base_url` (http://127.0.0.1:PORT), once it listens there."""
+    # A year of transactions: the sandbox has them, and a demo reads better with them.
     sandbox = Environment(
-        name=OFFLINE_SANDBOX_NAME, kind="sandbox", slug=paths.SANDBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID
+        name=OFFLINE_SANDBOX_NAME, kind="sandbox", slug=paths.SANDBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID,
+        days_of_transactions="Days365",
     )
     return sandbox.running_at(base_url) if base_url else sandbox
 
@@ -239,6 +242,55 @@ def private_instance(
         days_of_transactions=days_of_transactions,
     )
 
+
+
+#: `--api-url`: an API base up to and including the customer id, with an optional path prefix.
+_API_URL_PATH = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/v3/(?P<customer_id>[^/]+)/?")
+#: A Flinks instance's own API host.
+_FLINKS_API_HOST = re.compile(r"(?P<instance>[a-z0-9-]+)-api\.private\.fin\.ag")
+
+
+def custom_api(api_url: str) -> Environment:
+    """An environment for an API known only by its URL (the CLI's `--api-url`), outside the settings.
+
+    `api_url` is the API base up to and including the customer id: `http(s)://HOST[:PORT][/PREFIX]
+    /v3/{customerId}`. A Flinks instance's URL (`https://{instance}-api.private.fin.ag/v3/...`) gives
+    that private instance; any other server (a sandbox started apart, a mock, a proxy) is reached at
+    its URL as the offline sandbox is at its port (kind "sandbox", `sandbox_url` set). Either way
+    the slug comes from the URL: the same URL always finds the same cache and keyring entries, and
+    two URLs never share them, nor share them with an environment of the settings. Raises
+    SettingsError with a sentence when the URL is not of that form.
+    """
+    example = f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}"
+    try:
+        parts = urlsplit(api_url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        parts, host, port = None, None, None
+    path = _API_URL_PATH.fullmatch(parts.path) if parts is not None else None
+    if parts is None or parts.scheme not in ("http", "https") or not host or path is None:
+        raise SettingsError(
+            f'"{api_url}" is not a Flinks API address: give it up to and including the customer id, '
+            f"such as {example}."
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise SettingsError(
+            "Give the Flinks API address alone, with no user, password, query or fragment: "
+            "secrets go in the system keyring, never in a command line."
+        )
+    location = f"{host}:{port}" if port is not None else host
+    normalized = f"{parts.scheme}://{location}{path['prefix']}/v3/{path['customer_id']}"
+    words = "-".join(re.findall(r"[a-z0-9]+", location))[:40].strip("-") or "api"
+    slug = f"api-{words}-{hashlib.sha256(normalized.encode()).hexdigest()[:8]}"
+    name = f"API at {location}"
+    if len(name) > MAX_NAME_LENGTH:
+        name = name[: MAX_NAME_LENGTH - 1] + "…"
+    instance = _FLINKS_API_HOST.fullmatch(host)
+    if parts.scheme == "https" and port is None and not path["prefix"] and instance:
+        return private_instance(instance["instance"], path["customer_id"], name=name, slug=slug)
+    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{f':{port}' if port else ''}"
+    sandbox = Environment(name=name, kind="sandbox", slug=slug, customer_id=path["customer_id"])
+    return sandbox.running_at(origin + path["prefix"])
 
 def _new_slug(name: str) -> str:
     """ "Banque Équité (prod)" -> "banque-equite-prod-3f9a2b": readable, and never reused."""

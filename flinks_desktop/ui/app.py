@@ -1,13 +1,25 @@
-"""Start the desktop app: Qt, the asyncio loop shared with it (qasync), the offline sandbox, the window."""
+"""Start the desktop app: Qt, the asyncio loop shared with it (qasync), the offline sandbox when the
+environment is the sandbox, the workspace, the window."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
+from collections.abc import Callable
 from importlib import resources
+from pathlib import Path
+
+from flinks_desktop.core import paths
+from flinks_desktop.core.settings import REDIRECT_URL, Environment, SecretStore, Settings, SettingsError
+from flinks_desktop.core.workspace import Workspace, open_workspace
 
 STYLES = resources.files("flinks_desktop.ui") / "styles"
+#: The fake bank's pause in the offline sandbox: the demo reads like a real bank, briefly.
+SANDBOX_BANK_DELAY = 0.8
+
+log = logging.getLogger("flinks_desktop.app")
 
 
 def style_sheet() -> str:
@@ -25,14 +37,73 @@ def prepare_qt_environment() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
-def run(argv: list[str] | None = None) -> int:
-    prepare_qt_environment()
-    import qasync
-    from PySide6.QtWidgets import QApplication
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # httpx logs whole URLs at INFO, and URLs carry loginIds and RequestIds: keep it quiet.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from flinks_desktop.core.flinks import FlinksClient
-    from flinks_desktop.core.settings import offline_sandbox
-    from flinks_desktop.sandbox import SandboxConfig, SandboxServer
+
+class AppSession:
+    """What the window works with: settings, secrets, and the workspace of the active environment.
+
+    The offline sandbox runs in this process (its own thread) while it is the environment in use;
+    its logins persist in the data directory, so loginIds survive a restart.
+    """
+
+    redirect_url = REDIRECT_URL
+
+    def __init__(self, data_dir: Path, settings: Settings, secrets: SecretStore, *,
+                 sandbox_config: dict | None = None, poll_interval: float | None = None):
+        self.data_dir = data_dir
+        self.settings = settings
+        self.secrets = secrets
+        self._sandbox_config = dict(sandbox_config or {})
+        self._poll_interval = poll_interval
+        self.sandbox = None
+        self.workspace: Workspace = self._open(settings.active)
+
+    @property
+    def keyring_message(self) -> str | None:
+        status = self.secrets.status
+        return None if status.available else status.message
+
+    def _open(self, environment: Environment) -> Workspace:
+        if environment.kind == "sandbox":
+            environment = environment.running_at(self._start_sandbox())
+        else:
+            self._stop_sandbox()
+        return open_workspace(self.settings, self.secrets, environment, poll_interval=self._poll_interval)
+
+    def _start_sandbox(self) -> str:
+        from flinks_desktop.sandbox import SandboxConfig, SandboxServer
+
+        if self.sandbox is None:
+            options = {"bank_delay": SANDBOX_BANK_DELAY, "state_file": str(self.settings.sandbox_state_file()),
+                       **self._sandbox_config}
+            self.sandbox = SandboxServer(SandboxConfig(**options)).start()
+        return self.sandbox.base_url
+
+    def _stop_sandbox(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+
+    async def switch(self, environment: Environment) -> None:
+        await self.workspace.aclose()
+        self.workspace = self._open(environment)
+
+    async def close(self) -> None:
+        await self.workspace.aclose()
+        self._stop_sandbox()
+
+
+def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
+    prepare_qt_environment()
+    configure_logging()
+    import qasync
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
     from flinks_desktop.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
@@ -42,17 +113,47 @@ def run(argv: list[str] | None = None) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
 
-    # The bank's pause makes the demo read like a real bank; polling every second keeps it short.
-    sandbox = SandboxServer(SandboxConfig(bank_delay=0.8)).start()
-    environment = offline_sandbox(sandbox.base_url)
-    client = FlinksClient(environment.api_url, poll_interval=1.0)
-    window = MainWindow(environment, client)
+    try:
+        directory = paths.data_dir(data_dir)
+        settings = load_settings(directory, ask_start_over)
+        if settings is None:
+            return 1
+        session = AppSession(directory, settings, SecretStore())
+    except SettingsError as error:
+        QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
+        return 1
+    window = MainWindow(session)
     window.show()
 
     quitting = asyncio.Event()
     app.aboutToQuit.connect(quitting.set)
     with loop:
         loop.run_until_complete(quitting.wait())
-        loop.run_until_complete(client.aclose())
-    sandbox.stop()
+        loop.run_until_complete(session.close())
     return 0
+
+
+def load_settings(directory: Path, start_over: Callable[[str], bool]) -> Settings | None:
+    """The saved settings. A damaged file is never overwritten silently: `start_over(sentence)` asks
+    the person; yes sets the file aside (kept as .bak) and starts from the defaults, no quits."""
+    from flinks_desktop.core.settings import SettingsFileError
+
+    try:
+        return Settings.load(directory)
+    except SettingsFileError as error:
+        if not start_over(str(error)):
+            return None
+        settings, kept = Settings.start_over(directory)
+        log.warning("settings started over; the damaged file was kept as %s", kept)
+        return settings
+
+
+def ask_start_over(problem: str) -> bool:
+    from PySide6.QtWidgets import QMessageBox
+
+    answer = QMessageBox.warning(
+        None, "Flinks Desktop settings",
+        f"{problem}\n\nStart with the default settings? The damaged file is kept beside them as a .bak "
+        "copy; your cached connections are not touched.",
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

@@ -131,6 +131,11 @@ class FlinksClient:
         self._poll_timeout = poll_timeout
         self.on_call = on_call
 
+    @property
+    def has_auth_secret(self) -> bool:
+        """Whether /Authorize and Connect need a token from this client (`generate_authorize_token`)."""
+        return self._auth_secret is not None
+
     async def __aenter__(self) -> Self:
         return self
 

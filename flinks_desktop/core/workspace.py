@@ -1,0 +1,54 @@
+"""A workspace: one environment, ready to use — its Flinks client, its sync engine, its cache.
+
+The GUI and the CLI both open one; neither wires a client, a `Sync` and a cache path by hand.
+The offline sandbox must already run (`Environment.running_at`): starting it is the caller's job,
+as the sandbox stands apart from the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flinks_desktop.core.flinks import FlinksClient
+from flinks_desktop.core.settings import Environment, SecretStore, Settings, client_for
+from flinks_desktop.core.store import Store
+from flinks_desktop.core.sync import Sync
+
+#: How often a 202 is polled: Flinks asks for 10 s; the local sandbox answers at once.
+POLL_INTERVAL = {"sandbox": 1.0, "toolbox": 10.0, "private": 10.0}
+#: Statements fetched with each sync, where the environment enables them.
+STATEMENTS = "Months3"
+
+
+@dataclass
+class Workspace:
+    environment: Environment
+    client: FlinksClient
+    sync: Sync
+    cache_path: Path
+
+    def open_reader(self) -> Store:
+        """A `Store` for reading on the calling thread (the sync writes on its own thread)."""
+        return Store.open(self.cache_path)
+
+    async def aclose(self) -> None:
+        await self.sync.close()
+        await self.client.aclose()
+
+
+def open_workspace(
+    settings: Settings, secrets: SecretStore, environment: Environment, *, poll_interval: float | None = None
+) -> Workspace:
+    """Everything needed to work with `environment`. Raises SettingsError (keyring unreadable)."""
+    interval = POLL_INTERVAL[environment.kind] if poll_interval is None else poll_interval
+    client = client_for(environment, secrets, poll_interval=interval)
+    cache_path = settings.cache_path(environment)
+    sync = Sync(
+        client,
+        cache_path,
+        environment=environment.slug,
+        days=environment.days_of_transactions,
+        statements=STATEMENTS if environment.statements_enabled else None,
+    )
+    return Workspace(environment, client, sync, cache_path)

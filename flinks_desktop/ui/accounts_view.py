@@ -1,0 +1,105 @@
+"""The Accounts tab: one row per account of the selected connection, balances in its currency."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, QWidget
+
+from flinks_desktop.core.redact import mask_account_number
+from flinks_desktop.core.store import AccountRow, Store
+from flinks_desktop.ui.formatting import account_type, money
+
+NEGATIVE = QColor("#b42318")
+MUTED = QColor("#8a94a6")
+
+
+class AccountsModel(QAbstractTableModel):
+    HEADERS = ("Account", "Type", "Number", "Currency", "Current", "Available", "Holder")
+    MONEY_COLUMNS = (4, 5)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.accounts: list[AccountRow] = []
+
+    def set_accounts(self, accounts: list[AccountRow]) -> None:
+        self.beginResetModel()
+        self.accounts = list(accounts)
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.accounts)
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(section)
+        return None
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        account = self.accounts[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return self._alignment(column)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if account.missing_since is not None:
+                return MUTED
+            amount = (account.balance.current, account.balance.available)[column - 4] if column in self.MONEY_COLUMNS else None
+            return NEGATIVE if amount is not None and amount < 0 else None
+        if role == Qt.ItemDataRole.ToolTipRole and account.missing_since is not None:
+            return f"Flinks stopped returning this account on {account.missing_since:%Y-%m-%d}"
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        values = (
+            account.title or "Untitled account",
+            account_type(account.type),
+            mask_account_number(account.account_number) if account.account_number else "",
+            account.currency or "",
+            money(account.balance.current, account.currency),
+            money(account.balance.available, account.currency),
+            (account.holder.name if account.holder else None) or "",
+        )
+        return values[column]
+
+    def _alignment(self, column: int):
+        horizontal = Qt.AlignmentFlag.AlignRight if column in self.MONEY_COLUMNS else Qt.AlignmentFlag.AlignLeft
+        return horizontal | Qt.AlignmentFlag.AlignVCenter
+
+
+class AccountsView(QWidget):
+    """The accounts table, or a sentence when there is nothing to show yet."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("accountsView")
+        self.model = AccountsModel(self)
+        self.table = QTableView(objectName="accountsTable")
+        self.table.setModel(self.model)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(34)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setHighlightSections(False)
+        self.empty = QLabel("No accounts yet: this connection has not been synced.",
+                            objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.empty.setWordWrap(True)
+        self._layout = QStackedLayout(self)
+        self._layout.addWidget(self.table)
+        self._layout.addWidget(self.empty)
+
+    def set_login(self, store: Store | None, login_id: str | None) -> None:
+        accounts = store.accounts(login_id) if store is not None and login_id else []
+        self.model.set_accounts(accounts)
+        self._layout.setCurrentWidget(self.table if accounts else self.empty)

@@ -1,0 +1,802 @@
+"""The Transactions tab: one login's cached transactions, searched and filtered, straight from SQL.
+
+    view = TransactionsView()
+    view.set_login(store, login_id)     # the GUI thread's reader Store; None clears the view
+    view.reload()                       # after a sync wrote new data: same filters, fresh rows
+    store.transactions(login_id, **view.filters().as_kwargs())   # what Export writes
+
+Choices a reader should know about:
+
+- **Never all rows in Python.** `TransactionsModel` knows only how many rows the filter selects
+  (`Store.count_transactions`). `data()` asks for the page of `PAGE_SIZE` rows around the row Qt
+  paints (`Store.transactions(limit, offset)`) and keeps the `MAX_PAGES` most recently used pages;
+  a row is formatted once, when first painted, so painting a cell again is a lookup.
+- **OFFSET, for now.** A page is fetched on the GUI thread, so it must be fast. On a 100,000-row
+  cache the deepest page (OFFSET 99,800) takes about 7 ms: SQLite walks the (login_id, date)
+  index, whose entries end with the rowid the order also uses, without sorting anything.
+  `benchmarks/transactions_scroll.py` measures it. Keyset paging (after the last row's date and
+  seq) would make every page cost what the first does; the store has no such read yet.
+- **Oldest first without a new query.** The store returns newest first; row r of the oldest-first
+  order is row count-1-r of the newest-first one, so a page is the mirrored page, reversed.
+- **Totals per currency.** `Store.totals` adds the amounts it selects as they are. When the filter
+  spans accounts of several currencies the view asks per account and adds up per currency, and the
+  label shows each currency on its own: a sum of CAD and USD would be a number that means nothing.
+- **Bank text is plain text.** Table cells are plain text already; tooltips would be read as HTML
+  by Qt, so they are escaped; labels that repeat user or bank text are set to plain text.
+- **Dates.** Each bound of the date range is either set (From / To edited, or a quick period such
+  as "Last 90 days") or open. An open bound shows the login's oldest date (or its newest, or
+  today) and filters nothing, so a refresh that brings newer transactions shows them without touching the filters.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import sqlite3
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QEvent,
+    QModelIndex,
+    QSignalBlocker,
+    Qt,
+    QTimer,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDateEdit,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from flinks_desktop.core.redact import mask_account_number
+from flinks_desktop.core.store import AccountRow, CacheError, Store, TransactionRow
+
+log = logging.getLogger("flinks_desktop.ui")
+
+#: Rows fetched per query, and how many fetched pages the model keeps (least recently used go).
+PAGE_SIZE = 200
+MAX_PAGES = 6
+#: How long the search box waits after the last keystroke before it queries.
+SEARCH_DELAY_MS = 250
+
+#: Muted red for a balance below zero, muted green for money coming in.
+NEGATIVE_COLOR = QColor("#b23b3b")
+CREDIT_COLOR = QColor("#12795b")
+
+DATE, ACCOUNT, DESCRIPTION, DEBIT, CREDIT_COLUMN, BALANCE = range(6)
+HEADERS = ("Date", "Account", "Description", "Debit", "Credit", "Balance")
+MONEY_COLUMNS = frozenset({DEBIT, CREDIT_COLUMN, BALANCE})
+
+#: Currencies written with a symbol; any other is written after the amount ("12.00 EUR").
+SYMBOLS = {"CAD": "$", "USD": "US$"}
+
+#: Quick choices of the period box: label and (first day, last day) as a function of today.
+PERIODS: dict[str, tuple[str, Callable[[date], tuple[date | None, date | None]]]] = {
+    "all": ("All dates", lambda today: (None, None)),
+    "30d": ("Last 30 days", lambda today: (today - timedelta(days=29), None)),
+    "90d": ("Last 90 days", lambda today: (today - timedelta(days=89), None)),
+    "12m": ("Last 12 months", lambda today: (_a_year_before(today) + timedelta(days=1), None)),
+    "year": ("This year", lambda today: (date(today.year, 1, 1), None)),
+}
+CUSTOM_PERIOD = "custom"
+
+#: A row of the transactions table as it is painted, formatted when first painted.
+class _Row(NamedTuple):
+    texts: tuple[str, ...]
+    description: str
+    account: str
+    credit: bool
+    negative_balance: bool
+    transaction: TransactionRow
+
+
+# -- what the view filters and adds up ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    """What the Transactions tab shows: the store's transaction filters, None meaning "any"."""
+
+    account_id: str | None = None
+    search: str | None = None
+    since: date | None = None
+    until: date | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """The keyword arguments of `Store.transactions`, `count_transactions` and `totals`."""
+        return {"account_id": self.account_id, "search": self.search, "since": self.since, "until": self.until}
+
+    @property
+    def is_empty(self) -> bool:
+        return self == TransactionFilter()
+
+
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """The sums of the selected transactions in one currency (None: accounts with no currency)."""
+
+    currency: str | None
+    debits: Decimal
+    credits: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.credits - self.debits
+
+
+def format_money(amount: Decimal | None, currency: str | None) -> str:
+    """"$1,234.56" (CAD), "-US$12.00", "12.00 EUR"; an empty string for no amount."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    digits = f"{abs(amount):,.2f}"
+    symbol = SYMBOLS.get(currency or "")
+    if symbol is not None:
+        return f"{sign}{symbol}{digits}"
+    return f"{sign}{digits} {currency}" if currency else f"{sign}{digits}"
+
+
+def account_label(account: AccountRow) -> str:
+    """An account as the filter box lists it: its title and masked number."""
+    number = account.account_number or account.last_four_digits
+    parts = [account.title or "Account"]
+    if number:
+        parts.append(mask_account_number(number) if len(number) > 4 else f"•••{number}")
+    return " ".join(parts)
+
+
+def filter_totals(
+    store: Store, login_id: str, filters: TransactionFilter, accounts: Sequence[AccountRow]
+) -> list[CurrencyTotals]:
+    """The debits and credits `filters` selects, one entry per currency, in the accounts' order.
+
+    One `Store.totals` query when the selected accounts share a currency; otherwise one per
+    account, added up per currency, because the store adds amounts of any currency together.
+    """
+    selected = [a for a in accounts if filters.account_id in (None, a.id)]
+    currencies = list(dict.fromkeys(a.currency for a in selected))
+    if len(currencies) <= 1:
+        totals = store.totals(login_id, **filters.as_kwargs())
+        return [CurrencyTotals(currencies[0] if currencies else None, totals.debits, totals.credits)]
+    sums = {currency: [Decimal(0), Decimal(0)] for currency in currencies}
+    for account in selected:
+        totals = store.totals(login_id, **{**filters.as_kwargs(), "account_id": account.id})
+        sums[account.currency][0] += totals.debits
+        sums[account.currency][1] += totals.credits
+    totals = [CurrencyTotals(currency, debits, credits) for currency, (debits, credits) in sums.items()]
+    # A currency none of whose selected transactions has an amount adds nothing but noise.
+    return [t for t in totals if t.debits or t.credits] or totals[:1]
+
+
+def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
+    """"1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"; with several
+    currencies each gets its own sums, named by its code."""
+    noun = "transaction" if count == 1 else "transactions"
+    parts = [f"{count:,} {noun}"]
+    several = len(totals) > 1
+    for total in totals:
+        sums = (
+            f"Debits {format_money(total.debits, total.currency)} · "
+            f"Credits {format_money(total.credits, total.currency)} · "
+            f"Net {format_money(total.net, total.currency)}"
+        )
+        parts.append(f"{total.currency or 'No currency'}: {sums}" if several else sums)
+    return "   |   ".join([parts[0] + " · " + parts[1], *parts[2:]]) if several else " · ".join(parts)
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` for a tooltip, shown as written: Qt reads tooltip text that looks like HTML as HTML."""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
+
+
+def _a_year_before(day: date) -> date:
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # February 29th
+        return day.replace(year=day.year - 1, day=28)
+
+
+def _qdate(day: date) -> QDate:
+    return QDate(day.year, day.month, day.day)
+
+
+_WHITESPACE = re.compile(r"\s+")
+#: The narrowest the description and account columns get before the account one gives way.
+_DESCRIPTION_ROOM = 240
+_ACCOUNT_ROOM = 110
+
+
+# -- the model -----------------------------------------------------------------------------------------
+
+
+class TransactionsModel(QAbstractTableModel):
+    """The transactions a filter selects, fetched from the store a page at a time as Qt paints them.
+
+    Read-only. `failed` carries a sentence when the cache cannot be read; the rows then read empty.
+    """
+
+    failed = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._store: Store | None = None
+        self._login_id: str | None = None
+        self._filters = TransactionFilter()
+        #: Per account id: its currency, its name in the table, its name in a tooltip.
+        self._accounts: dict[str, tuple[str | None, str, str]] = {}
+        self._count = 0
+        self._order = Qt.SortOrder.DescendingOrder
+        #: Page number -> its rows, each formatted when first painted (None: gone since the count).
+        self._pages: OrderedDict[int, list[_Row | TransactionRow | None]] = OrderedDict()
+        #: Pages queried since the last reset: tests and the benchmark read it.
+        self.pages_fetched = 0
+
+    # -- what it shows -------------------------------------------------------------------------
+
+    def set_query(
+        self,
+        store: Store | None,
+        login_id: str | None,
+        filters: TransactionFilter,
+        accounts: Sequence[AccountRow],
+        count: int,
+    ) -> None:
+        """Show the `count` transactions `filters` selects (the caller has counted them)."""
+        self.beginResetModel()
+        self._store, self._login_id, self._filters = store, login_id, filters
+        self._accounts = {
+            account.id: (
+                account.currency,
+                account.title or account_label(account),
+                " · ".join(filter(None, (account_label(account), account.currency))),
+            )
+            for account in accounts
+        }
+        self._count = count if store is not None and login_id is not None else 0
+        self._pages.clear()
+        self.pages_fetched = 0
+        self.endResetModel()
+
+    @property
+    def order(self) -> Qt.SortOrder:
+        return self._order
+
+    @property
+    def cached_pages(self) -> tuple[int, ...]:
+        """The pages held in memory, least recently used first."""
+        return tuple(self._pages)
+
+    def transaction(self, row: int) -> TransactionRow | None:
+        entry = self._row(row)
+        return entry.transaction if entry is not None else None
+
+    # -- QAbstractTableModel -----------------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(section)
+        if role == Qt.ItemDataRole.ToolTipRole and section == DATE:
+            return "Click to sort oldest or newest first"
+        if role == Qt.ItemDataRole.ToolTipRole and section == BALANCE:
+            return "The account's balance after the transaction"
+        return None
+
+    def flags(self, index):
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable if index.isValid() else Qt.ItemFlag.NoItemFlags
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        column = index.column()
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return _alignment(column)
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
+                        Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.UserRole):
+            return None
+        entry = self._row(index.row())
+        if entry is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return entry.texts[column]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            if column == DESCRIPTION and entry.description:
+                return plain_tooltip(entry.description)
+            if column == ACCOUNT:
+                return plain_tooltip(entry.account)
+            return None
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if column == BALANCE and entry.negative_balance:
+                return NEGATIVE_COLOR
+            if column == CREDIT_COLUMN and entry.credit:
+                return CREDIT_COLOR
+            return None
+        return entry.transaction  # UserRole
+
+    def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
+        """Only by date: newest first (the store's order) or oldest first."""
+        if column != DATE or order == self._order:
+            return
+        self.beginResetModel()
+        self._order = order
+        self._pages.clear()
+        self.endResetModel()
+
+    # -- pages ---------------------------------------------------------------------------------
+
+    def _row(self, row: int) -> _Row | None:
+        if not 0 <= row < self._count:
+            return None
+        number = row // PAGE_SIZE
+        page = self._pages.get(number)
+        if page is None:
+            page = self._fetch(number)
+            self._pages[number] = page
+            while len(self._pages) > MAX_PAGES:
+                self._pages.popitem(last=False)
+        else:
+            self._pages.move_to_end(number)
+        entry = page[row - number * PAGE_SIZE]
+        if isinstance(entry, TransactionRow):
+            entry = page[row - number * PAGE_SIZE] = self._format(entry)
+        return entry
+
+    def _fetch(self, number: int) -> list[_Row | TransactionRow | None]:
+        start = number * PAGE_SIZE
+        size = min(PAGE_SIZE, self._count - start)
+        if self._order == Qt.SortOrder.DescendingOrder:
+            offset = start
+        else:  # the mirrored page of the newest-first order
+            offset = max(0, self._count - start - size)
+        self.pages_fetched += 1
+        try:
+            rows = self._store.transactions(self._login_id, **self._filters.as_kwargs(), limit=size, offset=offset)
+        except (CacheError, sqlite3.Error) as error:
+            log.warning("transactions page %d could not be read: %s", number, error)
+            self.failed.emit(_read_error(error))
+            rows = []
+        if self._order == Qt.SortOrder.AscendingOrder:
+            rows.reverse()
+        # The cache changed since the count (a sync wrote meanwhile; `reload` follows): pad.
+        return [*rows, *[None] * (size - len(rows))]
+
+    def _format(self, row: TransactionRow) -> _Row:
+        currency, account, account_tooltip = self._accounts.get(row.account_id, (None, "", ""))
+        description = row.description or ""
+        texts = (
+            row.date.isoformat(),
+            account,
+            _WHITESPACE.sub(" ", description).strip(),
+            format_money(row.debit, currency),
+            format_money(row.credit, currency),
+            format_money(row.balance, currency),
+        )
+        return _Row(
+            texts=texts,
+            description=description,
+            account=account_tooltip,
+            credit=row.credit is not None and row.credit > 0,
+            negative_balance=row.balance is not None and row.balance < 0,
+            transaction=row,
+        )
+
+
+def _alignment(column: int):
+    horizontal = Qt.AlignmentFlag.AlignRight if column in MONEY_COLUMNS else Qt.AlignmentFlag.AlignLeft
+    return horizontal | Qt.AlignmentFlag.AlignVCenter
+
+
+def _read_error(error: Exception) -> str:
+    if isinstance(error, CacheError):
+        return str(error)
+    return ("The transactions could not be read from the cache. Close this connection's tab and "
+            "open it again; if this keeps happening, restart Flinks Desktop.")
+
+
+# -- the view ------------------------------------------------------------------------------------------
+
+
+class TransactionsView(QWidget):
+    """Search box, account and date filters, the table, and the totals of what the filter selects."""
+
+    def __init__(self, parent=None, *, today: Callable[[], date] = date.today) -> None:
+        super().__init__(parent)
+        self.setObjectName("transactionsView")
+        self._today = today
+        self._store: Store | None = None
+        self._login_id: str | None = None
+        self._accounts: list[AccountRow] = []
+        #: The date bounds the person chose (None: open) and the login's oldest and newest dates.
+        self._since: date | None = None
+        self._until: date | None = None
+        self._everything = 0
+        self._account_width = 160
+        self._span: tuple[date, date] | None = None
+        #: Why the cache could not be read, until the next `set_login` or `reload`.
+        self._failure: str | None = None
+
+        self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
+        self._search_timer.timeout.connect(self._requery)
+
+        self.model = TransactionsModel(self)
+        self.model.failed.connect(self._on_failed)
+        self._build()
+        self.set_login(None, None)
+
+    # -- the API the main window uses ----------------------------------------------------------
+
+    def set_login(self, store: Store | None, login_id: str | None) -> None:
+        """Show `login_id`'s transactions from `store` (the GUI thread's reader), with no filter;
+        None for either clears the view."""
+        self._store, self._login_id = store, login_id
+        self._search_timer.stop()
+        with QSignalBlocker(self.search), QSignalBlocker(self.period):
+            self.search.clear()
+            self.period.setCurrentIndex(self.period.findData("all"))
+        self._since = self._until = None
+        self._failure = None
+        self.model.sort(DATE, Qt.SortOrder.DescendingOrder)
+        self.table.horizontalHeader().setSortIndicator(DATE, Qt.SortOrder.DescendingOrder)
+        self._load_login(keep_account=None)
+        self._requery()
+        self.table.scrollToTop()
+
+    def reload(self) -> None:
+        """Query again, with the same filters: after a sync wrote new data."""
+        self._search_timer.stop()
+        self._failure = None
+        self._load_login(keep_account=self.account_filter.currentData())
+        self._requery()
+
+    def filters(self) -> TransactionFilter:
+        """The filter on screen. Search text or a date still waiting for its debounce is applied
+        first, so what the caller gets (and exports) is what the table shows."""
+        if self._search_timer.isActive():
+            self._requery_now()
+        return self._chosen_filter()
+
+    def _chosen_filter(self) -> TransactionFilter:
+        search = self.search.text().strip() or None
+        return TransactionFilter(
+            account_id=self.account_filter.currentData(), search=search, since=self._since, until=self._until
+        )
+
+    # -- building ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search = QLineEdit(objectName="transactionSearch")
+        self.search.setPlaceholderText("Search descriptions")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(160)
+        self.search.setToolTip("Finds descriptions containing every word typed, ignoring case and accents")
+        self.search.textChanged.connect(self._schedule_requery)
+        self.search.returnPressed.connect(self._requery_now)
+        QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+        self.account_filter = QComboBox(objectName="transactionAccountFilter")
+        # As wide as its longest account name (up to a limit), narrower only in a narrow window.
+        self.account_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.account_filter.setMinimumWidth(150)
+        self.account_filter.setMaximumWidth(340)
+        self.account_filter.currentIndexChanged.connect(self._requery)
+        self.account_filter.currentTextChanged.connect(self.account_filter.setToolTip)  # if clipped
+
+        self.period = QComboBox(objectName="transactionPeriod")
+        for key, (label, _) in PERIODS.items():
+            self.period.addItem(label, key)
+        self.period.addItem("Custom range", CUSTOM_PERIOD)
+        self.period.currentIndexChanged.connect(self._on_period)
+
+        self.date_from = self._date_edit("transactionFrom", "First day shown")
+        self.date_to = self._date_edit("transactionTo", "Last day shown")
+        self.date_from.dateChanged.connect(lambda _: self._on_date_edited(self.date_from))
+        self.date_to.dateChanged.connect(lambda _: self._on_date_edited(self.date_to))
+
+        bar = QHBoxLayout()
+        bar.setSpacing(8)
+        bar.addWidget(self.search, 1)
+        bar.addSpacing(4)
+        bar.addWidget(self.account_filter)
+        bar.addWidget(self.period)
+        bar.addSpacing(4)
+        bar.addWidget(QLabel("From", objectName="transactionDateLabel"))
+        bar.addWidget(self.date_from)
+        bar.addWidget(QLabel("to", objectName="transactionDateLabel"))
+        bar.addWidget(self.date_to)
+
+        self.table = QTableView(objectName="transactionsTable")
+        self.table.setAccessibleName("Transactions")
+        self.table.setModel(self.model)
+        self.table.setAlternatingRowColors(True)
+        self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setWordWrap(False)
+        self.table.setShowGrid(False)
+        self.table.setCornerButtonEnabled(False)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        rows = self.table.verticalHeader()
+        rows.hide()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)  # no row is measured: 100,000 stay cheap
+        rows.setDefaultSectionSize(self.fontMetrics().height() + 16)
+        header = self.table.horizontalHeader()
+        header.setHighlightSections(False)
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(DATE, Qt.SortOrder.DescendingOrder)
+        header.sortIndicatorChanged.connect(self._on_sort_indicator)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        header.setSectionResizeMode(DESCRIPTION, QHeaderView.ResizeMode.Stretch)
+        # Widths from the text they hold, not from the rows (measuring rows would query them).
+        metrics = self.fontMetrics()
+        header.resizeSection(DATE, metrics.horizontalAdvance("2025-12-31") + 52)
+        for column in (DEBIT, CREDIT_COLUMN, BALANCE):
+            header.resizeSection(column, metrics.horizontalAdvance("-US$88,888.88") + 30)
+        header.setMinimumSectionSize(60)
+        self.table.viewport().installEventFilter(self)  # the account column gives way when narrow
+
+        self.empty = QFrame(objectName="transactionsEmptyState")
+        self.empty_title = QLabel(objectName="transactionsEmptyTitle")
+        self.empty_text = QLabel(objectName="transactionsEmptyText")
+        for label in (self.empty_title, self.empty_text):
+            label.setTextFormat(Qt.TextFormat.PlainText)  # the search text is repeated in it
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+        self.clear_button = QPushButton("Clear filters", objectName="clearFiltersButton")
+        self.clear_button.clicked.connect(self.clear_filters)
+        empty_layout = QVBoxLayout(self.empty)
+        empty_layout.addStretch(2)
+        empty_layout.addWidget(self.empty_title)
+        empty_layout.addWidget(self.empty_text)
+        empty_layout.addSpacing(10)
+        empty_layout.addWidget(self.clear_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        empty_layout.addStretch(3)
+
+        self.stack = QStackedWidget(objectName="transactionsStack")
+        self.stack.addWidget(self.table)
+        self.stack.addWidget(self.empty)
+
+        self.totals = QLabel(objectName="transactionTotals")
+        self.totals.setTextFormat(Qt.TextFormat.PlainText)
+        self.totals.setWordWrap(True)
+        self.totals.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(10)
+        layout.addLayout(bar)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.totals)
+
+    def _date_edit(self, name: str, tooltip: str) -> QDateEdit:
+        edit = QDateEdit(objectName=name)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd")
+        edit.setToolTip(tooltip)
+        edit.setAccessibleName(tooltip)
+        edit.setDateRange(QDate(1900, 1, 1), QDate(2999, 12, 31))
+        return edit
+
+    # -- filters -------------------------------------------------------------------------------
+
+    @Slot()
+    def clear_filters(self) -> None:
+        """No search, all accounts, all dates."""
+        self._search_timer.stop()
+        with QSignalBlocker(self.search), QSignalBlocker(self.account_filter), QSignalBlocker(self.period):
+            self.search.clear()
+            self.account_filter.setCurrentIndex(0)
+            self.period.setCurrentIndex(self.period.findData("all"))
+        self._since = self._until = None
+        self._requery()
+
+    def _focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    def _load_login(self, keep_account: str | None) -> None:
+        """Read what the filters offer: the login's accounts (keeping `keep_account` selected if it
+        is still there), how many transactions it has and the dates they span."""
+        self._accounts, self._everything, self._span = [], 0, None
+        if self._store is not None and self._login_id is not None:
+            try:
+                self._accounts = self._store.accounts(self._login_id)
+                self._everything = self._store.count_transactions(self._login_id)
+                self._span = self._date_span(self._everything)
+            except (CacheError, sqlite3.Error) as error:
+                log.warning("transactions could not be read: %s", error)
+                self._failure = _read_error(error)
+        several_currencies = len({a.currency for a in self._accounts}) > 1
+        with QSignalBlocker(self.account_filter):
+            self.account_filter.clear()
+            self.account_filter.addItem("All accounts", None)
+            for account in self._accounts:
+                label = account_label(account)
+                if several_currencies and account.currency:
+                    label += f" · {account.currency}"
+                if account.missing_since is not None:
+                    label += " (no longer returned)"
+                self.account_filter.addItem(label, account.id)
+            index = self.account_filter.findData(keep_account) if keep_account is not None else 0
+            self.account_filter.setCurrentIndex(max(index, 0))
+        # The account column as wide as the longest title, within reason (it elides beyond).
+        widest = max((self.fontMetrics().horizontalAdvance(a.title or account_label(a)) for a in self._accounts),
+                     default=120)
+        self._account_width = min(max(widest, 90), 260) + 32
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Give the description room first: in a narrow table the account column gives way."""
+        header = self.table.horizontalHeader()
+        others = sum(header.sectionSize(c) for c in (DATE, DEBIT, CREDIT_COLUMN, BALANCE))
+        room = self.table.viewport().width() - others - _DESCRIPTION_ROOM
+        header.resizeSection(ACCOUNT, max(min(self._account_width, room), _ACCOUNT_ROOM))
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
+            self._fit_columns()
+        return super().eventFilter(watched, event)
+
+    def _date_span(self, everything: int) -> tuple[date, date] | None:
+        """The login's oldest and newest transaction dates (two one-row queries), None if none."""
+        if not everything:
+            return None
+        newest = self._store.transactions(self._login_id, limit=1)
+        oldest = self._store.transactions(self._login_id, limit=1, offset=everything - 1)
+        if not newest or not oldest:
+            return None
+        return oldest[0].date, newest[0].date
+
+    @Slot(int)
+    def _on_period(self, _index: int) -> None:
+        key = self.period.currentData()
+        if key == CUSTOM_PERIOD:
+            return  # chosen by editing a date; choosing it by hand changes nothing
+        self._since, self._until = PERIODS[key][1](self._today())
+        self._requery()
+
+    def _on_date_edited(self, edit: QDateEdit) -> None:
+        day = edit.date().toPython()
+        if edit is self.date_from:
+            self._since = day
+            if self._until is not None and self._until < day:
+                self._until = day
+        else:
+            self._until = day
+            if self._since is not None and self._since > day:
+                self._since = day
+        with QSignalBlocker(self.period):
+            self.period.setCurrentIndex(self.period.findData(CUSTOM_PERIOD))
+        self._schedule_requery()  # typing a date changes it at every digit: wait as for search
+
+    @Slot(int, Qt.SortOrder)
+    def _on_sort_indicator(self, section: int, order: Qt.SortOrder) -> None:
+        if section != DATE:  # only the date sorts: put the arrow back where the order is
+            self.table.horizontalHeader().setSortIndicator(DATE, self.model.order)
+            return
+        if order != self.model.order:
+            self.model.sort(DATE, order)
+            self.table.scrollToTop()
+
+    # -- querying ------------------------------------------------------------------------------
+
+    @Slot()
+    def _schedule_requery(self) -> None:
+        self._search_timer.start()
+
+    @Slot()
+    def _requery_now(self) -> None:
+        self._search_timer.stop()
+        self._requery()
+
+    @Slot()
+    def _requery(self) -> None:
+        """Count, total and show what the filter selects; the rows come as the table paints."""
+        self._search_timer.stop()
+        filters = self._chosen_filter()
+        has_login = self._store is not None and self._login_id is not None
+        count, totals = 0, []
+        if has_login and self._failure is None and self._everything:
+            try:
+                count = self._everything if filters.is_empty else self._store.count_transactions(
+                    self._login_id, **filters.as_kwargs())
+                totals = filter_totals(self._store, self._login_id, filters, self._accounts) if count else []
+            except (CacheError, sqlite3.Error) as error:
+                log.warning("transactions could not be read: %s", error)
+                self._failure = _read_error(error)
+                count = 0
+        self.model.set_query(self._store, self._login_id, filters, self._accounts, count)
+        self.table.setColumnHidden(ACCOUNT, filters.account_id is not None)
+        self._show_dates()
+        usable = has_login and self._everything > 0 and self._failure is None
+        for widget in (self.search, self.account_filter, self.period, self.date_from, self.date_to):
+            widget.setEnabled(usable)
+        self.totals.setText(totals_text(count, totals) if count else "")
+        self.totals.setVisible(bool(count))
+        self._show_state(has_login, count, filters)
+
+    def _show_dates(self) -> None:
+        """Show the chosen bounds; an open bound shows the login's oldest or newest date."""
+        today = self._today()
+        oldest, newest = self._span if self._span is not None else (today, today)
+        with QSignalBlocker(self.date_from), QSignalBlocker(self.date_to):
+            self.date_from.setDate(_qdate(self._since if self._since is not None else min(oldest, newest)))
+            self.date_to.setDate(_qdate(self._until if self._until is not None else max(newest, today)))
+
+    def _show_state(self, has_login: bool, count: int, filters: TransactionFilter) -> None:
+        if self._failure is not None:
+            self._show_empty("The transactions could not be read", self._failure, clear=False)
+        elif not has_login:
+            self._show_empty("No connection selected", "Choose a connection to see its transactions.", clear=False)
+        elif self._everything == 0:
+            self._show_empty(
+                "Nothing synced yet",
+                "This connection has no transactions in the cache yet. "
+                "Refresh it to fetch its accounts and transactions from Flinks.",
+                clear=False,
+            )
+        elif count == 0:
+            self._show_empty("No transactions match", self._no_match_text(filters), clear=True)
+        else:
+            self.stack.setCurrentWidget(self.table)
+
+    def _show_empty(self, title: str, text: str, *, clear: bool) -> None:
+        self.empty_title.setText(title)
+        self.empty_text.setText(text)
+        self.clear_button.setVisible(clear)
+        self.stack.setCurrentWidget(self.empty)
+
+    def _no_match_text(self, filters: TransactionFilter) -> str:
+        """What was asked, in words: "No transaction in Savings •••4547 matches “tim”, dated …"."""
+        account = self.account_filter.currentText() if filters.account_id is not None else None
+        if filters.since is not None and filters.until is not None:
+            when = f"between {filters.since.isoformat()} and {filters.until.isoformat()}"
+        elif filters.since is not None:
+            when = f"on or after {filters.since.isoformat()}"
+        elif filters.until is not None:
+            when = f"on or before {filters.until.isoformat()}"
+        else:
+            when = None
+        where = f" in {account}" if account else ""
+        if filters.search:
+            shown = filters.search if len(filters.search) <= 60 else filters.search[:59] + "…"
+            return f"No transaction{where} matches “{shown}”" + (f", dated {when}." if when else ".")
+        if when:
+            return f"No transaction{where} is dated {when}."
+        return f"{account} has no transactions in the cache." if account else "No transaction matches."
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        if self._failure is None:
+            self._failure = message
+            QTimer.singleShot(0, lambda: self._show_empty("The transactions could not be read", message, clear=False))
