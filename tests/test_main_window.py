@@ -134,3 +134,36 @@ def test_delete_card_removes_the_connection(qtbot, flinks_main_window):
 
 def test_the_loop_is_the_qasync_loop(flinks_main_window):
     assert asyncio.get_event_loop().__class__.__module__.startswith("qasync")
+
+
+def test_cancelling_the_bank_s_question_leaves_the_connection_as_it_was(qtbot, flinks_main_window):
+    window = flinks_main_window
+    connect_greatday(qtbot, window)
+    qtbot.mouseClick(window.findChild(QPushButton, "liveRefreshButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (dialog := window.findChild(QDialog, "mfaDialog")) is not None and dialog.isVisible(),
+                    timeout=10_000)
+    qtbot.mouseClick(window.findChild(QDialog, "mfaDialog").findChild(QPushButton, "mfaCancel"),
+                     Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=10_000)
+    assert window.selected_login().status == "needs_mfa"
+    assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
+    assert "Needs MFA" in window.findChild(QLabel, "connectionDetails").text()
+
+
+def test_a_failed_deletion_keeps_the_connection_and_says_why(qtbot, flinks_main_window, flinks_app_session):
+    window = flinks_main_window
+    connect_greatday(qtbot, window)
+    login = window.selected_login()
+    flinks_app_session.sandbox.stop()  # Flinks cannot be reached
+    qtbot.mouseClick(window.findChild(QPushButton, "deleteCardButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: (d := window.findChild(QDialog, "deleteCardDialog")) is not None and d.isVisible())
+    dialog = window.findChild(QDialog, "deleteCardDialog")
+    qtbot.keyClicks(dialog.findChild(QLineEdit, "deleteConfirmInput"), login.id[-4:])
+    qtbot.mouseClick(dialog.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
+    outcome = dialog.findChild(QLabel, "deleteOutcome")
+    qtbot.waitUntil(lambda: outcome.isVisible() and outcome.text() != "", timeout=15_000)
+    assert "could not be reached" in outcome.text()
+    dialog.findChild(QPushButton, "deleteCloseButton").click()
+    qtbot.waitUntil(lambda: not dialog.isVisible())
+    assert window.store.login(login.id) is not None
+    assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
