@@ -50,6 +50,9 @@ waiting. One thread runs the jobs in the order they were queued, so two writes o
 contend for the file, and an API call's audit row is written before the purge that follows it. The
 GUI and the CLI read the cache with their own `Store` (in WAL mode readers never wait for the
 writer). `close()` writes what is queued, closes the writer's `Store` on its thread, and stops it.
+The loop does no bulk work on the data either: the client decodes and parses big answers on its
+reader thread, and the snapshot it returns is handed over to the writer's job (`_SaveJob`), whose
+thread then frees it.
 """
 
 from __future__ import annotations
@@ -481,10 +484,11 @@ class Sync:
             except FlinksError as error:
                 statements_error = error
         report("saving")
-        at = self._clock()
-        snapshot, saved_statements, damaged = await self._writer.run(
-            lambda store: _save(store, login_id, institution, accounts, statements, at)
-        )
+        # The job takes the fetched data and the loop keeps no reference to it, so that its tens of
+        # thousands of objects are freed on the writer thread when the job ends, not on the loop's.
+        job = _SaveJob(login_id, institution, accounts, statements, self._clock())
+        del accounts, statements
+        snapshot, saved_statements, damaged = await self._writer.run(job)
         statements_error = statements_error or damaged
         message = _saved_message(snapshot, saved_statements, statements_error)
         return report.finished(SyncResult(
@@ -572,6 +576,28 @@ def _save(
         return snapshot, store.save_statements(login_id, statements, fetched_at=at), None
     except ProtocolError as damaged:
         return snapshot, None, damaged
+
+
+class _SaveJob:
+    """`_save` as a writer job that owns the sync's data and lets go of it as it runs: the last
+    reference then dies on the writer thread, and the data is freed there (freeing 50,000
+    transactions holds the thread for about 10 ms, which the loop's thread, the GUI's, must not)."""
+
+    def __init__(
+        self,
+        login_id: str,
+        institution: str | None,
+        accounts: AccountsResult,
+        statements: StatementsResult | None,
+        at: datetime,
+    ) -> None:
+        self._arguments: tuple | None = (login_id, institution, accounts, statements, at)
+
+    def __call__(self, store: Store) -> tuple[SnapshotStats, StatementStats | None, ProtocolError | None]:
+        arguments, self._arguments = self._arguments, None
+        if arguments is None:
+            raise RuntimeError("a save job runs once")
+        return _save(store, *arguments)
 
 
 class _Writer:

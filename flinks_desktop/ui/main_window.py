@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -69,7 +69,9 @@ STAGES = {
 
 class MainWindow(QMainWindow):
     """`session` gives the workspace of the active environment and can switch environments
-    (see `flinks_desktop.ui.app.AppSession`)."""
+    (see `flinks_desktop.ui.app.AppSession`). `closed` is emitted once the window has closed."""
+
+    closed = Signal()
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -474,10 +476,8 @@ class MainWindow(QMainWindow):
             self._ticker.stop()
             self.busy.hide()
             self.cancel_sync_button.hide()
-            self.reload_connections(select=select)
-            if select:
-                self.connections.select(select)
-            self.show_login(self.connections.current_login_id())
+            # Selecting the login again shows it (the list's selection signal): no second reload.
+            self.reload_connections(select=select or self.connections.current_login_id())
         results = outcome if isinstance(outcome, list) else [outcome]
         self.show_status(summary(results))
 
@@ -606,6 +606,7 @@ class MainWindow(QMainWindow):
             self.store.close()
             self.store = None
         super().closeEvent(event)
+        self.closed.emit()
 
 
 def summary(results: list[SyncResult]) -> str:

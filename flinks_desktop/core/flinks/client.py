@@ -3,8 +3,16 @@
 Read top to bottom: the public calls (authorize token, the four forms of /Authorize, the data
 endpoints, DeleteCard); then `_fetch`, which turns Flinks' "202, still processing" into polling of
 the Async endpoint until the 200; then `_exchange`, the one place where an HTTP request is sent,
-logged, and turned into a JSON object or a `FlinksError`. Nothing else leaves this client: callers
-catch `FlinksError` and never see an httpx, JSON or KeyError exception.
+logged, and turned into a JSON object (or a typed result) or a `FlinksError`. Nothing else leaves
+this client: callers catch `FlinksError` and never see an httpx, JSON or KeyError exception.
+
+The event loop may be the GUI thread's (qasync), so the CPU-heavy part of an answer never runs on
+it: the 200 of a data endpoint (GetAccountsDetail of a big connection is several MB of JSON, tens
+of thousands of transactions) is decoded and parsed into its dataclasses on the client's reader
+thread, in one go, so that the raw JSON never reaches the loop; any other body larger than
+`DECODE_ON_LOOP_LIMIT` is decoded there too. The loop only sends, receives, logs and maps errors.
+The reader is the client's own thread (not the loop's default executor, which under qasync is made
+of QThreads that abort the process if they still run when it exits); `aclose()` stops it.
 
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
 bodies. The log has one line per HTTP call with the method, endpoint, status, FlinksCode, duration
@@ -18,8 +26,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence, Set
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal, Self
+from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -52,9 +61,15 @@ DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
 DaysOfTransactions = Literal["Days90", "Days365"]
 NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
 
+#: Bodies up to this size are decoded on the loop (well under a millisecond); larger ones, and every
+#: data endpoint's 200, on the client's reader thread.
+DECODE_ON_LOOP_LIMIT = 64 * 1024
+
 _OK = 200
 _MFA = 203
 _PENDING = 202
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,6 +145,8 @@ class FlinksClient:
         self._poll_interval = poll_interval
         self._poll_timeout = poll_timeout
         self.on_call = on_call
+        #: Decodes and parses big answers away from the loop (its thread starts with the first one).
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-answer-reader")
 
     @property
     def has_auth_secret(self) -> bool:
@@ -144,6 +161,8 @@ class FlinksClient:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+        # An answer still being read (its call was cancelled) finishes on its own; nothing waits for it.
+        self._reader.shutdown(wait=False, cancel_futures=True)
 
     # -- authorization -----------------------------------------------------------------------
 
@@ -238,8 +257,8 @@ class FlinksClient:
     async def get_accounts_summary(
         self, request_id: str, *, progress: ProgressCallback | None = None
     ) -> AccountsResult:
-        body = await self._fetch("GetAccountsSummary", {"RequestId": request_id}, request_id, progress)
-        return parse_accounts(body)
+        body = {"RequestId": request_id}
+        return await self._fetch("GetAccountsSummary", body, request_id, progress, parse_accounts)
 
     async def get_accounts_detail(
         self,
@@ -261,7 +280,7 @@ class FlinksClient:
         }
         if accounts_filter is not None:
             body["AccountsFilter"] = list(accounts_filter)
-        return parse_accounts(await self._fetch("GetAccountsDetail", body, request_id, progress))
+        return await self._fetch("GetAccountsDetail", body, request_id, progress, parse_accounts)
 
     async def get_statements(
         self,
@@ -277,7 +296,7 @@ class FlinksClient:
         }
         if accounts_filter is not None:
             body["AccountsFilter"] = list(accounts_filter)
-        return parse_statements(await self._fetch("GetStatements", body, request_id, progress))
+        return await self._fetch("GetStatements", body, request_id, progress, parse_statements)
 
     async def delete_card(self, login_id: str) -> str:
         """Delete everything Flinks holds for `login_id`; returns Flinks' confirmation message."""
@@ -302,12 +321,14 @@ class FlinksClient:
         body: Mapping[str, object],
         request_id: str,
         progress: ProgressCallback | None,
-    ) -> dict[str, object]:
+        parse: Callable[[object], T],
+    ) -> T:
         """POST a data endpoint; while Flinks answers 202, GET its Async form every poll interval.
+        The 200 is read with `parse`, off the loop (see `_exchange`).
 
         Gives up with PollTimeout when the next poll would start after `poll_timeout` seconds.
-        Cancelling the calling task stops at once: the wait and the request in flight are both
-        cancellation points, and nothing here catches CancelledError.
+        Cancelling the calling task stops at once: the wait, the request in flight and the reading
+        of the answer are all cancellation points, and nothing here catches CancelledError.
         """
         started = time.monotonic()
         status, payload = await self._exchange(
@@ -317,6 +338,7 @@ class FlinksClient:
             headers=self._data_headers(),
             ok={_OK, _PENDING},
             request_id=request_id,
+            parse=parse,
         )
         attempt = 0
         while status == _PENDING:
@@ -340,6 +362,7 @@ class FlinksClient:
                 headers=self._data_headers(),
                 ok={_OK, _PENDING},
                 request_id=request_id,
+                parse=parse,
             )
         return payload
 
@@ -360,9 +383,13 @@ class FlinksClient:
         login_id: str | None = None,
         request_id: str | None = None,
         secrets: Sequence[str] = (),
-    ) -> tuple[int, dict[str, object]]:
+        parse: Callable[[object], Any] | None = None,
+    ) -> tuple[int, Any]:
         """Send one request; return its status (one of `ok`) and its JSON object, or raise.
 
+        With `parse`, a 200 is returned as `parse(its JSON object)` instead, decoded and parsed on
+        the reader thread; so is any body over `DECODE_ON_LOOP_LIMIT` decoded. `parse` raising
+        ProtocolError fails the call as a malformed body does, once the exchange is logged.
         `endpoint` names the call in the log (default: `path`); `login_id` or `request_id` is the
         id sent, logged masked and attached to errors; `secrets` are this call's own secrets, kept
         out of error messages along with the client's.
@@ -379,23 +406,38 @@ class FlinksClient:
                                   login_id, request_id))
             raise error from exc
         status = response.status_code
-        body = _decode(response.content)
-        code = flinks_code(body)
-        id_for_log = log_id or _text(body, "RequestId")
-        _log_call(method, endpoint, status, code, started, id_for_log, failed=status not in ok)
-        self._observe(ApiCall(method, endpoint, status, None, code, time.monotonic() - started,
-                              login_id or _answer_login_id(body), request_id or _text(body, "RequestId")))
+        read_with = parse if status == _OK and status in ok else None
+        if read_with is not None or len(response.content) > DECODE_ON_LOOP_LIMIT:
+            try:
+                answer = await asyncio.get_running_loop().run_in_executor(
+                    self._reader, _read, response.content, read_with
+                )
+            except asyncio.CancelledError:  # the answer came: the call is logged and observed all the same
+                _log_call(method, endpoint, status, None, started, log_id, failed=status not in ok)
+                self._observe(ApiCall(method, endpoint, status, None, None, time.monotonic() - started,
+                                      login_id, request_id))
+                raise
+        else:
+            answer = _read(response.content, None)
+        id_for_log = log_id or answer.request_id
+        _log_call(method, endpoint, status, answer.flinks_code, started, id_for_log, failed=status not in ok)
+        self._observe(ApiCall(method, endpoint, status, None, answer.flinks_code, time.monotonic() - started,
+                              login_id or answer.login_id, request_id or answer.request_id))
         if status not in ok:
             raise error_from_response(
-                status, body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets)
+                status, answer.body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets)
             )
-        if not isinstance(body, dict):
+        if answer.failure is not None:
+            raise answer.failure
+        if answer.parsed is not None:
+            return status, answer.parsed
+        if not isinstance(answer.body, dict):
             raise ProtocolError(
                 http_status=status,
                 request_id=id_for_log,
                 detail=f"{endpoint}: the HTTP {status} body is not a JSON object",
             )
-        return status, body
+        return status, answer.body
 
     def _observe(self, call: ApiCall) -> None:
         """Report `call` to the observer, if any. Its failure is logged: the API call went fine."""
@@ -405,6 +447,34 @@ class FlinksClient:
             self.on_call(call)
         except Exception:
             log.exception("the on_call observer failed on %s %s", call.method, call.endpoint)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """A body as read by `_read`: what the log, the observer and the error mapping need."""
+
+    #: The JSON (None when the body is not JSON), or None once `parsed` was made from it.
+    body: object
+    flinks_code: str | None
+    request_id: str | None
+    login_id: str | None
+    #: What `parse` made of the JSON object; None without a `parse`, or when it failed.
+    parsed: object = None
+    #: Why `parse` refused the JSON.
+    failure: ProtocolError | None = None
+
+
+def _read(content: bytes, parse: Callable[[object], object] | None) -> _Answer:
+    """Decode a body and, with `parse`, turn its JSON object into a result: on the reader thread for
+    a big body, so that the JSON's objects are made (and the raw ones freed) away from the loop."""
+    body = _decode(content)
+    facts = (flinks_code(body), _text(body, "RequestId"), _answer_login_id(body))
+    if parse is None or not isinstance(body, dict):
+        return _Answer(body, *facts)
+    try:
+        return _Answer(None, *facts, parsed=parse(body))
+    except ProtocolError as failure:
+        return _Answer(None, *facts, failure=failure)
 
 
 def _decode(content: bytes) -> object:
