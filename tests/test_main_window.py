@@ -167,3 +167,16 @@ def test_a_failed_deletion_keeps_the_connection_and_says_why(qtbot, flinks_main_
     qtbot.waitUntil(lambda: not dialog.isVisible())
     assert window.store.login(login.id) is not None
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
+
+
+def test_a_connect_that_cannot_load_says_so_with_a_way_back(qtbot, flinks_main_window, flinks_app_session):
+    window = flinks_main_window
+    flinks_app_session.sandbox.stop()  # the environment's Connect is unreachable
+    retry = window.findChild(QPushButton, "retryConnectButton")
+    qtbot.mouseClick(window.findChild(QPushButton, "connectButton"), Qt.MouseButton.LeftButton)
+    assert not retry.isVisible()
+    message = window.findChild(QLabel, "connectMessage")
+    qtbot.waitUntil(lambda: message.isVisible(), timeout=25_000)
+    assert "could not be loaded" in message.text() and retry.isVisible()
+    qtbot.mouseClick(window.findChild(QPushButton, "cancelConnectButton"), Qt.MouseButton.LeftButton)
+    assert window.pages.currentWidget().objectName() == "welcomePanel"

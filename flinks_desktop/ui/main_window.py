@@ -154,6 +154,8 @@ class MainWindow(QMainWindow):
         self.connect_message.hide()
         retry = QPushButton("Try again", objectName="retryConnectButton")
         retry.clicked.connect(self.start_connect)
+        retry.hide()  # only once Connect has failed
+        self.retry_connect_button = retry
         cancel = QPushButton("Cancel", objectName="cancelConnectButton")
         cancel.clicked.connect(self.cancel_connect)
         buttons = QHBoxLayout()
@@ -383,6 +385,7 @@ class MainWindow(QMainWindow):
         self._record_connect_session(None)  # a previous session that ended without a login
         self.timeline.clear()
         self.connect_message.hide()
+        self.retry_connect_button.hide()
         self.pages.setCurrentWidget(self.connect_page)
         self.run(self._open_connect())
 
@@ -402,6 +405,7 @@ class MainWindow(QMainWindow):
     def cancel_connect(self) -> None:
         self.connect_view.stop()
         self._record_connect_session(None)
+        self.pages.setCurrentWidget(self.welcome)  # reload_connections shows the list if there is one
         self.reload_connections()
         self.show_status("Connect closed")
 
@@ -424,6 +428,7 @@ class MainWindow(QMainWindow):
     def on_connect_failed(self, message: str) -> None:
         self.connect_message.setText(message)
         self.connect_message.show()
+        self.retry_connect_button.show()
         self.show_status(message)
 
     @Slot(str, str)
