@@ -58,6 +58,7 @@ def flinks_memory_keyring():
 
     class MemoryKeyring(KeyringBackend):
         priority = -1  # never chosen by keyring's own detection
+        name = "in-memory keyring"
 
         def __init__(self):
             super().__init__()

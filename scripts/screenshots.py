@@ -25,6 +25,7 @@ from keyring.backend import KeyringBackend  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton  # noqa: E402
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
 
+from flinks_desktop.core import paths  # noqa: E402
 from flinks_desktop.core.settings import SecretStore, Settings  # noqa: E402
 from flinks_desktop.ui.app import AppSession, style_sheet  # noqa: E402
 from flinks_desktop.ui.main_window import MainWindow  # noqa: E402
@@ -36,6 +37,7 @@ ANSWERS = {"What city were you born in?": "Montreal", "What is the best country 
 
 class MemoryKeyring(KeyringBackend):
     priority = -1
+    name = "in-memory keyring"
 
     def __init__(self):
         super().__init__()
@@ -154,7 +156,10 @@ def main(argv: list[str]) -> int:
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     with tempfile.TemporaryDirectory() as temporary:
-        data_dir = Path(temporary)
+        # A home of its own, so the data directory is the usual one and shows as "~/..." on screen.
+        os.environ["HOME"] = temporary
+        os.environ.pop("XDG_DATA_HOME", None)
+        data_dir = paths.data_dir()
         session = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.3})
         window = MainWindow(session)
         window.resize(1280, 800)

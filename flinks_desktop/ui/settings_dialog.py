@@ -300,7 +300,7 @@ class SettingsDialog(QDialog):
 
     def _build_footer(self) -> QFrame:
         footer = QFrame(objectName="settingsFooter")
-        self.data_directory = QLabel(str(self.data_dir), objectName="dataDirectory")
+        self.data_directory = QLabel(home_relative(self.data_dir), objectName="dataDirectory")
         self.data_directory.setTextFormat(Qt.TextFormat.PlainText)
         self.data_directory.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.data_directory.setWordWrap(True)
@@ -651,3 +651,12 @@ def _cell_text(table: QTableWidget, row: int, column: int) -> str:
 def _repolish(widget: QWidget) -> None:
     widget.style().unpolish(widget)
     widget.style().polish(widget)
+
+
+def home_relative(path: Path) -> str:
+    """"~/.local/share/flinks-desktop" rather than the whole home path: shorter, and what a person
+    recognises as theirs."""
+    try:
+        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
+    except ValueError:  # not under the home folder
+        return str(path)
