@@ -161,7 +161,7 @@ def build_payloads(transactions: int, statements: int, seed: int) -> Payloads:
     pending = {"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING", "RequestId": REQUEST_ID,
                "Message": "Your operation is still processing",
                "Links": [{"rel": "GetAccountsDetailAsync", "href": "/GetAccountsDetailAsync",
-                          "example": f"/GetAccountsDetailAsync/{{requestId}}"}]}
+                          "example": "/GetAccountsDetailAsync/{requestId}"}]}
     by_account = []
     chosen = accounts[: min(statements, len(accounts))]
     for index, account in enumerate(chosen):
@@ -426,31 +426,6 @@ def describe(values: list[float]) -> str:
 # == the app =======================================================================================
 
 
-def make_memory_keyring():
-    """An in-memory keyring backend (as the pytest plugin's): nothing touches the real keyring."""
-    from keyring.backend import KeyringBackend
-    from keyring.errors import PasswordDeleteError
-
-    class MemoryKeyring(KeyringBackend):
-        priority = -1
-
-        def __init__(self):
-            super().__init__()
-            self.passwords: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service, username):
-            return self.passwords.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.passwords[(service, username)] = password
-
-        def delete_password(self, service, username):
-            if self.passwords.pop((service, username), None) is None:
-                raise PasswordDeleteError(username)
-
-    return MemoryKeyring()
-
-
 def make_session(data_dir: Path, api_url: str, poll_interval: float | None):
     """`AppSession` whose workspace is the API at `api_url` (not the settings' active environment,
     which would start the offline sandbox): the same objects the app works with."""
@@ -602,6 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from flinks_desktop.testing import MemoryKeyring
     from flinks_desktop.ui.app import style_sheet
     from flinks_desktop.ui.main_window import MainWindow
 
@@ -614,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("config", "data", "cache"):  # Qt and QtWebEngine write under these, not the home
             (root / name).mkdir()
             os.environ[f"XDG_{name.upper()}_HOME"] = str(root / name)
-        keyring.set_keyring(make_memory_keyring())
+        keyring.set_keyring(MemoryKeyring())
         app = QApplication.instance() or QApplication([sys.argv[0]])
         app.setOrganizationName("Flinks Desktop Benchmark")
         app.setApplicationName("Flinks Desktop Benchmark")

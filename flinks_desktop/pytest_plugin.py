@@ -52,35 +52,11 @@ def flinks_qasync_loop(qapp):
 
 @pytest.fixture
 def flinks_memory_keyring():
-    """An in-memory keyring backend for the test, the previous one restored afterwards."""
-    import keyring
-    from keyring.backend import KeyringBackend
+    """An in-memory keyring backend for the test (`.entries`), the previous one restored afterwards."""
+    from flinks_desktop.testing import memory_keyring
 
-    class MemoryKeyring(KeyringBackend):
-        priority = -1  # never chosen by keyring's own detection
-        name = "in-memory keyring"
-
-        def __init__(self):
-            super().__init__()
-            self.passwords: dict[tuple[str, str], str] = {}
-
-        def get_password(self, service, username):
-            return self.passwords.get((service, username))
-
-        def set_password(self, service, username, password):
-            self.passwords[(service, username)] = password
-
-        def delete_password(self, service, username):
-            from keyring.errors import PasswordDeleteError
-
-            if self.passwords.pop((service, username), None) is None:
-                raise PasswordDeleteError(username)
-
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
+    with memory_keyring() as backend:
+        yield backend
 
 
 @pytest.fixture

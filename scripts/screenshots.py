@@ -21,11 +21,11 @@ for name, value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX
 
 import keyring  # noqa: E402
 import qasync  # noqa: E402
-from keyring.backend import KeyringBackend  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton  # noqa: E402
 from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
 
 from flinks_desktop.core import paths  # noqa: E402
+from flinks_desktop.testing import MemoryKeyring  # noqa: E402
 from flinks_desktop.core.settings import SecretStore, Settings  # noqa: E402
 from flinks_desktop.ui.app import AppSession, style_sheet  # noqa: E402
 from flinks_desktop.ui.main_window import MainWindow  # noqa: E402
@@ -33,24 +33,6 @@ from flinks_desktop.ui.main_window import MainWindow  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = {"What city were you born in?": "Montreal", "What is the best country on earth?": "Canada",
            "What shape do people like most?": "Triangle"}
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = -1
-    name = "in-memory keyring"
-
-    def __init__(self):
-        super().__init__()
-        self.passwords = {}
-
-    def get_password(self, service, username):
-        return self.passwords.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.passwords[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.passwords.pop((service, username), None)
 
 
 async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:

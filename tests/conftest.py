@@ -20,3 +20,20 @@ for _name, _value in OFFSCREEN_ENVIRONMENT.items():
 def qasync_loop(flinks_qasync_loop):
     """Our tests' short name for the plugin's `flinks_qasync_loop`."""
     return flinks_qasync_loop
+
+
+@pytest.fixture
+def use_keyring():
+    """`use_keyring(backend)` installs `backend` for the test; the previous one comes back after."""
+    from contextlib import ExitStack
+
+    from flinks_desktop.testing import installed_keyring
+
+    with ExitStack() as stack:
+        yield lambda backend: stack.enter_context(installed_keyring(backend))
+
+
+@pytest.fixture
+def memory_keyring(flinks_memory_keyring):
+    """An empty in-memory keyring for the test (`.entries` holds what was stored)."""
+    return flinks_memory_keyring

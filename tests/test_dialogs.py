@@ -13,12 +13,9 @@ import asyncio
 import logging
 from pathlib import Path
 
-import keyring
 import pytest
 import shiboken6
-from keyring.backend import KeyringBackend
 from keyring.backends import fail
-from keyring.errors import PasswordDeleteError
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -450,43 +447,6 @@ def test_a_delete_refused_before_it_starts_is_a_sentence(qtbot, parent):
 
 
 # -- settings ----------------------------------------------------------------------------------------
-
-
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict; its negative priority keeps keyring's detection from choosing it."""
-
-    priority = -10
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
-
-
-@pytest.fixture
-def use_keyring():
-    previous = keyring.get_keyring()
-
-    def install(backend: KeyringBackend) -> KeyringBackend:
-        keyring.set_keyring(backend)
-        return backend
-
-    yield install
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring(use_keyring) -> MemoryKeyring:
-    return use_keyring(MemoryKeyring())
 
 
 @pytest.fixture

@@ -13,12 +13,11 @@ import os
 import stat
 from pathlib import Path
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends import chainer, fail, null
-from keyring.errors import KeyringLocked, PasswordDeleteError
+from keyring.errors import KeyringLocked
 
+from flinks_desktop.testing import MemoryKeyring
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import Authorized, Unauthorized
 from flinks_desktop.core.paths import DataDirError, data_dir, standard_data_dir
@@ -54,28 +53,6 @@ def files_containing(root: Path, text: str) -> list[Path]:
 # -- keyring backends ---------------------------------------------------------------------------
 
 
-class MemoryKeyring(KeyringBackend):
-    """A keyring in a dict. Its negative priority keeps keyring's own detection from ever choosing
-    it: defining a backend class registers it with keyring, and only `keyring.set_keyring` may
-    install it."""
-
-    priority = -10
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
-
-
 class LockedKeyring(MemoryKeyring):
     """Reads work, saving fails: a keyring whose unlock prompt was dismissed."""
 
@@ -94,24 +71,6 @@ class EmptyChainer(chainer.ChainerBackend):
     """keyring's chainer when there is no backend to chain, whatever this machine has."""
 
     backends = ()
-
-
-@pytest.fixture
-def use_keyring():
-    """`use_keyring(backend)` installs `backend` for the test; the previous one comes back after."""
-    previous = keyring.get_keyring()
-
-    def install(backend: KeyringBackend) -> KeyringBackend:
-        keyring.set_keyring(backend)
-        return backend
-
-    yield install
-    keyring.set_keyring(previous)
-
-
-@pytest.fixture
-def memory_keyring(use_keyring) -> MemoryKeyring:
-    return use_keyring(MemoryKeyring())
 
 
 @pytest.fixture
@@ -427,7 +386,7 @@ def test_secrets_go_to_the_keyring_and_never_to_the_settings(home, memory_keyrin
     settings = Settings.load(home)
     acme = settings.add_private("Acme", "acme", CUSTOMER_ID)
     store = SecretStore()
-    assert store.status.available and store.status.backend_name == "test settings MemoryKeyring"
+    assert store.status.available and store.status.backend_name == MemoryKeyring.name
     assert not store.is_set(acme, "auth-secret")
 
     store.set(acme, "auth-secret", f"  {SECRET}\n")

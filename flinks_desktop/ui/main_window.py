@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime, timezone
 from pathlib import Path
 
