@@ -353,6 +353,7 @@ def test_each_environment_has_its_own_cache(home):
     ]
     assert caches[2].parent.name == private.slug and private.slug.startswith("banque-equite-prod-")
     assert all(cache.parent.is_dir() and mode(cache.parent) == 0o700 for cache in caches)
+    assert all(mode(cache.parent.parent) == 0o700 for cache in caches)  # "environments" too
     assert settings.sandbox_state_file() == home / "environments" / "offline-sandbox" / "sandbox-state.json"
 
 

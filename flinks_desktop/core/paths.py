@@ -105,7 +105,8 @@ def settings_file(data: Path) -> Path:
 
 def environment_dir(data: Path, slug: str) -> Path:
     """The folder of one environment's files, created owner-only if needed."""
-    return ensure_private_dir(data / "environments" / slug)
+    # Each level made owner-only: mkdir(parents=True) would give the parents the umask's mode.
+    return ensure_private_dir(ensure_private_dir(data / "environments") / slug)
 
 
 def cache_file(data: Path, slug: str) -> Path:
