@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QPushButton, QTableView
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
@@ -130,6 +131,17 @@ def test_delete_card_removes_the_connection(qtbot, flinks_main_window):
     assert window.store.login(login.id) is None
     cache = window.workspace.cache_path.read_bytes()
     assert login.id.encode() not in cache
+
+    # The deletion stays on record: when, and by whom, under the masked loginId.
+    window.findChild(QAction, "allActivityAction").trigger()
+    activity = window.findChild(QDialog, "allActivityDialog")
+    qtbot.waitUntil(lambda: activity is not None and activity.isVisible())
+    table = activity.findChild(QTableView, "activityTable")
+    cells = [table.model().index(r, c).data() or "" for r in range(table.model().rowCount())
+             for c in range(table.model().columnCount())]
+    assert any("deleted" in cell.lower() for cell in cells)
+    assert not any(login.id in cell for cell in cells)
+    activity.close()
 
 
 def test_the_loop_is_the_qasync_loop(flinks_main_window):

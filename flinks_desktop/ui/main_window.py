@@ -18,6 +18,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QFrame,
     QHBoxLayout,
@@ -270,6 +271,8 @@ class MainWindow(QMainWindow):
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.find_action = action("&Find connection", QKeySequence.StandardKey.Find, self.focus_search,
                                   "findAction")
+        self.all_activity_action = action("All &activity…", "Ctrl+Shift+A", self.show_all_activity,
+                                          "allActivityAction")
         quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
         about_action = QAction("&About Flinks Desktop", self, objectName="aboutAction")
         about_action.triggered.connect(self.show_about)
@@ -278,8 +281,8 @@ class MainWindow(QMainWindow):
         for item in (self.connect_action, None, self.export_action, None, self.settings_action, None, quit_action):
             file_menu.addAction(item) if item else file_menu.addSeparator()
         connection_menu = self.menuBar().addMenu("&Connection")
-        for item in (self.find_action, None, self.refresh_action, self.live_refresh_action, self.refresh_all_action,
-                     None, self.delete_action):
+        for item in (self.find_action, self.all_activity_action, None, self.refresh_action,
+                     self.live_refresh_action, self.refresh_all_action, None, self.delete_action):
             connection_menu.addAction(item) if item else connection_menu.addSeparator()
         self.menuBar().addMenu("&Help").addAction(about_action)
 
@@ -547,7 +550,24 @@ class MainWindow(QMainWindow):
         if result is None:
             return
         self.reload_connections()
-        self.show_status(result.message)
+        self.show_status(f"{result.message} The activity log keeps a line saying when and by whom "
+                         "(Connection > All activity)." if result.purged else result.message)
+
+    @Slot()
+    def show_all_activity(self) -> None:
+        """Every connection's activity, deleted ones included (their deletion line says when and by
+        whom), in a window of its own."""
+        if self.store is None:
+            return
+        dialog = QDialog(self, objectName="allActivityDialog")
+        dialog.setWindowTitle(f"All activity — {self.workspace.environment.name}")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        view = ActivityView(dialog)
+        view.set_login(self.store, None)
+        layout = QVBoxLayout(dialog)
+        layout.addWidget(view)
+        dialog.resize(1100, 640)
+        dialog.open()
 
     # == settings and about ========================================================================
     @Slot()
