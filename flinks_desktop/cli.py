@@ -14,8 +14,9 @@
     sandbox [--host H] [--port P] ...                            the offline Flinks Capital sandbox
 
 Exit status: 0 on success, 1 with one plain sentence on stderr for a failure (with the FlinksCode
-when Flinks gave one), 2 for usage errors. Read top to bottom: `main`, the parser, the commands
-(one small function each, over `core`), then the terminal: prompts, progress, tables.
+when Flinks gave one), 2 for usage errors. Read top to bottom: the parser, the commands (one small
+function each, over `core`), then `main`. How they talk to a terminal (prompts, progress, tables,
+bank text made safe to show) is `flinks_desktop.terminal`.
 
 Decisions a reader should know:
 
@@ -61,23 +62,19 @@ import inspect
 import logging
 import os
 import re
-import signal
 import sys
-import threading
-import time
-import unicodedata
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import Literal
 
 from flinks_desktop.core import export, paths
 from flinks_desktop.core.audit import describe
 from flinks_desktop.core.export import ExportConflict, ExportError
-from flinks_desktop.core.flinks import FlinksError, SecurityChallenge
+from flinks_desktop.core.flinks import FlinksError
 from flinks_desktop.core.redact import is_guid, mask_account_number
 from flinks_desktop.core.settings import (
     Environment,
@@ -95,8 +92,27 @@ from flinks_desktop.core.store import (
     Store,
     TransactionRow,
 )
-from flinks_desktop.core.sync import DeleteResult, MfaPrompt, SyncProgress, SyncRefused, SyncResult
+from flinks_desktop.core.sync import DeleteResult, SyncRefused, SyncResult
 from flinks_desktop.core.workspace import Workspace, open_workspace
+from flinks_desktop.terminal import (
+    Col,
+    Failure,
+    Progress,
+    TerminalMfa,
+    confirm,
+    count,
+    file_size,
+    fit,
+    money,
+    period,
+    plain,
+    print_table,
+    read_password,
+    silence_stdout,
+    stdin_is_terminal,
+    when,
+    width,
+)
 
 SANDBOX_SECRET_VARIABLES = ("FLINKS_SANDBOX_AUTH_KEY", "FLINKS_SANDBOX_API_KEY")
 POLL_INTERVAL_VARIABLE = "FLINKS_DESKTOP_POLL_INTERVAL"
@@ -114,74 +130,6 @@ PROGRAM = "flinks-desktop"
 
 Format = Literal["table", "csv", "json"]
 ExportRow = TransactionRow | AccountRow | LoginRow
-
-
-class Failure(Exception):
-    """A command cannot do what was asked; `str()` is the sentence for stderr."""
-
-
-# -- main --------------------------------------------------------------------------------------------
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exit_:  # usage errors (2) and --help (0), as argparse printed them
-        return exit_.code if isinstance(exit_.code, int) else 2
-    if args.env is not None and args.api_url is not None:
-        return _usage_error(parser, "give --env or --api-url, not both")
-    if args.command in (None, "sandbox") and (args.env is not None or args.api_url is not None):
-        return _usage_error(parser, "--env and --api-url choose where the commands work; "
-                                    "the desktop app and the sandbox do not take them")
-    if args.command == "sandbox":
-        return run_sandbox(args)
-    if args.command is None:
-        return run_gui(args)
-    _configure_logging()
-    try:
-        return _run_command(args)
-    except KeyboardInterrupt:
-        return _fail("Cancelled: nothing more was sent to Flinks or saved.")
-    except BrokenPipeError:  # `| head`: the reader left; say nothing more on a closed pipe
-        _silence_stdout()
-        return 1
-
-
-def _run_command(args: argparse.Namespace) -> int:
-    try:
-        context = Context.open(args)
-        if inspect.iscoroutinefunction(args.handler):
-            return asyncio.run(args.handler(context, args))
-        return args.handler(context, args)
-    except FlinksError as error:
-        return _fail(str(error))  # its sentence and "(FLINKS_CODE)"
-    except (Failure, CacheError, SettingsError, SyncRefused, ExportError, paths.DataDirError) as error:
-        return _fail(str(error))
-    except BrokenPipeError:
-        raise  # the reader of stdout left: `main` ends quietly
-    except Exception as error:  # a bug: one sentence, never a traceback (unless debugging)
-        if os.environ.get(DEBUG_VARIABLE):
-            raise
-        return _fail(f"Something unexpected went wrong ({type(error).__name__}). "
-                     f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them.")
-
-
-def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
-    parser.print_usage(sys.stderr)
-    print(f"{PROGRAM}: error: {message}", file=sys.stderr)
-    return 2
-
-
-def _fail(sentence: str) -> int:
-    print(f"{PROGRAM}: {_plain(sentence)}", file=sys.stderr, flush=True)
-    return 1
-
-
-def run_gui(args: argparse.Namespace) -> int:
-    from flinks_desktop.ui.app import run  # Qt is imported only here: the commands never need it
-
-    return run(data_dir=args.data_dir)
 
 
 # -- the parser ----------------------------------------------------------------------------------------
@@ -436,7 +384,7 @@ def _environment_named(settings: Settings, name: str) -> Environment:
 
 
 async def log_in(context: Context, args: argparse.Namespace) -> int:
-    password = read_password(args)
+    password = read_password(args.username, args.institution, from_stdin=args.password_stdin)
     async with context.workspace() as workspace, Progress(sys.stderr) as progress:
         result = await workspace.sync.login(
             args.institution, args.username, password, mfa=TerminalMfa(progress), progress=progress
@@ -491,7 +439,7 @@ def list_logins(context: Context, args: argparse.Namespace) -> int:
         if login.error_code:
             status += f": {login.error_code}"
         rows.append([login.id, login.institution, login.username or "", status,
-                     _when(login.status_at), _when(login.synced_at)])
+                     when(login.status_at), when(login.synced_at)])
         if login.status != "ok" and login.error_message:
             notes[len(rows) - 1] = login.error_message
     print_table(
@@ -513,9 +461,9 @@ def show_accounts(context: Context, args: argparse.Namespace) -> int:
         return 0
     rows = [
         [account.title or "", _account_number(account), account.type or "", account.currency or "",
-         _money(account.balance.current, account.currency),
-         _money(account.balance.available, account.currency),
-         f"missing since {_when(account.missing_since)}" if account.missing_since else ""]
+         money(account.balance.current, account.currency),
+         money(account.balance.available, account.currency),
+         f"missing since {when(account.missing_since)}" if account.missing_since else ""]
         for account in accounts
     ]
     print_table([Col("ACCOUNT", width=40), Col("NUMBER"), Col("TYPE"), Col("CURRENCY"),
@@ -542,7 +490,7 @@ def show_transactions(context: Context, args: argparse.Namespace) -> int:
         account = accounts.get(transaction.account_id)
         currency = account.currency if account is not None else None
         rows.append([transaction.date.isoformat(), _account_label(account), transaction.description or "",
-                     _money(_signed(transaction), currency), _money(transaction.balance, currency)])
+                     money(_signed(transaction), currency), money(transaction.balance, currency)])
     print_table([Col("DATE"), Col("ACCOUNT"), Col("DESCRIPTION", width=DESCRIPTION_WIDTH),
                  Col("AMOUNT", right=True), Col("BALANCE", right=True)], rows)
     shown = f"{len(transactions):,} of {total:,}" if total > len(transactions) else f"{total:,}"
@@ -566,8 +514,9 @@ def show_statements(context: Context, args: argparse.Namespace) -> int:
     periods = any(statement.period_end for statement in statements)
     rows = [
         [_account_label(by_number.get(statement.account_number), statement.account_number),
-         *([_period(statement.period_start, statement.period_end)] if periods else []),
-         _when(statement.fetched_at), statement.file_type or "", _size(statement.size), statement.unique_id]
+         *([period(statement.period_start, statement.period_end)] if periods else []),
+         when(statement.fetched_at), statement.file_type or "", file_size(statement.size),
+         statement.unique_id]
         for statement in statements
     ]
     print_table([Col("ACCOUNT"), *([Col("PERIOD")] if periods else []), Col("FETCHED"), Col("TYPE"),
@@ -617,15 +566,15 @@ async def delete_card(context: Context, args: argparse.Namespace) -> int:
     if login is None and args.local_only:
         raise Failure(f"There is no connection {args.login_id} on this computer: there is nothing to remove.")
     if not args.yes:
-        confirm_deletion(args.login_id, login, local_only=args.local_only)
+        _confirm_deletion(args.login_id, login, local_only=args.local_only)
     async with context.workspace() as workspace:
         result = await workspace.sync.delete_card(args.login_id, local_only=args.local_only, by=_who())
     if _report(result):
         return 1
     if result.purged is not None and result.purged.login:
         purged = result.purged
-        print(f"Removed {_count(purged.accounts, 'account')}, {_count(purged.transactions, 'transaction')} "
-              f"and {_count(purged.statements, 'statement')} from this computer.")
+        print(f"Removed {count(purged.accounts, 'account')}, {count(purged.transactions, 'transaction')} "
+              f"and {count(purged.statements, 'statement')} from this computer.")
     return 0
 
 
@@ -692,62 +641,9 @@ def _who() -> str:
         return "command line"
 
 
-def _configure_logging() -> None:
-    """Core modules log warnings for the desktop app's log; on a terminal they would be noise around
-    the one sentence a failure prints. FLINKS_DESKTOP_DEBUG=1 shows everything."""
-    if os.environ.get(DEBUG_VARIABLE):
-        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
-    elif not logging.getLogger().handlers:
-        logging.getLogger().addHandler(logging.NullHandler())
-
-
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # not a real file (tests): nothing to flush anyway
-        pass
-
-
-# -- the terminal: questions -------------------------------------------------------------------------
-
-
-def read_password(args: argparse.Namespace) -> str:
-    """The bank password: asked without echo on a terminal (even with --password-stdin, which would
-    show it), else the first line of stdin with --password-stdin."""
-    if sys.stdin.isatty():
-        password = getpass.getpass(f"Password for {args.username} at {args.institution}: ")
-    elif args.password_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
-        password = password[:-1] if password.endswith("\r") else password
-    else:
-        raise Failure("There is no terminal to type the password on: "
-                      "give it on the first line of standard input with --password-stdin.")
-    if not password:
-        raise Failure("The password is empty, so nothing was sent to Flinks.")
-    return password
-
-
-def read_line() -> str | None:
-    """One line from stdin (a terminal or a pipe), without its line break; None on Ctrl-C or the end."""
-    with _interrupt_raises():
-        try:
-            line = input()
-        except (EOFError, KeyboardInterrupt):
-            line = None
-    if line is None or not sys.stdin.isatty():
-        print(file=sys.stderr)  # Ctrl-C, or a piped answer that was not echoed: end the prompt's line
-    return line
-
-
-def ask(question: str) -> None:
-    print(question, end="", file=sys.stderr, flush=True)
-
-
-def confirm_deletion(login_id: str, login: LoginRow | None, *, local_only: bool) -> None:
+def _confirm_deletion(login_id: str, login: LoginRow | None, *, local_only: bool) -> None:
     """Say what will happen and ask to type "delete"; raise Failure unless the person does."""
-    if not sys.stdin.isatty():
+    if not stdin_is_terminal():
         raise Failure("Nothing was deleted: there is no terminal to confirm on. "
                       "Add --yes to delete from a script.")
     who = f" ({login.institution}, {login.username})" if login is not None and login.username else ""
@@ -760,208 +656,11 @@ def confirm_deletion(login_id: str, login: LoginRow | None, *, local_only: bool)
     else:
         what = (f"This deletes the card {login_id}{who} at Flinks, which then forgets everything it "
                 "holds for it, and removes its accounts, transactions and statements from this computer.")
-    print(f"{_plain(what)} It cannot be undone.", file=sys.stderr)
-    ask(f'Type "{CONFIRMATION_WORD}" to confirm: ')
-    if (read_line() or "").strip().lower() != CONFIRMATION_WORD:
+    if not confirm(f"{what} It cannot be undone.", CONFIRMATION_WORD):
         raise Failure("Nothing was deleted.")
 
 
-class TerminalMfa:
-    """The bank's security questions, asked on stderr and answered on stdin (the `Sync` MFA callback)."""
-
-    def __init__(self, progress: Progress) -> None:
-        self._progress = progress
-
-    async def __call__(self, prompt: MfaPrompt) -> dict[str, list[str]] | None:
-        self._progress.clear()
-        if prompt.retry_message:
-            print(f"The bank says: {_plain(prompt.retry_message)}", file=sys.stderr)
-        elif prompt.institution:
-            print(f"{_plain(prompt.institution)} asks a security question.", file=sys.stderr)
-        answers: dict[str, list[str]] = {}
-        for challenge in prompt.challenges:
-            answer = self._answer(challenge)
-            if answer is None:
-                return None
-            answers[challenge.prompt] = [answer]
-        return answers
-
-    def _answer(self, challenge: SecurityChallenge) -> str | None:
-        for number, option in enumerate(challenge.options, start=1):
-            print(f"  {number}. {_plain(option)}", file=sys.stderr)
-        while True:
-            ask(f"{_plain(challenge.prompt)} ")
-            line = read_line()
-            if line is None:
-                return None
-            answer = line.strip()
-            if challenge.options and answer.isdigit() and 1 <= int(answer) <= len(challenge.options):
-                if answer not in challenge.options:
-                    answer = challenge.options[int(answer) - 1]
-            if answer:
-                return answer
-            print("An empty answer cannot be sent: type the answer, or press Ctrl-C to cancel.",
-                  file=sys.stderr)
-
-
-@contextmanager
-def _interrupt_raises() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt in `input()` for the time of a prompt.
-
-    asyncio.run's own handler only cancels the main task, which a blocking `input()` would not
-    notice until the person pressed Enter.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-# -- the terminal: progress ---------------------------------------------------------------------------
-
-
-class Progress:
-    """A sync's stage on one updating line of stderr, when it is a terminal; silent otherwise.
-
-    While Flinks answers 202 the line counts the seconds: "Waiting for Flinks… 12 s".
-    """
-
-    LABELS = {
-        "authorize": "Signing in at Flinks…",
-        "mfa": "Answering the bank's question…",
-        "accounts": "Fetching accounts and transactions…",
-        "statements": "Fetching statements…",
-        "saving": "Saving…",
-    }
-
-    def __init__(self, stream: TextIO, *, name_logins: bool = False) -> None:
-        self._stream = stream
-        self._on = stream.isatty()
-        self._name_logins = name_logins
-        self._label = ""
-        self._waiting_since: float | None = None
-        self._ticker: asyncio.Task[None] | None = None
-
-    def __call__(self, progress: SyncProgress) -> None:
-        if progress.stage == "done":
-            self._label, self._waiting_since = "", None
-        elif progress.stage == "waiting":
-            if self._waiting_since is None:
-                self._waiting_since = time.monotonic() - (progress.elapsed or 0.0)
-            self._label = "Waiting for Flinks…"
-        else:
-            self._label, self._waiting_since = self.LABELS.get(progress.stage, ""), None
-        if self._name_logins and progress.login_id and self._label:
-            self._label = f"{progress.login_id}: {self._label}"
-        self._render()
-
-    def clear(self) -> None:
-        if self._on:
-            self._stream.write("\r\x1b[K")
-            self._stream.flush()
-
-    async def __aenter__(self) -> Progress:
-        if self._on:
-            self._ticker = asyncio.create_task(self._tick())
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        if self._ticker is not None:
-            self._ticker.cancel()
-        self.clear()
-
-    async def _tick(self) -> None:
-        while True:
-            await asyncio.sleep(1)
-            if self._waiting_since is not None:
-                self._render()
-
-    def _render(self) -> None:
-        if not self._on:
-            return
-        text = self._label
-        if self._waiting_since is not None:
-            text += f" {int(time.monotonic() - self._waiting_since)} s"
-        self._stream.write(f"\r\x1b[K{text}")
-        self._stream.flush()
-
-
-# -- the terminal: tables -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Col:
-    title: str
-    right: bool = False
-    #: Longer text is shortened with "…" (None: never shortened).
-    width: int | None = None
-
-
-def print_table(
-    columns: Sequence[Col],
-    rows: Sequence[Sequence[str]],
-    *,
-    notes: Mapping[int, str] | None = None,
-    out: TextIO | None = None,
-) -> None:
-    """Aligned columns, two spaces apart, the titles first. `notes[i]` is printed indented under row i."""
-    out = out or sys.stdout
-    cells = [[_fit(_plain(text), column.width) for text, column in zip(row, columns, strict=True)]
-             for row in rows]
-    widths = [max([_width(column.title), *(_width(row[i]) for row in cells)])
-              for i, column in enumerate(columns)]
-
-    def line(texts: Sequence[str]) -> str:
-        padded = [_pad(text, width, right=column.right)
-                  for text, width, column in zip(texts, widths, columns, strict=True)]
-        return "  ".join(padded).rstrip()
-
-    print(line([column.title for column in columns]), file=out)
-    for index, row in enumerate(cells):
-        print(line(row), file=out)
-        if notes and index in notes:
-            print(f"    {_plain(notes[index])}", file=out)
-
-
-def _plain(text: str) -> str:
-    """Text from a bank or a server, safe on a terminal: control characters (escape sequences, line
-    breaks) become spaces, invisible format characters (bidirectional overrides) go."""
-    return "".join(
-        " " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf" else c for c in text
-    )
-
-
-def _width(text: str) -> int:
-    """Columns `text` takes on a terminal: wide East Asian characters 2, combining marks 0."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in text)
-
-
-def _fit(text: str, width: int | None) -> str:
-    if width is None or _width(text) <= width:
-        return text
-    kept, used = [], 0
-    for character in text:
-        used += _width(character)
-        if used > width - 1:
-            break
-        kept.append(character)
-    return "".join(kept).rstrip() + "…"
-
-
-def _pad(text: str, width: int, *, right: bool) -> str:
-    gap = " " * (width - _width(text))
-    return gap + text if right else text + gap
-
-
-def _money(amount: Decimal | None, currency: str | None) -> str:
-    if amount is None:
-        return ""
-    return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
+# -- what the tables show ---------------------------------------------------------------------------
 
 
 def _signed(transaction: TransactionRow) -> Decimal | None:
@@ -984,12 +683,12 @@ def _account_label(account: AccountRow | None, number: str | None = None) -> str
     masked = _account_number(account)
     if not account.title:
         return masked
-    return f"{_fit(_plain(account.title), ACCOUNT_WIDTH - _width(masked) - 1)} {masked}".strip()
+    return f"{fit(plain(account.title), ACCOUNT_WIDTH - width(masked) - 1)} {masked}".strip()
 
 
 def _caption(login: LoginRow) -> str:
     who = " · ".join(part for part in (login.institution, login.username) if part)
-    synced = f"last synced {_when(login.synced_at)}" if login.synced_at else "never synced"
+    synced = f"last synced {when(login.synced_at)}" if login.synced_at else "never synced"
     return f"{who} · {synced}\n"
 
 
@@ -1006,29 +705,82 @@ def _activity_row(entry: ActivityRow) -> list[str]:
         event, result = entry.name, entry.flinks_code or ""
         if entry.name == "LOGIN_PURGED" and entry.detail:
             detail = entry.detail
-            meaning = (f"Removed {_count(detail.get('accounts', 0), 'account')}, "
-                       f"{_count(detail.get('transactions', 0), 'transaction')} and "
-                       f"{_count(detail.get('statements', 0), 'statement')}"
+            meaning = (f"Removed {count(detail.get('accounts', 0), 'account')}, "
+                       f"{count(detail.get('transactions', 0), 'transaction')} and "
+                       f"{count(detail.get('statements', 0), 'statement')}"
                        + (f", asked by {detail['by']}." if detail.get("by") else "."))
     source = {"api": "API", "connect": "Connect", "app": "app"}[entry.kind]
-    return [_when(entry.at, seconds=True), source, event, result, entry.login or "", meaning]
+    return [when(entry.at, seconds=True), source, event, result, entry.login or "", meaning]
 
 
-def _when(moment: datetime | None, *, seconds: bool = False) -> str:
-    if moment is None:
-        return "never"
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+# -- main --------------------------------------------------------------------------------------------
 
 
-def _period(start: date | None, end: date | None) -> str:
-    if end is None:
-        return ""
-    return f"{start.isoformat()} – {end.isoformat()}" if start else f"until {end.isoformat()}"
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # usage errors (2) and --help (0), as argparse printed them
+        return exit_.code if isinstance(exit_.code, int) else 2
+    if args.env is not None and args.api_url is not None:
+        return _usage_error(parser, "give --env or --api-url, not both")
+    if args.command in (None, "sandbox") and (args.env is not None or args.api_url is not None):
+        return _usage_error(parser, "--env and --api-url choose where the commands work; "
+                                    "the desktop app and the sandbox do not take them")
+    if args.command == "sandbox":
+        return run_sandbox(args)
+    if args.command is None:
+        return run_gui(args)
+    _configure_logging()
+    try:
+        return _run_command(args)
+    except KeyboardInterrupt:
+        return _fail("Cancelled: nothing more was sent to Flinks or saved.")
+    except BrokenPipeError:  # `| head`: the reader left; say nothing more on a closed pipe
+        silence_stdout()
+        return 1
 
 
-def _size(size: int) -> str:
-    return f"{size / 1024:,.1f} KB" if size >= 1024 else f"{size} B"
+def _run_command(args: argparse.Namespace) -> int:
+    try:
+        context = Context.open(args)
+        if inspect.iscoroutinefunction(args.handler):
+            return asyncio.run(args.handler(context, args))
+        return args.handler(context, args)
+    except FlinksError as error:
+        return _fail(str(error))  # its sentence and "(FLINKS_CODE)"
+    except (Failure, CacheError, SettingsError, SyncRefused, ExportError, paths.DataDirError) as error:
+        return _fail(str(error))
+    except BrokenPipeError:
+        raise  # the reader of stdout left: `main` ends quietly
+    except Exception as error:  # a bug: one sentence, never a traceback (unless debugging)
+        if os.environ.get(DEBUG_VARIABLE):
+            raise
+        return _fail(f"Something unexpected went wrong ({type(error).__name__}). "
+                     f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them.")
 
 
-def _count(number: int, noun: str) -> str:
-    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    parser.print_usage(sys.stderr)
+    print(f"{PROGRAM}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _fail(sentence: str) -> int:
+    print(f"{PROGRAM}: {plain(sentence)}", file=sys.stderr, flush=True)
+    return 1
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    from flinks_desktop.ui.app import run  # Qt is imported only here: the commands never need it
+
+    return run(data_dir=args.data_dir)
+
+
+def _configure_logging() -> None:
+    """Core modules log warnings for the desktop app's log; on a terminal they would be noise around
+    the one sentence a failure prints. FLINKS_DESKTOP_DEBUG=1 shows everything."""
+    if os.environ.get(DEBUG_VARIABLE):
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    elif not logging.getLogger().handlers:
+        logging.getLogger().addHandler(logging.NullHandler())

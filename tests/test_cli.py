@@ -23,7 +23,7 @@ import keyring
 import pytest
 from keyring.backends import fail
 
-from flinks_desktop import cli
+from flinks_desktop import cli, terminal
 from flinks_desktop.cli import Col, Progress, main, print_table
 from flinks_desktop.core import paths
 from flinks_desktop.core.audit import describe
@@ -100,8 +100,8 @@ class BankAnswers(io.StringIO):
 def bank_answers(monkeypatch):
     """`bank_answers()`: a stdin for `run` that answers the bank's question, whichever it is."""
     asked: list[str] = []
-    ask = cli.ask
-    monkeypatch.setattr(cli, "ask", lambda question: asked.append(question) or ask(question))
+    ask = terminal.ask
+    monkeypatch.setattr(terminal, "ask", lambda question: asked.append(question) or ask(question))
     return lambda: BankAnswers(asked)
 
 
@@ -540,5 +540,5 @@ def test_tables_align_wide_text_and_show_bank_text_as_plain_text():
                  ["A very long bank description", "0.00 CAD"]], out=out)
     lines = out.getvalue().splitlines()
     assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue() and "\r" not in out.getvalue()
-    assert len({cli._width(line) for line in lines}) == 1  # the amounts end in one column
+    assert len({terminal.width(line) for line in lines}) == 1  # the amounts end in one column
     assert lines[3].startswith("A very long…")
