@@ -100,17 +100,16 @@ def fetched_day(store: Store, login_id: str) -> date:
 # -- the list ----------------------------------------------------------------------------------------
 
 
-def test_every_statement_is_listed_under_its_account(view, linked) -> None:
+def test_every_statement_is_listed_under_its_account_by_period(view, linked) -> None:
     store, login_id = linked
     view.set_login(store, login_id)
 
     accounts = store.accounts(login_id)
-    day = fetched_day(store, login_id)
-    fetched = f"fetched {day:%b} {day.day}, {day:%Y}"
-    # Flinks' account order; each account's statements in the order Flinks (the sandbox) sent them.
+    # Flinks' account order; each account's statements newest first, named by the period the sync
+    # read from each PDF (Flinks does not send it): "Months3" before June 15 is May, April, March.
     assert groups(view) == {
         f"{account.title}  {mask_account_number(account.account_number)}": [
-            f"Statement {n} · {fetched}" for n in (1, 2, 3)
+            "May 2025 · May 1 – May 31", "April 2025 · Apr 1 – Apr 30", "March 2025 · Mar 1 – Mar 31",
         ]
         for account in accounts
     }
@@ -120,6 +119,24 @@ def test_every_statement_is_listed_under_its_account(view, linked) -> None:
     # Nothing is opened until the user picks a statement.
     assert view.message.text().startswith("Select a statement")
     assert not view.save_button.isVisible()
+
+
+def test_a_statement_whose_period_is_unknown_says_when_it_was_fetched(view, linked) -> None:
+    store, login_id = linked
+    chequing = next(account for account in store.accounts(login_id) if account.title == "Everyday Chequing")
+    result = StatementsResult(
+        request_id="not-used", login=None, institution=None,
+        accounts=(AccountStatements(chequing.account_number, (
+            Statement("0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F", "PDF", _base64(b"%PDF-1.4 no period printed")),
+        )),),
+    )
+    store.save_statements(login_id, result, fetched_at=datetime.now(timezone.utc))
+
+    view.set_login(store, login_id)
+
+    day = fetched_day(store, login_id)
+    lines = groups(view)[f"Everyday Chequing  {mask_account_number(chequing.account_number)}"]
+    assert f"Statement 1 · fetched {day:%b} {day.day}, {day:%Y}" in lines and len(lines) == 4
 
 
 def test_known_periods_are_named_by_month_newest_first(qtbot, view, linked) -> None:
@@ -165,7 +182,7 @@ def test_clicking_a_statement_opens_its_pdf_in_the_viewer(qtbot, view, linked) -
     assert view.viewer.document() is document and view.viewer.isVisible()
     assert view.page_label.text() == f"Page 1 of {document.pageCount()}"
     assert view.title.text().startswith("Everyday Chequing  •••")
-    assert view.subtitle.text().startswith("Statement 1 · fetched ")
+    assert view.subtitle.text() == "May 2025 · May 1 – May 31"
     # The zoom starts at "Fit width"; the buttons change it.
     assert view.fit_width.isChecked()
     qtbot.mouseClick(view.zoom_in, Qt.MouseButton.LeftButton)
@@ -196,10 +213,7 @@ def test_save_as_writes_the_exact_bytes_where_the_user_chose(qtbot, view, linked
     row = view.current_statement
     assert target.read_bytes() == store.statement_pdf(login_id, row.unique_id)
     number = next(a.account_number for a in store.accounts(login_id) if a.title == "Everyday Chequing")
-    day = fetched_day(store, login_id)
-    assert Path(asked[0]).name == (
-        f"Flinks Capital - Everyday Chequing {number[-4:]} - statement 1 fetched {day:%Y-%m-%d}.pdf"
-    )
+    assert Path(asked[0]).name == f"Flinks Capital - Everyday Chequing {number[-4:]} - 2025-05.pdf"
     assert view.notice.isVisible() and view.notice.text() == f"Saved to {target}"
     assert [p.name for p in target.parent.iterdir()] == ["statement.pdf"]  # no temporary file left
 

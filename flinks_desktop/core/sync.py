@@ -64,7 +64,7 @@ from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -86,6 +86,7 @@ from flinks_desktop.core.flinks import (
 )
 from flinks_desktop.core.flinks.client import ApiCall, ApiCallObserver
 from flinks_desktop.core.redact import is_guid, mask_id, redact
+from flinks_desktop.core.statement_period import period_from_pdf
 from flinks_desktop.core.store import (
     CacheError,
     LoginRow,
@@ -573,9 +574,22 @@ def _save(
     if statements is None:
         return snapshot, None, None
     try:
-        return snapshot, store.save_statements(login_id, statements, fetched_at=at), None
+        periods = _statement_periods(store, login_id, statements)
+        return snapshot, store.save_statements(login_id, statements, fetched_at=at, periods=periods), None
     except ProtocolError as damaged:
         return snapshot, None, damaged
+
+
+def _statement_periods(store: Store, login_id: str, statements: StatementsResult) -> dict[str, tuple[date, date]]:
+    """The period printed on each statement whose period the cache does not know yet (Flinks does
+    not send it); read here, on the writer thread, as reading a PDF takes tens of milliseconds."""
+    known = {row.unique_id for row in store.statements(login_id) if row.period_start is not None}
+    periods = {}
+    for group in statements.accounts:
+        for statement in group.statements:
+            if statement.unique_id not in known and (period := period_from_pdf(statement.content)):
+                periods[statement.unique_id] = period
+    return periods
 
 
 class _SaveJob:

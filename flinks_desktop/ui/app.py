@@ -43,6 +43,8 @@ def configure_logging() -> None:
     # httpx logs whole URLs at INFO, and URLs carry loginIds and RequestIds: keep it quiet.
     for noisy in ("httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # pypdf warns about every oddity of a bank's PDF; a statement it cannot read keeps no period.
+    logging.getLogger("pypdf").setLevel(logging.ERROR)
 
 
 class AppSession:
