@@ -79,7 +79,7 @@ DEFAULT_CONNECT_PARAMETERS = {
     "accountSelectorEnable": "false",
     "detailsAndStatementEnable": "true",
     "closeEnable": "true",
-    "headerEnable": "false",
+    "headerEnable": "true",
     "language": "en",
 }
 
