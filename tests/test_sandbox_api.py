@@ -387,3 +387,84 @@ def test_requests_are_recorded_for_tests(flinks, sandbox):
 def test_index_page_says_what_this_is(sandbox):
     page = httpx.get(sandbox.base_url + "/")
     assert page.status_code == 200 and "Flinks Capital offline sandbox" in page.text
+
+
+# -- a cached /Authorize that the bank challenges (203), as real Flinks may -------------------------
+def cached(flinks: Flinks, login_id: str) -> httpx.Response:
+    return flinks.post("Authorize", {"LoginId": login_id, "MostRecentCached": True})
+
+
+def test_cached_authorize_asks_mfa_when_the_sandbox_is_set_to(flinks_sandbox_factory):
+    sandbox = flinks_sandbox_factory(as_of=AS_OF, cached_mfa=True)
+    flinks = Flinks(sandbox.banking_url)
+    auth = flinks.login_with_mfa()
+    login = auth["Login"]
+
+    challenge = cached(flinks, login["Id"])
+    assert challenge.status_code == 203
+    body = challenge.json()
+    live = flinks.post("Authorize", {"LoginId": login["Id"], "MostRecentCached": False})
+    assert live.status_code == 203
+    assert set(body) == set(live.json()) == {"HttpStatusCode", "Links", "SecurityChallenges", "Institution",
+                                             "RequestId"}
+    assert body["HttpStatusCode"] == 203 and body["Institution"] == "FlinksCapital"
+    assert body["Links"] == live.json()["Links"]
+    [question] = body["SecurityChallenges"]
+    assert question["Type"] == "QuestionAndAnswer" and question["Prompt"] in ANSWERS
+    assert GUID.match(body["RequestId"]) and body["RequestId"] not in (auth["RequestId"], live.json()["RequestId"])
+
+    unanswered = flinks.post("GetAccountsSummary", {"RequestId": body["RequestId"]})
+    assert error_of(unanswered) == (401, "UNAUTHORIZED")
+    assert error_of(flinks.answer(challenge, "Atlantis")) == (401, "INVALID_SECURITY_RESPONSE")
+    authorized = flinks.answer(challenge)
+    assert authorized.status_code == 200, authorized.text
+    answer = authorized.json()
+    assert answer["RequestId"] == body["RequestId"]
+    assert answer["Login"] == login  # the cached data: same loginId, same LastRefresh
+    assert {link["rel"] for link in answer["Links"]} == {"AccountsDetail", "AccountsSummary", "Statements"}
+    summary = flinks.post("GetAccountsSummary", {"RequestId": answer["RequestId"]})
+    assert summary.status_code == 200 and summary.json()["Login"]["Id"] == login["Id"]
+
+    # Users without MFA still authorize from the cache at once; French prompts in French.
+    nomfa = flinks.login("greatday_nomfa").json()["Login"]["Id"]
+    assert cached(flinks, nomfa).status_code == 200
+    french = flinks.post("Authorize", {"LoginId": login["Id"], "MostRecentCached": True, "Language": "fr"})
+    assert french.status_code == 203
+    assert french.json()["SecurityChallenges"][0]["Prompt"] in set(list(ANSWERS)[3:])
+    assert flinks.answer(french).json()["Login"]["Id"] == login["Id"]
+
+
+def test_without_the_setting_a_cached_authorize_of_greatday_is_200(flinks):
+    login_id = flinks.login_with_mfa()["Login"]["Id"]
+    assert cached(flinks, login_id).status_code == 200
+
+
+def test_greatday_cachedmfa_always_gets_a_question_on_a_cached_authorize(flinks):
+    challenge = flinks.login("greatday_cachedmfa")
+    assert challenge.status_code == 203  # its credential login asks, like Greatday's
+    assert challenge.json()["SecurityChallenges"][0]["Prompt"] in ANSWERS
+    login = flinks.answer(challenge).json()["Login"]
+    assert login["Username"] == "greatday_cachedmfa"
+
+    for _ in range(2):  # every time, with no sandbox setting
+        again = cached(flinks, login["Id"])
+        assert again.status_code == 203
+        authorized = flinks.answer(again)
+        assert authorized.status_code == 200 and authorized.json()["Login"] == login
+        request_id = authorized.json()["RequestId"]
+        assert flinks.detail(request_id).status_code == 200
+
+    # Three wrong answers end the session, as on a live login.
+    pending = cached(flinks, login["Id"])
+    for _ in range(2):
+        assert error_of(flinks.answer(pending, "Paris"))[1] == "INVALID_SECURITY_RESPONSE"
+    assert error_of(flinks.answer(pending, "Paris"))[1] == "INVALID_SECURITY_RESPONSE_NO_RETRY"
+
+
+def test_a_card_deleted_while_its_cached_question_waits(flinks):
+    login_id = flinks.answer(flinks.login("greatday_cachedmfa")).json()["Login"]["Id"]
+    pending = cached(flinks, login_id)
+    assert pending.status_code == 203
+    assert flinks.http.delete(f"/DeleteCard/{login_id}").status_code == 200
+    assert error_of(flinks.answer(pending)) == (400, "SESSION_NONEXISTENT")
+    assert error_of(cached(flinks, login_id)) == (401, "INVALID_LOGIN")

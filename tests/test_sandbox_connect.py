@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
@@ -365,4 +365,49 @@ def test_real_clicks_and_keys(connect, flinks_sandbox, qtbot):
     assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
                        "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "REDIRECT"]
     assert authorize_bodies(flinks_sandbox)[0]["Password"] == "Everyday"
+    assert_no_console_errors(h)
+
+
+TAG = "order 42&x=é/ü?#"  # needs URL-encoding, every character of it
+
+
+def test_tag_is_handed_back_in_the_redirect(connect, flinks_sandbox, qtbot):
+    """Like Flinks Connect: `tag` comes back in the REDIRECT url and the page it lands on."""
+    from PySide6.QtCore import QUrl
+
+    redirect = f"http://localhost:{flinks_sandbox.port}/v2/done.html?from=host#top"
+    h = connect(flinks_sandbox).open(demo="true", innerRedirect="true", redirectUrl=redirect, tag=TAG)
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("greatday_nomfa", "Everyday")
+    event = h.wait_for("REDIRECT")
+    assert set(event) == {"step", "institution", "url"}
+    url = event["url"]
+    query = parse_qs(urlsplit(url).query)
+    assert query["tag"] == [TAG] and query["institution"] == [FC] and query["from"] == ["host"]
+    login_id = query["loginId"][0]
+    assert GUID.match(login_id)
+    assert url == (f"http://localhost:{flinks_sandbox.port}/v2/done.html?from=host&loginId={login_id}"
+                   f"&institution={FC}&tag={quote(TAG, safe='')}#top")
+    assert h.js("document.getElementById('success-continue').getAttribute('href')") == url
+
+    qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
+    # The page it navigated to carries the tag too (QUrl shows it decoded; the frame has it as sent).
+    assert QUrl(h.frame_url()) == QUrl(url)
+    assert h.js("location.href") == url
+    assert QUrl(url).toString() in [target for target, _ in h.page.navigations]
+    assert "tag" not in authorize_bodies(flinks_sandbox)[0]
+    assert_no_console_errors(h)
+
+
+def test_tag_without_a_redirect_url(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", tag=TAG, stringify="true")
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("greatday_nomfa", "Everyday")
+    url = h.wait_for("REDIRECT")["url"]
+    assert url.startswith(f"{flinks_sandbox.base_url}/v2/done.html?loginId=")
+    assert url.endswith(f"&institution={FC}&tag={quote(TAG, safe='')}")
+    assert parse_qs(urlsplit(url).query)["tag"] == [TAG]
+    assert h.screen() == "success"
     assert_no_console_errors(h)

@@ -10,5 +10,7 @@ tests and other teams' Flinks clients can all use it with no network:
 
 from flinks_desktop.sandbox.config import TOOLBOX_CUSTOMER_ID, SandboxConfig
 from flinks_desktop.sandbox.server import RecordedRequest, SandboxServer, serve_forever
+from flinks_desktop.sandbox.state import SandboxStateError
 
-__all__ = ["TOOLBOX_CUSTOMER_ID", "RecordedRequest", "SandboxConfig", "SandboxServer", "serve_forever"]
+__all__ = ["TOOLBOX_CUSTOMER_ID", "RecordedRequest", "SandboxConfig", "SandboxServer", "SandboxStateError",
+           "serve_forever"]

@@ -110,9 +110,16 @@ class FlinksApi:
     async def authorize_login(self, body: dict, language: str) -> Response:
         login = self.state.find_login(body["LoginId"])
         user = institution.find_user(login.username)
-        assert user is not None, "only Flinks Capital users have loginIds"
+        if user is None:  # a state file shared with another sandbox that knows other users
+            raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
         session = self.state.open_session(user, login.username, language, login.login_id)
         if body.get("MostRecentCached") is True:
+            if user.mfa and (user.cached_mfa or self.config.cached_mfa):
+                # Real Flinks may challenge a cached request too: the same 203 as a live one.
+                await self.bank_pause()
+                session.cached = True
+                self.state.ask_questions(session)
+                return self.challenge(session)
             self.state.authorize(session)
             return self.authorized(session)
         return await self.contact_bank(session)
@@ -145,8 +152,8 @@ class FlinksApi:
         if session.user.mfa:
             self.state.ask_questions(session)
             return self.challenge(session)
-        self.state.authorize(session)
         self.state.record_login(session)
+        self.state.authorize(session)
         return self.authorized(session)
 
     async def answer_challenges(self, body: dict) -> Response:
@@ -182,8 +189,11 @@ class FlinksApi:
         session.wrong_answers = 0
         if session.questions:
             return self.challenge(session)
+        if session.cached:  # the cached data, as it was: its LastRefresh stays
+            self.state.find_login(session.login_id)
+        else:
+            self.state.record_login(session)
         self.state.authorize(session)
-        self.state.record_login(session)
         return self.authorized(session)
 
     def challenge(self, session: Session) -> Response:
@@ -206,7 +216,7 @@ class FlinksApi:
         })
 
     def login_json(self, session: Session) -> dict:
-        login = self.state.logins[session.login_id]
+        login = self.state.find_login(session.login_id)
         return {"Username": login.username, "IsScheduledRefresh": False, "LastRefresh": login.last_refresh,
                 "Type": "Personal", "Id": login.login_id}
 

@@ -26,6 +26,10 @@ class SandboxConfig:
     slow_pending_polls: int = 5
     #: Security questions asked one after the other (one per 203) when Greatday logs in.
     mfa_rounds: int = 1
+    #: A cached /Authorize (LoginId + MostRecentCached) of a user with MFA (Greatday) answers 203 with a
+    #: security question, as real Flinks sometimes does; the answer then gives the 200. (The user
+    #: `greatday_cachedmfa` always does, whatever this says.)
+    cached_mfa: bool = False
     #: /DeleteCard answers CARD_IN_USE this long after the login was last authorized.
     card_in_use_seconds: float = 0.0
     #: A RequestId waiting for MFA answers expires after this many idle seconds.
@@ -34,7 +38,8 @@ class SandboxConfig:
     data_ttl: float = 30 * 60
     #: Authorize tokens expire this many seconds after they are issued.
     token_ttl: float = 30 * 60
-    #: Where logins survive a restart (JSON). None keeps them in memory only.
+    #: Where logins and deleted cards live (JSON): they survive a restart, and several sandboxes (in
+    #: several processes) on the same file share them. None keeps them in this sandbox's memory only.
     state_file: str | None = None
     #: Seconds the fake bank takes to answer a credential or MFA submission (the demo's pause).
     bank_delay: float = 0.0

@@ -21,6 +21,8 @@ class TestUser:
     username: str
     #: Asks security questions on a credential login or a live refresh.
     mfa: bool = False
+    #: Asks them on a cached /Authorize too, always (SandboxConfig.cached_mfa: every user with mfa).
+    cached_mfa: bool = False
     #: A FlinksCode every live contact with the bank fails with (DISABLED_LOGIN, RETRY_LATER).
     bank_error: str | None = None
     #: The FlinksCode 202 answers carry while data is prepared slowly, or None for the usual pace.
@@ -32,6 +34,7 @@ USERS = {
     for user in (
         TestUser("Greatday", mfa=True),
         TestUser("greatday_nomfa"),
+        TestUser("greatday_cachedmfa", mfa=True, cached_mfa=True),
         TestUser("test_disabled_account", bank_error="DISABLED_LOGIN"),
         TestUser("test_service_unavailable", bank_error="RETRY_LATER"),
         TestUser("test_pending", slow_code="OPERATION_PENDING"),

@@ -5,7 +5,12 @@ expires unless its card is deleted; a RequestId lives 8 minutes idle while MFA i
 minutes once authorized; an authorize token is single-use and lives 30 minutes; detail and statement
 data of a session is prepared asynchronously (202, then the Async endpoint).
 
-Everything here is synchronous and runs on the server's event loop thread, so no locking is needed.
+Everything here is synchronous and runs on the server's event loop thread. Sessions (RequestIds) and
+authorize tokens live in this process's memory. Logins and deleted cards live in the state file when
+there is one, and several processes may share that file (the desktop app and the CLI each start
+their own sandbox on it): every read of them first re-reads the file if it changed (a cheap stat),
+and every change is a read-modify-write under an exclusive lock on `<state_file>.lock`, written
+atomically (a temporary file, then os.replace), so no process loses another's logins or deletions.
 """
 
 from __future__ import annotations
@@ -14,7 +19,11 @@ import hashlib
 import json
 import os
 import secrets
+import tempfile
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -32,6 +41,16 @@ class SandboxError(Exception):
         self.code = code
         self.message = message
         self.request_id = request_id
+
+
+class SandboxStateError(SandboxError, RuntimeError):
+    """The state file cannot be read or written. At start the sandbox does not start (a RuntimeError
+    with this sentence); while it runs, each request that needs the logins answers 500 with it, and
+    the file is left as it is until someone fixes or removes it."""
+
+    def __init__(self, path: str, reason: object, failed: str = "read"):
+        super().__init__(500, "AGGREGATION_ERROR", f"the sandbox state file {path} cannot be {failed}: {reason}")
+        self.path = path
 
 
 def new_guid() -> str:
@@ -81,6 +100,7 @@ class Session:
     authorized_at: float | None = None
     last_used: float = 0.0
     operations: dict[str, Operation] = field(default_factory=dict)
+    cached: bool = False  # a cached /Authorize that the bank challenged: answering it refreshes nothing
 
     @property
     def authorized(self) -> bool:
@@ -90,13 +110,16 @@ class Session:
 class SandboxState:
     def __init__(self, config: SandboxConfig):
         self.config = config
+        #: Logins and deleted cards as last read from the state file (the only copy without one).
         self.logins: dict[str, Login] = {}
         self.deleted: set[str] = set()
         self.sessions: dict[str, Session] = {}
         self.tokens: dict[str, float] = {}
         self.clock_offset = 0.0
         self._mfa_sessions = 0  # rotates the security question from one session to the next
-        self._load()
+        self._file_lock = threading.RLock()  # this process's threads; other processes: the lock file
+        self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the file last read
+        self._refresh()
 
     # -- time -------------------------------------------------------------------------------
     def now(self) -> float:
@@ -120,6 +143,10 @@ class SandboxState:
     # -- logins -------------------------------------------------------------------------------
     def login_id_for(self, username: str) -> str:
         """The loginId of a user: the same every time, a new one once its card was deleted."""
+        self._refresh()
+        return self._login_id_for(username)
+
+    def _login_id_for(self, username: str) -> str:
         generation = 0
         while True:
             login_id = stable_guid("login", username.lower(), str(generation))
@@ -128,33 +155,39 @@ class SandboxState:
             generation += 1
 
     def find_login(self, login_id: str) -> Login:
+        self._refresh()
         login = self.logins.get(login_id.strip().lower()) if isinstance(login_id, str) else None
         if login is None:
             raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
         return login
 
     def record_login(self, session: Session) -> Login:
-        login_id = session.login_id or self.login_id_for(session.username)
-        login = self.logins.get(login_id)
-        stamp = flinks_timestamp(datetime.now(timezone.utc))
-        if login is None:
-            login = Login(login_id, session.username, stamp, session.language)
-            self.logins[login_id] = login
-        else:
-            login.last_refresh = stamp
+        with self._changing():
+            if session.login_id is not None and session.login_id in self.deleted:
+                # Its card was deleted (by another process sharing the state file) meanwhile.
+                raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid", session.request_id)
+            login_id = session.login_id or self._login_id_for(session.username)
+            login = self.logins.get(login_id)
+            stamp = flinks_timestamp(datetime.now(timezone.utc))
+            if login is None:
+                login = Login(login_id, session.username, stamp, session.language)
+                self.logins[login_id] = login
+            else:
+                login.last_refresh = stamp
         session.login_id = login_id
-        self._save()
         return login
 
     def delete_login(self, login_id: str) -> Login:
-        login = self.find_login(login_id)
-        if self._card_in_use(login.login_id):
-            raise SandboxError(400, "CARD_IN_USE", "The card is currently in use, please try again later")
-        del self.logins[login.login_id]
-        self.deleted.add(login.login_id)
+        with self._changing():
+            login = self.logins.get(login_id.strip().lower()) if isinstance(login_id, str) else None
+            if login is None:
+                raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
+            if self._card_in_use(login.login_id):
+                raise SandboxError(400, "CARD_IN_USE", "The card is currently in use, please try again later")
+            del self.logins[login.login_id]
+            self.deleted.add(login.login_id)
         for request_id in [r for r, s in self.sessions.items() if s.login_id == login.login_id]:
             del self.sessions[request_id]
-        self._save()
         return login
 
     def _card_in_use(self, login_id: str) -> bool:
@@ -189,6 +222,11 @@ class SandboxState:
     def find_session(self, request_id: object, *, authorized: bool) -> Session:
         self._expire_sessions()
         session = self.sessions.get(request_id.strip().lower()) if isinstance(request_id, str) else None
+        if session is not None and session.login_id is not None and self.config.state_file:
+            self._refresh()
+            if session.login_id in self.deleted:  # its card was deleted by another process
+                del self.sessions[session.request_id]
+                session = None
         if session is None:
             raise SandboxError(400, "SESSION_NONEXISTENT", "The RequestId is invalid or has expired",
                                request_id if isinstance(request_id, str) else None)
@@ -240,30 +278,165 @@ class SandboxState:
             op.in_progress = False
         return op
 
-    # -- persistence --------------------------------------------------------------------------
-    def _load(self) -> None:
-        path = self.config.state_file
-        if not path or not os.path.exists(path):
-            return
-        try:
-            with open(path, encoding="utf-8") as f:
-                saved = json.load(f)
-            self.deleted = set(saved.get("deleted", []))
-            for item in saved.get("logins", []):
-                login = Login(**item)
-                self.logins[login.login_id] = login
-        except (OSError, ValueError, TypeError) as exc:
-            raise RuntimeError(f"the sandbox state file {path} cannot be read: {exc}") from exc
-
-    def _save(self) -> None:
+    # -- persistence (shared by every process on the same state file) --------------------------
+    def _refresh(self) -> None:
+        """Re-read the state file if it changed since it was last read (a stat when it did not)."""
         path = self.config.state_file
         if not path:
             return
+        with self._file_lock:
+            self._read(path, only_if_changed=True)
+
+    def _read(self, path: str, *, only_if_changed: bool) -> None:
+        if only_if_changed and self._seen is not None:
+            try:
+                info = os.stat(path)
+            except OSError:
+                pass  # gone or unreadable: the open below says which
+            else:
+                if (info.st_ino, info.st_size, info.st_mtime_ns) == self._seen:
+                    return
+        try:
+            f = open(path, "rb")
+        except FileNotFoundError:  # not written yet (or removed): no logins, no deleted cards
+            self.logins, self.deleted, self._seen = {}, set(), None
+            return
+        except OSError as exc:
+            raise SandboxStateError(path, exc.strerror or exc) from exc
+        with f:
+            try:
+                info = os.fstat(f.fileno())  # of the very file read below, whatever replaces it meanwhile
+                seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+                logins, deleted = parse_state(f.read())
+            except OSError as exc:
+                raise SandboxStateError(path, exc.strerror or exc) from exc
+            except (ValueError, TypeError) as exc:
+                raise SandboxStateError(path, exc) from exc
+        self.logins, self.deleted, self._seen = logins, deleted, seen
+
+    @contextmanager
+    def _changing(self) -> Iterator[None]:
+        """A read-modify-write of logins and deleted cards: under the lock, the file read afresh, the
+        body changes self.logins/self.deleted, and the result is written atomically. Nothing is
+        written when the body raises."""
+        path = self.config.state_file
+        if not path:
+            yield
+            return
+        with self._file_lock, self._locked(path):
+            self._read(path, only_if_changed=False)
+            previous = self._seen
+            try:
+                yield
+            except BaseException:
+                self._seen = None  # the body may have changed the memory copy: read it again next time
+                raise
+            self._write(path, previous)
+
+    @contextmanager
+    def _locked(self, path: str) -> Iterator[None]:
+        """The exclusive lock on `<state_file>.lock`; a clear SandboxStateError if it cannot be taken."""
+        stack = ExitStack()
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            stack.enter_context(locked(f"{path}.lock"))
+        except OSError as exc:
+            stack.close()
+            raise SandboxStateError(path, f"{path}.lock: {exc.strerror or exc}", "locked") from exc
+        with stack:
+            yield
+
+    def _write(self, path: str, previous: tuple[int, int, int] | None) -> None:
         data = {
             "logins": [vars(login) for login in self.logins.values()],
             "deleted": sorted(self.deleted),
         }
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
+        directory = os.path.dirname(os.path.abspath(path))
+        try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as f:
+                    json.dump(data, f, indent=1)
+                # Each write's mtime is later than the last one's, even within the file system's clock
+                # tick: other processes see the change with their (inode, size, mtime_ns) check.
+                stamp = time.time_ns()
+                if previous is not None:
+                    stamp = max(stamp, previous[2] + 1_000)
+                os.utime(tmp, ns=(stamp, stamp))
+                replace(tmp, path)
+            except BaseException:
+                with suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            info = os.stat(path)  # still under the lock: this is the file just written
+        except OSError as exc:
+            self._seen = None
+            raise SandboxStateError(path, exc.strerror or exc, "written") from exc
+        self._seen = (info.st_ino, info.st_size, info.st_mtime_ns)
+
+
+def parse_state(raw: bytes) -> tuple[dict[str, Login], set[str]]:
+    """The logins and deleted cards of a state file's bytes; ValueError/TypeError when malformed."""
+    saved = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    if not isinstance(saved, dict):
+        raise ValueError("it is not a JSON object")
+    items, deleted = saved.get("logins", []), saved.get("deleted", [])
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        raise ValueError('"logins" is not a list of objects')
+    if not isinstance(deleted, list) or not all(isinstance(d, str) for d in deleted):
+        raise ValueError('"deleted" is not a list of loginIds')
+    logins = {}
+    for item in items:
+        login = Login(**item)
+        if not all(isinstance(v, str) for v in vars(login).values()):
+            raise ValueError("a login has a value that is not a string")
+        logins[login.login_id] = login
+    return logins, set(deleted)
+
+
+if os.name == "nt":
+    import msvcrt
+
+    @contextmanager
+    def locked(lock_path: str) -> Iterator[None]:
+        """An exclusive lock between processes: the first byte of the lock file (msvcrt.locking)."""
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            while True:
+                try:
+                    msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for ~10 s itself, then OSError
+                    break
+                except OSError:
+                    continue  # still held: another sandbox is writing, keep waiting
+            try:
+                yield
+            finally:
+                os.lseek(fd, 0, os.SEEK_SET)
+                msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+        finally:
+            os.close(fd)
+
+    def replace(tmp: str, path: str) -> None:
+        # Windows refuses to replace a file another process is reading at that instant: retry briefly.
+        for _ in range(50):
+            try:
+                os.replace(tmp, path)
+                return
+            except PermissionError:
+                time.sleep(0.02)
         os.replace(tmp, path)
+
+else:
+    import fcntl
+
+    @contextmanager
+    def locked(lock_path: str) -> Iterator[None]:
+        """An exclusive lock between processes (and between threads: each call opens its own file)."""
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
+        finally:
+            os.close(fd)
+
+    replace = os.replace

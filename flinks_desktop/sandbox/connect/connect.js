@@ -40,7 +40,9 @@
  *   {step:"ACCOUNT_SELECTED", institution, accountId}, {step:"COMPONENT_CLOSE_SESSION", institution},
  *   {step:"APP_ONLINE"|"APP_OFFLINE", institution}, {step:"REDIRECT", institution, url},
  *   error events {requestId, flinksCode, institution}.
- * Once an institution is selected, every event carries it.
+ * Once an institution is selected, every event carries it. The REDIRECT url (and the page it
+ * navigates to) is redirectUrl + loginId=...&institution=..., then &tag=... when Connect was opened
+ * with a tag, each value URL-encoded.
  */
 (function () {
   "use strict";
@@ -95,7 +97,9 @@
     detailsAndStatementEnable: flag("detailsAndStatementEnable", false),
     accountSelectorEnable: flag("accountSelectorEnable", false),
     stringify: flag("stringify", false),
-    authorizeToken: (query.get("authorizeToken") || "").trim()
+    authorizeToken: (query.get("authorizeToken") || "").trim(),
+    // The integrator's own marker, handed back as is in the redirect URL (tag=...).
+    tag: query.get("tag") || ""
   };
 
   var apiBase = (function () {
@@ -1071,7 +1075,8 @@
     }
     var separator = base.indexOf("?") === -1 ? "?" : /[?&]$/.test(base) ? "" : "&";
     return base + separator + "loginId=" + encodeURIComponent(state.loginId) +
-      "&institution=" + encodeURIComponent(state.institution) + hash;
+      "&institution=" + encodeURIComponent(state.institution) +
+      (config.tag ? "&tag=" + encodeURIComponent(config.tag) : "") + hash;
   }
 
   function finish() {
