@@ -176,13 +176,30 @@ def test_an_empty_file_gets_the_whole_schema_and_its_version(db_path):
     Store.open(db_path).close()
 
     db = Database(db_path)
-    assert [migration.name for migration in MIGRATIONS.applied(db)] == ["initial_schema"]
+    assert [migration.name for migration in MIGRATIONS.applied(db)] == ["initial_schema", "login_tag"]
     assert MIGRATIONS.pending(db) == []
     tables = {"logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events"}
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
-    assert len(MIGRATIONS.applied(Database(db_path))) == 1
+    assert len(MIGRATIONS.applied(Database(db_path))) == 2
+
+
+def test_a_cache_of_the_first_release_gains_the_tag_and_keeps_its_data(db_path, snapshot):
+    """A cache written before `login_tag` existed: opened by this version, migrated in place."""
+    with Store.open(db_path) as store:
+        saved(store, snapshot)
+        login_id = login_id_of(snapshot)
+        before = (store.accounts(login_id), store.count_transactions(login_id))
+    with raw_connection(db_path) as first_release:  # back to the first release's schema
+        first_release.execute("ALTER TABLE logins DROP COLUMN tag")
+        first_release.execute("DELETE FROM _sqlite_migrations WHERE name = 'login_tag'")
+    with Store.open(db_path) as store:
+        assert store.login(login_id).tag is None
+        assert (store.accounts(login_id), store.count_transactions(login_id)) == before
+        store.upsert_login(login_id, "FlinksCapital", at=NOW, tag="ticket-4521")
+        store.upsert_login(login_id, "FlinksCapital", at=NOW)  # no tag given: the one known stays
+        assert store.login(login_id).tag == "ticket-4521"
 
 
 def test_a_cache_from_a_newer_version_is_refused(db_path):

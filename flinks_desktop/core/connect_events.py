@@ -62,6 +62,16 @@ def login_id_from_event(event: dict) -> tuple[str, str] | None:
     return login_id.lower(), institution if isinstance(institution, str) else ""
 
 
+def redirect_tag(event: dict) -> str | None:
+    """Connect's `tag` (the integrator's reference, given to Connect as `tag=`) that a REDIRECT
+    carries: the `tag` query parameter of its `url`, then a `tag` field; None if neither is text."""
+    if not isinstance(event, dict) or event.get("step") != "REDIRECT":
+        return None
+    url = event.get("url")
+    tag = (_query(url) if isinstance(url, str) else {}).get("tag") or event.get("tag")
+    return tag.strip()[:200] or None if isinstance(tag, str) else None
+
+
 def login_id_from_url(url: str, redirect_url: str) -> tuple[str, str] | None:
     """(loginId, institution) from a navigation to `redirect_url` (as Connect appends them).
 

@@ -153,6 +153,8 @@ class LoginRow:
     error_code: str | None
     error_message: str | None
     added_at: datetime
+    #: Connect's `tag` parameter, as its REDIRECT gave it (the integrator's own reference).
+    tag: str | None = None
 
 
 @dataclass(frozen=True)
@@ -380,6 +382,12 @@ def initial_schema(db: Database) -> None:
     db["transactions"].enable_fts(["description"], create_triggers=True)
 
 
+@_migration
+def login_tag(db: Database) -> None:
+    """Connect's `tag` (the integrator's reference for the customer), shown and searched."""
+    db.execute("ALTER TABLE logins ADD COLUMN tag TEXT")
+
+
 # -- the store -----------------------------------------------------------------------------------
 
 
@@ -446,17 +454,21 @@ class Store:
         at: datetime,
         details: Login | None = None,
         environment: str | None = None,
+        tag: str | None = None,
     ) -> None:
         """Add a login (`at` is when) or update one, leaving its status and data as they are.
 
-        Connect's REDIRECT gives only the loginId and institution; `details`, from /Authorize,
-        replace the cached ones when given. A None `environment` keeps the cached one.
+        Connect's REDIRECT gives only the loginId, the institution and its `tag`; `details`, from
+        /Authorize, replace the cached ones when given. A None `environment` or `tag` keeps the
+        cached one.
         """
         if details is not None and details.id != login_id:
             raise ValueError(f"the details are of login {mask_id(details.id)}, not {mask_id(login_id)}")
         fields: dict[str, Any] = {"institution": institution}
         if environment is not None:
             fields["environment"] = environment
+        if tag:
+            fields["tag"] = tag
         if details is not None:
             fields.update(_login_details(details))
         with self._transaction():
@@ -669,6 +681,12 @@ class Store:
         )
 
     # -- reads -----------------------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits to the file (another process, or
+        this process's writer thread): polling it tells a reader cheaply when to read again."""
+        with self._errors():
+            return self._conn.execute("PRAGMA data_version").fetchone()[0]
 
     def logins(self) -> list[LoginRow]:
         """Every cached login, in the order they were added."""

@@ -102,7 +102,7 @@ log = logging.getLogger("flinks_desktop.sync")
 T = TypeVar("T")
 
 Stage = Literal["authorize", "mfa", "accounts", "waiting", "statements", "saving", "done"]
-Outcome = Literal["ok", "needs_mfa", "error", "skipped"]
+Outcome = Literal["ok", "needs_mfa", "error", "skipped", "unknown"]
 
 _NEEDS_MFA = (
     "The bank asked a security question that was not answered, so nothing was refreshed. "
@@ -152,8 +152,9 @@ class SyncResult:
 
     #: None when a direct login ended before Flinks gave a loginId.
     login_id: str | None
-    #: "ok" (saved), "needs_mfa" (questions unanswered: nothing saved), "error", or "skipped"
-    #: (`refresh_all` only: the login was busy or gone, nothing was done).
+    #: "ok" (saved), "needs_mfa" (questions unanswered: nothing saved), "error", "skipped"
+    #: (`refresh_all` only: the login was busy or gone, nothing was done), or "unknown" (`add`
+    #: only: Flinks does not know the loginId, nothing was added).
     outcome: Outcome
     message: str
     #: Why it failed or was skipped: a FlinksError, a CacheError, or the refusal.
@@ -243,28 +244,100 @@ class Sync:
         self._observer_before = client.on_call
         client.on_call = _chained(self.audit.record_api_call, client.on_call)
 
+    def configure(self, *, days: DaysOfTransactions, statements: NumberOfStatements | None) -> None:
+        """What the next syncs fetch (the environment's settings changed); running ones keep theirs."""
+        self._days = days
+        self._statements = statements
+
+    @property
+    def busy(self) -> bool:
+        """Whether any sync or deletion runs now."""
+        return bool(self._busy)
+
     def is_busy(self, login_id: str) -> bool:
         """Whether a sync or a deletion of `login_id` runs now (another would be refused)."""
         return login_id in self._busy
 
     async def link(
-        self, login_id: str, institution: str = "", *, progress: Progress | None = None
+        self,
+        login_id: str,
+        institution: str = "",
+        *,
+        tag: str | None = None,
+        mfa: MfaCallback | None = None,
+        progress: Progress | None = None,
     ) -> SyncResult:
         """Add the login Flinks Connect just handed over, and fetch its data (a cached refresh).
 
         The login is cached before anything is asked of Flinks: a sync that fails leaves it listed
         with its error, ready for a retry, instead of losing a loginId the customer went through
         Connect for. `institution` is Connect's; when it has none, the first snapshot's is kept.
+        `tag` is Connect's `tag`. Flinks may answer even a cached /Authorize with a security
+        question: `mfa` answers it (without it the login ends "needs_mfa").
         """
         _require_guid(login_id)
         with self._exclusive(login_id, "being refreshed"):
             try:
                 await self._writer.run(lambda store: store.upsert_login(
-                    login_id, institution, at=self._clock(), environment=self._environment
+                    login_id, institution, at=self._clock(), environment=self._environment, tag=tag
                 ))
             except CacheError as error:
                 return SyncResult(login_id, "error", str(error), error=error)
-            return await self._sync(login_id, institution, live=False, mfa=None, progress=progress)
+            return await self._sync(login_id, institution, live=False, mfa=mfa, progress=progress)
+
+    async def remember(self, login_id: str, institution: str = "", *, tag: str | None = None) -> None:
+        """Cache a loginId Connect handed over, without syncing it yet (another sync runs; the app
+        links it next): listed at once, never synced, and never lost if the app closes first."""
+        _require_guid(login_id)
+        self._check_open()
+        await self._writer.run(lambda store: store.upsert_login(
+            login_id, institution, at=self._clock(), environment=self._environment, tag=tag
+        ))
+
+    async def add(
+        self, login_id: str, *, mfa: MfaCallback | None = None, progress: Progress | None = None
+    ) -> SyncResult:
+        """Open a loginId made elsewhere (on the customer's device; the support ticket names it).
+
+        Flinks is asked first (a cached /Authorize, answering its questions through `mfa`), and
+        the login is cached only once Flinks has shown it knows it: a loginId Flinks does not know
+        ends "unknown", and one it could not check (network, RETRY_LATER...) "error", both adding
+        nothing. Questions left unanswered add the login as "needs_mfa" (Flinks knows it; a refresh
+        can answer them later). Once authorized, it is the same fetch and save as a refresh. A
+        loginId already cached is refreshed from Flinks' cache instead.
+        """
+        _require_guid(login_id)
+        with self._exclusive(login_id, "being added"):
+            row = await self._writer.run(lambda store: store.login(login_id))
+            if row is not None:
+                self._require_environment(row)
+                return await self._sync(login_id, row.institution, live=False, mfa=mfa, progress=progress)
+            report = _Reporter(login_id, progress)
+            report("authorize")
+            try:
+                first = await self._client.authorize_cached(login_id)
+                authorized = await self._answer_challenges(first, login_id, first.institution, mfa, report)
+            except FlinksError as error:
+                if error.flinks_code == "INVALID_LOGIN":
+                    message = (f"Flinks does not know the loginId {login_id} in this environment, "
+                               "so nothing was added. Check it, or the environment in use.")
+                    return report.finished(SyncResult(login_id, "unknown", message, error=error))
+                message = f"{error.user_message} Nothing was added."
+                return report.finished(SyncResult(login_id, "error", message, error=error))
+            institution = (authorized.institution if authorized else None) or first.institution or ""
+            try:
+                await self._writer.run(lambda store: store.upsert_login(
+                    login_id, institution, at=self._clock(), environment=self._environment,
+                    details=authorized.login if authorized is not None else None,
+                ))
+                if authorized is None:
+                    await self._writer.run(lambda store: store.set_status(
+                        login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
+                    ))
+                    return report.finished(SyncResult(login_id, "needs_mfa", _NEEDS_MFA))
+                return await self._fetch_and_save(login_id, authorized, institution, report)
+            except (FlinksError, CacheError) as error:
+                return report.finished(await self._failed(login_id, error))
 
     async def refresh(
         self,
@@ -326,6 +399,42 @@ class Sync:
             except (FlinksError, CacheError) as error:
                 return report.finished(await self._failed(login_id, error))
 
+    async def add_many(
+        self,
+        login_ids: Sequence[str],
+        *,
+        mfa: MfaCallback | None = None,
+        concurrency: int = 3,
+        progress: Progress | None = None,
+        done: Callable[[SyncResult], None] | None = None,
+    ) -> list[SyncResult]:
+        """`add` each loginId (a morning's tickets), at most `concurrency` at a time; one result per
+        loginId, in the order given, duplicates once. A loginId that is not a GUID ends "error" and
+        one being synced already "skipped": neither stops the others. `done` hears each result as
+        it comes (a progress bar). Cancelling the caller's task cancels those still running."""
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, not {concurrency}")
+        self._check_open()
+        slots = asyncio.Semaphore(concurrency)
+
+        async def add_one(login_id: str) -> SyncResult:
+            async with slots:
+                try:
+                    result = await self.add(login_id, mfa=mfa, progress=progress)
+                except ValueError as invalid:
+                    result = SyncResult(login_id, "error", f"“{login_id}” is not a loginId: {invalid}.",
+                                        error=invalid)
+                except SyncRefused as refused:
+                    result = SyncResult(login_id, "skipped", str(refused), error=refused)
+            if done is not None:
+                done(result)
+            return result
+
+        unique = list(dict.fromkeys(login_ids))
+        async with asyncio.TaskGroup() as group:
+            tasks = [group.create_task(add_one(login_id)) for login_id in unique]
+        return [task.result() for task in tasks]
+
     async def refresh_all(
         self,
         *,
@@ -333,10 +442,12 @@ class Sync:
         mfa: MfaCallback | None = None,
         concurrency: int = 3,
         progress: Progress | None = None,
+        done: Callable[[SyncResult], None] | None = None,
     ) -> list[SyncResult]:
         """Refresh every login of this environment, at most `concurrency` at a time, in the order
         they were added. Without `mfa`, a live refresh that the bank questions ends "needs_mfa".
-        Cancelling the caller's task cancels every refresh still running."""
+        `done` hears each result as it comes. Cancelling the caller's task cancels every refresh
+        still running."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self._check_open()
@@ -346,9 +457,12 @@ class Sync:
         async def refresh_one(login_id: str) -> SyncResult:
             async with slots:
                 try:
-                    return await self.refresh(login_id, live=live, mfa=mfa, progress=progress)
+                    result = await self.refresh(login_id, live=live, mfa=mfa, progress=progress)
                 except (SyncRefused, UnknownLogin) as refused:
-                    return SyncResult(login_id, "skipped", str(refused), error=refused)
+                    result = SyncResult(login_id, "skipped", str(refused), error=refused)
+            if done is not None:
+                done(result)
+            return result
 
         async with asyncio.TaskGroup() as group:
             tasks = [

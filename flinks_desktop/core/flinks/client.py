@@ -148,6 +148,12 @@ class FlinksClient:
         #: Decodes and parses big answers away from the loop (its thread starts with the first one).
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-answer-reader")
 
+    def set_secrets(self, *, auth_secret: str | None, api_key: str | None) -> None:
+        """Use these secrets from the next call on (the settings changed): a call in flight keeps
+        the ones it was sent with, and nothing needs closing or reopening."""
+        self._auth_secret = auth_secret
+        self._api_key = api_key
+
     @property
     def has_auth_secret(self) -> bool:
         """Whether /Authorize and Connect need a token from this client (`generate_authorize_token`)."""
