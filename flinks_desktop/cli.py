@@ -4,19 +4,23 @@
     flinks-desktop [--data-dir DIR] [--env NAME | --api-url URL] COMMAND ...
 
     login --institution I --username U [--password-stdin]      log in with the bank credentials
-    sync (LOGIN_ID | --all) [--live]                             refresh: Flinks' cache, or the bank
+    sync (LOGIN_ID | --all) [--live]                             refresh (or add) a connection
+    add LOGIN_ID... [--from-file FILE]                           open loginIds made elsewhere
     list [--format table|csv|json]                               the connections
     accounts LOGIN_ID [--format table|csv|json]
     transactions LOGIN_ID [--search TEXT] [--since DATE] [--limit N] [--format table|csv|json]
     statements LOGIN_ID [--save DIR [--overwrite]]
     activity [LOGIN_ID] [--limit N]
     delete-card LOGIN_ID [--local-only] [--yes]
+    env list | add NAME --api-url URL [--connect-url URL] | use NAME | remove NAME
+        | set-secret NAME (auth-secret | api-key) [--clear]      the environments, without the app
     sandbox [--host H] [--port P] ...                            the offline Flinks Capital sandbox
+    --version
 
 Exit status: 0 on success, 1 with one plain sentence on stderr for a failure (with the FlinksCode
-when Flinks gave one), 2 for usage errors. Read top to bottom: the parser, the commands (one small
-function each, over `core`), then `main`. How they talk to a terminal (prompts, progress, tables,
-bank text made safe to show) is `flinks_desktop.terminal`.
+when Flinks gave one), 2 for usage errors, 130 when interrupted (Ctrl-C). Read top to bottom: the
+parser, the commands (one small function each, over `core`), then `main`. How they talk to a
+terminal (prompts, progress, tables, bank text made safe to show) is `flinks_desktop.terminal`.
 
 Decisions a reader should know:
 
@@ -41,10 +45,30 @@ Decisions a reader should know:
 - **transactions** lists every match by default, newest first; `--limit N` keeps the newest N.
   `--since` takes a date or a number of days ("90d"). **activity** shows the newest 100 entries
   (`--limit`), oldest first, like a log: the latest is on the last line.
-- **Secrets** come from the keyring (`settings.client_for`), never from the command line. The
-  password is asked on the terminal without echo, or read as the first line of stdin with
-  `--password-stdin`; the bank's questions are shown verbatim on stderr and answered on stdin, a
-  terminal or a pipe (one line per answer). Ctrl-C or the end of input at a prompt cancels.
+- **A LOGIN_ID taken from the cache may be shortened**, as git takes a commit: any unique start of
+  it (4 hex digits or more; case and dashes do not matter) among the environment's cached logins.
+  A start that fits several fails and lists them; one that fits none fails as an unknown loginId
+  does. A whole loginId that is not cached is taken as it is where that makes sense: `sync` then
+  adds it (`Sync.add`: Flinks is asked whether it knows it), `delete-card` deletes it at Flinks,
+  `activity` shows what is left of a deleted one.
+- **add** opens loginIds made elsewhere (a morning's tickets), from the command line and a file
+  (one per line, or the loginId column of a CSV: `core.login_ids`), and prints one line per
+  loginId and a count; exit 0 only when each one is here and refreshed. On a terminal the bank's
+  questions are asked, one login at a time; otherwise nobody could answer, so 3 run at a time and
+  a login whose bank asks one ends "needs MFA" (a live `sync` answers it later).
+- **Secrets** come from FLINKS_DESKTOP_AUTH_SECRET and FLINKS_DESKTOP_API_KEY for the environment
+  in use, else from the keyring (`settings.secrets_for`), never from the command line. `env
+  set-secret` reads one without echo on a terminal, else from stdin's first line, into the system
+  keyring; with no keyring it fails and names the variables (a secret kept in this process's
+  memory would be gone when it ends, and the next command would get a 401). The password is asked
+  on the terminal without echo, or read as the first line of stdin with `--password-stdin`; the
+  bank's questions are shown verbatim on stderr and answered on stdin, a terminal or a pipe (one
+  line per answer). The end of input at a question leaves it unanswered; Ctrl-C anywhere stops
+  the command with exit status 130.
+- **env** changes the settings the desktop app uses too (`core.settings`): `env add` keeps a
+  Flinks instance's URL as that private instance and any other server that speaks the Flinks API
+  by its URLs. The environment in use cannot be removed; a removed one's secrets leave the
+  keyring, its cache stays on disk.
 - **delete-card** asks to type "delete" on a terminal; without a terminal it needs `--yes`.
 - **statements --save** never overwrites a different file unless `--overwrite`; a file already
   there with the same bytes is left alone, so a second run is harmless.
@@ -59,6 +83,7 @@ import argparse
 import asyncio
 import getpass
 import inspect
+import io
 import logging
 import os
 import re
@@ -71,14 +96,21 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
+from flinks_desktop import __version__
 from flinks_desktop.core import export, paths
 from flinks_desktop.core.audit import describe
 from flinks_desktop.core.export import ExportConflict, ExportError
 from flinks_desktop.core.flinks import FlinksError
+from flinks_desktop.core.login_ids import login_id_in, read_login_ids
 from flinks_desktop.core.redact import is_guid, mask_account_number
 from flinks_desktop.core.settings import (
+    API_KEY_VARIABLE,
+    AUTH_SECRET_VARIABLE,
+    SECRET_LABELS,
+    SECRET_VARIABLES,
     Environment,
     SecretStore,
+    SecretStoreError,
     Settings,
     SettingsError,
     custom_api,
@@ -108,6 +140,7 @@ from flinks_desktop.terminal import (
     plain,
     print_table,
     read_password,
+    read_secret,
     silence_stdout,
     stdin_is_terminal,
     when,
@@ -127,6 +160,13 @@ DESCRIPTION_WIDTH = 44
 CONFIRMATION_WORD = "delete"
 FORMATS = ("table", "csv", "json")
 PROGRAM = "flinks-desktop"
+#: A shortened loginId has at least this many hex digits (as git asks of a commit's).
+SHORTEST_LOGIN_PREFIX = 4
+#: Logins added at a time when nobody can answer the bank's questions (with a terminal: 1).
+ADD_CONCURRENCY = 3
+#: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
+INTERRUPTED = 130
+INTERRUPTED_SENTENCE = "Cancelled: nothing more was sent to Flinks or saved."
 
 Format = Literal["table", "csv", "json"]
 ExportRow = TransactionRow | AccountRow | LoginRow
@@ -142,6 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 success, 1 failure (one sentence on stderr), 2 usage error.",
     )
     _add_global_options(parser, defaults=None)
+    parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
     # The same options after the command; SUPPRESS keeps them from hiding those given before it.
     shared = argparse.ArgumentParser(add_help=False)
     _add_global_options(shared, defaults=argparse.SUPPRESS)
@@ -160,24 +201,36 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--password-stdin", action="store_true",
                        help="read the password from the first line of standard input instead of asking")
 
-    sync = command("sync", sync_logins, "refresh a connection from Flinks",
+    sync = command("sync", sync_logins, "refresh a connection from Flinks (or add a loginId made elsewhere)",
                    "Fetch a connection's accounts, transactions and statements again: what Flinks holds "
-                   "(default), or fresh from the bank with --live, which may ask security questions.")
+                   "(default), or fresh from the bank with --live, which may ask security questions. "
+                   "A whole loginId this computer has not seen is added, if Flinks knows it.")
     which = sync.add_mutually_exclusive_group(required=True)
-    which.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID")
+    which.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     which.add_argument("--all", action="store_true", help="every connection of the environment, one by one")
     sync.add_argument("--live", action="store_true",
                       help="log in to the bank again instead of using Flinks' cache")
+
+    add = command("add", add_logins, "open loginIds made elsewhere (support tickets), many at once",
+                  "Ask Flinks for each loginId (a cached /Authorize) and add those it knows, with their "
+                  "data; one already here is refreshed. Prints one line per loginId and a count; exit "
+                  "status 0 only when every one is here and refreshed. On a terminal the bank's questions "
+                  "are asked; otherwise a login whose bank asks one ends \"needs MFA\".")
+    add.add_argument("login_ids", nargs="*", metavar="LOGIN_ID", help="whole loginIds (GUIDs)")
+    add.add_argument("--from-file", metavar="FILE",
+                     help="also the loginIds of FILE (- for standard input): one per line, or a CSV whose "
+                          "one column of loginIds is taken (a header row is skipped); blank lines and "
+                          "lines starting with # are ignored")
 
     listing = command("list", list_logins, "the connections, with their loginIds and status")
     _add_format_option(listing)
 
     accounts = command("accounts", show_accounts, "a connection's accounts and balances")
-    accounts.add_argument("login_id", type=_login_id, metavar="LOGIN_ID")
+    accounts.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     _add_format_option(accounts)
 
     transactions = command("transactions", show_transactions, "a connection's transactions, newest first")
-    transactions.add_argument("login_id", type=_login_id, metavar="LOGIN_ID")
+    transactions.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     transactions.add_argument("--search", metavar="TEXT",
                               help="descriptions with every word of TEXT (as a prefix)")
     transactions.add_argument("--since", type=_since, metavar="DATE",
@@ -186,25 +239,69 @@ def build_parser() -> argparse.ArgumentParser:
     _add_format_option(transactions)
 
     statements = command("statements", show_statements, "a connection's statements; save them as files")
-    statements.add_argument("login_id", type=_login_id, metavar="LOGIN_ID")
+    statements.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     statements.add_argument("--save", type=Path, metavar="DIR", help="write each statement into DIR")
     statements.add_argument("--overwrite", action="store_true",
                             help="with --save, replace files that exist with other content")
 
     activity = command("activity", show_activity,
                        "API calls and events, with the Flinks codes in plain words")
-    activity.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID")
+    activity.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     activity.add_argument("--limit", type=_positive, default=DEFAULT_ACTIVITY_LIMIT, metavar="N",
                           help=f"the newest N entries (default: {DEFAULT_ACTIVITY_LIMIT})")
 
     delete = command("delete-card", delete_card, "delete a card at Flinks and its data on this computer")
-    delete.add_argument("login_id", type=_login_id, metavar="LOGIN_ID")
+    delete.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     delete.add_argument("--local-only", action="store_true",
                         help="only remove its data from this computer; Flinks keeps the card")
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
+    _add_env_parser(commands)
     _add_sandbox_parser(commands)
     return parser
+
+
+def _add_env_parser(commands: argparse._SubParsersAction) -> None:
+    """`env ACTION`: the environments of the settings. They take --data-dir (before or after), not
+    --env or --api-url: they name the environment they act on."""
+    data_dir = argparse.ArgumentParser(add_help=False)
+    data_dir.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
+                          help="where settings and caches live")
+    env = commands.add_parser(
+        "env", parents=[data_dir], help="list, add, use and remove environments; set their secrets",
+        description="The environments of the settings (the desktop app's too): where the Flinks API "
+                    "and Connect live, and their secrets in the system keyring. Secrets are never "
+                    f"given on the command line: they are asked, read from standard input, or taken "
+                    f"from {AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} by each command.",
+    )
+    actions = env.add_subparsers(dest="env_action", metavar="ACTION", required=True)
+
+    def action(name: str, handler: object, summary: str) -> argparse.ArgumentParser:
+        sub = actions.add_parser(name, parents=[data_dir], help=summary, description=summary)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    action("list", env_list, "the environments, which one is in use, and whether their secrets are set")
+    add = action("add", env_add, "add an environment: a Flinks instance, or any server that speaks the "
+                                 "Flinks API, by its URL")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--api-url", dest="new_api_url", required=True, metavar="URL",
+                     help="its API up to and including the customer id: "
+                          "https://{instance}-api.private.fin.ag/v3/{customerId} for a Flinks instance, "
+                          "or any other, e.g. http://127.0.0.1:9000/v3/{customerId}")
+    add.add_argument("--connect-url", dest="new_connect_url", metavar="URL",
+                     help="its Connect widget (default: the API's origin + /v2/; a Flinks instance's own)")
+    use = action("use", env_use, "work in this environment from now on (the desktop app too)")
+    use.add_argument("name", metavar="NAME")
+    remove = action("remove", env_remove, "remove an environment and its secrets (not the one in use); "
+                                          "its cache stays on disk")
+    remove.add_argument("name", metavar="NAME")
+    secret = action("set-secret", env_set_secret,
+                    "save a secret of an environment in the system keyring (asked, or read from standard input)")
+    secret.add_argument("name", metavar="NAME")
+    secret.add_argument("kind", choices=tuple(SECRET_LABELS), metavar="(auth-secret | api-key)",
+                        help="the authorize secret key, or the API key")
+    secret.add_argument("--clear", action="store_true", help="delete it from the keyring instead")
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, defaults: object) -> None:
@@ -240,21 +337,33 @@ def _add_sandbox_parser(commands: argparse._SubParsersAction) -> None:
     sandbox.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
                          help="the last day of the dataset (default: today)")
     sandbox.add_argument("--state-file", metavar="FILE",
-                         help="keep logins and deleted cards in this JSON file across restarts")
+                         help="keep logins and deleted cards in this JSON file across restarts "
+                              "(sandboxes in other processes on the same file share them)")
     sandbox.add_argument("--pending-polls", type=int, default=1, metavar="N",
                          help="202 answers of the Async endpoint before detail data is ready (default: 1)")
     sandbox.add_argument("--mfa-rounds", type=int, default=1, choices=(1, 2, 3),
                          help="security questions asked one after the other (default: 1)")
+    sandbox.add_argument("--cached-mfa", action="store_true",
+                         help="a cached /Authorize of a user with MFA (Greatday) answers 203 with a "
+                              "security question, as real Flinks sometimes does")
     sandbox.add_argument("--bank-delay", type=float, default=0.8, metavar="SECONDS",
                          help="how long the fake bank takes to check an answer (default: 0.8)")
 
 
+_LOGIN_ID_HELP = "a loginId, or its first 4 characters or more (see list)"
+_HEX_AND_DASHES = re.compile(r"[0-9A-Fa-f-]+")
+
+
 def _login_id(text: str) -> str:
+    """A loginId or the start of one (resolved against the cache by `Context.resolve_login`)."""
     value = text.strip()  # as typed: a server may answer loginIds in either case
-    if not is_guid(value):
+    digits = value.replace("-", "")
+    if not (_HEX_AND_DASHES.fullmatch(value) and SHORTEST_LOGIN_PREFIX <= len(digits) <= 32):
         raise argparse.ArgumentTypeError(
-            f'"{text}" is not a loginId: it is a GUID such as b0debb48-f9f1-46c6-80a4-08d7dd88d478 '
-            f"(see {PROGRAM} list)")
+            f'"{text}" is not a loginId: it is a GUID such as b0debb48-f9f1-46c6-80a4-08d7dd88d478, '
+            f"or its first {SHORTEST_LOGIN_PREFIX} characters or more (see {PROGRAM} list)")
+    if len(digits) == 32 and not is_guid(value):  # whole, with its dashes elsewhere or none
+        value = "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]))
     return value
 
 
@@ -331,8 +440,10 @@ class Context:
                 sandbox = SandboxServer(SandboxConfig(state_file=state_file)).start()
                 environment = environment.running_at(sandbox.base_url)
             secrets = SecretStore()
-            if environment.is_production and not secrets.status.available:
-                print(f"{PROGRAM}: {secrets.status.message}", file=sys.stderr)
+            from_variables = all(os.environ.get(name, "").strip() for name in SECRET_VARIABLES.values())
+            if environment.is_production and not secrets.status.available and not from_variables:
+                warning = _no_keyring(f"no secret of “{environment.name}” is kept on this computer")
+                print(f"{PROGRAM}: {warning}", file=sys.stderr)
             workspace = open_workspace(
                 self.settings, secrets, environment, poll_interval=self._poll_interval()
             )
@@ -358,18 +469,48 @@ class Context:
         return interval
 
     def cached_login(self, store: Store, login_id: str) -> LoginRow:
-        login = store.login(login_id)
-        if login is None:
-            raise Failure(
-                f"There is no connection {login_id} in “{self.environment.name}”. "
-                f"See the loginIds with: {PROGRAM} list"
-            )
+        """The cached login `login_id` is, whole or its start; Failure when none or several are."""
+        _, login = self.resolve_login(store, login_id)
+        assert login is not None
         return login
+
+    def resolve_login(
+        self, store: Store, text: str, *, whole_if_unknown: bool = False
+    ) -> tuple[str, LoginRow | None]:
+        """The loginId `text` means and its cached login: the one cached login whose id starts with
+        `text` (case and dashes aside). With `whole_if_unknown`, a whole loginId that is not cached
+        is `(text, None)`. Raises Failure when several start with it (listing them) or none does."""
+        key = text.replace("-", "").casefold()
+        matches = [login for login in store.logins() if login.id.replace("-", "").casefold().startswith(key)]
+        exact = [login for login in matches if len(login.id.replace("-", "")) == len(key)]
+        if len(matches) == 1 or len(exact) == 1:
+            login = exact[0] if exact else matches[0]
+            return login.id, login
+        if matches:
+            listing = io.StringIO()
+            print_table([Col("LOGIN ID"), Col("INSTITUTION"), Col("USERNAME")],
+                        [[login.id, login.institution, login.username or ""] for login in matches],
+                        out=listing)
+            raise Failure(f"{len(matches)} connections in “{self.environment.name}” start with {text}: "
+                          "give more of the loginId.",
+                          ["  " + line for line in listing.getvalue().splitlines()])
+        if whole_if_unknown and is_guid(text):
+            return text, None
+        raise Failure(
+            f"There is no connection {text} in “{self.environment.name}”. "
+            f"See the loginIds with: {PROGRAM} list"
+        )
 
     def login_hint(self) -> str:
         if self.is_offline_sandbox:
             return f"{PROGRAM} login --institution FlinksCapital --username Greatday (password Everyday)"
         return f"{PROGRAM} login --institution INSTITUTION --username USERNAME"
+
+
+def _no_keyring(consequence: str) -> str:
+    """The sentence for a computer with no system keyring: `consequence`, and the variables to use."""
+    return (f"There is no system keyring on this computer, so {consequence}: give the secrets in "
+            f"{AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} for each command instead.")
 
 
 def _environment_named(settings: Settings, name: str) -> Environment:
@@ -398,13 +539,116 @@ async def log_in(context: Context, args: argparse.Namespace) -> int:
 async def sync_logins(context: Context, args: argparse.Namespace) -> int:
     if args.all:
         return await _sync_every_login(context, args)
-    with context.cache() as store:
-        context.cached_login(store, args.login_id)  # before starting anything
+    with context.cache() as store:  # before starting anything
+        login_id, login = context.resolve_login(store, args.login_id, whole_if_unknown=True)
     async with context.workspace() as workspace, Progress(sys.stderr) as progress:
-        result = await workspace.sync.refresh(
-            args.login_id, live=args.live, mfa=TerminalMfa(progress), progress=progress
-        )
+        mfa = TerminalMfa(progress)
+        if login is None:  # made elsewhere: added if Flinks knows it, then refreshed live if asked
+            result = await workspace.sync.add(login_id, mfa=mfa, progress=progress)
+            if result.ok:
+                progress.clear()
+                print(f"Added {login_id} to “{context.environment.name}”.")
+                if args.live:
+                    result = await workspace.sync.refresh(login_id, live=True, mfa=mfa, progress=progress)
+        else:
+            result = await workspace.sync.refresh(login_id, live=args.live, mfa=mfa, progress=progress)
     return _report(result)
+
+
+async def add_logins(context: Context, args: argparse.Namespace) -> int:
+    wanted = _login_ids_to_add(args)
+    if not wanted.login_ids and not wanted.rejected:
+        raise Failure(f"There is no loginId in {_file_name(args.from_file)}: nothing was added.")
+    with context.cache() as store:  # a loginId already here keeps its spelling (Flinks' own)
+        cached = {login.id.casefold(): login.id for login in store.logins()}
+    login_ids = [cached.get(login_id.casefold(), login_id) for login_id in wanted.login_ids]
+    # Somebody at a terminal answers the bank's questions, one login at a time; otherwise nobody
+    # can, so several run at once and a login whose bank asks one ends "needs MFA".
+    interactive = stdin_is_terminal() and args.from_file != "-"
+    results = []
+    if login_ids:
+        async with context.workspace() as workspace, Progress(sys.stderr, name_logins=True) as progress:
+            results = await workspace.sync.add_many(
+                login_ids, mfa=TerminalMfa(progress) if interactive else None,
+                concurrency=1 if interactive else ADD_CONCURRENCY, progress=progress,
+            )
+    rows, tally = [], {}
+    for result in results:
+        here = result.ok and result.login_id is not None and result.login_id.casefold() in cached
+        outcome = "already here (refreshed)" if here else ADD_OUTCOMES.get(result.outcome, result.outcome)
+        tally[outcome] = tally.get(outcome, 0) + 1
+        rows.append([result.login_id or "", outcome, _sentence(result)])
+    for text, where in wanted.rejected:
+        tally["not a loginId"] = tally.get("not a loginId", 0) + 1
+        rows.append([fit(plain(text), 36), "not a loginId", f"{where}: nothing was done with it."])
+    print_table([Col("LOGIN ID"), Col("RESULT"), Col("WHAT HAPPENED")], rows)
+    total = len(rows)
+    repeated = (f"; {count(wanted.repeated, 'repeated loginId')} taken once" if wanted.repeated else "")
+    parts = ", ".join(f"{number} {outcome}" for outcome, number in tally.items())
+    print(f"\n{total:,} given: {parts}{repeated}.")
+    failed = total - sum(1 for result in results if result.ok)
+    if failed:
+        return _fail(f"{failed:,} of {total:,} {'was' if failed == 1 else 'were'} not added; see above why.")
+    return 0
+
+
+#: How `add` names each outcome of `Sync.add`.
+ADD_OUTCOMES = {"ok": "added", "unknown": "unknown to Flinks", "needs_mfa": "needs MFA", "error": "error",
+                "skipped": "skipped"}
+
+
+@dataclass
+class _Wanted:
+    #: Whole loginIds (lowercased), in the order given, once each.
+    login_ids: list[str]
+    #: What is not a loginId: (the text, where it was).
+    rejected: list[tuple[str, str]]
+    #: loginIds given again (taken once).
+    repeated: int
+
+
+def _login_ids_to_add(args: argparse.Namespace) -> _Wanted:
+    """The loginIds of the command line, then those of --from-file."""
+    wanted = _Wanted([], [], 0)
+    seen: set[str] = set()
+
+    def take(login_id: str) -> None:
+        if login_id in seen:
+            wanted.repeated += 1
+        else:
+            seen.add(login_id)
+            wanted.login_ids.append(login_id)
+
+    for text in args.login_ids:
+        login_id = login_id_in(text)
+        if login_id is None:
+            wanted.rejected.append((text, "on the command line"))
+        else:
+            take(login_id)
+    if args.from_file is not None:
+        found = read_login_ids(_read_text(args.from_file))
+        for login_id in found.login_ids:
+            take(login_id)
+        wanted.repeated += found.repeated
+        name = _file_name(args.from_file)
+        wanted.rejected.extend((text, f"line {number} of {name}") for number, text in found.rejected)
+    return wanted
+
+
+def _read_text(file: str) -> str:
+    """The text of FILE (UTF-8, a byte order mark dropped), or of standard input for "-"."""
+    if file == "-":
+        return sys.stdin.read().lstrip("\ufeff")
+    try:
+        return Path(file).read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise Failure(f"The file {file} cannot be read ({error.strerror or error}): nothing was added.") from None
+    except UnicodeDecodeError:
+        raise Failure(f"The file {file} is not UTF-8 text: nothing was added.") from None
+
+
+def _file_name(file: str | None) -> str:
+    return "standard input" if file == "-" else str(file)
 
 
 async def _sync_every_login(context: Context, args: argparse.Namespace) -> int:
@@ -550,9 +794,12 @@ def _save_statements(store: Store, login: LoginRow, statements: Sequence[Stateme
 
 def show_activity(context: Context, args: argparse.Namespace) -> int:
     with context.cache() as store:
-        entries = store.activity(args.login_id, limit=args.limit)
+        login_id = None
+        if args.login_id is not None:  # a deleted card's loginId is no longer cached: taken whole
+            login_id, _ = context.resolve_login(store, args.login_id, whole_if_unknown=True)
+        entries = store.activity(login_id, limit=args.limit)
     if not entries:
-        which = f"for {args.login_id}" if args.login_id else f"in “{context.environment.name}”"
+        which = f"for {login_id}" if login_id else f"in “{context.environment.name}”"
         print(f"No activity recorded {which}.")
         return 0
     rows = [_activity_row(entry) for entry in reversed(entries)]  # oldest first: the latest last
@@ -562,13 +809,13 @@ def show_activity(context: Context, args: argparse.Namespace) -> int:
 
 async def delete_card(context: Context, args: argparse.Namespace) -> int:
     with context.cache() as store:  # closed before the purge: it must have the file to itself
-        login = store.login(args.login_id)
+        login_id, login = context.resolve_login(store, args.login_id, whole_if_unknown=True)
     if login is None and args.local_only:
-        raise Failure(f"There is no connection {args.login_id} on this computer: there is nothing to remove.")
+        raise Failure(f"There is no connection {login_id} on this computer: there is nothing to remove.")
     if not args.yes:
-        _confirm_deletion(args.login_id, login, local_only=args.local_only)
+        _confirm_deletion(login_id, login, local_only=args.local_only)
     async with context.workspace() as workspace:
-        result = await workspace.sync.delete_card(args.login_id, local_only=args.local_only, by=_who())
+        result = await workspace.sync.delete_card(login_id, local_only=args.local_only, by=_who())
     if _report(result):
         return 1
     if result.purged is not None and result.purged.login:
@@ -578,8 +825,106 @@ async def delete_card(context: Context, args: argparse.Namespace) -> int:
     return 0
 
 
+# -- env: the environments ----------------------------------------------------------------------------
+
+
+def _kind_label(environment: Environment) -> str:
+    """What `env list` calls the environment's kind."""
+    if environment.kind != "private":
+        return "built in"
+    return "private instance" if environment.custom_api_url is None else "API by its URL"
+
+
+def env_list(context: Context, args: argparse.Namespace) -> int:
+    settings = context.settings
+    active = settings.active
+    secrets = SecretStore()
+    rows, unreadable = [], None
+    for environment in settings.environments():
+        if environment.kind == "sandbox":
+            where, states = "on this computer (started by each command)", ["not needed", "not needed"]
+        else:
+            where, states = environment.api_url, []
+            for kind, variable in SECRET_VARIABLES.items():
+                if environment.slug == active.slug and os.environ.get(variable, "").strip():
+                    states.append(f"from ${variable}")
+                elif not secrets.status.available:
+                    states.append("no keyring")
+                else:
+                    try:
+                        states.append("set" if secrets.is_set(environment, kind) else "not set")
+                    except SecretStoreError as error:
+                        states.append("unknown")
+                        unreadable = str(error)
+        marker = "*" if environment.slug == active.slug else " "
+        rows.append([f"{marker} {environment.name}", _kind_label(environment), where, *states])
+    print_table([Col("  NAME"), Col("KIND"), Col("API URL"), Col("AUTH SECRET"), Col("API KEY")], rows)
+    print(f"\n* in use. Change it with: {PROGRAM} env use NAME")
+    if not secrets.status.available:
+        print(_no_keyring("secrets cannot be saved"))
+    if unreadable:
+        print(f"{PROGRAM}: {plain(unreadable)}", file=sys.stderr)
+    return 0
+
+
+def env_add(context: Context, args: argparse.Namespace) -> int:
+    settings = context.settings
+    environment = settings.add_from_url(args.name, args.new_api_url, args.new_connect_url)
+    settings.save()
+    print(f"Added “{environment.name}” ({_kind_label(environment)}): API {environment.api_url}, "
+          f"Connect {environment.connect_base_url}")
+    print(f"Work in it with: {PROGRAM} env use “{environment.name}” (or --env “{environment.name}”).")
+    print(f"Set its secrets, if it needs them, with: {PROGRAM} env set-secret “{environment.name}” "
+          "auth-secret (and api-key)")
+    return 0
+
+
+def env_use(context: Context, args: argparse.Namespace) -> int:
+    settings = context.settings
+    environment = settings.set_active(_environment_named(settings, args.name).name)
+    settings.save()
+    print(f"Now working in “{environment.name}”.")
+    return 0
+
+
+def env_remove(context: Context, args: argparse.Namespace) -> int:
+    settings = context.settings
+    removed = settings.remove_private(_environment_named(settings, args.name).name)
+    settings.save()
+    secrets = SecretStore()
+    try:
+        secrets.forget(removed)
+    except SecretStoreError as error:
+        raise Failure(f"“{removed.name}” was removed, but its secrets are still in the system keyring. "
+                      f"{error}") from None
+    kept = "" if not secrets.status.available else ", and its secrets from the system keyring"
+    print(f"Removed “{removed.name}”{kept}.")
+    folder = settings.data_dir / "environments" / removed.slug
+    if folder.exists():
+        print(f"Its cache stays in {folder}: delete that folder to remove its data from this computer.")
+    return 0
+
+
+def env_set_secret(context: Context, args: argparse.Namespace) -> int:
+    environment = _environment_named(context.settings, args.name)
+    label = SECRET_LABELS[args.kind]
+    if environment.kind == "sandbox":
+        raise Failure(f"“{environment.name}” needs no {label}: it runs on this computer and checks none.")
+    secrets = SecretStore()
+    if not secrets.status.available:  # kept in this process only, it would be gone in a moment
+        raise Failure(_no_keyring(f"the {label} of “{environment.name}” cannot be saved"))
+    if args.clear:
+        secrets.delete(environment, args.kind)
+        print(f"The {label} of “{environment.name}” is cleared from the system keyring.")
+        return 0
+    value = read_secret(f"{label[:1].upper()}{label[1:]} of “{environment.name}” (not shown): ")
+    secrets.set(environment, args.kind, value)
+    print(f"The {label} of “{environment.name}” is saved in the system keyring.")
+    return 0
+
+
 def run_sandbox(args: argparse.Namespace) -> int:
-    from flinks_desktop.sandbox import SandboxConfig, serve_forever
+    from flinks_desktop.sandbox import SandboxConfig, SandboxStateError, serve_forever
 
     config = SandboxConfig(
         auth_key=os.environ.get("FLINKS_SANDBOX_AUTH_KEY") or None,
@@ -588,6 +933,7 @@ def run_sandbox(args: argparse.Namespace) -> int:
         state_file=args.state_file,
         pending_polls=args.pending_polls,
         mfa_rounds=args.mfa_rounds,
+        cached_mfa=args.cached_mfa,
         bank_delay=args.bank_delay,
     )
     host = f"[{args.host}]" if ":" in args.host else args.host
@@ -596,6 +942,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
     print(f"  Connect: http://{host}:{args.port}/v2/?demo=true", flush=True)
     try:
         serve_forever(config, host=args.host, port=args.port)
+    except SandboxStateError as exc:  # its --state-file: one sentence, not a traceback
+        print(f"flinks-desktop: {exc}.", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"flinks-desktop: the sandbox cannot listen on {host}:{args.port}: {exc.strerror or exc}.",
               file=sys.stderr)
@@ -724,6 +1073,11 @@ def main(argv: list[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else 2
     if args.env is not None and args.api_url is not None:
         return _usage_error(parser, "give --env or --api-url, not both")
+    if args.command == "env" and (args.env is not None or args.api_url is not None):
+        return _usage_error(parser, "env commands name the environment they act on: "
+                                    "they take neither --env nor --api-url")
+    if args.command == "add" and not args.login_ids and args.from_file is None:
+        return _usage_error(parser, "add needs loginIds, or --from-file FILE")
     if args.command in (None, "sandbox") and (args.env is not None or args.api_url is not None):
         return _usage_error(parser, "--env and --api-url choose where the commands work; "
                                     "the desktop app and the sandbox do not take them")
@@ -734,8 +1088,9 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging()
     try:
         return _run_command(args)
-    except KeyboardInterrupt:
-        return _fail("Cancelled: nothing more was sent to Flinks or saved.")
+    except KeyboardInterrupt:  # Ctrl-C: 130, as a shell reports a command it interrupted
+        _fail(INTERRUPTED_SENTENCE)
+        return INTERRUPTED
     except BrokenPipeError:  # `| head`: the reader left; say nothing more on a closed pipe
         silence_stdout()
         return 1
@@ -749,7 +1104,9 @@ def _run_command(args: argparse.Namespace) -> int:
         return args.handler(context, args)
     except FlinksError as error:
         return _fail(str(error))  # its sentence and "(FLINKS_CODE)"
-    except (Failure, CacheError, SettingsError, SyncRefused, ExportError, paths.DataDirError) as error:
+    except Failure as failure:
+        return _fail(str(failure), failure.details)
+    except (CacheError, SettingsError, SyncRefused, ExportError, paths.DataDirError) as error:
         return _fail(str(error))
     except BrokenPipeError:
         raise  # the reader of stdout left: `main` ends quietly
@@ -766,8 +1123,10 @@ def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
     return 2
 
 
-def _fail(sentence: str) -> int:
+def _fail(sentence: str, details: Sequence[str] = ()) -> int:
     print(f"{PROGRAM}: {plain(sentence)}", file=sys.stderr, flush=True)
+    for line in details:
+        print(plain(line), file=sys.stderr, flush=True)
     return 1
 
 

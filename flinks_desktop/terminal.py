@@ -7,10 +7,14 @@
 - **The password is never echoed.** On a terminal it is asked with `getpass`, even when
   --password-stdin was given (typing it there would show it); from a pipe it is the first line,
   without its line break ("\\n" or "\\r\\n"), and an empty one is refused rather than sent.
+- **Secrets are never echoed either**: `read_secret` asks with `getpass` on a terminal, else takes
+  the first line of stdin, as the password is.
 - **Answers are one line each, from a terminal or a pipe** (`input()`). A piped answer is not
-  echoed, so the prompt's line is ended on stderr, as it is after Ctrl-C. Ctrl-C and the end of
-  input both mean "cancel". While a prompt waits, Ctrl-C raises at once: `asyncio.run` would only
-  cancel the main task, which a blocking `input()` does not notice until Enter.
+  echoed, so the prompt's line is ended on stderr, as it is after Ctrl-C. The end of input
+  (Ctrl-D) means "no answer": the question is cancelled and the command goes on to its end.
+  Ctrl-C stops the command (KeyboardInterrupt: `cli` exits 130). While any prompt waits, Ctrl-C
+  raises at once: `asyncio.run` would only cancel the main task, which a blocking read does not
+  notice until Enter.
 - **Progress is one updating line, only on a terminal.** "\\r\\x1b[K" (back to the start, erase
   the line) rewrites it in place; in a file or a pipe those bytes would be litter, so there it says
   nothing. It is erased before a question and at the end: the terminal is left clean. While Flinks
@@ -46,7 +50,12 @@ from flinks_desktop.core.sync import MfaPrompt, SyncProgress
 
 
 class Failure(Exception):
-    """A command cannot do what was asked; `str()` is the sentence for stderr."""
+    """A command cannot do what was asked; `str()` is the sentence for stderr. `details`: lines
+    shown under it (the candidates of an ambiguous loginId)."""
+
+    def __init__(self, sentence: str, details: Sequence[str] = ()) -> None:
+        super().__init__(sentence)
+        self.details = tuple(details)
 
 
 # -- questions ------------------------------------------------------------------------------------------
@@ -60,29 +69,50 @@ def stdin_is_terminal() -> bool:
 def read_password(username: str, institution: str, *, from_stdin: bool) -> str:
     """The bank password: asked without echo on a terminal (even with --password-stdin, which would
     show it), else the first line of stdin with --password-stdin."""
-    if stdin_is_terminal():
-        password = getpass.getpass(f"Password for {username} at {institution}: ")
-    elif from_stdin:
-        line = sys.stdin.readline()
-        password = line[:-1] if line.endswith("\n") else line
-        password = password[:-1] if password.endswith("\r") else password
-    else:
+    if not stdin_is_terminal() and not from_stdin:
         raise Failure("There is no terminal to type the password on: "
                       "give it on the first line of standard input with --password-stdin.")
+    password = _hidden_or_first_line(f"Password for {username} at {institution}: ")
     if not password:
         raise Failure("The password is empty, so nothing was sent to Flinks.")
     return password
 
 
-def read_line() -> str | None:
-    """One line from stdin (a terminal or a pipe), without its line break; None on Ctrl-C or the end."""
+def read_secret(prompt: str) -> str:
+    """A secret (an API key): asked without echo on a terminal, else the first line of stdin.
+    Surrounding spaces are removed; an empty one is refused."""
+    secret = _hidden_or_first_line(prompt).strip()
+    if not secret:
+        raise Failure("The secret is empty, so nothing was saved.")
+    return secret
+
+
+def _hidden_or_first_line(prompt: str) -> str:
+    """`getpass` on a terminal; else stdin's first line without its line break ("\\n" or "\\r\\n")."""
     with _interrupt_raises():
+        if stdin_is_terminal():
+            return getpass.getpass(prompt)
+        line = sys.stdin.readline()
+    line = line[:-1] if line.endswith("\n") else line
+    return line[:-1] if line.endswith("\r") else line
+
+
+def read_line(question: str = "") -> str | None:
+    """Ask `question` on stderr and read one line from stdin (a terminal or a pipe), without its line
+    break; None at the end of input. Ctrl-C raises KeyboardInterrupt (the command stops), after
+    ending the prompt's line: from the moment the question shows, not only once `input` waits."""
+    with _interrupt_raises():
+        if question:
+            ask(question)
         try:
             line = input()
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             line = None
+        except KeyboardInterrupt:
+            print(file=sys.stderr)
+            raise
     if line is None or not stdin_is_terminal():
-        print(file=sys.stderr)  # Ctrl-C, or a piped answer that was not echoed: end the prompt's line
+        print(file=sys.stderr)  # the end, or a piped answer that was not echoed: end the prompt's line
     return line
 
 
@@ -93,12 +123,12 @@ def ask(question: str) -> None:
 def confirm(warning: str, word: str) -> bool:
     """Show `warning` and ask to type `word`: whether the person did (any case, spaces around)."""
     print(plain(warning), file=sys.stderr)
-    ask(f'Type "{word}" to confirm: ')
-    return (read_line() or "").strip().lower() == word
+    return (read_line(f'Type "{word}" to confirm: ') or "").strip().lower() == word
 
 
 class TerminalMfa:
-    """The bank's security questions, asked on stderr and answered on stdin (the `Sync` MFA callback)."""
+    """The bank's security questions, asked on stderr and answered on stdin (the `Sync` MFA callback).
+    The end of input leaves them unanswered (None); Ctrl-C stops the command."""
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
@@ -121,8 +151,7 @@ class TerminalMfa:
         for number, option in enumerate(challenge.options, start=1):
             print(f"  {number}. {plain(option)}", file=sys.stderr)
         while True:
-            ask(f"{plain(challenge.prompt)} ")
-            line = read_line()
+            line = read_line(f"{plain(challenge.prompt)} ")
             if line is None:
                 return None
             answer = line.strip()
@@ -137,10 +166,10 @@ class TerminalMfa:
 
 @contextmanager
 def _interrupt_raises() -> Iterator[None]:
-    """Ctrl-C raises KeyboardInterrupt in `input()` for the time of a prompt.
+    """Ctrl-C raises KeyboardInterrupt for the time of a prompt (`input()`, `getpass`, a read).
 
-    asyncio.run's own handler only cancels the main task, which a blocking `input()` would not
-    notice until the person pressed Enter.
+    asyncio.run's own handler only cancels the main task, which a blocking read would not notice
+    until the person pressed Enter.
     """
     if threading.current_thread() is not threading.main_thread():
         yield

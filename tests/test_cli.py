@@ -29,7 +29,6 @@ from flinks_desktop.core import paths
 from flinks_desktop.core.audit import describe
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.settings import (
-    NO_KEYRING_MESSAGE,
     TOOLBOX_CUSTOMER_ID,
     Settings,
     SettingsError,
@@ -389,7 +388,7 @@ def test_the_password_is_asked_on_a_terminal_and_never_taken_from_a_pipe_unasked
     one_sentence(run(*GREATDAY, stdin="\n"), "The password is empty")
 
 
-def test_the_end_of_input_or_ctrl_c_at_a_question_cancels(run, monkeypatch):
+def test_the_end_of_input_at_a_question_cancels_it_and_ctrl_c_stops_the_command(run, monkeypatch):
     one_sentence(run(*GREATDAY, stdin="Everyday\n"), "the login was cancelled", after_prompts=True)
     login_id = log_in_greatday(run, [])
 
@@ -398,8 +397,13 @@ def test_the_end_of_input_or_ctrl_c_at_a_question_cancels(run, monkeypatch):
 
     with monkeypatch.context() as patched:
         patched.setattr("builtins.input", ctrl_c)
-        cancelled = run("sync", login_id, "--live")
-    one_sentence(cancelled, "a security question that was not answered", after_prompts=True)
+        stopped = run("sync", login_id, "--live")
+    assert stopped.code == 130 and stopped.out == ""
+    assert stopped.err.endswith("\nflinks-desktop: Cancelled: nothing more was sent to Flinks or saved.\n")
+    assert " ok " in table(run("list").out, "LOGIN ID")[1]  # stopped before anything was saved
+
+    unanswered = run("sync", login_id, "--live")  # the end of input: no answer
+    one_sentence(unanswered, "a security question that was not answered", after_prompts=True)
     assert "needs mfa" in run("list").out
     assert run("sync", login_id).code == 0  # a cached refresh asks nothing, and the status is ok again
     everything = run("sync", "--all")
@@ -434,12 +438,14 @@ def test_delete_card_asks_to_type_delete_on_a_terminal_and_needs_yes_in_a_script
 
 
 def test_an_unknown_login_id_is_one_sentence_and_a_malformed_one_a_usage_error(run):
-    for command in ("accounts", "transactions", "statements", "sync"):
+    for command in ("accounts", "transactions", "statements"):
         one_sentence(run(command, UNKNOWN), f"There is no connection {UNKNOWN}", "flinks-desktop list")
+    one_sentence(run("sync", UNKNOWN), f"Flinks does not know the loginId {UNKNOWN}", "nothing was added")
     one_sentence(run("delete-card", UNKNOWN, "--local-only", "--yes"), "nothing to remove")
     one_sentence(run("delete-card", UNKNOWN, "--yes"), "nothing was removed", "(INVALID_LOGIN)")
-    malformed = run("accounts", "12345")
-    assert malformed.code == 2 and "is not a loginId" in malformed.err
+    for malformed in ("not-a-login", "b0d", "b0debb48-f9f1-46c6-80a4-08d7dd88d478a", "b0de bb48"):
+        result = run("accounts", malformed)
+        assert result.code == 2 and "is not a loginId" in result.err, malformed
 
 
 def test_usage_errors_exit_2_in_a_real_process(home):
@@ -471,12 +477,18 @@ def test_an_api_url_has_its_own_stable_cache_and_bad_ones_are_refused():
             custom_api(bad)
 
 
-def test_the_keyring_is_mentioned_only_where_a_secret_is_needed(run):
+def test_the_keyring_is_mentioned_only_where_a_secret_is_needed(run, monkeypatch):
     private = ["--api-url", f"https://acme-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}"]
     result = run(*private, "sync", "--all")  # nothing to refresh: no network needed
     assert result.code == 0 and "There are no connections to refresh" in result.out
-    assert result.err == f"flinks-desktop: {NO_KEYRING_MESSAGE}\n"
+    assert result.err == (
+        "flinks-desktop: There is no system keyring on this computer, so no secret of “API at "
+        "acme-api.private.fin.ag” is kept on this computer: give the secrets in FLINKS_DESKTOP_AUTH_SECRET "
+        "and FLINKS_DESKTOP_API_KEY for each command instead.\n")
     assert run("sync", "--all").err == ""  # the offline sandbox needs no secret
+    monkeypatch.setenv("FLINKS_DESKTOP_AUTH_SECRET", "s3cret")
+    monkeypatch.setenv("FLINKS_DESKTOP_API_KEY", "k3y")
+    assert run(*private, "sync", "--all").err == ""  # the secrets are given
 
 
 def test_global_options_go_before_or_after_the_command(run, tmp_path):

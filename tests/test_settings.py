@@ -22,17 +22,23 @@ from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import Authorized, Unauthorized
 from flinks_desktop.core.paths import DataDirError, data_dir, standard_data_dir
 from flinks_desktop.core.settings import (
+    API_KEY_VARIABLE,
+    AUTH_SECRET_VARIABLE,
     KEYRING_SERVICE,
     NO_KEYRING_MESSAGE,
     TOOLBOX_CUSTOMER_ID,
+    Environment,
     SecretStore,
     SecretStoreError,
     Settings,
     SettingsError,
     SettingsFileError,
     client_for,
+    custom_api,
     flinks_toolbox,
     offline_sandbox,
+    secrets_for,
+    url_environment,
 )
 
 CUSTOMER_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"  # GUID-shaped, not an RFC 4122 UUID
@@ -77,6 +83,13 @@ class EmptyChainer(chainer.ChainerBackend):
 def home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv(paths.HOME_VARIABLE, str(tmp_path / "home"))
     return data_dir()
+
+
+@pytest.fixture(autouse=True)
+def no_secret_variables(monkeypatch) -> None:
+    """The secrets of the process environment are each test's own choice."""
+    monkeypatch.delenv(AUTH_SECRET_VARIABLE, raising=False)
+    monkeypatch.delenv(API_KEY_VARIABLE, raising=False)
 
 
 # -- the data directory -------------------------------------------------------------------------
@@ -247,7 +260,20 @@ def test_a_hand_edited_file_that_breaks_a_rule_is_refused(home, entry, reason):
 @pytest.mark.parametrize(
     ("document", "reason"),
     [
-        ({"version": 2}, "written by a newer version of Flinks Desktop"),
+        ({"version": 3}, "written by a newer version of Flinks Desktop"),
+        ({"version": True, "private_instances": []}, "format version is missing or unknown"),
+        ({"version": 1, "private_instances": [
+            {"name": "Local", "slug": "local-1", "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}"}]},
+         'has no "instance"'),  # version 1 has no environment known by its URL
+        ({"version": 2, "private_instances": [
+            {"name": "Local", "slug": "local-1", "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}",
+             "instance": "acme"}]}, 'both an "instance" and an "api_url"'),
+        ({"version": 2, "private_instances": [
+            {"name": "Local", "slug": "local-1", "api_url": "http://127.0.0.1:9000/v2/"}]},
+         "is not a Flinks API address"),
+        ({"version": 2, "private_instances": [
+            {"name": "Local", "slug": "local-1", "api_url": f"HTTP://127.0.0.1:9000/v3/{CUSTOMER_ID}/"}]},
+         "not written as Flinks Desktop writes them"),
         ({"private_instances": []}, "format version is missing"),
         ({"version": 1, "private_instances": [{"name": "Acme"}]}, 'has no "slug"'),
         ({"version": 1, "private_instances": [
@@ -379,6 +405,105 @@ def test_the_offline_sandbox_has_urls_once_it_runs():
         flinks_toolbox().running_at("http://127.0.0.1:1")
 
 
+# -- environments known by their URL -------------------------------------------------------------
+
+
+LOCAL_API = f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}"
+
+
+@posix_only
+def test_any_server_that_speaks_the_flinks_api_is_kept_by_its_urls(home):
+    settings = Settings.load(home)
+    local = settings.add_from_url("Local sandbox", f" {LOCAL_API}/ ")
+    proxy = settings.add_from_url("Behind the proxy", f"https://proxy.example/flinks/v3/{CUSTOMER_ID}",
+                                  "https://proxy.example/connect/v2")
+    ipv6 = settings.add_from_url("IPv6", f"http://[::1]:9000/v3/{CUSTOMER_ID}")
+    assert (local.kind, local.instance, local.customer_id) == ("private", None, CUSTOMER_ID)
+    assert local.api_url == LOCAL_API and local.connect_base_url == "http://127.0.0.1:9000/v2/"
+    assert proxy.api_url == f"https://proxy.example/flinks/v3/{CUSTOMER_ID}"
+    assert proxy.connect_base_url == "https://proxy.example/connect/v2"
+    assert proxy.connect_url().startswith("https://proxy.example/connect/v2?")
+    assert ipv6.api_url == f"http://[::1]:9000/v3/{CUSTOMER_ID}"
+    assert ipv6.connect_base_url == "http://[::1]:9000/v2/"
+    assert local.slug.startswith("local-sandbox-") and local.slug != custom_api(LOCAL_API).slug
+    settings.set_active("Local sandbox")
+    settings.save()
+
+    document = json.loads(settings.path.read_text(encoding="utf-8"))
+    assert document["version"] == 2
+    entry = next(e for e in document["private_instances"] if e["name"] == "Local sandbox")
+    assert entry["api_url"] == LOCAL_API and "instance" not in entry and "connect_url" not in entry
+    again = Settings.load(home)
+    assert again.environments() == settings.environments() and again.active == local
+    assert mode(settings.path) == 0o600
+
+    renamed = again.update_private("local sandbox", new_name="Sandbox on 9000", days_of_transactions="Days365")
+    assert (renamed.slug, renamed.api_url) == (local.slug, LOCAL_API)
+    again.set_active("Offline sandbox")
+    removed = again.remove_private("Sandbox on 9000")
+    readded = again.add_from_url("Sandbox on 9000", LOCAL_API)
+    assert readded.slug != removed.slug  # never reused: it cannot inherit the removed one's cache
+
+
+def test_a_flinks_instance_url_is_a_private_instance(home):
+    settings = Settings.load(home)
+    acme = settings.add_from_url("Acme", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}")
+    assert (acme.instance, acme.custom_api_url, acme.customer_id) == ("acme", None, CUSTOMER_ID)
+    same = settings.add_from_url("Acme again", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}",
+                                 "https://acme-iframe.private.fin.ag/v2/")
+    assert same.instance == "acme"
+    elsewhere = settings.add_from_url("Acme, other Connect", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}",
+                                      "https://connect.acme.example/")
+    assert elsewhere.instance is None and elsewhere.connect_base_url == "https://connect.acme.example/"
+    settings.save()
+    assert Settings.load(home).environments() == settings.environments()
+
+
+def test_a_file_of_private_instances_only_is_still_written_as_version_1(home):
+    """An older Flinks Desktop reads it; one with an environment known by its URL it refuses."""
+    settings = Settings.load(home)
+    settings.add_private("Acme", "acme", CUSTOMER_ID)
+    settings.save()
+    assert json.loads(settings.path.read_text())["version"] == 1
+    version_1 = {"version": 1, "active": "acme-000000", "private_instances": [
+        {"name": "Acme", "slug": "acme-000000", "instance": "acme", "customer_id": CUSTOMER_ID}]}
+    settings.path.write_text(json.dumps(version_1), encoding="utf-8")
+    loaded = Settings.load(home)
+    assert loaded.active.slug == "acme-000000" and loaded.active.instance == "acme"
+
+
+@pytest.mark.parametrize(
+    ("api_url", "connect_url", "message"),
+    [
+        ("http://127.0.0.1:9000/", None, "is not a Flinks API address"),
+        (f"ftp://127.0.0.1/v3/{CUSTOMER_ID}", None, "is not a Flinks API address"),
+        ("http://127.0.0.1:9000/v3/123", None, 'The customer id "123" is not valid'),
+        (f"http://user:pw@127.0.0.1:9000/v3/{CUSTOMER_ID}", None, "no user, password, query or fragment"),
+        (f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}?key=1", None, "no user, password, query or fragment"),
+        (LOCAL_API, "connect.example/v2/", "is not a Connect address"),
+        (LOCAL_API, "https://connect.example/v2/?demo=true", "Connect's parameters are set apart"),
+    ],
+)
+def test_bad_urls_are_refused_with_a_sentence(home, api_url, connect_url, message):
+    settings = Settings.load(home)
+    with pytest.raises(SettingsError, match=message):
+        settings.add_from_url("Local", api_url, connect_url)
+    assert [e.name for e in settings.environments()] == ["Offline sandbox", "Flinks toolbox"]
+
+
+def test_an_environment_is_known_by_its_instance_or_its_url_not_both():
+    with pytest.raises(SettingsError, match="not both"):
+        Environment(name="Local", kind="private", slug="local-1", customer_id=CUSTOMER_ID, instance="acme",
+                    custom_api_url=LOCAL_API)
+    with pytest.raises(SettingsError, match="its customer id"):
+        Environment(name="Local", kind="private", slug="local-1", customer_id=TOOLBOX_CUSTOMER_ID,
+                    custom_api_url=LOCAL_API)
+    with pytest.raises(SettingsError, match="a Connect URL but no API URL"):
+        Environment(name="Acme", kind="private", slug="acme-1", customer_id=CUSTOMER_ID, instance="acme",
+                    custom_connect_url="https://connect.example/")
+    assert url_environment("Local", LOCAL_API, slug="local-1").slug == "local-1"
+
+
 # -- secrets ------------------------------------------------------------------------------------
 
 
@@ -475,5 +600,54 @@ def test_client_for_sends_the_environments_secrets(flinks_sandbox_factory, memor
 
     store.set(environment, "auth-secret", SECRET)
     store.set(environment, "api-key", API_KEY)
+    assert asyncio.run(summary()) > 0
+    assert sandbox.requests[-1].headers["x-api-key"] == API_KEY
+
+
+def test_secrets_of_the_process_environment_come_before_the_keyrings(home, memory_keyring, monkeypatch):
+    settings = Settings.load(home)
+    acme = settings.add_private("Acme", "acme", CUSTOMER_ID)
+    store = SecretStore()
+    assert secrets_for(acme, store) == (None, None)
+    store.set(acme, "auth-secret", SECRET)
+    store.set(acme, "api-key", API_KEY)
+    assert secrets_for(acme, store) == (SECRET, API_KEY)
+
+    monkeypatch.setenv(API_KEY_VARIABLE, " ak-from-the-environment\n")
+    assert secrets_for(acme, store) == (SECRET, "ak-from-the-environment")  # each on its own
+    monkeypatch.setenv(AUTH_SECRET_VARIABLE, "sk-from-the-environment")
+    assert secrets_for(acme, store) == ("sk-from-the-environment", "ak-from-the-environment")
+    monkeypatch.setenv(AUTH_SECRET_VARIABLE, "  ")  # blank: not given
+    assert secrets_for(acme, store) == (SECRET, "ak-from-the-environment")
+    assert secrets_for(acme, store, environ={}) == (SECRET, API_KEY)
+
+    store.set(acme, "api-key", "ak-changed")  # read again at every call: no restart needed
+    assert secrets_for(acme, store, environ={}) == (SECRET, "ak-changed")
+    settings.save()
+    for value in ("sk-from-the-environment", "ak-from-the-environment"):
+        assert files_containing(home, value) == [] and value not in memory_keyring.entries.values()
+
+
+def test_the_process_environment_spares_an_unreadable_keyring(use_keyring, monkeypatch):
+    use_keyring(BrokenKeyring())
+    monkeypatch.setenv(AUTH_SECRET_VARIABLE, SECRET)
+    monkeypatch.setenv(API_KEY_VARIABLE, API_KEY)
+    assert secrets_for(flinks_toolbox(), SecretStore()) == (SECRET, API_KEY)  # never read
+    monkeypatch.delenv(API_KEY_VARIABLE)
+    with pytest.raises(SecretStoreError, match="could not read the API key"):
+        secrets_for(flinks_toolbox(), SecretStore())
+
+
+def test_client_for_sends_the_process_environments_secrets(flinks_sandbox_factory, use_keyring, monkeypatch):
+    use_keyring(fail.Keyring())  # a headless box: no keyring at all
+    sandbox = flinks_sandbox_factory(auth_key=SECRET, api_key=API_KEY)
+    monkeypatch.setenv(AUTH_SECRET_VARIABLE, SECRET)
+    monkeypatch.setenv(API_KEY_VARIABLE, API_KEY)
+
+    async def summary() -> int:
+        async with client_for(offline_sandbox(sandbox.base_url), SecretStore(), poll_interval=0.01) as flinks:
+            session = await flinks.authorize_credentials("FlinksCapital", "greatday_nomfa", "Everyday")
+            return len((await flinks.get_accounts_summary(session.request_id)).accounts)
+
     assert asyncio.run(summary()) > 0
     assert sandbox.requests[-1].headers["x-api-key"] == API_KEY

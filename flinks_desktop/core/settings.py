@@ -7,10 +7,16 @@ An environment is where the Flinks API and Flinks Connect of a set of connection
 - "Flinks toolbox": the public Flinks sandbox (`toolbox-api.private.fin.ag`).
 - Any number of private instances (`{instance}-api.private.fin.ag`, the customer's own customer id,
   Connect parameters, whether statements are fetched, how many days of transactions).
+- Any number of environments known by their URL: any server that speaks the Flinks API (a sandbox
+  started apart, a mock, a proxy), its API base up to the customer id and, optionally, its Connect
+  URL (else the API's origin + /v2/). They are private instances in every other respect (kind
+  "private", `custom_api_url` set, no `instance`): the same rules, and treated as production, as a
+  server we know nothing of may hold real bank data.
 
-Read top to bottom: errors; `Environment` and its three constructors; `Settings`, the file in the
-data directory; `SecretStore`, the keyring; `client_for`, which puts an environment and its secrets
-together into a `FlinksClient`.
+Read top to bottom: errors; `Environment` and its constructors; `Settings`, the file in the data
+directory; `SecretStore`, the keyring; `secrets_for`, an environment's secrets from the process
+environment or the keyring; `client_for`, which puts an environment and its secrets together into a
+`FlinksClient`.
 
 Choices a reader should know about:
 
@@ -36,6 +42,15 @@ Choices a reader should know about:
   raises NoKeyringError and its "null" backend silently returns None. Both (and a chainer with
   nothing to chain) count as no keyring: secrets are then kept in memory until the app closes,
   and `SecretStore.status.message` says so in one sentence.
+- **Secrets from the process environment.** `FLINKS_DESKTOP_AUTH_SECRET` (the authorize secret key)
+  and `FLINKS_DESKTOP_API_KEY`, when set and not empty, are the secrets of the environment in use
+  (the one the caller asks `secrets_for` or `client_for` about), each one over the keyring's: a
+  headless box with no keyring, a CI job, or a one-off command with another key. They are read
+  each time, never stored: not in the settings file, the keyring, a log or the cache.
+- **The file's format version is the lowest that holds its content**: 1 while it has only private
+  instances (so an older Flinks Desktop still reads it), 2 once it holds an environment known by
+  its URL (an older one then refuses the file rather than dropping that environment on its next
+  save). Both are read.
 """
 
 from __future__ import annotations
@@ -101,8 +116,15 @@ _INSTANCE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 _CONNECT_PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
-#: The settings file format; a newer one is refused rather than half-read and rewritten.
-SETTINGS_VERSION = 1
+#: The settings file format; a newer one is refused rather than half-read and rewritten. Version 1
+#: has only private instances by `instance`; 2 adds environments known by their URL (`api_url`).
+SETTINGS_VERSION = 2
+#: What a file without an environment known by its URL is written as (see the module).
+_PLAIN_SETTINGS_VERSION = 1
+
+#: The process environment's secrets for the environment in use, over the keyring's (`secrets_for`).
+AUTH_SECRET_VARIABLE = "FLINKS_DESKTOP_AUTH_SECRET"
+API_KEY_VARIABLE = "FLINKS_DESKTOP_API_KEY"
 
 
 class SettingsError(Exception):
@@ -143,6 +165,11 @@ class Environment:
     connect_parameters: Mapping[str, str] = field(default_factory=dict)
     statements_enabled: bool = True
     days_of_transactions: DaysOfTransactions = "Days90"
+    #: Private only, instead of `instance`: the API base of any server that speaks the Flinks API,
+    #: up to and including the customer id, as `parse_api_url` normalizes it.
+    custom_api_url: str | None = None
+    #: With `custom_api_url` only: its Connect widget, without a query. None: the API's origin + /v2/.
+    custom_connect_url: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(Kind):
@@ -150,7 +177,11 @@ class Environment:
         _check_name(self.name)
         if not (isinstance(self.slug, str) and _SLUG.fullmatch(self.slug)):
             raise SettingsError(f'The environment "{self.name}" has no valid folder name (slug).')
-        if self.kind != "sandbox":
+        if self.custom_api_url is not None:
+            self._check_custom_urls()
+        elif self.custom_connect_url is not None:
+            raise SettingsError(f'"{self.name}" has a Connect URL but no API URL.')
+        elif self.kind != "sandbox":
             _check_instance(self.instance)
         if not is_guid(self.customer_id):
             raise SettingsError(
@@ -165,6 +196,20 @@ class Environment:
         if self.days_of_transactions not in get_args(DaysOfTransactions):
             raise SettingsError('Days of transactions must be "Days90" or "Days365".')
 
+    def _check_custom_urls(self) -> None:
+        if self.kind != "private" or self.instance is not None:
+            raise SettingsError(f'"{self.name}" must be known by its instance or by its API URL, not both.')
+        if not isinstance(self.custom_api_url, str):
+            raise SettingsError(f'The API URL of "{self.name}" must be text.')
+        api = parse_api_url(self.custom_api_url)
+        if api.url != self.custom_api_url or api.customer_id != self.customer_id:
+            raise SettingsError(
+                f'The API URL of "{self.name}" must be {api.url}, with its customer id {api.customer_id}.'
+            )
+        connect = self.custom_connect_url
+        if connect is not None and parse_connect_url(connect) != connect:
+            raise SettingsError(f'The Connect URL of "{self.name}" must be {parse_connect_url(connect)}.')
+
     @property
     def is_production(self) -> bool:
         return self.kind == "private"
@@ -172,11 +217,17 @@ class Environment:
     @property
     def api_url(self) -> str:
         """The API base, up to and including the customer id (what `FlinksClient` takes)."""
+        if self.custom_api_url is not None:
+            return self.custom_api_url
         return f"{self._origin('api')}/v3/{self.customer_id}"
 
     @property
     def connect_base_url(self) -> str:
         """The Connect widget, without its query."""
+        if self.custom_connect_url is not None:
+            return self.custom_connect_url
+        if self.custom_api_url is not None:
+            return f"{parse_api_url(self.custom_api_url).origin}/v2/"
         return f"{self._origin('iframe')}/v2/"
 
     def connect_url(self, authorize_token: str | None = None, redirect_url: str = REDIRECT_URL) -> str:
@@ -243,28 +294,64 @@ def private_instance(
     )
 
 
+def url_environment(
+    name: str,
+    api_url: str,
+    connect_url: str | None = None,
+    *,
+    slug: str | None = None,
+    connect_parameters: Mapping[str, str] | None = None,
+    statements_enabled: bool = True,
+    days_of_transactions: DaysOfTransactions = "Days90",
+) -> Environment:
+    """An environment known by its URL (see the module): any server that speaks the Flinks API.
+    `slug` defaults to a new one. Raises SettingsError with a sentence when a URL is not valid."""
+    api = parse_api_url(api_url)
+    return Environment(
+        name=name,
+        kind="private",
+        slug=_new_slug(name) if slug is None else slug,
+        customer_id=api.customer_id,
+        custom_api_url=api.url,
+        custom_connect_url=None if connect_url is None else parse_connect_url(connect_url),
+        connect_parameters=dict(connect_parameters or {}),
+        statements_enabled=statements_enabled,
+        days_of_transactions=days_of_transactions,
+    )
 
-#: `--api-url`: an API base up to and including the customer id, with an optional path prefix.
+
+#: An API base up to and including the customer id, with an optional path prefix.
 _API_URL_PATH = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/v3/(?P<customer_id>[^/]+)/?")
 #: A Flinks instance's own API host.
 _FLINKS_API_HOST = re.compile(r"(?P<instance>[a-z0-9-]+)-api\.private\.fin\.ag")
 
 
-def custom_api(api_url: str) -> Environment:
-    """An environment for an API known only by its URL (the CLI's `--api-url`), outside the settings.
+@dataclass(frozen=True)
+class ApiUrl:
+    """A Flinks API base as `parse_api_url` read it."""
 
-    `api_url` is the API base up to and including the customer id: `http(s)://HOST[:PORT][/PREFIX]
-    /v3/{customerId}`. A Flinks instance's URL (`https://{instance}-api.private.fin.ag/v3/...`) gives
-    that private instance; any other server (a sandbox started apart, a mock, a proxy) is reached at
-    its URL as the offline sandbox is at its port (kind "sandbox", `sandbox_url` set). Either way
-    the slug comes from the URL: the same URL always finds the same cache and keyring entries, and
-    two URLs never share them, nor share them with an environment of the settings. Raises
-    SettingsError with a sentence when the URL is not of that form.
-    """
+    #: Normalized: `http(s)://HOST[:PORT][/PREFIX]/v3/{customerId}`, no trailing slash.
+    url: str
+    #: `http(s)://HOST[:PORT]`.
+    origin: str
+    prefix: str
+    customer_id: str
+    #: HOST[:PORT], as a name shows it.
+    location: str
+    #: The `{instance}` when this is a Flinks instance's own URL (https://{instance}-api.private.fin.ag
+    #: /v3/{customerId}, no port, no prefix); else None.
+    instance: str | None
+    #: What `custom_api` derives its slug from (unchanged since its first version: caches stay put).
+    slug_source: str
+
+
+def parse_api_url(api_url: str) -> ApiUrl:
+    """Read a Flinks API base: `http(s)://HOST[:PORT][/PREFIX]/v3/{customerId}`. Raises SettingsError
+    with a sentence when it is not of that form or carries a user, password, query or fragment."""
     example = f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}"
     try:
-        parts = urlsplit(api_url.strip())
-        host, port = parts.hostname, parts.port
+        parts = urlsplit(api_url.strip()) if isinstance(api_url, str) else None
+        host, port = (parts.hostname, parts.port) if parts is not None else (None, None)
     except ValueError:
         parts, host, port = None, None, None
     path = _API_URL_PATH.fullmatch(parts.path) if parts is not None else None
@@ -278,19 +365,75 @@ def custom_api(api_url: str) -> Environment:
             "Give the Flinks API address alone, with no user, password, query or fragment: "
             "secrets go in the system keyring, never in a command line."
         )
+    if not is_guid(path["customer_id"]):
+        raise SettingsError(
+            f'The customer id "{path["customer_id"]}" is not valid: it is a GUID given by Flinks, '
+            f"such as {TOOLBOX_CUSTOMER_ID}."
+        )
     location = f"{host}:{port}" if port is not None else host
-    normalized = f"{parts.scheme}://{location}{path['prefix']}/v3/{path['customer_id']}"
-    words = "-".join(re.findall(r"[a-z0-9]+", location))[:40].strip("-") or "api"
-    slug = f"api-{words}-{hashlib.sha256(normalized.encode()).hexdigest()[:8]}"
-    name = f"API at {location}"
+    origin = _origin(parts.scheme, host, port)
+    instance = _FLINKS_API_HOST.fullmatch(host)
+    return ApiUrl(
+        url=f"{origin}{path['prefix']}/v3/{path['customer_id']}",
+        origin=origin,
+        prefix=path["prefix"],
+        customer_id=path["customer_id"],
+        location=location,
+        instance=(instance["instance"] if parts.scheme == "https" and port is None and not path["prefix"]
+                  and instance else None),
+        slug_source=f"{parts.scheme}://{location}{path['prefix']}/v3/{path['customer_id']}",
+    )
+
+
+def parse_connect_url(connect_url: str) -> str:
+    """A Connect widget's address, normalized (`http(s)://HOST[:PORT]/PATH`, "/" when it has none).
+    Raises SettingsError when it is not one; its parameters are Connect parameters, not a query."""
+    try:
+        parts = urlsplit(connect_url.strip()) if isinstance(connect_url, str) else None
+        host, port = (parts.hostname, parts.port) if parts is not None else (None, None)
+    except ValueError:
+        parts, host, port = None, None, None
+    if parts is None or parts.scheme not in ("http", "https") or not host:
+        raise SettingsError(
+            f'"{connect_url}" is not a Connect address: give it as http(s)://HOST[:PORT]/PATH, '
+            "such as https://acme-iframe.private.fin.ag/v2/."
+        )
+    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
+        raise SettingsError(
+            "Give the Connect address alone, with no user, password, query or fragment: "
+            "Connect's parameters are set apart."
+        )
+    return f"{_origin(parts.scheme, host, port)}{parts.path or '/'}"
+
+
+def _origin(scheme: str, host: str, port: int | None) -> str:
+    """`scheme://host[:port]`, an IPv6 host in brackets."""
+    return f"{scheme}://{f'[{host}]' if ':' in host else host}{f':{port}' if port is not None else ''}"
+
+
+def custom_api(api_url: str) -> Environment:
+    """An environment for an API known only by its URL (the CLI's `--api-url`), outside the settings.
+
+    `api_url` is the API base up to and including the customer id: `http(s)://HOST[:PORT][/PREFIX]
+    /v3/{customerId}`. A Flinks instance's URL (`https://{instance}-api.private.fin.ag/v3/...`) gives
+    that private instance; any other server (a sandbox started apart, a mock, a proxy) is reached at
+    its URL as the offline sandbox is at its port (kind "sandbox", `sandbox_url` set). Either way
+    the slug comes from the URL: the same URL always finds the same cache and keyring entries, and
+    two URLs never share them, nor share them with an environment of the settings. Raises
+    SettingsError with a sentence when the URL is not of that form. (`Settings.add_from_url` keeps
+    such a server in the settings instead, with a slug of its own.)
+    """
+    api = parse_api_url(api_url)
+    words = "-".join(re.findall(r"[a-z0-9]+", api.location))[:40].strip("-") or "api"
+    slug = f"api-{words}-{hashlib.sha256(api.slug_source.encode()).hexdigest()[:8]}"
+    name = f"API at {api.location}"
     if len(name) > MAX_NAME_LENGTH:
         name = name[: MAX_NAME_LENGTH - 1] + "…"
-    instance = _FLINKS_API_HOST.fullmatch(host)
-    if parts.scheme == "https" and port is None and not path["prefix"] and instance:
-        return private_instance(instance["instance"], path["customer_id"], name=name, slug=slug)
-    origin = f"{parts.scheme}://{f'[{host}]' if ':' in host else host}{f':{port}' if port else ''}"
-    sandbox = Environment(name=name, kind="sandbox", slug=slug, customer_id=path["customer_id"])
-    return sandbox.running_at(origin + path["prefix"])
+    if api.instance is not None:
+        return private_instance(api.instance, api.customer_id, name=name, slug=slug)
+    sandbox = Environment(name=name, kind="sandbox", slug=slug, customer_id=api.customer_id)
+    return sandbox.running_at(api.origin + api.prefix)
+
 
 def _new_slug(name: str) -> str:
     """ "Banque Équité (prod)" -> "banque-equite-prod-3f9a2b": readable, and never reused."""
@@ -400,8 +543,9 @@ class Settings:
 
     def save(self) -> None:
         """Write the settings file atomically, owner-only. Raises SettingsError when it cannot."""
+        by_url = any(environment.custom_api_url is not None for environment in self._private)
         document = {
-            "version": SETTINGS_VERSION,
+            "version": SETTINGS_VERSION if by_url else _PLAIN_SETTINGS_VERSION,
             "active": self._active_slug,
             "private_instances": [_private_to_json(environment) for environment in self._sorted_private()],
         }
@@ -418,13 +562,13 @@ class Settings:
         version = document.get("version")
         if isinstance(version, int) and version > SETTINGS_VERSION:
             raise SettingsError("It was written by a newer version of Flinks Desktop.")
-        if version != SETTINGS_VERSION:
+        if version not in (_PLAIN_SETTINGS_VERSION, SETTINGS_VERSION) or isinstance(version, bool):
             raise SettingsError("Its format version is missing or unknown.")
         entries = document.get("private_instances", [])
         if not isinstance(entries, list):
             raise SettingsError('Its "private_instances" is not a list.')
         for entry in entries:
-            environment = _private_from_json(entry)
+            environment = _private_from_json(entry, version)
             self._check_name_free(environment.name)
             if any(environment.slug == known.slug for known in self.environments()):
                 raise SettingsError(f'Two environments share the folder name "{environment.slug}".')
@@ -469,10 +613,7 @@ class Settings:
         """Add a private instance. Raises SettingsError with a sentence when a field is not valid."""
         name = name.strip()
         self._check_name_free(name)
-        taken = {environment.slug for environment in self.environments()}
-        slug = _new_slug(name)
-        while slug in taken:
-            slug = _new_slug(name)
+        slug = self._free_slug(name)
         environment = private_instance(
             instance.strip().lower(),
             customer_id.strip(),
@@ -482,6 +623,25 @@ class Settings:
             statements_enabled=statements_enabled,
             days_of_transactions=days_of_transactions,
         )
+        self._private.append(environment)
+        return environment
+
+    def add_from_url(self, name: str, api_url: str, connect_url: str | None = None) -> Environment:
+        """Add any server that speaks the Flinks API, by its API base up to the customer id.
+
+        A Flinks instance's own URL (https://{instance}-api.private.fin.ag/v3/{customerId}) with no
+        other Connect URL than its own is added as that private instance (`add_private`); any other
+        is kept with its URLs (`url_environment`; Connect at `connect_url`, else the API's origin +
+        /v2/). Raises SettingsError with a sentence when a field is not valid.
+        """
+        name = name.strip()
+        self._check_name_free(name)
+        api = parse_api_url(api_url)
+        if api.instance is not None:
+            connect = None if connect_url is None else parse_connect_url(connect_url)
+            if connect in (None, f"https://{api.instance}-iframe.private.fin.ag/v2/"):
+                return self.add_private(name, api.instance, api.customer_id)
+        environment = url_environment(name, api.url, connect_url, slug=self._free_slug(name))
         self._private.append(environment)
         return environment
 
@@ -546,6 +706,14 @@ class Settings:
         if any(environment.name.casefold() == name.casefold() for environment in self.environments()):
             raise SettingsError(f'There is already an environment named "{name}".')
 
+    def _free_slug(self, name: str) -> str:
+        """A new slug for `name` that no environment of the settings has (random: never reused)."""
+        taken = {environment.slug for environment in self.environments()}
+        slug = _new_slug(name)
+        while slug in taken:
+            slug = _new_slug(name)
+        return slug
+
     def _private_named(self, name: str, change: str) -> Environment:
         environment = self.environment(name)
         if environment.kind != "private":
@@ -554,32 +722,50 @@ class Settings:
 
 
 def _private_to_json(environment: Environment) -> dict[str, object]:
+    if environment.custom_api_url is not None:
+        where: dict[str, object] = {"api_url": environment.custom_api_url}
+        if environment.custom_connect_url is not None:
+            where["connect_url"] = environment.custom_connect_url
+    else:
+        where = {"instance": environment.instance, "customer_id": environment.customer_id}
     return {
         "name": environment.name,
         "slug": environment.slug,
-        "instance": environment.instance,
-        "customer_id": environment.customer_id,
+        **where,
         "connect_parameters": dict(environment.connect_parameters),
         "statements_enabled": environment.statements_enabled,
         "days_of_transactions": environment.days_of_transactions,
     }
 
 
-def _private_from_json(entry: object) -> Environment:
+def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Environment:
     if not isinstance(entry, dict):
         raise SettingsError("One of its environments is not a JSON object.")
-    missing = [key for key in ("name", "slug", "instance", "customer_id") if key not in entry]
+    by_url = version >= SETTINGS_VERSION and "api_url" in entry
+    if by_url and "instance" in entry:
+        raise SettingsError("One of its environments has both an \"instance\" and an \"api_url\".")
+    required = ("name", "slug", "api_url") if by_url else ("name", "slug", "instance", "customer_id")
+    missing = [key for key in required if key not in entry]
     if missing:
         raise SettingsError(f'One of its environments has no "{missing[0]}".')
-    return private_instance(
-        entry["instance"],
-        entry["customer_id"],
-        name=entry["name"],
-        slug=entry["slug"],
-        connect_parameters=entry.get("connect_parameters", {}),
-        statements_enabled=entry.get("statements_enabled", True),
-        days_of_transactions=entry.get("days_of_transactions", "Days90"),
-    )
+    options = {
+        "name": entry["name"],
+        "slug": entry["slug"],
+        "connect_parameters": entry.get("connect_parameters", {}),
+        "statements_enabled": entry.get("statements_enabled", True),
+        "days_of_transactions": entry.get("days_of_transactions", "Days90"),
+    }
+    if by_url:
+        api_url, connect_url = entry["api_url"], entry.get("connect_url")
+        if not isinstance(api_url, str) or not (connect_url is None or isinstance(connect_url, str)):
+            raise SettingsError("One of its environments has an API or Connect URL that is not text.")
+        environment = url_environment(api_url=api_url, connect_url=connect_url, **options)
+        if environment.custom_api_url != api_url or environment.custom_connect_url != connect_url:
+            raise SettingsError(
+                f'The URLs of "{environment.name}" are not written as Flinks Desktop writes them.'
+            )
+        return environment
+    return private_instance(entry["instance"], entry["customer_id"], **options)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -613,6 +799,8 @@ SecretKind = Literal["auth-secret", "api-key"]
 
 #: How each secret is called in a sentence.
 SECRET_LABELS: dict[SecretKind, str] = {"auth-secret": "authorize secret key", "api-key": "API key"}
+#: The process environment's variable of each secret (`secrets_for`).
+SECRET_VARIABLES: dict[SecretKind, str] = {"auth-secret": AUTH_SECRET_VARIABLE, "api-key": API_KEY_VARIABLE}
 
 NO_KEYRING_MESSAGE = (
     "No system keyring is available, so secrets are kept only until Flinks Desktop closes; "
@@ -731,15 +919,31 @@ def _keyring_failure(action: str, environment: Environment, kind: SecretKind, er
     )
 
 
+def secrets_for(
+    environment: Environment, secrets: SecretStore, *, environ: Mapping[str, str] | None = None
+) -> tuple[str | None, str | None]:
+    """The authorize secret key and the API key to send to `environment`, the environment in use.
+
+    Each is `FLINKS_DESKTOP_AUTH_SECRET` / `FLINKS_DESKTOP_API_KEY` of the process environment
+    (`environ`, default `os.environ`) when set and not blank, else the keyring's (None when it has
+    none). The keyring is read only for a secret the process environment does not give, and read
+    again at every call: call this again to pick up a change. Raises SecretStoreError when the
+    keyring cannot be read.
+    """
+    environ = os.environ if environ is None else environ
+    found: list[str | None] = []
+    for kind in get_args(SecretKind):
+        value = (environ.get(SECRET_VARIABLES[kind]) or "").strip()
+        found.append(value or secrets.get(environment, kind))
+    auth_secret, api_key = found
+    return auth_secret, api_key
+
+
 def client_for(environment: Environment, secrets: SecretStore, **client_options: Any) -> FlinksClient:
-    """A `FlinksClient` for `environment` with its secrets (none sent when none are set).
+    """A `FlinksClient` for `environment` with its secrets (`secrets_for`; none sent when none are set).
 
     `client_options` go to `FlinksClient` (poll_interval, timeout, transport...). Raises
     SecretStoreError when the keyring cannot be read.
     """
-    return FlinksClient(
-        environment.api_url,
-        auth_secret=secrets.get(environment, "auth-secret"),
-        api_key=secrets.get(environment, "api-key"),
-        **client_options,
-    )
+    auth_secret, api_key = secrets_for(environment, secrets)
+    return FlinksClient(environment.api_url, auth_secret=auth_secret, api_key=api_key, **client_options)

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from flinks_desktop.core.flinks import FlinksClient
-from flinks_desktop.core.settings import Environment, SecretStore, Settings, client_for
+from flinks_desktop.core.flinks import FlinksClient, NumberOfStatements
+from flinks_desktop.core.settings import Environment, SecretStore, Settings, client_for, secrets_for
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync
 
 #: How often a 202 is polled: Flinks asks for 10 s; the local sandbox answers at once.
 POLL_INTERVAL = {"sandbox": 1.0, "toolbox": 10.0, "private": 10.0}
 #: Statements fetched with each sync, where the environment enables them.
-STATEMENTS = "Months3"
+STATEMENTS: NumberOfStatements = "Months3"
 
 
 @dataclass
@@ -31,6 +31,19 @@ class Workspace:
     def open_reader(self) -> Store:
         """A `Store` for reading on the calling thread (the sync writes on its own thread)."""
         return Store.open(self.cache_path)
+
+    def apply(self, environment: Environment, secrets: SecretStore) -> None:
+        """Use the settings of `environment` (this one, edited) and its secrets from the next call
+        on, without closing anything: the client and the cache stay open. Raises SettingsError
+        (keyring unreadable) or ValueError (another environment), and then changes nothing."""
+        if environment.slug != self.environment.slug:
+            raise ValueError(f"{environment.name!r} is another environment: open a workspace for it")
+        auth_secret, api_key = secrets_for(environment, secrets)
+        if environment.kind == "sandbox" and environment.sandbox_url is None:  # it runs where it ran
+            environment = environment.running_at(self.environment.sandbox_url)
+        self.client.set_secrets(auth_secret=auth_secret, api_key=api_key)
+        self.sync.configure(days=environment.days_of_transactions, statements=_statements(environment))
+        self.environment = environment
 
     async def aclose(self) -> None:
         await self.sync.close()
@@ -49,6 +62,10 @@ def open_workspace(
         cache_path,
         environment=environment.slug,
         days=environment.days_of_transactions,
-        statements=STATEMENTS if environment.statements_enabled else None,
+        statements=_statements(environment),
     )
     return Workspace(environment, client, sync, cache_path)
+
+
+def _statements(environment: Environment) -> NumberOfStatements | None:
+    return STATEMENTS if environment.statements_enabled else None
