@@ -19,6 +19,7 @@ for name, value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX
                     "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu"}.items():
     os.environ.setdefault(name, value)
 
+import httpx  # noqa: E402
 import keyring  # noqa: E402
 import qasync  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton  # noqa: E402
@@ -126,6 +127,46 @@ async def walk(window: MainWindow, out: Path) -> None:
     await asyncio.sleep(0.3)
     shot("12-settings-dialog", dialog)
     dialog.reject()
+
+    # The support desk: loginIds made on customers' own devices (the sandbox's API, not this app).
+    sandbox = window.session.sandbox
+    ticket = await made_elsewhere(sandbox.banking_url, "greatday_nomfa")
+    window.connections.search.setText(ticket)
+    await asyncio.sleep(0.4)
+    shot("13-look-up-login")
+    window.connections.look_up_button.click()
+    await until(lambda: window._sync_task is None and window.connections.current_login_id() == ticket)
+    await asyncio.sleep(0.4)
+    shot("14-looked-up-login")
+
+    others = [await made_elsewhere(sandbox.banking_url, name) for name in ("greatday_cachedmfa", "test_pending")]
+    window.open_login_ids_action.trigger()
+    await until(lambda: (d := window.findChild(QDialog, "openLoginIdsDialog")) is not None and d.isVisible())
+    dialog = window.findChild(QDialog, "openLoginIdsDialog")
+    dialog.input.setPlainText(f"loginId,ticket\n{others[0]},4521\n0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d,4522\n"
+                              f"b0debb48-f9f1,4523\n{ticket},4524\n")
+    await asyncio.sleep(0.3)
+    shot("15-open-login-ids", dialog)
+    dialog.open_button.click()
+    await until(lambda: (d := window.findChild(QDialog, "syncSummaryDialog")) is not None and d.isVisible())
+    summary = window.findChild(QDialog, "syncSummaryDialog")
+    await until(lambda: window._sync_task is None, timeout=60)
+    await asyncio.sleep(0.3)
+    shot("16-open-login-ids-summary", summary)
+    summary.close()
+
+
+async def made_elsewhere(banking_url: str, username: str) -> str:
+    """A login made at Flinks by a customer's own device: its loginId."""
+    async with httpx.AsyncClient() as http:
+        url = f"{banking_url}/Authorize"
+        answer = (await http.post(url, json={"Institution": "FlinksCapital", "Username": username,
+                                             "Password": "Everyday", "MostRecentCached": False})).json()
+        while "SecurityChallenges" in answer:
+            prompt = answer["SecurityChallenges"][0]["Prompt"]
+            answer = (await http.post(url, json={"RequestId": answer["RequestId"],
+                                                 "SecurityResponses": {prompt: [ANSWERS[prompt]]}})).json()
+        return answer["Login"]["Id"]
 
 
 def main(argv: list[str]) -> int:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QRadioButton,
     QTableWidget,
@@ -694,3 +695,59 @@ def test_an_ampersand_in_a_prompt_stays_an_ampersand(qtbot, parent):
     assert child(dialog, QLineEdit, "mfaAnswer0").accessibleName() == "Your Q&A word?"
     dialog.reject()
     assert result_of(qtbot, future) is None
+
+
+def test_a_private_instance_not_in_use_can_be_removed_with_its_secrets(qtbot, parent, memory_keyring, data_dir):
+    settings = Settings(data_dir)
+    acme = settings.add_private("Acme Corp", "acme", CUSTOMER_ID)
+    settings.save()
+    secrets = SecretStore()
+    secrets.set(acme, "api-key", SECRET)
+    future, dialog = open_settings(qtbot, parent, settings, secrets, data_dir)
+    remove = child(dialog, QPushButton, "removeEnvironmentButton")
+    assert not remove.isEnabled()  # the offline sandbox, built in and in use
+    select(qtbot, dialog, "Acme Corp")
+    assert remove.isEnabled()
+    click(qtbot, remove)
+    box = shown(qtbot, dialog, "removeEnvironmentBox")
+    assert "Acme Corp" in box.text() and "stay on disk" in box.text()
+    click(qtbot, box.button(QMessageBox.StandardButton.Yes))
+
+    qtbot.waitUntil(lambda: "Acme Corp" not in [e.name for e in settings.environments()])
+    assert "Acme Corp" not in [e.name for e in Settings.load(data_dir).environments()]  # the file too
+    assert secrets.get(acme, "api-key") is None and SECRET not in str(memory_keyring.entries)
+    assert child(dialog, QLabel, "settingsSaved").text() == "“Acme Corp” was removed."
+    click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
+    assert result_of(qtbot, future) is True
+
+
+def test_the_environment_in_use_is_not_changed_while_a_sync_runs(qtbot, parent, memory_keyring, data_dir):
+    settings = Settings(data_dir)
+    acme = settings.add_private("Acme Corp", "acme", CUSTOMER_ID)
+    settings.set_active("Acme Corp")
+    settings.save()
+    secrets = SecretStore()
+    reason = "A sync or a deletion is running in this environment: wait for it to finish."
+    busy = [reason]
+    future = asyncio.ensure_future(SettingsDialog.ask(parent, settings, secrets, data_dir, busy=lambda: busy[0]))
+    dialog = shown(qtbot, parent, "settingsDialog")
+    select(qtbot, dialog, "Acme Corp")
+    qtbot.keyClicks(child(dialog, QLineEdit, "apiKeyInput"), SECRET)
+    click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
+    error = child(dialog, QLabel, "settingsError")
+    assert error.isVisible() and error.text() == reason
+    assert secrets.get(acme, "api-key") is None  # nothing changed under the running sync
+
+    click(qtbot, child(dialog, QPushButton, "discardChangesButton"))
+    select(qtbot, dialog, "Flinks toolbox")
+    click(qtbot, child(dialog, QPushButton, "useEnvironmentButton"))
+    assert error.isVisible() and error.text() == reason
+    assert Settings.load(data_dir).active.name == "Acme Corp"
+
+    busy[0] = None  # the sync ended: the same Save goes through
+    select(qtbot, dialog, "Acme Corp")
+    qtbot.keyClicks(child(dialog, QLineEdit, "apiKeyInput"), SECRET)
+    click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
+    assert secrets.get(acme, "api-key") == SECRET
+    click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
+    assert result_of(qtbot, future) is True

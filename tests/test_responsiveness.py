@@ -299,7 +299,7 @@ def test_a_sync_frees_the_fetched_data_off_the_loop(server, big_detail, monkeypa
         return result.message, threading.current_thread().name
 
     message, loop_thread = asyncio.run(run())
-    assert message == f"Saved 2 accounts, {TRANSACTIONS} new transactions, 0 updated."
+    assert message == f"Saved 2 accounts, {TRANSACTIONS:,} new transactions, 0 updated."
     with Store.open(cache) as store:
         assert store.count_transactions(LOGIN_ID) == TRANSACTIONS
     assert freed_on and freed_on != [loop_thread], freed_on

@@ -135,7 +135,7 @@ def test_link_caches_the_login_its_accounts_transactions_and_statements(sandbox,
             result = await sync.link(login_id, "FlinksCapital", progress=stages.append)
         assert result.ok, result.message
         count = expected_transactions(sandbox, "greatday_nomfa")
-        assert result.message == f"Saved 4 accounts, {count} new transactions, 0 updated, 12 new statements."
+        assert result.message == f"Saved 4 accounts, {count:,} new transactions, 0 updated, 12 new statements."
 
         with Store.open(cache) as store:
             login = store.login(login_id)

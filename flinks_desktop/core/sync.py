@@ -822,7 +822,7 @@ def _saved_message(
 ) -> str:
     parts = [
         _count(snapshot.accounts, "account"),
-        f"{_count(snapshot.new, 'new transaction')}, {snapshot.updated} updated",
+        f"{_count(snapshot.new, 'new transaction')}, {snapshot.updated:,} updated",
     ]
     if statements is not None:
         parts.append(_count(statements.new, "new statement"))
@@ -833,4 +833,4 @@ def _saved_message(
 
 
 def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}{'' if number == 1 else 's'}"
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"

@@ -93,8 +93,22 @@ class AppSession:
             self.sandbox = None
 
     async def switch(self, environment: Environment) -> None:
+        """Use another environment. Refused (SettingsError) while a sync or a deletion runs: closing
+        the client under it would end it half-way."""
+        self._refuse_while_busy()
         await self.workspace.aclose()
         self.workspace = self._open(environment)
+
+    def apply_settings(self) -> None:
+        """The environment in use was edited (secrets, Connect parameters, days, statements): its
+        next call uses the new settings; nothing is closed. Refused while a sync runs."""
+        self._refuse_while_busy()
+        self.workspace.apply(self.settings.active, self.secrets)
+
+    def _refuse_while_busy(self) -> None:
+        if self.workspace.sync.busy:
+            raise SettingsError("A sync or a deletion is running in this environment: wait for it to "
+                                "finish, or cancel it, then change the environment in use.")
 
     async def close(self) -> None:
         await self.workspace.aclose()
@@ -108,6 +122,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from flinks_desktop.ui.main_window import MainWindow
+    from flinks_desktop.ui.single_instance import SingleInstance, server_name
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
@@ -118,6 +133,15 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
 
     try:
         directory = paths.data_dir(data_dir)
+    except paths.DataDirError as error:
+        QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
+        return 1
+    instance = SingleInstance(server_name(directory))
+    if not instance.claim():
+        print("Flinks Desktop is already running with this data directory: its window was brought forward.",
+              file=sys.stderr)
+        return 0
+    try:
         settings = load_settings(directory, ask_start_over)
         if settings is None:
             return 1
@@ -126,6 +150,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
         QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
         return 1
     window = MainWindow(session)
+    instance.activated.connect(lambda: bring_forward(window))
     window.show()
     # What exists now lives as long as the app: keep the collector from walking it again and
     # again (a full collection otherwise takes ~50 ms on the GUI thread in the middle of a sync).
@@ -148,7 +173,17 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
     app.aboutToQuit.connect(lambda: finished.done() or finished.set_result(None))  # the OS ends the session
     with loop:
         loop.run_until_complete(finished)
+    instance.release()
     return 0
+
+
+def bring_forward(window) -> None:
+    """Another launch asked for the window: show it, in front, restored if minimised."""
+    if window.isMinimized():
+        window.showNormal()
+    window.show()
+    window.raise_()
+    window.activateWindow()
 
 
 def load_settings(directory: Path, start_over: Callable[[str], bool]) -> Settings | None:

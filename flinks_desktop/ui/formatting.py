@@ -56,3 +56,14 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 def local_time(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment.astimezone():%Y-%m-%d %H:%M}"
+
+
+#: A connection's state as the connections list shows it: the store's status, and "pending" for a
+#: login added here but never synced (status "ok", no snapshot yet), so "OK" always means data.
+STATE_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "pending": "Pending",
+                "deleted": "Deleted"}
+
+
+def login_state(status: str, synced_at: datetime | None) -> str:
+    """"pending" for an "ok" login never synced here; else the status itself."""
+    return "pending" if status == "ok" and synced_at is None else status

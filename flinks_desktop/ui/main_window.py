@@ -11,11 +11,11 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QListWidget,
     QMainWindow,
     QMessageBox,
@@ -37,7 +38,10 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop import __version__
 from flinks_desktop.core import export
+from flinks_desktop.core.connect_events import redirect_tag
+from flinks_desktop.core.login_ids import login_id_in
 from flinks_desktop.core.redact import mask_id
+from flinks_desktop.core.settings import SettingsError
 from flinks_desktop.core.store import CacheError, LoginRow, Store
 from flinks_desktop.core.sync import SyncProgress, SyncRefused, SyncResult
 from flinks_desktop.core.workspace import Workspace
@@ -46,8 +50,9 @@ from flinks_desktop.ui.activity_view import ActivityView
 from flinks_desktop.ui.connect_view import ConnectView
 from flinks_desktop.ui.connections import ConnectionsPanel
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
-from flinks_desktop.ui.formatting import STATUS_LABELS, ago, institution_name, local_time, step_label
+from flinks_desktop.ui.formatting import STATE_LABELS, ago, institution_name, local_time, login_state, step_label
 from flinks_desktop.ui.mfa_dialog import MfaDialog
+from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
 from flinks_desktop.ui.statements_view import StatementsView
 from flinks_desktop.ui.transactions_view import TransactionsView
 
@@ -80,7 +85,12 @@ class MainWindow(QMainWindow):
         self.store: Store | None = None
         self._tasks: set[asyncio.Task] = set()
         self._sync_task: asyncio.Task | None = None
+        #: What to run once the sync that runs now ends: loginIds Connect handed over meanwhile.
+        self._queued_links: list[tuple[str, str, str | None]] = []
         self._sync_started = 0.0
+        #: The cache's data_version when this window last read it (see `check_cache`).
+        self._cache_version: int | None = None
+        self._closing = False
         self._connect_events: list[tuple[datetime, dict]] = []
         self.setObjectName("mainWindow")
         self.resize(1240, 800)
@@ -104,6 +114,11 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._ticker = QTimer(self, interval=500)
         self._ticker.timeout.connect(self._tick)
+        # Another window or a command on the same data directory may change the cache: look
+        # (a cheap PRAGMA) every second and whenever this window comes to the front.
+        self._cache_watch = QTimer(self, interval=1000, objectName="cacheWatch")
+        self._cache_watch.timeout.connect(self.check_cache)
+        self._cache_watch.start()
 
         self.open_environment()
         self._restore_window_state()
@@ -127,6 +142,24 @@ class MainWindow(QMainWindow):
         inner.addWidget(self.welcome_text)
         inner.addSpacing(8)
         inner.addWidget(self.connect_button, 0, Qt.AlignmentFlag.AlignHCenter)
+        inner.addSpacing(8)
+        # Support staff start from a ticket: a loginId made on the customer's own device.
+        self.welcome_login_id = QLineEdit(objectName="welcomeLoginId")
+        self.welcome_login_id.setPlaceholderText("Or paste a customer's loginId from a ticket")
+        self.welcome_login_id.setClearButtonEnabled(True)
+        self.welcome_login_id.returnPressed.connect(lambda: self.look_up_login(self.welcome_login_id.text()))
+        look_up = QPushButton("Open", objectName="welcomeLookUpButton")
+        look_up.setToolTip("Look the loginId up at Flinks and add it with its accounts (Enter)")
+        look_up.clicked.connect(lambda: self.look_up_login(self.welcome_login_id.text()))
+        many = QPushButton("Open many…", objectName="welcomeOpenLoginIdsButton")
+        many.setToolTip("Paste many loginIds, or open a CSV or text file of them (Ctrl+O)")
+        many.clicked.connect(self.open_login_ids)
+        support = QHBoxLayout()
+        support.setSpacing(8)
+        support.addWidget(self.welcome_login_id, 1)
+        support.addWidget(look_up)
+        support.addWidget(many)
+        inner.addLayout(support)
         # A fixed width, and stretches rather than an alignment flag around it: only then does Qt
         # give the wrapped text the height it needs for its width.
         card.setFixedWidth(580)
@@ -181,6 +214,8 @@ class MainWindow(QMainWindow):
     def _build_workspace_page(self) -> QWidget:
         self.connections = ConnectionsPanel()
         self.connections.selected.connect(self.show_login)
+        self.connections.copied.connect(self.show_status)
+        self.connections.lookUpRequested.connect(self.look_up_login)
 
         self.connection_title = QLabel(objectName="connectionTitle")
         self.connection_details = QLabel(objectName="connectionDetails")
@@ -271,6 +306,8 @@ class MainWindow(QMainWindow):
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
         self.find_action = action("&Find connection", QKeySequence.StandardKey.Find, self.focus_search,
                                   "findAction")
+        self.open_login_ids_action = action("&Open loginIds…", QKeySequence.StandardKey.Open,
+                                            self.open_login_ids, "openLoginIdsAction")
         self.all_activity_action = action("All &activity…", "Ctrl+Shift+A", self.show_all_activity,
                                           "allActivityAction")
         quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
@@ -281,7 +318,7 @@ class MainWindow(QMainWindow):
         for item in (self.connect_action, None, self.export_action, None, self.settings_action, None, quit_action):
             file_menu.addAction(item) if item else file_menu.addSeparator()
         connection_menu = self.menuBar().addMenu("&Connection")
-        for item in (self.find_action, self.all_activity_action, None, self.refresh_action,
+        for item in (self.find_action, self.open_login_ids_action, self.all_activity_action, None, self.refresh_action,
                      self.live_refresh_action, self.refresh_all_action, None, self.delete_action):
             connection_menu.addAction(item) if item else connection_menu.addSeparator()
         self.menuBar().addMenu("&Help").addAction(about_action)
@@ -342,10 +379,13 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def _details(self, login: LoginRow) -> str:
-        parts = [STATUS_LABELS.get(login.status, login.status), f"loginId {login.id}",
+        state = login_state(login.status, login.synced_at)
+        parts = [STATE_LABELS.get(state, state), f"loginId {login.id}",
                  f"synced here {ago(login.synced_at)}"]
         if login.last_refresh:
             parts.append(f"bank data from {local_time(login.last_refresh)}")
+        if login.tag:
+            parts.append(f"tag {login.tag}")
         text = " · ".join(parts)
         if login.status in ("error", "needs_mfa", "deleted") and login.error_message:
             code = f" ({login.error_code})" if login.error_code else ""
@@ -369,6 +409,9 @@ class MainWindow(QMainWindow):
         if self.pages.currentWidget() is self.workspace_page:
             self.connections.search.setFocus()
             self.connections.search.selectAll()
+        elif self.pages.currentWidget() is self.welcome:
+            self.welcome_login_id.setFocus()
+            self.welcome_login_id.selectAll()
 
     def _update_actions(self) -> None:
         login = self.selected_login()
@@ -381,6 +424,7 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_login)
         self.refresh_all_action.setEnabled(not busy and self.connections.model.rowCount() > 0)
         self.connect_action.setEnabled(not busy)
+        self.open_login_ids_action.setEnabled(not busy)
 
     # == Connect ===================================================================================
     @Slot()
@@ -436,11 +480,41 @@ class MainWindow(QMainWindow):
 
     @Slot(str, str)
     def on_login_captured(self, login_id: str, institution: str) -> None:
+        tag = self._connect_tag()
         self.connect_view.stop()
         self._record_connect_session(login_id)
         self.pages.setCurrentWidget(self.workspace_page)
+        if self._sync_task is not None:
+            # Never dropped: listed now (cached, not synced yet), linked when the running sync ends.
+            self._queued_links.append((login_id, institution, tag))
+            self.run(self._remember(login_id, institution, tag))
+            self.show_status(f"Connected {mask_id(login_id)}: it will be linked when the sync that "
+                             "runs now ends.")
+            return
+        self._link(login_id, institution, tag)
+
+    def _link(self, login_id: str, institution: str, tag: str | None) -> None:
+        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731 — Flinks may question a cached link too
         self.start_sync(f"Linking {mask_id(login_id)}", self.workspace.sync.link(
-            login_id, institution, progress=self.on_progress), select=login_id)
+            login_id, institution, tag=tag, mfa=mfa, progress=self.on_progress), select=login_id)
+
+    async def _remember(self, login_id: str, institution: str, tag: str | None) -> None:
+        try:
+            await self.workspace.sync.remember(login_id, institution, tag=tag)
+        except CacheError as error:
+            self.show_status(str(error))
+            return
+        if self._sync_task is None or self.connections.current_login_id():
+            self.reload_connections()
+        else:
+            self.reload_connections(select=login_id)
+
+    def _connect_tag(self) -> str | None:
+        """Connect's `tag` (the integrator's reference), as the session's REDIRECT carried it."""
+        for _at, event in reversed(self._connect_events):
+            if event.get("step") == "REDIRECT":
+                return redirect_tag(event)
+        return None
 
     # == syncs =====================================================================================
     def refresh_selected(self, live: bool) -> None:
@@ -454,26 +528,78 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def refresh_all(self) -> None:
-        self.start_sync("Refresh of all connections", self.workspace.sync.refresh_all(progress=self.on_progress))
+        """Every connection, with the same per-connection summary as Open loginIds."""
+        login_ids = [login.id for login in self.connections.model.logins
+                     if login.environment in (None, self.workspace.environment.slug)]
+        dialog = SyncSummaryDialog(self, "Refresh all", login_ids, refresh=True)
+        dialog.openLogin.connect(self.connections.select)
+        if self.start_sync("Refresh of all connections", self.workspace.sync.refresh_all(
+                progress=self.on_progress, done=dialog.add_result), on_end=dialog.finish):
+            dialog.show()
+        else:
+            dialog.close()
 
-    def start_sync(self, title: str, work: Awaitable, select: str | None = None) -> None:
+    # == support desk: open loginIds made elsewhere ================================================
+    def look_up_login(self, text: str) -> bool:
+        """Open the loginId in `text` (as pasted): select it when it is here, else look it up at
+        Flinks (cached /Authorize, the bank's question if Flinks asks one) and add it. False, with
+        a sentence, when `text` is not a loginId."""
+        login_id = login_id_in(text)
+        if login_id is None:
+            self.show_status("That is not a loginId: a loginId looks like b0debb48-f9f1-46c6-80a4-08d7dd88d478.")
+            return False
+        here = next((login.id for login in self.connections.model.logins if login.id.lower() == login_id), None)
+        if here is not None:
+            self.connections.select(here)
+            return True
+        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731
+        return self.start_sync(f"Looking up {mask_id(login_id)} at Flinks", self.workspace.sync.add(
+            login_id, mfa=mfa, progress=self.on_progress), select=login_id)
+
+    @Slot()
+    def open_login_ids(self) -> None:
+        self.run(self._open_login_ids())
+
+    async def _open_login_ids(self, text: str = "") -> None:
+        login_ids = await OpenLoginIdsDialog.ask(self, text)
+        if not login_ids:
+            return
+        dialog = SyncSummaryDialog(self, "Open loginIds", login_ids)
+        dialog.openLogin.connect(self.connections.select)
+        noun = "loginId" if len(login_ids) == 1 else "loginIds"
+        if self.start_sync(f"Opening {len(login_ids)} {noun}", self.workspace.sync.add_many(
+                login_ids, progress=self.on_progress, done=dialog.add_result), on_end=dialog.finish):
+            dialog.show()
+        else:
+            dialog.close()
+
+    def start_sync(self, title: str, work: Awaitable, select: str | None = None,
+                   on_end: Callable[[list[SyncResult] | None, bool], None] | None = None) -> bool:
+        """Run one sync (or a bulk one) with the progress indicator and Cancel; False, with a
+        sentence, when one runs already. `on_end(results, cancelled)` hears how it ended."""
         if self._sync_task is not None:
             self.show_status("A sync is already running: wait for it or cancel it.")
             work.close()
-            return
+            return False
         self._sync_started = asyncio.get_event_loop().time()
         self._sync_title = title
-        self._sync_task = self.run(self._run_sync(work, select))
+        self._sync_task = self.run(self._run_sync(work, select, on_end))
         self.busy.show()
         self.cancel_sync_button.show()
         self._ticker.start()
         self.show_status(f"{title}…")
         self._update_actions()
+        return True
 
-    async def _run_sync(self, work: Awaitable, select: str | None) -> None:
+    async def _run_sync(self, work: Awaitable, select: str | None,
+                        on_end: Callable[[list[SyncResult] | None, bool], None] | None) -> None:
+        results: list[SyncResult] | None = None
+        cancelled = False
         try:
             outcome = await work
+            results = outcome if isinstance(outcome, list) else [outcome]
         except asyncio.CancelledError:
+            cancelled = True
             self.show_status("Sync cancelled: nothing was changed.")
             return
         except (SyncRefused, CacheError, ValueError) as error:
@@ -484,10 +610,21 @@ class MainWindow(QMainWindow):
             self._ticker.stop()
             self.busy.hide()
             self.cancel_sync_button.hide()
+            if results and len(results) == 1 and results[0].outcome in ("unknown", "error") \
+                    and results[0].login_id and self.store is not None and not self._login(results[0].login_id):
+                select = None  # nothing was added: keep what was selected, and say why under the search
+                self.connections.show_look_up_failure(results[0].login_id, results[0].message)
             # Selecting the login again shows it (the list's selection signal): no second reload.
             self.reload_connections(select=select or self.connections.current_login_id())
-        results = outcome if isinstance(outcome, list) else [outcome]
+            if on_end is not None:
+                on_end(results, cancelled)
+            if self._queued_links and not self._closing:
+                QTimer.singleShot(0, self._link_next)
         self.show_status(summary(results))
+
+    def _link_next(self) -> None:
+        if self._sync_task is None and self._queued_links:
+            self._link(*self._queued_links.pop(0))
 
     @Slot()
     def cancel_sync(self) -> None:
@@ -577,16 +714,68 @@ class MainWindow(QMainWindow):
     async def _settings(self) -> None:
         from flinks_desktop.ui.settings_dialog import SettingsDialog
 
-        changed = await SettingsDialog.ask(self, self.session.settings, self.session.secrets, self.session.data_dir)
-        if changed and self.session.settings.active.slug != self.workspace.environment.slug:
-            await self.session.switch(self.session.settings.active)
-            self.open_environment()
+        changed = await SettingsDialog.ask(self, self.session.settings, self.session.secrets, self.session.data_dir,
+                                           busy=self.busy_reason)
+        if not changed:
+            return
+        try:
+            if self.session.settings.active.slug != self.workspace.environment.slug:
+                await self.session.switch(self.session.settings.active)
+                self.open_environment()
+            else:  # the environment in use was edited: its next call uses the new settings
+                self.session.apply_settings()
+                self.open_environment()
+        except SettingsError as error:
+            self.show_error("The settings could not be applied", str(error))
+
+    def busy_reason(self) -> str | None:
+        """Why the environment in use cannot change now (a sync or a deletion runs), or None."""
+        if self._sync_task is not None or self.workspace.sync.busy:
+            return ("A sync or a deletion is running in this environment: wait for it to finish, or "
+                    "cancel it, then change the environment in use.")
+        return None
 
     @Slot()
     def show_about(self) -> None:
         QMessageBox.about(self, "About Flinks Desktop",
                           f"Flinks Desktop {__version__}\n\nManage Flinks bank connections, and demo Flinks "
                           "Capital with the built-in offline sandbox.")
+
+    # == other windows and commands on the same data directory ======================================
+    @Slot()
+    def check_cache(self) -> None:
+        """Show what another window or command changed in the cache (added, refreshed or deleted
+        connections), so the window never shows purged data. A cheap PRAGMA when nothing changed."""
+        if self.store is None or self._sync_task is not None or self._closing:
+            return  # our own sync reloads when it ends
+        try:
+            version = self.store.data_version()
+        except CacheError:
+            return
+        if version == self._cache_version:
+            return
+        self._cache_version = version
+        try:
+            logins = self.store.logins()
+        except CacheError as error:
+            self.show_status(str(error))
+            return
+        if sorted(logins, key=lambda row: row.id) == sorted(self.connections.model.logins, key=lambda row: row.id):
+            return
+        current = self.connections.current_login_id()
+        before = next((row for row in self.connections.model.logins if row.id == current), None)
+        after = next((row for row in logins if row.id == current), None)
+        self.reload_connections()
+        if current and after is None:
+            self.show_status(f"The connection {mask_id(current)} was removed by another Flinks Desktop "
+                             "window or command.")
+        elif before != after:
+            self.show_status("Connections changed by another Flinks Desktop window or command are shown.")
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.check_cache()
 
     # == plumbing ==================================================================================
     def run(self, coroutine) -> asyncio.Task:
@@ -619,6 +808,8 @@ class MainWindow(QMainWindow):
             self.connections.select(last)
 
     def closeEvent(self, event) -> None:
+        self._closing = True
+        self._cache_watch.stop()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.workspace_splitter.saveState())

@@ -45,6 +45,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -95,7 +96,8 @@ class SettingsDialog(QDialog):
     """Environments, secrets and the data directory (see the module)."""
 
     def __init__(
-        self, settings: Settings, secrets: SecretStore, data_dir: Path, parent: QWidget | None = None
+        self, settings: Settings, secrets: SecretStore, data_dir: Path, parent: QWidget | None = None,
+        *, busy: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
@@ -103,6 +105,8 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.secrets = secrets
         self.data_dir = data_dir
+        #: Why the environment in use cannot change now (a sync runs), or None: asked at each change.
+        self._busy = busy or (lambda: None)
         #: Something was saved (or a secret cleared) while the dialog was open.
         self.changed = False
         #: The environment in the form; None while a new private instance is being added.
@@ -136,6 +140,10 @@ class SettingsDialog(QDialog):
         self.add_button = QPushButton("Add private instance", objectName="addEnvironmentButton")
         self.add_button.setAutoDefault(False)
         self.add_button.clicked.connect(self._add_environment)
+        self.remove_button = QPushButton("Remove instance…", objectName="removeEnvironmentButton")
+        self.remove_button.setAutoDefault(False)
+        self.remove_button.setToolTip("Remove the selected private instance from the list (not the one in use)")
+        self.remove_button.clicked.connect(self._ask_remove_environment)
         self.locked_hint = _hint(_LOCKED_HINT, "environmentListLocked")
         self.locked_hint.setFixedWidth(230)
         self.locked_hint.hide()
@@ -145,6 +153,7 @@ class SettingsDialog(QDialog):
         column.addWidget(self.environment_list, 1)
         column.addWidget(self.locked_hint)
         column.addWidget(self.add_button)
+        column.addWidget(self.remove_button)
         return column
 
     def _build_form(self) -> QVBoxLayout:
@@ -326,9 +335,11 @@ class SettingsDialog(QDialog):
     # -- asking --------------------------------------------------------------------------------------
 
     @classmethod
-    async def ask(cls, parent: QWidget | None, settings: Settings, secrets: SecretStore, data_dir: Path) -> bool:
-        """Show the settings until the agent closes them; True when something was saved."""
-        dialog = cls(settings, secrets, data_dir, parent)
+    async def ask(cls, parent: QWidget | None, settings: Settings, secrets: SecretStore, data_dir: Path,
+                  *, busy: Callable[[], str | None] | None = None) -> bool:
+        """Show the settings until the agent closes them; True when something was saved. `busy`
+        says why the environment in use cannot change now (a sync runs), or None."""
+        dialog = cls(settings, secrets, data_dir, parent, busy=busy)
         try:
             await open_and_wait(dialog)
             return dialog.changed
@@ -364,7 +375,8 @@ class SettingsDialog(QDialog):
         active = self.settings.active.slug
         chosen = None
         for environment in self.settings.environments():
-            detail = _KIND_LABELS[environment.kind] + (" · in use" if environment.slug == active else "")
+            label = "API by URL" if environment.custom_api_url is not None else _KIND_LABELS[environment.kind]
+            detail = label + (" · in use" if environment.slug == active else "")
             item = QListWidgetItem(f"{environment.name}\n{detail}")
             item.setData(Qt.ItemDataRole.UserRole, environment.slug)
             self.environment_list.addItem(item)
@@ -405,11 +417,14 @@ class SettingsDialog(QDialog):
         self.kind_hint.setText(_KIND_HINTS[kind] if environment else _NEW_HINT)
 
         self.name_input.setText(environment.name if environment else "")
+        by_url = environment is not None and environment.custom_api_url is not None
         if kind == "sandbox":
             self.instance_input.setText("runs on this computer")
+        elif by_url:  # a server known by its URL (added with `flinks-desktop env add`): show where
+            self.instance_input.setText(environment.api_url)
         else:
             self.instance_input.setText(environment.instance or "" if environment else "")
-        self.instance_host.setVisible(kind != "sandbox")
+        self.instance_host.setVisible(kind != "sandbox" and not by_url)
         self.customer_input.setText(environment.customer_id if environment else "")
         self.statements_check.setChecked(environment.statements_enabled if environment else True)
         days = environment.days_of_transactions if environment else "Days90"
@@ -427,6 +442,9 @@ class SettingsDialog(QDialog):
         self.parameters.setEnabled(editable)
         self.add_parameter_button.setEnabled(editable)
         self.remove_parameter_button.setEnabled(editable)
+
+        self.remove_button.setEnabled(
+            environment is not None and editable and environment.slug != self.settings.active.slug)
 
         takes_secrets = kind != "sandbox"
         self.secrets_box.setVisible(takes_secrets)
@@ -492,10 +510,19 @@ class SettingsDialog(QDialog):
 
     # -- saving --------------------------------------------------------------------------------------
 
+    def _refused_while_busy(self, environment: Environment | None) -> bool:
+        """Show why the environment in use cannot change now, if it cannot; True then."""
+        reason = self._busy() if environment is not None and environment.slug == self.settings.active.slug else None
+        if reason:
+            self._show_error(reason)
+        return bool(reason)
+
     @Slot()
     def _save(self) -> None:
         self._hide_error()
         self.saved.clear()
+        if self._refused_while_busy(self._environment):
+            return
         try:
             environment = self._save_environment()
         except SettingsError as error:
@@ -561,6 +588,8 @@ class SettingsDialog(QDialog):
         if self._environment is None:
             return
         self._hide_error()
+        if self._refused_while_busy(self._environment):
+            return
         try:
             self.secrets.delete(self._environment, kind)
         except SecretStoreError as error:
@@ -576,6 +605,8 @@ class SettingsDialog(QDialog):
         if self._environment is None or self._dirty:
             return
         self._hide_error()
+        if self._refused_while_busy(self.settings.active):
+            return
         previous = self.settings.active
         try:
             self.settings.set_active(self._environment.name)
@@ -587,6 +618,46 @@ class SettingsDialog(QDialog):
         self.changed = True
         self._fill_list(select=self._environment.slug)
         self.saved.setText(f"“{self._environment.name}” will be in use when the settings close.")
+
+    @Slot()
+    def _ask_remove_environment(self) -> None:
+        environment = self._environment
+        if environment is None or environment.kind != "private":
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, "Remove environment",
+                          f"Remove “{environment.name}” from the environments? Its secrets are deleted from "
+                          "the keyring. Its cached connections stay on disk, in its folder of the data "
+                          "directory, until you delete them.",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box.setObjectName("removeEnvironmentBox")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.button(QMessageBox.StandardButton.Yes).setText("Remove")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(lambda code: self._remove_environment(environment)
+                             if code == QMessageBox.StandardButton.Yes.value else None)
+        box.open()
+
+    def _remove_environment(self, environment: Environment) -> None:
+        self._hide_error()
+        try:
+            removed = self.settings.remove_private(environment.name)
+        except SettingsError as error:
+            self._show_error(str(error))
+            return
+        try:
+            self.settings.save()
+        except SettingsError as error:
+            self.settings._private.append(removed)  # noqa: SLF001 — memory as the file still has it
+            self._show_error(str(error))
+            return
+        self.changed = True
+        try:
+            self.secrets.forget(removed)
+        except SecretStoreError as error:
+            self._show_error(f"“{removed.name}” was removed, but {error}")
+        self._fill_list(select=self.settings.active.slug)
+        self.saved.setText(f"“{removed.name}” was removed.")
 
     @Slot()
     def _discard(self) -> None:

@@ -1,0 +1,85 @@
+"""One app per data directory: a second launch brings the first window forward and exits 0.
+
+(`qtbot.waitSignal` on `activated` crashes pytest-qt's teardown once the objects are gone: the tests
+count the emissions instead.)"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QDir
+
+from flinks_desktop.ui.single_instance import SingleInstance, server_name
+
+
+def test_the_name_depends_on_the_data_directory_and_hides_it(tmp_path: Path) -> None:
+    first, second = server_name(tmp_path / "a"), server_name(tmp_path / "b")
+    assert first != second and first == server_name(tmp_path / "a" / ".." / "a")
+    assert str(tmp_path) not in first and len(first) < 60
+
+
+def test_a_second_claim_asks_the_first_to_come_forward(qtbot, tmp_path: Path) -> None:
+    name = server_name(tmp_path)
+    first, second = SingleInstance(name), SingleInstance(name)
+    try:
+        assert first.claim()
+        asked: list[bool] = []
+        first.activated.connect(lambda: asked.append(True))
+        assert not second.claim()
+        qtbot.waitUntil(lambda: asked == [True], timeout=5_000)
+    finally:
+        first.release()
+    third = SingleInstance(name)  # the first has gone: the next launch is the first again
+    try:
+        assert third.claim()
+    finally:
+        third.release()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="a Unix socket left behind by a crash")
+def test_a_socket_left_by_a_crashed_copy_is_replaced(qtbot, tmp_path: Path) -> None:
+    name = server_name(tmp_path)
+    path = os.path.join(QDir.tempPath(), name)
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(path)  # bound, never listening: what a killed process leaves
+    stale.close()
+    assert os.path.exists(path)
+    instance = SingleInstance(name)
+    try:
+        assert instance.claim()
+        asked: list[bool] = []
+        instance.activated.connect(lambda: asked.append(True))
+        assert not SingleInstance(name).claim()
+        qtbot.waitUntil(lambda: asked == [True], timeout=5_000)
+    finally:
+        instance.release()
+
+
+def test_launching_the_app_twice_keeps_one_copy(tmp_path: Path) -> None:
+    """The real app, twice on one data directory, as two processes (offscreen)."""
+    data_dir = tmp_path / "data"
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir)}
+    command = [sys.executable, "-m", "flinks_desktop"]
+    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        name = os.path.join(QDir.tempPath(), server_name(data_dir))
+        while not os.path.exists(name) and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert first.poll() is None, first.stderr.read()
+        assert os.path.exists(name)
+        second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 0
+        assert "already running" in second.stderr
+        assert first.poll() is None  # the first copy carries on
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+        first.stdout.close()
+        first.stderr.close()

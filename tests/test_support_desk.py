@@ -1,0 +1,312 @@
+"""The support desk in the real window: loginIds made on a customer's device (the sandbox's own API,
+never this app's Connect) opened by pasting them, many at once, with Flinks' questions answered;
+Connect handing over a loginId while another sync runs; the environment edited while a sync runs;
+and another process changing the same data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+import shiboken6
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
+
+from flinks_desktop.core.settings import SecretStore, Settings
+from flinks_desktop.ui.app import AppSession, style_sheet
+from flinks_desktop.ui.main_window import MainWindow
+from flinks_desktop.ui.mfa_dialog import MfaDialog
+from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
+
+UNKNOWN = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+ANSWERS = {
+    "What city were you born in?": "Montreal",
+    "What is the best country on earth?": "Canada",
+    "What shape do people like most?": "Triangle",
+}
+
+
+def made_elsewhere(sandbox, username: str = "greatday_nomfa") -> str:
+    """What a customer's own device does through Flinks Connect: a login at Flinks -> a loginId."""
+    url = f"{sandbox.banking_url}/Authorize"
+    answer = httpx.post(url, json={"Institution": "FlinksCapital", "Username": username,
+                                   "Password": "Everyday", "MostRecentCached": False}).json()
+    while "SecurityChallenges" in answer:
+        prompt = answer["SecurityChallenges"][0]["Prompt"]
+        answer = httpx.post(url, json={"RequestId": answer["RequestId"],
+                                       "SecurityResponses": {prompt: [ANSWERS[prompt]]}}).json()
+    return answer["Login"]["Id"]
+
+
+@pytest.fixture
+def open_window(qtbot, tmp_path, qasync_loop, memory_keyring):
+    """`open_window(**sandbox_config)`: the main window on its own data directory and sandbox."""
+    made = []
+
+    def build(**sandbox_config) -> MainWindow:
+        data_dir = tmp_path / f"data-{len(made)}"
+        data_dir.mkdir(mode=0o700)
+        session = AppSession(data_dir, Settings(data_dir), SecretStore(),
+                             sandbox_config={"bank_delay": 0.0, **sandbox_config}, poll_interval=0.01)
+        QApplication.instance().setStyleSheet(style_sheet())
+        window = MainWindow(session)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append((window, session))
+        return window
+
+    yield build
+    for window, session in made:
+        window.close()
+        window.deleteLater()
+        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        done = asyncio.ensure_future(session.close())
+        qtbot.waitUntil(done.done, timeout=10_000)
+
+
+def accounts_shown(window: MainWindow) -> int:
+    return window.findChild(QTableView, "accountsTable").model().rowCount()
+
+
+def listed(window: MainWindow) -> list[str]:
+    return [login.id for login in window.connections.model.logins]
+
+
+def test_a_login_id_made_elsewhere_opens_with_its_accounts(qtbot, open_window) -> None:
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    assert listed(window) == []
+
+    assert window.look_up_login(f'  "{login_id.upper()}"\n')
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    assert listed(window) == [login_id]
+    assert window.connections.current_login_id() == login_id
+    assert window.pages.currentWidget() is window.workspace_page
+
+    # Opened again: selected at once, nothing asked of Flinks.
+    calls = len(window.session.sandbox.requests)
+    window.connections.list.clearSelection()
+    assert window.look_up_login(login_id)
+    assert window.connections.current_login_id() == login_id
+    assert len(window.session.sandbox.requests) == calls
+
+
+def test_paste_and_enter_in_the_search_box_opens_a_login_made_elsewhere(qtbot, open_window) -> None:
+    """The acceptance: a loginId pasted into the search box, then Enter."""
+    window = open_window()
+    first, second = (made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday"))
+    # A first ticket, from the welcome page (no connection yet, so no list to search).
+    welcome_field = window.findChild(QLineEdit, "welcomeLoginId")
+    assert welcome_field.isVisible()
+    qtbot.keyClicks(welcome_field, first)
+    qtbot.keyClick(welcome_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+
+    search = window.findChild(QLineEdit, "connectionSearch")
+    assert search.isVisible()
+    search.setFocus()
+    QApplication.clipboard().setText(f"{second}\n")
+    qtbot.keyClick(search, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    look_up = window.findChild(QPushButton, "lookUpLoginButton")
+    assert look_up.isVisible()
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.connections.current_login_id() == second and accounts_shown(window) == 4,
+                    timeout=15_000)
+    assert sorted(listed(window)) == sorted([first, second])
+    assert not look_up.isVisible()
+
+
+def test_a_login_id_flinks_does_not_know_says_so_and_adds_nothing(qtbot, open_window) -> None:
+    window = open_window()
+    assert window.look_up_login(UNKNOWN)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=10_000)
+    message = window.statusBar().currentMessage()
+    assert "Flinks does not know the loginId" in message and "nothing was added" in message
+    assert listed(window) == []
+
+    # With a connection listed, from the search box: the sentence shows under it too.
+    known = made_elsewhere(window.session.sandbox)
+    window.look_up_login(known)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    window.connections.search.setText(UNKNOWN)
+    qtbot.keyClick(window.connections.search, Qt.Key.Key_Return)
+    empty = window.findChild(QLabel, "connectionsEmpty")
+    qtbot.waitUntil(lambda: "Flinks does not know" in empty.text(), timeout=10_000)
+    assert listed(window) == [known]
+
+
+def test_what_is_not_a_login_id_is_refused_before_asking_flinks(qtbot, open_window) -> None:
+    window = open_window()
+    assert not window.look_up_login("152b925b-22ef")
+    assert "not a loginId" in window.statusBar().currentMessage()
+    assert window.session.sandbox.requests == []
+
+
+def test_flinks_asking_a_question_on_a_cached_lookup_shows_the_mfa_dialog(qtbot, open_window) -> None:
+    window = open_window(cached_mfa=True)
+    login_id = made_elsewhere(window.session.sandbox, "Greatday")
+    window.look_up_login(login_id)
+
+    dialog = None
+
+    def dialog_shown() -> bool:
+        nonlocal dialog
+        dialog = window.findChild(MfaDialog, "mfaDialog")
+        return dialog is not None and dialog.isVisible()
+
+    qtbot.waitUntil(dialog_shown, timeout=10_000)
+    prompt = dialog.findChild(QLabel, "mfaPrompt0").text()
+    dialog.findChild(QLineEdit, "mfaAnswer0").setText(ANSWERS[prompt])
+    qtbot.mouseClick(dialog.findChild(QPushButton, "mfaSubmit"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    assert window.selected_login().status == "ok"
+
+
+def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, open_window) -> None:
+    window = open_window()
+    good = [made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday")]
+    text = f"loginId,ticket\n{good[0]},4521\n{UNKNOWN},4522\nb0debb48-f9f1,4523\n\"{good[1]}\",4524\n"
+
+    window.open_login_ids_action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(OpenLoginIdsDialog) is not None, timeout=5_000)
+    ask = window.findChild(OpenLoginIdsDialog)
+    ask.input.setPlainText(text)
+    assert ask.open_button.text() == "Open 3 loginIds"
+    assert "line 4" in ask.findChild(QLabel, "loginIdsParsed").text()
+    qtbot.mouseClick(ask.open_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(lambda: window.findChild(SyncSummaryDialog) is not None, timeout=5_000)
+    summary = window.findChild(SyncSummaryDialog)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+    table = summary.findChild(QTableWidget, "syncSummaryTable")
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows == {good[0]: "added", UNKNOWN: "unknown to Flinks", good[1]: "added"}
+    assert summary.findChild(QLabel, "syncSummaryText").text() == "2 added · 1 unknown to Flinks"
+    assert sorted(listed(window)) == sorted(good)
+
+    summary.copy_to_clipboard()
+    assert UNKNOWN in QApplication.clipboard().text()
+
+
+def test_refresh_all_ends_with_the_same_summary(qtbot, open_window) -> None:
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    window.look_up_login(login_id)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+
+    window.refresh_all_action.trigger()
+    summary = window.findChild(SyncSummaryDialog)
+    assert summary is not None
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=15_000)
+    table = summary.findChild(QTableWidget, "syncSummaryTable")
+    assert [(table.item(0, 0).text(), table.item(0, 1).text())] == [(login_id, "refreshed")]
+    assert summary.findChild(QLabel, "syncSummaryText").text() == "1 refreshed"
+
+
+def test_a_login_connect_hands_over_during_a_sync_is_queued_not_dropped(qtbot, open_window) -> None:
+    window = open_window(pending_polls=40)  # the first sync waits on Flinks for a while
+    first = made_elsewhere(window.session.sandbox)
+    second = made_elsewhere(window.session.sandbox, "Greatday")
+    window.look_up_login(first)
+    qtbot.waitUntil(lambda: "preparing" in window.statusBar().currentMessage(), timeout=10_000)
+
+    window.on_login_captured(second, "FlinksCapital")  # what the Connect view emits on REDIRECT
+    assert "will be linked when" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: second in listed(window), timeout=5_000)  # listed at once, never lost
+
+    qtbot.waitUntil(lambda: window._sync_task is None and not window._queued_links, timeout=30_000)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=30_000)
+    store = window.store
+    assert store.login(first).synced_at is not None
+    assert store.login(second).synced_at is not None
+    assert len(store.accounts(second)) == 4
+
+
+def test_the_environment_in_use_cannot_change_during_a_sync(qtbot, open_window) -> None:
+    from flinks_desktop.core.settings import SettingsError
+
+    window = open_window(pending_polls=40)
+    window.look_up_login(made_elsewhere(window.session.sandbox))
+    qtbot.waitUntil(lambda: window._sync_task is not None and window.workspace.sync.busy, timeout=5_000)
+    assert "sync or a deletion is running" in window.busy_reason()
+    with pytest.raises(SettingsError, match="running"):
+        window.session.apply_settings()
+    toolbox = window.session.settings.environment("Flinks toolbox")
+    with pytest.raises(SettingsError, match="running"):
+        _raise_now(window.session.switch(toolbox))
+    assert window.workspace.environment.kind == "sandbox"  # the client under the sync stays open
+    window.cancel_sync()
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=5_000)
+    assert window.busy_reason() is None
+
+
+def _raise_now(coroutine) -> None:
+    """Run a coroutine's first step: a refusal comes before its first await."""
+    try:
+        coroutine.send(None)
+    except StopIteration:
+        return
+    finally:
+        coroutine.close()
+
+
+def test_a_new_secret_applies_to_the_next_call_without_a_restart(qtbot, open_window) -> None:
+    window = open_window()
+    session = window.session
+    window.look_up_login(made_elsewhere(session.sandbox))
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    detail = [r for r in session.sandbox.requests if r.path.endswith("/GetAccountsDetail")][-1]
+    assert "x-api-key" not in detail.headers
+
+    # What the settings dialog does on Save: the keyring, then the window applies the settings.
+    session.secrets.set(session.settings.active, "api-key", "k3y")
+    session.apply_settings()
+    window.refresh_selected(live=False)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=15_000)
+    detail = [r for r in session.sandbox.requests if r.path.endswith("/GetAccountsDetail")][-1]
+    assert detail.headers.get("x-api-key") == "k3y"
+    assert session.workspace.environment.sandbox_url == session.sandbox.base_url
+
+
+def test_another_process_adding_and_deleting_shows_in_the_window(qtbot, open_window) -> None:
+    """The CLI on the same data directory (its own process, its own sandbox on the shared sandbox
+    state): what it adds and deletes shows in the open window without any click."""
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    environment = {**os.environ, "FLINKS_DESKTOP_POLL_INTERVAL": "0.01"}
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "flinks_desktop", "--data-dir", str(window.session.data_dir),
+                               *args], capture_output=True, text=True, env=environment, timeout=60)
+
+    added = cli("sync", login_id)
+    assert added.returncode == 0, added.stderr
+    qtbot.waitUntil(lambda: login_id in listed(window), timeout=10_000)
+    window.connections.select(login_id)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=10_000)
+
+    deleted = cli("delete-card", login_id, "--local-only", "--yes")
+    assert deleted.returncode == 0, deleted.stderr
+    qtbot.waitUntil(lambda: login_id not in listed(window), timeout=10_000)
+    assert "removed by another" in window.statusBar().currentMessage()
+    assert window.connections.current_login_id() == ""
+
+
+def test_connects_tag_is_kept_shown_and_searchable(qtbot, open_window) -> None:
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    # What the Connect view hands over: the session's events (REDIRECT carries the tag), then the login.
+    window.on_connect_event({"step": "REDIRECT", "url": f"https://flinks-desktop.invalid/connected?"
+                                                        f"loginId={login_id}&institution=FlinksCapital&tag=ticket-4521"})
+    window.on_login_captured(login_id, "FlinksCapital")
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    assert window.selected_login().tag == "ticket-4521"
+    assert "tag ticket-4521" in window.findChild(QLabel, "connectionDetails").text()
+    window.connections.search.setText("ticket-4521")
+    assert window.connections.filter.rowCount() == 1
+    window.connections.search.setText("ticket-9999")
+    assert window.connections.filter.rowCount() == 0
