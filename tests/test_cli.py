@@ -307,6 +307,30 @@ def test_a_server_that_speaks_the_documented_api_fills_the_cache_with_all_it_ret
         assert describe("RETRY_LATER") in run(*api, "activity", login_id).out
 
 
+def test_sync_opens_an_unseen_login_id_on_a_server_that_speaks_the_documented_api(run, home):
+    """The support ticket on a fresh data directory, against a server that is not our sandbox: a
+    cached /Authorize that Flinks questions (203, answered on the terminal), then the data."""
+    login_id, request_id = "b0debb48-f9f1-46c6-80a4-08d7dd88d478", "006fd2f3-055b-4ef6-a9fc-c1261cd76ec6"
+    statements = sample("get_statements_200.json")
+    statements["Login"]["Id"], statements["RequestId"] = login_id, request_id
+    with ScriptedServer() as server:
+        api = ["--api-url", f"{server.url}/v3/{TOOLBOX_CUSTOMER_ID}"]
+        server.script(
+            sample_reply("authorize_203_mfa.json", 203), sample_reply("authorize_200_cached.json"),
+            json_reply(200, documented_detail(login_id, request_id)), json_reply(200, statements),
+        )
+        synced = run(*api, "sync", login_id, stdin="Triangle\n")
+        assert synced.code == 0, synced.err
+        assert "What shape do people like most?" in synced.err
+        first = json.loads(server.requests[0].body)
+        assert first == {"LoginId": login_id, "MostRecentCached": True}
+        assert json.loads(server.requests[1].body)["SecurityResponses"] == {
+            "What shape do people like most?": ["Triangle"]}
+        accounts = json.loads(run(*api, "accounts", login_id, "--format", "json").out)
+        assert len(accounts) == 2
+        assert login_id in run(*api, "list").out
+
+
 def sample(name: str) -> dict:
     return json.loads((SAMPLES / name).read_text())
 
