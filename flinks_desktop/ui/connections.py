@@ -11,7 +11,6 @@ Everything shown comes from the bank or Flinks: it is painted as plain text, lab
 
 from __future__ import annotations
 
-import html
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from PySide6.QtWidgets import (
 from flinks_desktop.core.login_ids import DASHES, login_id_in, normalise
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import LoginRow
-from flinks_desktop.ui.formatting import STATE_LABELS, ago, institution_name, login_state
+from flinks_desktop.ui.formatting import STATE_LABELS, ago, institution_name, login_state, plain_tooltip
 
 LOGIN_ROLE = Qt.ItemDataRole.UserRole + 1
 #: The folded text the search looks in (see `searchable_text`).
@@ -113,11 +112,6 @@ def searchable_text(login: LoginRow) -> str:
         name.replace(" ", ""), state, STATE_LABELS.get(state, ""), login.error_code or "", login.tag or "",
     ]
     return "\n".join(fold(field) for field in fields if field)
-
-
-def plain_tooltip(text: str) -> str:
-    """A tool tip showing `text` as it is (Qt would take a tag from the bank for rich text)."""
-    return "<qt>" + html.escape(text).replace("\n", "<br>") + "</qt>"
 
 
 def synced_within(login: LoginRow, choice: str, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timezone
 from decimal import Decimal
 
@@ -67,3 +68,9 @@ STATE_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "pending
 def login_state(status: str, synced_at: datetime | None) -> str:
     """"pending" for an "ok" login never synced here; else the status itself."""
     return "pending" if status == "ok" and synced_at is None else status
+
+
+def plain_tooltip(text: str) -> str:
+    """`text` for a tool tip, shown as written: Qt reads tool-tip text that looks like HTML as HTML,
+    so a tag from a bank would be rendered. Escaped inside markup of ours (which also wraps)."""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"

@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         self.connections.lookUpRequested.connect(self.look_up_login)
 
         self.connection_title = QLabel(objectName="connectionTitle")
+        self.connection_title.setTextFormat(Qt.TextFormat.PlainText)  # a username is bank text
         self.connection_details = QLabel(objectName="connectionDetails")
         self.connection_details.setTextFormat(Qt.TextFormat.PlainText)
         self.connection_details.setWordWrap(True)

@@ -16,7 +16,6 @@ Everything shown is plain text: loginIds and sentences from Flinks are never mar
 
 from __future__ import annotations
 
-import html
 from collections import Counter
 from pathlib import Path
 
@@ -41,6 +40,7 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop.core.login_ids import LoginIds, read_login_ids
 from flinks_desktop.core.sync import SyncResult
+from flinks_desktop.ui.formatting import plain_tooltip
 from flinks_desktop.ui.mfa_dialog import open_and_wait
 
 #: A file of loginIds is a few kilobytes; anything this big is the wrong file.
@@ -291,7 +291,7 @@ class SyncSummaryDialog(QDialog):
                 font.setBold(True)
                 item.setFont(font)
             if column == 2 and text:  # a tooltip renders markup: ours, around the escaped sentence
-                item.setToolTip(f"<p>{html.escape(text)}</p>")
+                item.setToolTip(plain_tooltip(text))
             self.table.setItem(row, column, item)
 
     @Slot(int, int)

@@ -30,7 +30,6 @@ Choices a reader should know about:
 
 from __future__ import annotations
 
-import html
 import logging
 import re
 import sqlite3
@@ -71,6 +70,7 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, Store, TransactionRow
+from flinks_desktop.ui.formatting import plain_tooltip
 
 log = logging.getLogger("flinks_desktop.ui")
 
@@ -203,11 +203,6 @@ def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
         )
         parts.append(f"{total.currency or 'No currency'}: {sums}" if several else sums)
     return "   |   ".join([parts[0] + " · " + parts[1], *parts[2:]]) if several else " · ".join(parts)
-
-
-def plain_tooltip(text: str) -> str:
-    """`text` for a tooltip, shown as written: Qt reads tooltip text that looks like HTML as HTML."""
-    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
 
 
 def _a_year_before(day: date) -> date:
