@@ -14,7 +14,7 @@ import httpx
 import pytest
 import shiboken6
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
+from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
 
 from flinks_desktop.core.settings import SecretStore, Settings
 from flinks_desktop.ui.app import AppSession, style_sheet
@@ -310,3 +310,41 @@ def test_connects_tag_is_kept_shown_and_searchable(qtbot, open_window) -> None:
     assert window.connections.filter.rowCount() == 1
     window.connections.search.setText("ticket-9999")
     assert window.connections.filter.rowCount() == 0
+
+
+def test_an_unexpected_failure_of_background_work_is_said_in_the_window(qtbot, open_window) -> None:
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    window.look_up_login(login_id)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+
+    async def bug(*args, **kwargs):  # stands for a defect in the sync engine
+        raise RuntimeError("a bug")
+
+    window.workspace.sync.refresh = bug
+    window.refresh_selected(live=False)
+    qtbot.waitUntil(lambda: window.findChild(QDialog, "errorDialog") is not None, timeout=5_000)
+    error = window.findChild(QDialog, "errorDialog")
+    assert "Something unexpected went wrong (RuntimeError)" in error.text()
+    assert "Something unexpected went wrong" in window.statusBar().currentMessage()
+    assert window._sync_task is None and not window.busy.isVisible()
+    assert window.refresh_button.isEnabled()
+    error.close()
+
+
+def test_the_last_selection_is_restored_without_keeping_the_login_id_in_the_settings(qtbot, open_window) -> None:
+    from PySide6.QtCore import QSettings
+
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox)
+    window.look_up_login(login_id)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    window._save_window_state()  # what closing the window keeps
+    settings = QSettings()
+    stored = [settings.value(key) for key in settings.allKeys() if key.startswith("selection/")]
+    assert stored and all(login_id not in str(value) for value in stored)
+    window.connections.list.clearSelection()
+    window.connections.list.setCurrentIndex(window.connections.filter.index(-1, -1))
+    assert window.connections.current_login_id() == ""
+    window._restore_window_state()
+    assert window.connections.current_login_id() == login_id

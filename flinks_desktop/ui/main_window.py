@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
@@ -784,8 +786,20 @@ class MainWindow(QMainWindow):
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        task.add_done_callback(_log_crash)
+        task.add_done_callback(self._on_task_done)
         return task
+
+    def _on_task_done(self, task: asyncio.Task) -> None:
+        """A background task that failed unexpectedly (a bug): said in the window, never only logged."""
+        if task.cancelled() or task.exception() is None:
+            return
+        log.error("a background task failed", exc_info=task.exception())
+        if self._closing or not shiboken6.isValid(self):
+            return
+        sentence = (f"Something unexpected went wrong ({type(task.exception()).__name__}); nothing more was done. "
+                    "The details are in the log: please report them.")
+        self.show_status(sentence)
+        self.show_error("Something went wrong", sentence)
 
     def show_status(self, message: str) -> None:
         self.statusBar().showMessage(message)
@@ -806,15 +820,23 @@ class MainWindow(QMainWindow):
             self.workspace_splitter.restoreState(splitter)
         last = settings.value(f"selection/{self.workspace.environment.slug}")
         if isinstance(last, str) and last:
-            self.connections.select(last)
+            # Kept as a digest: the settings file is not the cache, and a loginId is the customer's.
+            chosen = next((login.id for login in self.connections.model.logins
+                           if _selection_key(login.id) == last), None)
+            if chosen is not None:
+                self.connections.select(chosen)
+
+    def _save_window_state(self) -> None:
+        settings = QSettings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/splitter", self.workspace_splitter.saveState())
+        current = self.connections.current_login_id()
+        settings.setValue(f"selection/{self.workspace.environment.slug}", _selection_key(current) if current else "")
 
     def closeEvent(self, event) -> None:
         self._closing = True
         self._cache_watch.stop()
-        settings = QSettings()
-        settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/splitter", self.workspace_splitter.saveState())
-        settings.setValue(f"selection/{self.workspace.environment.slug}", self.connections.current_login_id())
+        self._save_window_state()
         self.connect_view.stop()
         self._record_connect_session(None)
         for task in list(self._tasks):
@@ -838,6 +860,6 @@ def summary(results: list[SyncResult]) -> str:
     return text + "."
 
 
-def _log_crash(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("a background task failed", exc_info=task.exception())
+def _selection_key(login_id: str) -> str:
+    """What the settings keep of the selected loginId: enough to find it again, not to read it."""
+    return hashlib.sha256(login_id.encode()).hexdigest()[:16]

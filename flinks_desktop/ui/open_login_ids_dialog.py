@@ -266,12 +266,12 @@ class SyncSummaryDialog(QDialog):
         counts = Counter(result.outcome for result in self.results.values())
         order = ("ok", "unknown", "needs_mfa", "error", "skipped")
         text = " · ".join(f"{counts[outcome]} {self._labels[outcome]}" for outcome in order if counts[outcome])
-        if cancelled:
-            left = len(self._rows) - len(self.results)
-            text = f"Cancelled: {left} not done. " + (text or "Nothing was done.")
-            for login_id, row in self._rows.items():
-                if login_id not in self.results:
-                    self._set_row(row, login_id, "not done", "Cancelled before it was done.")
+        left = [login_id for login_id in self._rows if login_id not in self.results]
+        if left and (cancelled or results is None):
+            why = "Cancelled" if cancelled else "Stopped by a failure"
+            text = f"{why}: {len(left)} not done. " + (text or "Nothing was done.")
+            for login_id in left:
+                self._set_row(self._rows[login_id], login_id, "not done", f"{why} before it was done.")
         self.text.setText(text or "Nothing to do.")
         self.progress.hide()
 
