@@ -348,3 +348,30 @@ def test_the_last_selection_is_restored_without_keeping_the_login_id_in_the_sett
     assert window.connections.current_login_id() == ""
     window._restore_window_state()
     assert window.connections.current_login_id() == login_id
+
+
+def test_a_card_flinks_no_longer_knows_can_still_be_removed_here(qtbot, open_window) -> None:
+    from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
+
+    window = open_window()
+    sandbox = window.session.sandbox
+    login_id = made_elsewhere(sandbox)
+    window.look_up_login(login_id)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    assert httpx.delete(f"{sandbox.banking_url}/DeleteCard/{login_id}").status_code == 200  # deleted elsewhere
+
+    window.delete_selected()
+    qtbot.waitUntil(lambda: (d := window.findChild(DeleteCardDialog)) is not None and d.isVisible(), timeout=5_000)
+    dialog = window.findChild(DeleteCardDialog)
+    dialog.findChild(QLineEdit, "deleteConfirmInput").setText(login_id[-4:])  # as the dialog asks
+    qtbot.mouseClick(dialog.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
+    title = dialog.findChild(QLabel, "deleteTitle")
+    qtbot.waitUntil(lambda: title.text() == "Flinks no longer knows this card", timeout=10_000)
+    assert "Remove the connection's data from this computer" in dialog.findChild(QLabel, "deleteOutcomeNext").text()
+    assert listed(window) == [login_id]  # nothing removed yet
+    retry = dialog.findChild(QPushButton, "deleteRetryButton")
+    assert retry.text() == "Remove from this computer"
+    qtbot.mouseClick(retry, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: title.text() == "Removed from this computer", timeout=10_000)
+    qtbot.mouseClick(dialog.findChild(QPushButton, "deleteCloseButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: listed(window) == [], timeout=5_000)

@@ -240,6 +240,15 @@ class DeleteCardDialog(QDialog):
                 "The connection stays listed until its data is removed from this computer.",
             )
             self._retry_choice = DeleteChoice(local_only=True)
+        elif _flinks_code(result) == "INVALID_LOGIN" and not self.choice().local_only:
+            # Flinks no longer knows the card (deleted elsewhere, or expired): nothing is left to
+            # delete there, and retrying would fail the same way. What finishes the job is local.
+            self._set_outcome(
+                "failed", "Flinks no longer knows this card",
+                "There is nothing left to delete at Flinks. Remove the connection's data from this "
+                "computer to finish.",
+            )
+            self._retry_choice = DeleteChoice(local_only=True)
         else:
             self._set_outcome(
                 "failed", "Nothing was deleted",
@@ -247,7 +256,9 @@ class DeleteCardDialog(QDialog):
                 "is dealt with.",
             )
             self._retry_choice = self.choice()
-        self.retry_button.setText("Remove from this computer" if result.deleted_at_flinks else "Try again")
+        local_next = self._retry_choice is not None and self._retry_choice.local_only and not self.choice().local_only
+        self.retry_button.setText("Remove from this computer" if result.deleted_at_flinks or local_next
+                                  else "Try again")
         self._show_page(self.outcome_page)
         self.close_button.setFocus()
 
@@ -427,3 +438,7 @@ def _button_row(*buttons: QPushButton) -> QHBoxLayout:
     for button in buttons:
         row.addWidget(button)
     return row
+
+
+def _flinks_code(result: DeleteResult) -> str | None:
+    return getattr(result.error, "flinks_code", None)
