@@ -59,10 +59,17 @@ async def walk(window: MainWindow, out: Path) -> None:
     await asyncio.sleep(0.3)
     shot("01-welcome")
 
+    def last_step_is(label: str) -> bool:
+        return window.timeline.count() > 0 and window.timeline.item(window.timeline.count() - 1).text().endswith(label)
+
     window.connect_button.click()
-    await until(lambda: window.timeline.count() >= 2)
+    # Connect opens on its consent screen (consent first, as in Flinks Connect).
+    await until(lambda: last_step_is("Load consent"))
     frame = window.findChild(QWebEngineView, "connectWebView").page().mainFrame().children()[0]
     await asyncio.sleep(1.0)  # Connect's fade-in
+    await js(frame, "document.getElementById('consent-accept').click()")
+    await until(lambda: last_step_is("Load institution selector"))
+    await asyncio.sleep(0.6)
     shot("02-connect-institutions")
     await js(frame, "document.getElementById('institution-FlinksCapital').click()")
     await asyncio.sleep(0.6)
@@ -70,15 +77,11 @@ async def walk(window: MainWindow, out: Path) -> None:
                     "document.getElementById('password').value = 'Everyday';")
     shot("03-connect-credentials")
     await js(frame, "document.getElementById('submit').click()")
-    await until(lambda: window.timeline.item(window.timeline.count() - 1).text().endswith("Load MFA"))
+    await until(lambda: last_step_is("Load MFA"))
     await asyncio.sleep(0.6)
     shot("04-connect-security-question")
     await js(frame, "document.getElementById('mfa-answer').value = 'Montreal';"
                     "document.getElementById('mfa-submit').click()")
-    await until(lambda: any("consent" in window.timeline.item(i).text().lower()
-                            for i in range(window.timeline.count())))
-    await asyncio.sleep(0.4)
-    await js(frame, "document.getElementById('consent-accept').click()")
     await until(lambda: window.accounts_view.model.rowCount() == 4 and window._sync_task is None)
     await asyncio.sleep(0.4)
     shot("05-accounts")

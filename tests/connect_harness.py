@@ -94,14 +94,27 @@ class ConnectHarness:
         self.host_origin = f"http://localhost:{sandbox.port}"
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def open(self, **params) -> "ConnectHarness":
+    def open(self, *, accept_consent: bool = True, **params) -> "ConnectHarness":
+        """Load Connect with `params` (its URL parameters) and wait for its first screen.
+
+        Connect shows consent first (unless consentEnable=false); with `accept_consent` it is
+        accepted here, so the harness returns on the institution selector either way. Without it,
+        it returns on whichever screen comes first.
+        """
         src = self.sandbox.connect_url + ("?" + urlencode(params) if params else "")
         attrs = f" {self.iframe_attrs}" if self.iframe_attrs else ""
         markup = HOST_PAGE.format(src=html.escape(src, quote=True), attrs=attrs, marker=json.dumps(EVENT_MARKER))
         self.view.show()
         self.page.setHtml(markup, QUrl(self.host_origin + "/"))
-        self.wait_for("COMPONENT_LOAD_INSTITUTION_SELECTOR")
+        first = ("COMPONENT_LOAD_CONSENT", "COMPONENT_LOAD_INSTITUTION_SELECTOR")
+        self.qtbot.waitUntil(lambda: any(step in first for step in self.steps), timeout=10_000)
+        if accept_consent and "COMPONENT_LOAD_CONSENT" in self.steps:
+            self.accept_consent()
         return self
+
+    def accept_consent(self) -> None:
+        self.click("#consent-accept")
+        self.wait_for("COMPONENT_LOAD_INSTITUTION_SELECTOR")
 
     def close(self) -> None:
         self.view.close()
@@ -225,3 +238,10 @@ class ConnectHarness:
                              f" r.click(); return r.value; }})()")
         self.click("#account-continue")
         return account_id
+
+    def choose_accounts(self, *indexes: int) -> list[str]:
+        """Tick the check boxes at `indexes` (accountSelectorMultiple), then Continue: their ids."""
+        ids = [self.js(f"(function () {{ var r = document.getElementById('account-{index}');"
+                       f" r.click(); return r.value; }})()") for index in indexes]
+        self.click("#account-continue")
+        return ids

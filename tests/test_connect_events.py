@@ -14,6 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from flinks_desktop.core.connect_events import (
+    account_ids_from_event,
+    account_ids_from_url,
     login_id_from_event,
     login_id_from_url,
     parse_connect_event,
@@ -130,6 +132,63 @@ def test_no_login_id(event):
     assert login_id_from_event(event) is None
 
 
+# -- accountId: one, or several (accountSelectorMultiple) -----------------------------------------
+ACCOUNT = "da3a0abc-6ba6-5fff-a4c7-7088b44a8381"
+OTHER_ACCOUNT = "bcf713b2-2668-54fd-8ce8-b45215aec1fc"
+
+
+@pytest.mark.parametrize("account_id", [ACCOUNT, [ACCOUNT, OTHER_ACCOUNT], [ACCOUNT], [], None])
+def test_account_id_is_text_or_a_list_of_texts(account_id):
+    for step in ("ACCOUNT_SELECTED", "REDIRECT"):
+        event = {"step": step, "institution": "FlinksCapital", "accountId": account_id}
+        assert parse_connect_event(event) == event
+        assert parse_connect_event(json.dumps(event)) == event  # stringify=true
+
+
+def test_a_redirect_with_a_list_of_account_ids_still_gives_its_login_id():
+    url = f"https://e.com/done?loginId={LOGIN_ID}&institution=FlinksCapital&accountId={ACCOUNT},{OTHER_ACCOUNT}"
+    event = parse_connect_event({"step": "REDIRECT", "url": url, "accountId": [ACCOUNT, OTHER_ACCOUNT]})
+    assert login_id_from_event(event) == (LOGIN_ID, "FlinksCapital")
+    assert account_ids_from_event(event) == [ACCOUNT, OTHER_ACCOUNT]
+
+
+@pytest.mark.parametrize("event, ids", [
+    # The url first: one id, several comma-separated (as Flinks documents), or the parameter repeated.
+    (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT}"), [ACCOUNT]),
+    (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT},{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+    (redirect(f"https://e.com/?accountId={ACCOUNT}%2C{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+    (redirect(f"https://e.com/?accountId={ACCOUNT}&accountId={OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+    (redirect(f"https://e.com/?accountId={ACCOUNT}", accountId=OTHER_ACCOUNT), [ACCOUNT]),
+    # Then the field: a string (comma-separated too) or a list of strings.
+    (redirect("https://e.com/thank-you", accountId=ACCOUNT), [ACCOUNT]),
+    (redirect(accountId=[ACCOUNT, OTHER_ACCOUNT]), [ACCOUNT, OTHER_ACCOUNT]),
+    (redirect(accountId=f"{ACCOUNT}, {OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+    (redirect("https://e.com/?accountId=4c1bb6…", accountId=[ACCOUNT]), [ACCOUNT]),  # a bad url value hides nothing
+    # Kept as sent, once each, GUIDs only.
+    (redirect(accountId=[ACCOUNT.upper(), ACCOUNT, "not-a-guid", "", OTHER_ACCOUNT]), [ACCOUNT.upper(), OTHER_ACCOUNT]),
+    # No account selection, or not a REDIRECT: none.
+    (redirect(f"https://e.com/?loginId={LOGIN_ID}&institution=FlinksCapital"), []),
+    (redirect(accountId=[]), []),
+    (redirect(accountId=None), []),
+    ({"step": "ACCOUNT_SELECTED", "accountId": ACCOUNT}, []),
+    ({"flinksCode": "INVALID_LOGIN", "accountId": ACCOUNT}, []),
+    ("REDIRECT", []),
+])
+def test_account_ids_from_a_redirect(event, ids):
+    assert account_ids_from_event(event) == ids
+
+
+def test_account_ids_from_the_redirect_navigation():
+    landing = f"{REDIRECT_URL}?loginId={LOGIN_ID}&institution=FlinksCapital&accountId={ACCOUNT},{OTHER_ACCOUNT}&tag=t"
+    assert login_id_from_url(landing, REDIRECT_URL) == (LOGIN_ID, "FlinksCapital")
+    assert account_ids_from_url(landing, REDIRECT_URL) == [ACCOUNT, OTHER_ACCOUNT]
+    assert account_ids_from_url(f"{REDIRECT_URL}?loginId={LOGIN_ID}", REDIRECT_URL) == []
+    # Only a navigation to the redirect URL with a loginId hands accounts over.
+    assert account_ids_from_url(f"http://evil.localhost/connected?loginId={LOGIN_ID}&accountId={ACCOUNT}",
+                                REDIRECT_URL) == []
+    assert account_ids_from_url(f"{REDIRECT_URL}?accountId={ACCOUNT}", REDIRECT_URL) == []
+
+
 # -- the redirect navigation -------------------------------------------------------------------
 REDIRECT_URL = "http://flinks-desktop.localhost/connected"
 
@@ -177,6 +236,9 @@ def test_no_redirect_url_no_login_id():
     {"step": 5}, {"step": ["REDIRECT"]}, {"flinksCode": {"code": "X"}},
     {"step": "REDIRECT", "url": 5}, {"step": "REDIRECT", "loginId": ["x"]},
     {"flinksCode": "INVALID_LOGIN", "requestId": 3}, {"step": "X", "institution": False},
+    {"step": "REDIRECT", "accountId": 5}, {"step": "REDIRECT", "accountId": [1]},
+    {"step": "ACCOUNT_SELECTED", "accountId": ["a", None]}, {"step": "REDIRECT", "accountId": {"Id": "a"}},
+    {"step": "REDIRECT", "accountId": [["a"]]}, {"step": "REDIRECT", "accountId": True},
     {1: "x", "step": "APP_MOUNTED"},
     json.dumps({"step": 5}),
 ])
@@ -210,6 +272,7 @@ EVENTISH = st.fixed_dictionaries({}, optional={
     "url": JSON_VALUES | st.text().map(lambda s: f"https://e.com/?loginId={s}"),
     "loginId": JSON_VALUES,
     "institution": JSON_VALUES,
+    "accountId": JSON_VALUES | st.lists(st.text(), max_size=3),
 })
 
 
@@ -218,8 +281,10 @@ def test_reading_never_raises(data):
     event = parse_connect_event(data)
     if event is not None:
         login_id_from_event(event)
+        assert all(isinstance(i, str) for i in account_ids_from_event(event))
     if isinstance(data, str):
         login_id_from_url(data, REDIRECT_URL)
+        account_ids_from_url(data, REDIRECT_URL)
         web_origin(data)
 
 

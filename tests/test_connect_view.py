@@ -31,6 +31,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWebEngineCore import QWebEngineFrame, QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 
+from flinks_desktop.core.connect_events import account_ids_from_event
 from flinks_desktop.core.redact import is_guid
 from flinks_desktop.ui.connect_view import HOST_URL, ConnectView
 
@@ -38,11 +39,10 @@ REDIRECT_URL = "http://flinks-desktop.localhost/connected"
 FORGED_LOGIN_ID = "0badf00d-0000-4000-8000-000000000bad"
 MAIN_WORLD = 0
 BRIDGE_WORLD = 1  # ApplicationWorld, where the view injects its bridge
-FLOW_STEPS = [
-    "APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
-    "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
-    "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_ACCOUNT_SELECTION",
-    "ACCOUNT_SELECTED", "REDIRECT",
+FLOW_STEPS = [  # Flinks Connect's order: consent first
+    "APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+    "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
+    "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT",
 ]
 
 
@@ -225,6 +225,7 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
         with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step(step), timeout=10_000):
             js(qtbot, frame, code)
 
+    act_then_wait("document.getElementById('consent-accept').click()", "COMPONENT_LOAD_INSTITUTION_SELECTOR")
     act_then_wait("document.getElementById('institution-FlinksCapital').click()", "COMPONENT_LOAD_CREDENTIAL")
     act_then_wait("document.getElementById('username').value = 'Greatday';"
                   "document.getElementById('password').value = 'Everyday';"
@@ -232,16 +233,18 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
     prompt = js(qtbot, frame, "document.getElementById('mfa-prompt').textContent")
     assert prompt == "What city were you born in?"
     act_then_wait("document.getElementById('mfa-answer').value = 'Montreal';"
-                  "document.getElementById('mfa-submit').click()", "COMPONENT_LOAD_CONSENT")
-    act_then_wait("document.getElementById('consent-accept').click()", "COMPONENT_LOAD_ACCOUNT_SELECTION")
+                  "document.getElementById('mfa-submit').click()", "COMPONENT_LOAD_ACCOUNT_SELECTION")
     with qtbot.waitSignal(view.loginCaptured, timeout=10_000) as capture:
-        js(qtbot, frame, "document.getElementById('account-0').click();"
-                         "document.getElementById('account-continue').click()")
+        account_id = js(qtbot, frame, "document.getElementById('account-0').click();"
+                                      "document.getElementById('account-continue').click();"
+                                      "document.getElementById('account-0').value")
     login_id, institution = capture.args
     assert is_guid(login_id) and login_id == login_id.lower()
     assert institution == "FlinksCapital"
     assert [event["step"] for event in events] == FLOW_STEPS
-    assert events[-1]["url"] == f"{REDIRECT_URL}?loginId={login_id}&institution=FlinksCapital"
+    assert is_guid(account_id) and events[-1]["accountId"] == account_id
+    assert events[-1]["url"] == (f"{REDIRECT_URL}?loginId={login_id}&institution=FlinksCapital"
+                                 f"&accountId={account_id}")
 
     # Then Connect (innerRedirect) takes its frame to the redirect URL: blocked, no second capture.
     log_has("Kept a frame from going to the redirect URL")
@@ -258,9 +261,39 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
 def test_stringified_events_arrive_as_dicts(qtbot, make_view, flinks_sandbox):
     view = make_view()
     frame = start(qtbot, view, sandbox_connect_url(flinks_sandbox, stringify="true"), flinks_sandbox.base_url)
+    with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("COMPONENT_LOAD_INSTITUTION_SELECTOR")):
+        js(qtbot, frame, "document.getElementById('consent-accept').click()")
     with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("INSTITUTION_SELECTED")) as selected:
         js(qtbot, frame, "document.getElementById('institution-FlinksCapital').click()")
     assert selected.args == [{"step": "INSTITUTION_SELECTED", "institution": "FlinksCapital"}]
+
+
+def test_a_redirect_with_several_account_ids_is_captured(qtbot, make_view, flinks_sandbox):
+    """accountSelectorMultiple: accountId is a list in the events; the view still takes the login."""
+    view = make_view()
+    events = record(view.connectEvent)
+    url = sandbox_connect_url(flinks_sandbox, consentEnable="false", accountSelectorMultiple="true")
+    frame = start(qtbot, view, url, flinks_sandbox.base_url)
+
+    def act_then_wait(code: str, step: str) -> None:
+        with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step(step), timeout=10_000):
+            js(qtbot, frame, code)
+
+    act_then_wait("document.getElementById('institution-FlinksCapital').click()", "COMPONENT_LOAD_CREDENTIAL")
+    act_then_wait("document.getElementById('username').value = 'greatday_nomfa';"
+                  "document.getElementById('password').value = 'Everyday';"
+                  "document.getElementById('submit').click()", "COMPONENT_LOAD_ACCOUNT_SELECTION")
+    with qtbot.waitSignal(view.loginCaptured, timeout=10_000) as capture:
+        chosen = json.loads(js(qtbot, frame, "document.getElementById('account-0').click();"
+                                             "document.getElementById('account-1').click();"
+                                             "document.getElementById('account-continue').click();"
+                                             "JSON.stringify([document.getElementById('account-0').value,"
+                                             " document.getElementById('account-1').value])"))
+    login_id, institution = capture.args
+    assert is_guid(login_id) and institution == "FlinksCapital"
+    assert [e["step"] for e in events][-2:] == ["ACCOUNT_SELECTED", "REDIRECT"]
+    assert events[-2]["accountId"] == events[-1]["accountId"] == chosen
+    assert account_ids_from_event(events[-1]) == chosen
 
 
 def test_closing_connect_emits_closed(qtbot, make_view, flinks_sandbox):
@@ -329,6 +362,10 @@ def test_python_checks_the_origin_again(qtbot, make_view, connect_site):
     events = record(view.connectEvent)
     captured = record(view.loginCaptured)
     start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
+    # A second channel takes the transport over: the bridge's own calls (its post of APP_MOUNTED,
+    # loaded()) must have had their answers first, or one lands in the wrong channel.
+    qtbot.waitUntil(lambda: js(qtbot, page_of(view), "document.body.dataset.state") == "loaded")
+    qtbot.wait(300)
     forged = json.dumps({"origin": "http://evil.example", "data": json.loads(forged_redirect())})
     genuine = json.dumps({"origin": connect_site.base_url, "data": {"step": "APP_ONLINE"}})
     with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("APP_ONLINE")):

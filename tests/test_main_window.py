@@ -34,10 +34,13 @@ def wait_for_step(qtbot, window: MainWindow, step: str, action) -> None:
 
 
 def connect_greatday(qtbot, window: MainWindow) -> None:
-    """The demo: Connect an account, Flinks Capital, Greatday / Everyday, the question, consent."""
+    """The demo: Connect an account, consent (first, as in Flinks Connect), Flinks Capital,
+    Greatday / Everyday, the question."""
     button = window.findChild(QPushButton, "connectButton")
     wait_for_step(qtbot, window, "APP_MOUNTED", lambda: qtbot.mouseClick(button, Qt.MouseButton.LeftButton))
     frame = connect_frame(window)
+    wait_for_step(qtbot, window, "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+                  lambda: js(qtbot, frame, "document.getElementById('consent-accept').click()"))
     wait_for_step(qtbot, window, "COMPONENT_LOAD_CREDENTIAL",
                   lambda: js(qtbot, frame, "document.getElementById('institution-FlinksCapital').click()"))
     wait_for_step(qtbot, window, "COMPONENT_LOAD_MFA", lambda: js(
@@ -45,10 +48,9 @@ def connect_greatday(qtbot, window: MainWindow) -> None:
                       "document.getElementById('password').value = 'Everyday';"
                       "document.getElementById('submit').click()"))
     assert js(qtbot, frame, "document.getElementById('mfa-prompt').textContent") == "What city were you born in?"
-    wait_for_step(qtbot, window, "COMPONENT_LOAD_CONSENT", lambda: js(
+    wait_for_step(qtbot, window, "REDIRECT", lambda: js(
         qtbot, frame, "document.getElementById('mfa-answer').value = 'Montreal';"
                       "document.getElementById('mfa-submit').click()"))
-    js(qtbot, frame, "document.getElementById('consent-accept').click()")
     table = window.findChild(QTableView, "accountsTable")
     qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
 

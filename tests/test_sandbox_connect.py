@@ -15,6 +15,13 @@ import httpx
 import pytest
 
 from connect_harness import ConnectHarness
+from flinks_desktop.core.connect_events import (
+    account_ids_from_event,
+    account_ids_from_url,
+    login_id_from_event,
+    login_id_from_url,
+    parse_connect_event,
+)
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 FC = "FlinksCapital"
@@ -25,7 +32,8 @@ ANSWERS = {"city": "Montreal", "ville": "Montreal", "country": "Canada", "pays":
            "shape": "Triangle", "forme": "Triangle"}
 ENGLISH_WORDS = re.compile(
     r"\b(Select|Search|Username|Password|Continue|Security|Secure|Read-only|credentials|would like|"
-    r"Allow|Deny|Choose|Show|Back|Test institution|Canadian)\b",
+    r"Allow|Deny|Choose|Show|Back|Test institution|Canadian|accounts?|selected|connected|your bank|receive|"
+    r"never|Loading|Try again|Clear|doesn't)\b",
     re.IGNORECASE,  # innerText follows CSS text-transform (uppercase headings)
 )
 
@@ -65,7 +73,14 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
     h = connect(sandbox).open(
         demo="true", innerRedirect="true", redirectUrl=redirect, consentEnable="true",
         accountSelectorEnable="true", customerName="Acme <b>Lending</b>", institutionFilterEnable="true",
+        accept_consent=False,
     )
+    # Consent comes first, as in Flinks Connect; customerName is shown as text, never as markup.
+    assert h.screen() == "consent"
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT"]
+    assert h.text("consent-title") == "Acme <b>Lending</b> would like to access your bank accounts"
+    assert h.js("document.querySelectorAll('#screen-consent b').length") == 0
+    h.accept_consent()
     assert h.js("document.querySelector('#institution-list [data-institution]').dataset.institution") == FC
 
     h.select_institution()
@@ -87,47 +102,47 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
     assert h.text("mfa-prompt") == prompt
 
     h.answer(answer_for(prompt))
-    h.wait_for("COMPONENT_LOAD_CONSENT")
-    # customerName is shown as text, never as markup.
-    assert h.text("consent-title") == "Acme <b>Lending</b> would like to access your Flinks Capital accounts"
-    assert h.js("document.querySelectorAll('#screen-consent b').length") == 0
-
-    h.click("#consent-accept")
     loaded = h.wait_for("COMPONENT_LOAD_ACCOUNT_SELECTION")
-    assert loaded["totalAccounts"] == loaded["displayedAccounts"] >= 1
+    assert 1 <= loaded["displayedAccounts"] <= loaded["totalAccounts"]
+    assert h.js("document.querySelectorAll('#account-list input[type=radio]').length") == loaded["displayedAccounts"]
     listing = h.text("account-list")
     assert "••••" in listing and re.search(r"\$\d[\d,]*\.\d\d", listing)
     account_id = h.choose_account(0)
+    assert GUID.match(account_id)
     redirect_event = h.wait_for("REDIRECT")
 
     assert h.steps == [
-        "APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
+        "APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
         "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA",
         "SUBMIT_MFA", "INVALID_SECURITY_RESPONSE", "COMPONENT_LOAD_MFA_RETRY", "SUBMIT_MFA",
-        "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_ACCOUNT_SELECTION",
-        "ACCOUNT_SELECTED", "REDIRECT",
+        "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT",
     ]
     assert h.data(0) == {"step": "APP_MOUNTED"}
-    assert h.data(1) == {"step": "COMPONENT_LOAD_INSTITUTION_SELECTOR"}
-    assert h.data(2) == {"step": "INSTITUTION_SELECTED", "institution": FC}
-    error = h.data(7)
+    assert h.data(1) == {"step": "COMPONENT_LOAD_CONSENT"}
+    assert h.data(2) == {"step": "COMPONENT_ACCEPT_CONSENT"}
+    assert h.data(3) == {"step": "COMPONENT_LOAD_INSTITUTION_SELECTOR"}
+    assert h.data(4) == {"step": "INSTITUTION_SELECTED", "institution": FC}
+    error = h.data(9)
     assert error["flinksCode"] == "INVALID_SECURITY_RESPONSE" and error["institution"] == FC
     assert GUID.match(error["requestId"])
-    assert h.data(8) == {"step": "COMPONENT_LOAD_MFA_RETRY", "institution": FC, "mfaTypes": ["QuestionAndAnswer"]}
+    assert h.data(10) == {"step": "COMPONENT_LOAD_MFA_RETRY", "institution": FC, "mfaTypes": ["QuestionAndAnswer"]}
     assert h.data(13) == {"step": "ACCOUNT_SELECTED", "institution": FC, "accountId": account_id}
-    for index in range(2, len(h.steps)):
+    for index in range(4, len(h.steps)):
         assert h.data(index)["institution"] == FC
     # Every event comes from the sandbox's origin, and the host page recorded exactly these.
     assert {event["origin"] for event in h.page.events} == {sandbox.base_url}
     assert h.recorded_events() == h.page.events
 
-    assert set(redirect_event) == {"step", "institution", "url"}
+    assert set(redirect_event) == {"step", "institution", "url", "accountId"}
+    assert redirect_event["accountId"] == account_id
     url = redirect_event["url"]
     assert url.startswith(redirect + "&loginId=")
     query = parse_qs(urlsplit(url).query)
-    assert query["institution"] == [FC] and query["from"] == ["host"]
+    assert query["institution"] == [FC] and query["from"] == ["host"] and query["accountId"] == [account_id]
     login_id = query["loginId"][0]
     assert GUID.match(login_id)
+    assert url == f"{redirect}&loginId={login_id}&institution={FC}&accountId={account_id}"
 
     # innerRedirect=true: the iframe itself goes to the redirect URL.
     qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
@@ -138,6 +153,64 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
     answer = httpx.post(f"{sandbox.banking_url}/Authorize", json={"LoginId": login_id, "MostRecentCached": True})
     assert answer.status_code == 200
     assert answer.json()["Login"]["Id"] == login_id
+    assert_no_console_errors(h)
+
+
+# -- consent -----------------------------------------------------------------------------------
+CONSENT_STEPS = ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
+                 "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
+
+
+@pytest.mark.parametrize("parameters", [{"consentEnable": "true"}, {}], ids=["consentEnable=true", "default"])
+def test_consent_is_the_first_screen_and_its_events_come_before_the_institutions(connect, flinks_sandbox,
+                                                                                 parameters):
+    """Flinks Connect's order: consent, institution, credentials, MFA. Consent is on by default."""
+    h = connect(flinks_sandbox).open(demo="true", detailsAndStatementEnable="true", accept_consent=False,
+                                     **parameters)
+    assert h.screen() == "consent"
+    assert h.steps == CONSENT_STEPS[:2]
+    assert h.data(1) == {"step": "COMPONENT_LOAD_CONSENT"}  # no institution chosen yet
+    assert h.js("document.activeElement.id") == "consent-title"
+    text = h.visible_text()
+    assert "This application would like to access your bank accounts" in text
+    for item in ("Account details and balances", "Transaction history", "Bank statements", "read-only"):
+        assert item in text
+    assert not h.is_visible("institution-list") and not h.is_visible("back")
+    # Nothing behind the consent screen can be reached before it is accepted.
+    h.select_institution()
+    assert "INSTITUTION_SELECTED" not in h.steps and h.screen() == "consent"
+
+    h.accept_consent()
+    assert h.steps == CONSENT_STEPS
+    assert [h.data(i) for i in range(4)] == [{"step": step} for step in CONSENT_STEPS]
+    assert h.screen() == "institutions"
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("greatday_nomfa", "Everyday")
+    h.wait_for("REDIRECT")
+    # Consent is asked once, before the institution: not again after the sign-in.
+    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
+                                       "REDIRECT"]
+    assert_no_console_errors(h)
+
+
+def test_consent_enable_false_skips_consent(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", consentEnable="false", accountSelectorEnable="true",
+                                     accept_consent=False)
+    assert h.screen() == "institutions"
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in("Greatday", "Everyday")
+    h.wait_for("COMPONENT_LOAD_MFA")
+    h.answer(answer_for(h.text("mfa-prompt")))
+    h.wait_for("COMPONENT_LOAD_ACCOUNT_SELECTION")
+    h.choose_account(0)
+    h.wait_for("REDIRECT")
+    assert not [step for step in h.steps if "CONSENT" in step]
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
+                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
+                       "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT"]
     assert_no_console_errors(h)
 
 
@@ -190,8 +263,9 @@ def test_stringify_posts_json_strings(connect, flinks_sandbox):
 
     assert all(isinstance(event["data"], str) for event in h.page.events)
     assert h.page.events[0]["data"] == '{"step":"APP_MOUNTED"}'
-    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
-                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "REDIRECT"]
+    assert h.page.events[1]["data"] == '{"step":"COMPONENT_LOAD_CONSENT"}'
+    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
+                                       "REDIRECT"]
     # No redirectUrl: the URL still carries the loginId, and the widget stays on its success screen.
     url = redirect["url"]
     assert url.startswith(f"{flinks_sandbox.base_url}/v2/done.html?loginId=")
@@ -201,17 +275,34 @@ def test_stringify_posts_json_strings(connect, flinks_sandbox):
     assert_no_console_errors(h)
 
 
-def test_french_text_and_french_security_questions(connect, flinks_sandbox_factory):
+def test_french_page_text_and_french_security_questions(connect, flinks_sandbox_factory):
+    """language=fr: every visible string in French, on every screen; the events are the same."""
     sandbox = flinks_sandbox_factory(mfa_rounds=2)
-    h = connect(sandbox).open(demo="true", language="fr", institutionFilterEnable="true",
-                              consentEnable="true", customerName="Prêts Acme", closeEnable="true")
+    h = connect(sandbox).open(demo="true", language="fr", institutionFilterEnable="true", consentEnable="true",
+                              customerName="Prêts Acme", closeEnable="true", detailsAndStatementEnable="true",
+                              accountSelectorEnable="true", accountSelectorMultiple="true", accept_consent=False)
     assert h.js("document.documentElement.lang") == "fr"
+    assert h.js("document.title") == "Connectez votre compte"
+    assert h.js("document.getElementById('close').getAttribute('aria-label')") == "Fermer"
+    text = h.visible_text()
+    assert h.text("consent-title") == "Prêts Acme souhaite accéder à vos comptes bancaires"
+    for words in ("Prêts Acme utilise Flinks", "L'historique de vos transactions", "Vos relevés bancaires",
+                  "lecture seule", "Autoriser l'accès", "Refuser", "Connexion sécurisée"):
+        assert words.lower() in text.lower(), words
+    assert not ENGLISH_WORDS.search(text), text
+    h.accept_consent()
+
     text = h.visible_text()
     assert "Choisissez votre institution" in text and "Institution de test" in text
     assert "institutions canadiennes" in text.lower()
     assert not ENGLISH_WORDS.search(text), text
     assert h.js("document.getElementById('institution-search').placeholder") == "Rechercher votre institution"
-    assert h.js("document.getElementById('close').getAttribute('aria-label')") == "Fermer"
+    h.fill("institution-search", "zzz")
+    assert h.text("institution-empty") == "Aucune institution ne correspond à « zzz »."
+    h.fill("institution-search", "banque royale")  # French names are searched too
+    assert h.js("Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
+                ".filter(function (b) { return b.getClientRects().length; }).length") == 1
+    h.fill("institution-search", "")
 
     h.select_institution()
     h.wait_for("COMPONENT_LOAD_CREDENTIAL")
@@ -220,6 +311,13 @@ def test_french_text_and_french_security_questions(connect, flinks_sandbox_facto
                   "Continuer", "Afficher"):
         assert words.lower() in text.lower()  # innerText follows CSS text-transform
     assert not ENGLISH_WORDS.search(text), text
+    assert h.js("document.getElementById('password-toggle').getAttribute('aria-label')") == "Afficher le mot de passe"
+
+    h.sign_in("Greatday", "Nopeday")  # errors are in French too
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL_RETRY")
+    assert h.text("credentials-error") == ("Le nom d'utilisateur ou le mot de passe est incorrect. "
+                                           "Vérifiez-les et réessayez.")
+    assert not ENGLISH_WORDS.search(h.visible_text())
 
     h.sign_in("Greatday", "Everyday")
     prompts = []
@@ -229,39 +327,65 @@ def test_french_text_and_french_security_questions(connect, flinks_sandbox_facto
         prompts.append(prompt)
         assert prompt not in ENGLISH_PROMPTS
         assert not ENGLISH_WORDS.search(h.visible_text())
+        if round_ == 1:
+            h.answer("Atlantide")
+            h.wait_for("COMPONENT_LOAD_MFA_RETRY")
+            assert h.text("mfa-error") == "Cette réponse ne correspond pas à celle de votre banque. Réessayez."
         h.answer(answer_for(prompt))
     assert len(set(prompts)) == 2
     assert authorize_bodies(sandbox)[0]["Language"] == "fr"
 
-    h.wait_for("COMPONENT_LOAD_CONSENT")
-    assert h.text("consent-title") == "Prêts Acme souhaite accéder à vos comptes Flinks Capital"
-    assert not ENGLISH_WORDS.search(h.visible_text())
-    h.click("#consent-accept")
+    h.wait_for("COMPONENT_LOAD_ACCOUNT_SELECTION")
+    text = h.visible_text()
+    for words in ("Choisissez vos comptes", "Aucun compte sélectionné", "Tout sélectionner", "Chèques"):
+        assert words in text, words
+    assert re.search(r"\d,\d\d\s\$", text)  # amounts as French Canada writes them: 1 234,56 $
+    assert not ENGLISH_WORDS.search(text), text
+    h.click("#accounts-select-all")
+    assert h.text("accounts-select-all") == "Tout désélectionner"
+    h.click("#accounts-select-all")
+    chosen = h.choose_accounts(0, 1)
     h.wait_for("REDIRECT")
-    assert "Vous êtes connecté" in h.visible_text()
+    text = h.visible_text()
+    assert "Vous êtes connecté" in text
+    assert "Vos 2 comptes Flinks Capital sont maintenant connectés à Prêts Acme." in text
+    assert not ENGLISH_WORDS.search(text), text
+
+    # The events are Flinks' own, whatever the language.
+    assert h.steps == CONSENT_STEPS + [
+        "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "INVALID_LOGIN",
+        "COMPONENT_LOAD_CREDENTIAL_RETRY", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
+        "INVALID_SECURITY_RESPONSE", "COMPONENT_LOAD_MFA_RETRY", "SUBMIT_MFA", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
+        "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT"]
+    assert h.data(-1)["accountId"] == chosen
     assert_no_console_errors(h)
 
 
 def test_close_button_and_denied_consent(connect, flinks_sandbox):
-    h = connect(flinks_sandbox).open(demo="true", closeEnable="true", consentEnable="true")
+    h = connect(flinks_sandbox).open(demo="true", closeEnable="true", consentEnable="true",
+                                     customerName="Acme Lending", accept_consent=False)
     assert h.is_visible("close")
     h.click("#close")
     assert h.wait_for("COMPONENT_CLOSE_SESSION") == {"step": "COMPONENT_CLOSE_SESSION"}
 
+    h.click("#consent-deny")
+    assert h.wait_for("COMPONENT_DENY_CONSENT") == {"step": "COMPONENT_DENY_CONSENT"}
+    assert h.screen() == "denied"
+    assert h.text("denied-text") == "Acme Lending will not receive any of your information."
+    assert "INSTITUTION_SELECTED" not in h.steps and "REDIRECT" not in h.steps
+    assert not any(r.path.endswith("/Authorize") for r in flinks_sandbox.requests)
+    h.click("#denied-restart")  # back to the consent screen, to choose again
+    h.wait_for("COMPONENT_LOAD_CONSENT", count=2)
+    assert h.screen() == "consent"
+
+    h.accept_consent()
     h.select_institution()
     h.wait_for("COMPONENT_LOAD_CREDENTIAL")
     h.click("#close")
     assert h.wait_for("COMPONENT_CLOSE_SESSION", count=2) == {"step": "COMPONENT_CLOSE_SESSION", "institution": FC}
-
-    h.sign_in("greatday_nomfa", "Everyday")
-    h.wait_for("COMPONENT_LOAD_CONSENT")
-    h.click("#consent-deny")
-    assert h.wait_for("COMPONENT_DENY_CONSENT") == {"step": "COMPONENT_DENY_CONSENT", "institution": FC}
-    assert h.screen() == "denied"
-    assert "REDIRECT" not in h.steps
-    h.click("#denied-restart")
-    h.wait_for("COMPONENT_LOAD_INSTITUTION_SELECTOR", count=2)
-    assert h.screen() == "institutions"
+    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_CLOSE_SESSION", "COMPONENT_DENY_CONSENT",
+                       "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+                       "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "COMPONENT_CLOSE_SESSION"]
     assert_no_console_errors(h)
 
 
@@ -362,8 +486,8 @@ def test_real_clicks_and_keys(connect, flinks_sandbox, qtbot):
     qtbot.keyClicks(target, "Everyday")
     qtbot.keyClick(target, Qt.Key.Key_Return)
     h.wait_for("REDIRECT")
-    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
-                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "REDIRECT"]
+    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
+                                       "REDIRECT"]
     assert authorize_bodies(flinks_sandbox)[0]["Password"] == "Everyday"
     assert_no_console_errors(h)
 
@@ -411,3 +535,150 @@ def test_tag_without_a_redirect_url(connect, flinks_sandbox):
     assert parse_qs(urlsplit(url).query)["tag"] == [TAG]
     assert h.screen() == "success"
     assert_no_console_errors(h)
+
+
+# -- account selection: accountId in the events and the redirect ------------------------------
+def sign_in_to_the_account_selection(h, username="greatday_nomfa") -> dict:
+    h.select_institution()
+    h.wait_for("COMPONENT_LOAD_CREDENTIAL")
+    h.sign_in(username, "Everyday")
+    return h.wait_for("COMPONENT_LOAD_ACCOUNT_SELECTION")
+
+
+def session_accounts(sandbox) -> list[dict]:
+    """Every account of the signed-in user, as the sandbox gives them to the account selection."""
+    request_id = next(r.body for r in reversed(sandbox.requests) if r.path.endswith("/v2/session/accounts"))
+    answer = httpx.post(f"{sandbox.base_url}/v2/session/accounts", content=request_id)
+    assert answer.status_code == 200
+    return answer.json()["Accounts"]
+
+
+def listed_accounts(h) -> list[str]:
+    return json.loads(h.js("JSON.stringify(Array.from(document.querySelectorAll('#account-list input'))"
+                           ".map(function (i) { return i.value; }))"))
+
+
+def test_single_account_id_in_the_redirect_event_url_and_landing_page(connect, flinks_sandbox, qtbot):
+    sandbox = flinks_sandbox
+    redirect = f"http://localhost:{sandbox.port}/v2/done.html"
+    h = connect(sandbox).open(demo="true", innerRedirect="true", redirectUrl=redirect, accountSelectorEnable="true",
+                              tag=TAG)
+    sign_in_to_the_account_selection(h)
+    assert h.screen() == "accounts"
+    assert h.text("accounts-title") == "Choose an account" and not h.is_visible("accounts-toolbar")
+    assert h.js("document.getElementById('account-continue').disabled") is True
+    account_id = h.choose_account(1)
+    event = h.wait_for("REDIRECT")
+    assert h.data(-2) == {"step": "ACCOUNT_SELECTED", "institution": FC, "accountId": account_id}
+    assert event["accountId"] == account_id and set(event) == {"step", "institution", "url", "accountId"}
+    url = event["url"]
+    login_id = parse_qs(urlsplit(url).query)["loginId"][0]
+    # loginId, institution, accountId, then tag: each URL-encoded.
+    assert url == f"{redirect}?loginId={login_id}&institution={FC}&accountId={account_id}&tag={quote(TAG, safe='')}"
+
+    # What the app reads from it: the event as it arrived, and the page it lands on.
+    parsed = parse_connect_event(h.page.events[-1]["data"])
+    assert login_id_from_event(parsed) == (login_id, FC)
+    assert account_ids_from_event(parsed) == [account_id]
+    qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
+    landing = h.js("location.href")
+    assert landing == url
+    assert login_id_from_url(landing, redirect) == (login_id, FC)
+    assert account_ids_from_url(landing, redirect) == [account_id]
+    assert_no_console_errors(h)
+
+
+def test_several_account_ids_with_account_selector_multiple(connect, flinks_sandbox, qtbot):
+    sandbox = flinks_sandbox
+    redirect = f"http://localhost:{sandbox.port}/v2/done.html?from=host"
+    h = connect(sandbox).open(demo="true", innerRedirect="true", redirectUrl=redirect, accountSelectorEnable="true",
+                              accountSelectorMultiple="true", stringify="true")
+    loaded = sign_in_to_the_account_selection(h)
+    listed = listed_accounts(h)
+    assert len(listed) == loaded["displayedAccounts"] >= 3
+    assert h.js("document.querySelectorAll('#account-list input[type=checkbox]').length") == len(listed)
+    assert h.text("accounts-title") == "Choose your accounts"
+    assert h.text("accounts-count") == "No account selected"
+    assert h.js("document.getElementById('account-continue').disabled") is True
+
+    h.click("#accounts-select-all")  # every account, then none again
+    assert h.text("accounts-count") == f"{len(listed)} accounts selected"
+    assert h.text("accounts-select-all") == "Clear selection"
+    h.click("#accounts-select-all")
+    assert h.text("accounts-count") == "No account selected"
+
+    chosen = h.choose_accounts(0, 2)
+    assert chosen == [listed[0], listed[2]]
+    event = h.wait_for("REDIRECT")
+    assert h.data(-2) == {"step": "ACCOUNT_SELECTED", "institution": FC, "accountId": chosen}
+    assert event["accountId"] == chosen  # a list, as the event was posted (JSON text here)
+    url = event["url"]
+    query = parse_qs(urlsplit(url).query)
+    login_id = query["loginId"][0]
+    assert url == f"{redirect}&loginId={login_id}&institution={FC}&accountId={chosen[0]},{chosen[1]}"
+    assert query["accountId"] == [f"{chosen[0]},{chosen[1]}"]  # comma-separated, as Flinks documents
+    assert "Your 2 Flinks Capital accounts are now connected." in h.visible_text()
+
+    parsed = parse_connect_event(h.page.events[-1]["data"])
+    assert parsed is not None and login_id_from_event(parsed) == (login_id, FC)
+    assert account_ids_from_event(parsed) == chosen
+    qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
+    landing = h.js("location.href")
+    assert landing == url
+    assert account_ids_from_url(landing, redirect) == chosen
+    assert_no_console_errors(h)
+
+
+def test_one_account_with_account_selector_multiple_is_still_a_list(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", accountSelectorMultiple="true")
+    sign_in_to_the_account_selection(h)
+    chosen = h.choose_accounts(1)
+    event = h.wait_for("REDIRECT")
+    assert event["accountId"] == chosen and h.data(-2)["accountId"] == chosen
+    assert parse_qs(urlsplit(event["url"]).query)["accountId"] == chosen
+    assert "Your Flinks Capital account is now connected." in h.visible_text()
+    assert_no_console_errors(h)
+
+
+def test_the_selector_lists_operations_accounts_unless_show_all_accounts(connect, flinks_sandbox):
+    """As Flinks does: only operations accounts by default; showAllAccounts=true lists every one."""
+    h = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true")
+    loaded = sign_in_to_the_account_selection(h)
+    accounts = session_accounts(flinks_sandbox)
+    operations = [a["Id"] for a in accounts if a.get("Category") in (None, "Operations")]
+    assert operations and len(operations) < len(accounts)  # the sample user has a credit card too
+    assert listed_accounts(h) == operations
+    assert loaded == {"step": "COMPONENT_LOAD_ACCOUNT_SELECTION", "institution": FC,
+                      "totalAccounts": len(accounts), "displayedAccounts": len(operations)}
+
+    every = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", showAllAccounts="true")
+    loaded = sign_in_to_the_account_selection(every)
+    assert listed_accounts(every) == [a["Id"] for a in accounts]
+    assert loaded["displayedAccounts"] == loaded["totalAccounts"] == len(accounts)
+    assert "Credit card" in every.text("account-list")
+    assert_no_console_errors(h)
+    assert_no_console_errors(every)
+
+
+@pytest.mark.parametrize("currency", ["usd", "USD", "cad,usd"])
+def test_account_selector_currency_lists_those_currencies_only(connect, flinks_sandbox, currency):
+    h = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", accountSelectorCurrency=currency,
+                                     showAllAccounts="true")
+    sign_in_to_the_account_selection(h)
+    wanted = currency.upper().split(",")
+    accounts = session_accounts(flinks_sandbox)
+    expected = [a["Id"] for a in accounts if a["Currency"] in wanted]
+    assert expected and listed_accounts(h) == expected
+    assert_no_console_errors(h)
+
+
+def test_no_account_to_list_says_so(connect, flinks_sandbox):
+    h = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", accountSelectorCurrency="eur")
+    loaded = sign_in_to_the_account_selection(h)
+    assert loaded["displayedAccounts"] == 0 < loaded["totalAccounts"]
+    assert h.text("accounts-empty") == "None of the accounts of this login can be connected here."
+    assert h.js("document.getElementById('account-continue').disabled") is True
+    h.click("#account-continue")
+    assert "REDIRECT" not in h.steps
+    assert_no_console_errors(h)
+

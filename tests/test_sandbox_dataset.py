@@ -22,11 +22,11 @@ from decimal import Decimal
 import pytest
 from pypdf import PdfReader
 
-from flinks_desktop.sandbox.dataset import SandboxDataset, build_dataset
+from flinks_desktop.sandbox.dataset import SandboxDataset, build_dataset, damage
 from flinks_desktop.sandbox.statements import StatementData, render_statement
 
 AS_OF = date(2026, 11, 21)
-USERNAMES = ("Greatday", "greatday_nomfa", "test_pending", "test_dispatched")
+USERNAMES = ("Greatday", "greatday_nomfa", "test_pending", "test_dispatched", "greatday_everything")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 ACCOUNT_KEYS = {"Id", "Title", "AccountNumber", "LastFourDigits", "TransitNumber", "InstitutionNumber",
                 "OverdraftLimit", "Balance", "Category", "Type", "Currency", "Holder", "AccountType"}
@@ -385,3 +385,44 @@ def test_a_quiet_month_and_characters_outside_latin1_still_render(ds):
            "Credit": None, "Balance": Decimal("11.34"), "Id": "x"}
     text = pdf_text(render_statement(dataclasses.replace(quiet, transactions=[odd])))[0]
     assert "CAFÉ ? ?" in text  # accents kept, the rest replaced rather than failing the statement
+
+
+# -- the scenario users' data ----------------------------------------------------------------------
+def test_transactions_between_dates_and_after_a_transaction(ds):
+    chequing = find_account(ds, "Chequing")["Id"]
+    year = ds.transactions(chequing, 365)
+    october = ds.transactions_between(chequing, date(2026, 10, 1), date(2026, 10, 31))
+    assert october == [t for t in year if t["Date"].startswith("2026-10")] and october
+    assert ds.transactions_between(chequing, AS_OF - timedelta(days=89), AS_OF) == ds.transactions(chequing, 90)
+    assert ds.transactions_between(chequing, AS_OF, AS_OF + timedelta(days=30)) == ds.transactions(chequing, 1)
+    anchor = year[25]
+    since = AS_OF - timedelta(days=364)
+    assert ds.transactions_between(chequing, since, AS_OF, after=anchor["Id"]) == year[:25]
+    assert ds.transactions_between(chequing, since, AS_OF, after=anchor["Id"].upper()) == year[:25]
+    assert ds.transactions_between(chequing, since, AS_OF, after="not-a-transaction") == year
+
+
+def test_everything_keeps_its_history_when_as_of_moves():
+    ds, later = build_dataset("greatday_everything", AS_OF), build_dataset("greatday_everything", date(2027, 3, 15))
+    assert [a["Id"] for a in ds.accounts()] == [a["Id"] for a in later.accounts()] and len(ds.accounts()) == 9
+    for account in ds.accounts():
+        overlap = [t for t in ds.transactions(account["Id"], 365) if t["Date"] >= "2026-03-16"]
+        again = [t for t in later.transactions(account["Id"], 365) if "2026-03-16" <= t["Date"] <= AS_OF.isoformat()]
+        assert overlap == again, account["Title"]
+
+
+def test_numeric_and_damaged_shapes_leave_the_statements_readable_where_they_should():
+    numeric = build_dataset("greatday_numeric", AS_OF)
+    account = numeric.accounts()[0]
+    assert type(account["TransitNumber"]) is int and account["InstitutionNumber"] == 777
+    assert all(type(t["Code"]) is int for t in numeric.transactions(account["Id"], 90))
+    assert str(account["TransitNumber"]) in pdf_text(numeric.statement_pdf(account["Id"], 2026, 10))[0]
+
+    badpdf = build_dataset("greatday_badpdf", AS_OF)
+    chequing, savings = badpdf.accounts()[:2]
+    good = badpdf.statement_pdf(chequing["Id"], 2026, 10)
+    [sent] = badpdf.statements(chequing["Id"], 1)
+    assert base64.b64decode(sent["Base64Bytes"]) == damage(good) and good.startswith(damage(good))
+    with pytest.raises(Exception):
+        pdf_text(damage(good))
+    assert pdf_text(base64.b64decode(badpdf.statements(savings["Id"], 1)[0]["Base64Bytes"]))

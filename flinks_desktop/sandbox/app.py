@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from dataclasses import replace as dataclass_replace
+from datetime import date, timedelta
 from decimal import Decimal
 from importlib import resources
 from typing import Any
@@ -30,6 +32,11 @@ from flinks_desktop.sandbox.state import SandboxError, SandboxState, Session
 
 DAYS = {"Days90": 90, "Days365": 365}
 STATEMENT_MONTHS = {"MostRecent": 1, "Months3": 3, "Months12": 12}
+#: The most transactions history a data call reaches back: Days365.
+HISTORY_DAYS = 365
+#: Deepest JSON nesting accepted in a request body (Flinks' own bodies nest three levels at most).
+MAX_JSON_DEPTH = 32
+DATA_ENDPOINTS = ("GetAccountsSummary", "GetAccountsDetail", "GetStatements")
 CONNECT_ASSETS = resources.files("flinks_desktop.sandbox") / "connect"
 CONNECT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
                  ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2"}
@@ -43,16 +50,21 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def flinks_json(payload: dict, status: int = 200) -> Response:
-    body = json.dumps({"HttpStatusCode": status, **payload}, default=_json_default, ensure_ascii=False)
-    return Response(body, status_code=status, media_type="application/json; charset=utf-8")
+def flinks_json(payload: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    document = {"HttpStatusCode": status, **payload}
+    try:
+        body = json.dumps(document, default=_json_default, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate echoed from a request ("\ud800"): escape it instead
+        body = json.dumps(document, default=_json_default).encode("ascii")
+    return Response(body, status_code=status, headers=headers,
+                    media_type="application/json; charset=utf-8")
 
 
 def error_response(error: SandboxError) -> Response:
     payload: dict[str, Any] = {"Message": error.message, "FlinksCode": error.code}
     if error.request_id:
         payload["RequestId"] = error.request_id
-    return flinks_json(payload, error.status)
+    return flinks_json(payload, error.status, error.headers or None)
 
 
 def pending_response(endpoint: str, code: str, request_id: str) -> Response:
@@ -112,6 +124,7 @@ class FlinksApi:
         user = institution.find_user(login.username)
         if user is None:  # a state file shared with another sandbox that knows other users
             raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
+        self.state.throttle(user, login.username, "Authorize")
         session = self.state.open_session(user, login.username, language, login.login_id)
         if body.get("MostRecentCached") is True:
             if user.mfa and (user.cached_mfa or self.config.cached_mfa):
@@ -138,6 +151,7 @@ class FlinksApi:
         user = institution.find_user(username)
         if user is None or password != institution.PASSWORD:
             raise SandboxError(401, "INVALID_LOGIN", "The username or password is invalid")
+        self.state.throttle(user, username, "Authorize")
         session = self.state.open_session(user, username, language, None)
         return await self.contact_bank(session, paused=True)
 
@@ -164,20 +178,24 @@ class FlinksApi:
         responses = body.get("SecurityResponses")
         if not isinstance(responses, dict):
             raise SandboxError(400, "INVALID_REQUEST", "SecurityResponses must be an object", session.request_id)
-        question = session.questions[0]
-        asked = institution.prompt(question, session.language)
-        unknown = [key for key in responses if key != asked]
+        # Every question of the 203 (usually one), by its exact prompt.
+        asked = {institution.prompt(question, session.language): question for question in session.rounds[0]}
+        unknown = [key for key in responses if key not in asked]
         if unknown:
             raise SandboxError(401, "QUESTION_NOT_FOUND",
                                "The security responses do not match the questions asked", session.request_id)
-        answers = responses.get(asked)
-        if not answers:  # an empty answer list: the same question again
+        if not any(responses.get(prompt) for prompt in asked):  # empty answer lists: the same 203 again
             return self.challenge(session)
-        if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
-            raise SandboxError(400, "INVALID_REQUEST", "Each security response is a list of strings",
-                               session.request_id)
+        for prompt in asked:
+            answers = responses.get(prompt)
+            if answers and (not isinstance(answers, list) or not all(isinstance(a, str) for a in answers)):
+                raise SandboxError(400, "INVALID_REQUEST", "Each security response is a list of strings",
+                                   session.request_id)
+        if not all(responses.get(prompt) for prompt in asked):
+            raise SandboxError(401, "SECURITYRESPONSES_INCOMPLETE",
+                               "Answer every security question of the challenge", session.request_id)
         await self.bank_pause()
-        if not institution.is_right_answer(question, answers[0]):
+        if not all(institution.is_right_answer(asked[prompt], responses[prompt][0]) for prompt in asked):
             session.wrong_answers += 1
             if session.wrong_answers >= institution.MAX_WRONG_ANSWERS:
                 del self.state.sessions[session.request_id]
@@ -185,22 +203,27 @@ class FlinksApi:
                                    "Too many wrong answers: start again", session.request_id)
             raise SandboxError(401, "INVALID_SECURITY_RESPONSE", "The security response is invalid",
                                session.request_id)
-        session.questions.pop(0)
+        session.rounds.pop(0)
         session.wrong_answers = 0
-        if session.questions:
+        if session.rounds:
             return self.challenge(session)
         if session.cached:  # the cached data, as it was: its LastRefresh stays
             self.state.find_login(session.login_id)
         else:
             self.state.record_login(session)
         self.state.authorize(session)
+        if not session.user.login_after_mfa:
+            # As a real private instance answered: no Login (and no InstitutionName/Id); the client
+            # keeps the loginId it knows (or reads it from the data endpoints' Login).
+            return flinks_json({"Links": links("AccountsDetail", "AccountsSummary", "Statements"),
+                                "Institution": INSTITUTION, "RequestId": session.request_id})
         return self.authorized(session)
 
     def challenge(self, session: Session) -> Response:
-        prompt = institution.prompt(session.questions[0], session.language)
         return flinks_json({
             "Links": links("Authorization"),
-            "SecurityChallenges": [{"Type": "QuestionAndAnswer", "Prompt": prompt}],
+            "SecurityChallenges": [institution.challenge(question, session.language)
+                                   for question in session.rounds[0]],
             "Institution": INSTITUTION,
             "RequestId": session.request_id,
         }, 203)
@@ -224,11 +247,13 @@ class FlinksApi:
     async def data(self, request: Request, body: dict, endpoint: str) -> Response:
         self.check_api_key(request)
         session = self.state.find_session(body.get("RequestId"), authorized=True)
-        self.validate_data_request(endpoint, body, session)
-        op = self.state.start_operation(session, endpoint, body, pending_first=endpoint == "GetAccountsDetail")
+        self.state.throttle(session.user, session.username, endpoint)
+        wanted = parse_data_request(endpoint, body, session.request_id)
+        self.state.note_data_call(session)
+        op = self.state.start_operation(session, endpoint, wanted, pending_first=endpoint == "GetAccountsDetail")
         if op.in_progress:
             return pending_response(endpoint, op.code, session.request_id)
-        return self.payload(session, endpoint, op.body)
+        return self.payload(session, op.body)
 
     async def data_async(self, request: Request, endpoint: str, request_id: str) -> Response:
         self.check_api_key(request)
@@ -236,45 +261,42 @@ class FlinksApi:
         op = self.state.poll(session, endpoint)
         if op.in_progress:
             return pending_response(endpoint, op.code, session.request_id)
-        return self.payload(session, endpoint, op.body)
+        return self.payload(session, op.body)
 
-    def validate_data_request(self, endpoint: str, body: dict, session: Session) -> None:
-        def bad(message: str) -> SandboxError:
-            return SandboxError(400, "INVALID_REQUEST", message, session.request_id)
-
-        days = body.get("DaysOfTransactions", "Days90")
-        if endpoint == "GetAccountsDetail" and days not in DAYS:
-            raise bad("DaysOfTransactions must be Days90 or Days365")
-        number = body.get("NumberOfStatements", "MostRecent")
-        if endpoint == "GetStatements" and number not in STATEMENT_MONTHS:
-            raise bad("NumberOfStatements must be MostRecent, Months3 or Months12")
-        accounts_filter = body.get("AccountsFilter")
-        if accounts_filter is not None and (
-            not isinstance(accounts_filter, list) or not all(isinstance(a, str) for a in accounts_filter)
-        ):
-            raise bad("AccountsFilter must be a list of account ids")
-
-    def payload(self, session: Session, endpoint: str, body: dict) -> Response:
-        dataset = build_dataset(session.username, self.as_of())
-        wanted = body.get("AccountsFilter") or None
-        accounts = [a for a in dataset.accounts() if wanted is None or a["Id"] in wanted]
+    def payload(self, session: Session, wanted: DataRequest) -> Response:
+        as_of = self.as_of()
+        dataset = build_dataset(session.username, as_of)
+        accounts = [a for a in dataset.accounts()
+                    if wanted.accounts_filter is None or a["Id"] in wanted.accounts_filter]
         common = {"Login": self.login_json(session), "Institution": INSTITUTION,
                   "InstitutionName": INSTITUTION, "InstitutionId": INSTITUTION_ID,
                   "RequestId": session.request_id}
-        if endpoint == "GetAccountsSummary":
+        if wanted.endpoint == "GetStatements":
+            by_account = [{"AccountNumber": a["AccountNumber"],
+                           "Statements": dataset.statements(a["Id"], wanted.statements)} for a in accounts]
+            return flinks_json({"StatementsByAccount": by_account, **common})
+        for account in accounts:
+            wanted.shape(account)
+        if wanted.endpoint == "GetAccountsSummary":
             for account in accounts:
                 account.update({"EftEligibleRatio": 1.0, "ETransferEligibleRatio": 1.0})
             return flinks_json({"Accounts": accounts, "Links": links("AccountsDetail", "Statements"), **common})
-        if endpoint == "GetAccountsDetail":
-            days = DAYS[body.get("DaysOfTransactions", "Days90")]
-            for account in accounts:
-                with_transactions = body.get("WithTransactions", True) is not False
-                account["Transactions"] = dataset.transactions(account["Id"], days) if with_transactions else []
-            return flinks_json({"Accounts": accounts, **common})
-        months = STATEMENT_MONTHS[body.get("NumberOfStatements", "MostRecent")]
-        by_account = [{"AccountNumber": a["AccountNumber"], "Statements": dataset.statements(a["Id"], months)}
-                      for a in accounts]
-        return flinks_json({"StatementsByAccount": by_account, **common})
+        history_start = as_of - timedelta(days=HISTORY_DAYS - 1)
+        if wanted.date_from or wanted.date_to:  # a period replaces DaysOfTransactions
+            first, last = max(wanted.date_from or history_start, history_start), wanted.date_to or as_of
+        else:
+            first, last = as_of - timedelta(days=wanted.days - 1), as_of
+        delta = dict(wanted.refresh_delta)
+        for account in accounts:
+            after = delta.get(account["Id"])
+            if not wanted.with_transactions:
+                account["Transactions"] = []
+            elif after is not None:  # what came after the client's last transaction, Days365 at most
+                since = max(wanted.date_from or history_start, history_start)
+                account["Transactions"] = dataset.transactions_between(account["Id"], since, last, after)
+            else:
+                account["Transactions"] = dataset.transactions_between(account["Id"], first, last)
+        return flinks_json({"Accounts": accounts, **common})
 
     # /DeleteCard/{loginId}
     async def delete_card(self, request: Request, login_id: str) -> Response:
@@ -287,6 +309,119 @@ BANK_MESSAGES = {
     "DISABLED_LOGIN": "The account is disabled at the bank",
     "RETRY_LATER": "The institution could not be reached, please retry later",
 }
+
+
+# -- data requests --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class DataRequest:
+    """What a data call asked for, read from its body (see parse_data_request)."""
+
+    endpoint: str
+    accounts_filter: frozenset[str] | None = None  # account Ids (lower case); None: every account
+    days: int = 90  # DaysOfTransactions
+    date_from: date | None = None  # DateFrom/DateTo: a period that replaces DaysOfTransactions
+    date_to: date | None = None
+    refresh_delta: tuple[tuple[str, str], ...] = ()  # (account Id, last transaction Id the client has)
+    with_transactions: bool = True
+    with_balance: bool = True
+    with_account_identity: bool = True
+    statements: int = 1  # NumberOfStatements, in months
+
+    def shape(self, account: dict) -> None:
+        """WithBalance false: the Balance's values are null. WithAccountIdentity false: no transit or
+        institution number, and the account number masked but its last four digits."""
+        if not self.with_balance:
+            account["Balance"] = {"Available": None, "Current": None, "Limit": None}
+        if not self.with_account_identity:
+            number = account["AccountNumber"]
+            account.update({"TransitNumber": None, "InstitutionNumber": None,
+                            "AccountNumber": "*" * max(0, len(number) - 4) + number[-4:]})
+
+
+#: The options each data endpoint honours; others in the body are ignored, as Flinks ignores them.
+BOOLEAN_OPTIONS = {
+    "GetAccountsSummary": ("WithBalance", "WithAccountIdentity", "WithTransactions", "MostRecentCached"),
+    "GetAccountsDetail": ("WithBalance", "WithAccountIdentity", "WithTransactions", "WithKYC",
+                          "MostRecentCached"),
+    "GetStatements": ("MostRecentCached",),
+}
+FLINKS_DATE = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})"
+                         r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+
+
+def flinks_date(value: object) -> date | None:
+    """The date of a DateFrom/DateTo value, or None when it is not one (2026-02-30 is not)."""
+    match = FLINKS_DATE.fullmatch(value.strip()) if isinstance(value, str) else None
+    try:
+        return date(*(int(part) for part in match.groups())) if match else None
+    except ValueError:
+        return None
+
+
+def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataRequest:
+    """The data call's options, or 400 INVALID_REQUEST naming the first one that is not valid.
+
+    A null is the option's default (Flinks' options are nullable). Booleans are JSON booleans;
+    DaysOfTransactions is Days90 or Days365; DateFrom/DateTo are dates (2026-11-21, 2026/11/21, or a
+    date and time, whose date counts); RefreshDelta is a list of {"AccountId", "TransactionId"};
+    AccountsFilter a list of account Ids; NumberOfStatements MostRecent, Months3 or Months12.
+    """
+    def bad(message: str) -> SandboxError:
+        return SandboxError(400, "INVALID_REQUEST", message, request_id)
+
+    def option(name: str) -> Any:
+        return body.get(name)
+
+    flags = {}
+    for name in BOOLEAN_OPTIONS[endpoint]:
+        value = option(name)
+        if value is not None and not isinstance(value, bool):
+            raise bad(f"{name} must be true or false")
+        flags[name] = value is not False
+
+    accounts_filter = option("AccountsFilter")
+    if accounts_filter is not None and (
+        not isinstance(accounts_filter, list) or not all(isinstance(a, str) for a in accounts_filter)
+    ):
+        raise bad("AccountsFilter must be a list of account ids")
+    wanted = DataRequest(
+        endpoint,
+        accounts_filter=frozenset(a.strip().lower() for a in accounts_filter) if accounts_filter else None,
+        with_transactions=flags.get("WithTransactions", True),
+        with_balance=flags.get("WithBalance", True),
+        with_account_identity=flags.get("WithAccountIdentity", True),
+    )
+    if endpoint == "GetStatements":
+        number = option("NumberOfStatements")
+        if number is not None and (not isinstance(number, str) or number not in STATEMENT_MONTHS):
+            raise bad("NumberOfStatements must be MostRecent, Months3 or Months12")
+        return dataclass_replace(wanted, statements=STATEMENT_MONTHS[number or "MostRecent"])
+    if endpoint != "GetAccountsDetail":
+        return wanted
+
+    days = option("DaysOfTransactions")
+    if days is not None and (not isinstance(days, str) or days not in DAYS):
+        raise bad("DaysOfTransactions must be Days90 or Days365")
+    period: dict[str, date] = {}
+    for name in ("DateFrom", "DateTo"):
+        if option(name) is not None:
+            period[name] = flinks_date(option(name))
+            if period[name] is None:
+                raise bad(f"{name} must be a date, as 2026-11-21")
+    if "DateFrom" in period and "DateTo" in period and period["DateFrom"] > period["DateTo"]:
+        raise bad("DateFrom must not be after DateTo")
+    delta = option("RefreshDelta")
+    pairs: list[tuple[str, str]] = []
+    if delta is not None:
+        if not isinstance(delta, list):
+            raise bad("RefreshDelta must be a list of {AccountId, TransactionId}")
+        for item in delta:
+            ids = (item.get("AccountId"), item.get("TransactionId")) if isinstance(item, dict) else (None, None)
+            if not all(isinstance(i, str) and i.strip() for i in ids):
+                raise bad("Each RefreshDelta item needs an AccountId and a TransactionId")
+            pairs.append((ids[0].strip().lower(), ids[1].strip().lower()))
+    return dataclass_replace(wanted, days=DAYS[days or "Days90"], date_from=period.get("DateFrom"),
+                             date_to=period.get("DateTo"), refresh_delta=tuple(pairs))
 
 
 # -- the Connect widget page -------------------------------------------------------------------
@@ -311,7 +446,7 @@ class ConnectPage:
 
     async def accounts(self, request: Request) -> Response:
         """The account-selection step's list (the real widget reads it from Flinks' backend)."""
-        body = await json_body(request)
+        body = await json_body(request, self.config.max_body_bytes)
         session = self.state.find_session(body.get("RequestId"), authorized=True)
         dataset = build_dataset(session.username, self.config.as_of or date.today())
         keys = ("Id", "Title", "AccountNumber", "Type", "Category", "Currency", "Balance")
@@ -319,13 +454,61 @@ class ConnectPage:
 
 
 # -- plumbing -----------------------------------------------------------------------------------
-async def json_body(request: Request) -> dict:
-    raw = await request.body()
-    if not raw:
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request's body, or 413 as soon as it is known to be larger than `limit` bytes (by its
+    Content-Length, or while it streams in): a hostile body is never read whole."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise body_too_large(limit)
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def body_too_large(limit: int) -> SandboxError:
+    return SandboxError(413, "INVALID_REQUEST", f"The request body is larger than {limit} bytes")
+
+
+# Linear-time passes (no backtracking): escapes first, so that a string is then quote to quote.
+_JSON_ESCAPE = re.compile(rb"\\.", re.DOTALL)
+_JSON_STRING = re.compile(rb'"[^"]*"')
+_JSON_NESTING = re.compile(rb"[^\[\]{}]+")
+
+
+def nested_too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether JSON text nests arrays and objects deeper than `limit` (brackets inside strings do
+    not count). Checked before parsing, so that a hostile body never reaches the parser's recursion."""
+    if raw.count(b"[") + raw.count(b"{") <= limit:
+        return False
+    brackets = _JSON_NESTING.sub(b"", _JSON_STRING.sub(b"", _JSON_ESCAPE.sub(b"", raw)))
+    depth = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+async def json_body(request: Request, limit: int = 1024 * 1024) -> dict:
+    """The request's JSON object ({} for no body). Too large: 413; not a JSON object, nested deeper
+    than MAX_JSON_DEPTH, or with NaN/Infinity: 400 INVALID_REQUEST, Flinks' answer to a malformed
+    request."""
+    raw = await read_body(request, limit)
+    if not raw.strip():
         return {}
+    if nested_too_deep(raw):
+        raise SandboxError(400, "INVALID_REQUEST", f"The request body nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        body = json.loads(raw)
-    except ValueError:
+        body = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
         raise SandboxError(400, "INVALID_REQUEST", "The request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise SandboxError(400, "INVALID_REQUEST", "The request body must be a JSON object")
@@ -386,7 +569,9 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
                 if request.path_params["customer_id"].lower() != config.customer_id.lower():
                     raise SandboxError(401, "UNAUTHORIZED", "The customer id is not valid for this instance")
                 if needs_body:
-                    return await handler(request, await json_body(request))
+                    return await handler(request, await json_body(request, config.max_body_bytes))
+                if request.method == "POST":  # an Async endpoint POSTed: its body (if any) is not read
+                    await read_body(request, config.max_body_bytes)  # beyond the size check
                 return await handler(request)
             except SandboxError as error:
                 return error_response(error)
@@ -418,9 +603,10 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
         Route("/v2/{name}", connect.asset, methods=["GET"]),
         Route("/", index_page, methods=["GET"]),
     ]
-    for name in ("GetAccountsSummary", "GetAccountsDetail", "GetStatements"):
+    for name in DATA_ENDPOINTS:
         routes.append(Route(f"{base}/{name}", data(name), methods=["POST"]))
-        routes.append(Route(f"{base}/{name}Async/{{request_id}}", data_async(name), methods=["GET"]))
+        # GET as Flinks documents it; POST as a published Node client sends it.
+        routes.append(Route(f"{base}/{name}Async/{{request_id}}", data_async(name), methods=["GET", "POST"]))
 
     middleware = [Middleware(RecordRequests, on_request=on_request)] if on_request else []
     app = Starlette(routes=routes, middleware=middleware,
@@ -437,7 +623,9 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 async def index_page(request: Request) -> Response:
     config: SandboxConfig = request.app.state.sandbox.config
     base = str(request.base_url).rstrip("/")
-    return HTMLResponse(INDEX_HTML.format(base=base, customer=config.customer_id))
+    others = ", ".join(f"<code>{user.username}</code>" for user in institution.USERS.values()
+                       if user.username != "Greatday")
+    return HTMLResponse(INDEX_HTML.format(base=base, customer=config.customer_id, others=others))
 
 
 INDEX_HTML = """<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -450,4 +638,5 @@ code{{background:#f2f4f8;padding:.1rem .35rem;border-radius:4px}}</style></head>
 <li>API base: <code>{base}/v3/{customer}/BankingServices/</code></li>
 <li>Connect: <a href="{base}/v2/?demo=true">{base}/v2/?demo=true</a></li>
 <li>Credentials: <code>Greatday</code> / <code>Everyday</code>; answers Montreal, Canada, Triangle</li>
+<li>Other test usernames (password <code>Everyday</code>): {others}</li>
 </ul></body></html>"""

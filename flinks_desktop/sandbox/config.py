@@ -43,3 +43,7 @@ class SandboxConfig:
     state_file: str | None = None
     #: Seconds the fake bank takes to answer a credential or MFA submission (the demo's pause).
     bank_delay: float = 0.0
+    #: The largest request body accepted, in bytes; a larger one answers 413 (Flinks' error shape).
+    max_body_bytes: int = 1024 * 1024
+    #: Seconds in the Retry-After header of a 429 TOO_MANY_REQUESTS (the `greatday_ratelimited` user).
+    retry_after: int = 1

@@ -26,6 +26,14 @@ Balance conventions (``Balance`` of a transaction is the balance after it):
 * Credit card: the amount owed. Purchases and fees are Debits and raise it; payments and refunds are
   Credits and lower it: ``balance = previous + Debit - Credit``. ``Balance.Limit`` is the credit
   limit and ``Available`` is ``Limit - Current``.
+
+The scenario user ``greatday_everything`` (institution.USERS) has five more accounts, lived by
+``_EverythingHousehold`` from streams of their own (the four accounts' draws are never touched, so
+every other user's data is as it always was): a line of credit and a car loan (category "Credits",
+amounts owed like the card; the loan has no ``Available`` nor ``Limit``), a TFSA and an RRSP
+(category "Products", money held, ``Available`` null) and the holder's company's business chequing
+(``AccountType`` "Business", its own ``Holder``). Other scenario users change only the shape of
+the answers (``DatasetShape``): numeric fields, or damaged statements of the first account.
 """
 
 from __future__ import annotations
@@ -43,6 +51,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from flinks_desktop.sandbox import institution
 from flinks_desktop.sandbox.statements import StatementData, render_statement
 
 #: Namespace of every GUID the dataset makes (account and transaction Ids).
@@ -67,6 +76,20 @@ SAVINGS_RATE_BASIS_POINTS = 225  # 2.25 % a year, paid monthly on the month-end 
 CARD_LIMIT = 8_000_00
 CARD_PAYMENT_DAY = 21  # the statement balance is paid in full from chequing on this day
 CARD_FEE_MONTH = 3
+# The accounts of `greatday_everything` beyond the four (cents, basis points a year).
+LOC_LIMIT = 15_000_00
+LOC_RATE_BASIS_POINTS = 895
+LOC_PAYMENT_DAY = 15
+LOAN_RATE_BASIS_POINTS = 649
+LOAN_PAYMENT = 435_00
+LOAN_PAYMENT_DAY = 28
+TFSA_CONTRIBUTION = 575_00  # from savings on the 2nd (about the yearly TFSA room), while savings holds over ...
+TFSA_SAVINGS_FLOOR = 15_000_00
+RRSP_CONTRIBUTION = 150_00  # from chequing every payday
+BUSINESS_OVERDRAFT = 2_000_00
+BUSINESS_TARGET = 10_000_00  # the owner draws what is above this on the 15th and the 28th ...
+OWNER_DRAW_MAX = 1_500_00  # ... up to this much each time
+CORPORATE_TAX_INSTALMENT = 900_00
 PAYDAY_ANCHOR = date(2024, 1, 5)  # a Friday: pay arrives every other Friday from here
 PAY_RAISE_PERCENT = 3  # a raise every January after the base year ...
 PAY_BASE_YEAR = 2024
@@ -165,10 +188,13 @@ class _Persona:
     card_bills: tuple[_Bill, ...]  # subscriptions charged to the credit card
     chequing_spending: tuple[_Spend, ...]
     card_spending: tuple[_Spend, ...]
+    #: The holder's consulting company (the business account of `greatday_everything`).
+    business_name: str = ""
+    business_clients: tuple[str, ...] = ()
 
-    def holder(self) -> dict[str, Any]:
+    def holder(self, name: str | None = None) -> dict[str, Any]:
         return {
-            "Name": self.name,
+            "Name": name or self.name,
             "Address": {
                 "CivicAddress": self.civic_address,
                 "City": self.city,
@@ -271,6 +297,9 @@ _MONTREAL = _Persona(
         ("LA BANQUISE MONTRÉAL QC", "SCHWARTZ'S DELI MONTRÉAL QC", "ST-VIATEUR BAGEL MONTRÉAL QC",
          "PIZZERIA BOTTEGA MONTRÉAL QC", "RESTAURANT L'EXPRESS MONTRÉAL QC"),
     ),
+    business_name="Studio Tremblay Design inc.",
+    business_clients=("BOULANGERIE ST-MÉTHODE INC", "GROUPE ALTITUDE SPORTS", "FESTIVAL MURAL MONTRÉAL",
+                      "CLINIQUE DENTAIRE DU PLATEAU", "LES ÉDITIONS DU BORÉAL"),
 )
 
 _TORONTO = _Persona(
@@ -312,6 +341,9 @@ _TORONTO = _Persona(
         ("PAI NORTHERN THAI TORONTO ON", "SANSOTEI RAMEN TORONTO ON", "BLACK CAMEL TORONTO ON",
          "PIZZERIA LIBRETTO TORONTO ON", "BANH MI BOYS TORONTO ON"),
     ),
+    business_name="Okafor Data Consulting Ltd.",
+    business_clients=("MAPLE LEAF LOGISTICS INC", "HARBOURFRONT MEDIA GROUP", "KENSINGTON HEALTH CO-OP",
+                      "LAKESHORE CAPITAL PARTNERS", "CITY OF MISSISSAUGA"),
 )
 
 _PERSONAS = (_MONTREAL, _TORONTO)
@@ -354,6 +386,8 @@ class _AccountSpec:
     owed: bool = False
     overdraft: int | None = None
     limit: int | None = None
+    account_type: str = "Personal"  # Flinks' AccountType: "Personal" or "Business"
+    available: bool = True  # False: Balance.Available is null (loans, investments)
 
 
 _ACCOUNT_SPECS = (
@@ -363,6 +397,17 @@ _ACCOUNT_SPECS = (
     _AccountSpec("card", "Flinks Capital Visa Infinite", "Visa", "Credits", "CreditCard", "CAD",
                  owed=True, limit=CARD_LIMIT),
     _AccountSpec("usd", "US Dollar Chequing", "US Dollar Chequing", "Operations", "Chequing", "USD"),
+)
+
+#: The other kinds of account real Flinks Capital returns (`greatday_everything`), after the four.
+_EVERYTHING_SPECS = (
+    _AccountSpec("loc", "Flinks Capital Line of Credit", "Line of Credit", "Credits", "LineOfCredit", "CAD",
+                 owed=True, limit=LOC_LIMIT),
+    _AccountSpec("loan", "Auto Loan", "Auto Loan", "Credits", "Loan", "CAD", owed=True, available=False),
+    _AccountSpec("tfsa", "TFSA - Self-Directed Investing", "TFSA", "Products", "TFSA", "CAD", available=False),
+    _AccountSpec("rrsp", "RRSP - Managed Portfolio", "RRSP", "Products", "RRSP", "CAD", available=False),
+    _AccountSpec("business", "Business Chequing", "Business Chequing", "Operations", "Chequing", "CAD",
+                 overdraft=BUSINESS_OVERDRAFT, account_type="Business"),
 )
 
 
@@ -385,7 +430,7 @@ class _Ledger:
 
     @property
     def last_four(self) -> str | None:
-        return self.number[-4:] if self.spec.owed else None
+        return self.number[-4:] if self.spec.type == "CreditCard" else None
 
     def post(self, day: date, description: str, *, debit: int = 0, credit: int = 0) -> None:
         iso = day.isoformat()
@@ -406,7 +451,7 @@ def _luhn_completed(payload: str) -> str:
     return payload + str(-total % 10)
 
 
-def _open_ledgers(username: str) -> dict[str, _Ledger]:
+def _open_ledgers(username: str, everything: bool = False) -> dict[str, _Ledger]:
     """The holder's accounts with their numbers and their balances on the epoch."""
     transit = f"{10_000 + _digest(username, 'transit') % 90_000}"
     opening_rng = _rng(username, "opening")
@@ -416,10 +461,21 @@ def _open_ledgers(username: str) -> dict[str, _Ledger]:
         "card": opening_rng.randint(300_00, 900_00),
         "usd": opening_rng.randint(800_00, 1_500_00),
     }
+    specs = _ACCOUNT_SPECS
+    if everything:
+        more_rng = _rng(username, "opening", "everything")  # the four above draw as for anyone
+        openings.update({
+            "loc": more_rng.randint(15, 45) * 100_00,
+            "loan": more_rng.randint(28_000_00, 34_000_00),
+            "tfsa": more_rng.randint(6_000_00, 18_000_00),
+            "rrsp": more_rng.randint(15_000_00, 40_000_00),
+            "business": more_rng.randint(8_000_00, 20_000_00),
+        })
+        specs = (*_ACCOUNT_SPECS, *_EVERYTHING_SPECS)
     ledgers = {}
-    for spec in _ACCOUNT_SPECS:
+    for spec in specs:
         serial = _digest(username, spec.key, "number")
-        if spec.owed:
+        if spec.type == "CreditCard":
             number = _luhn_completed(f"4537{serial % 10**11:011d}")
         else:
             number = f"{1_000_000 + serial % 9_000_000}"
@@ -561,6 +617,106 @@ class _Household:
         self.usd.post(day, f"FX transfer from Chequing {self.chequing.number}", credit=usd)
 
 
+_BUSINESS_BILLS = (
+    _Bill(1, "REGUS - OFFICE MEMBERSHIP", 389_00),
+    _Bill(3, "QUICKBOOKS ONLINE - INTUIT CANADA", 45_00),
+    _Bill(5, "GOOGLE *WORKSPACE CC@GOOGLE.COM", 33_60),
+    _Bill(9, "ADOBE *CREATIVE CLOUD 800-833-6687 ON", 32_19),
+)
+_BUSINESS_SPENDING = (
+    _Spend(("STAPLES #318", "BEST BUY #927", "AMAZON.CA*{ref} AMAZON.CA ON", "CANADA POST #1140",
+            "ZOOM.US 888-799-9666 CA", "UBER* TRIP HELP.UBER.COM ON", "DELL CANADA ONLINE"),
+           15_00, 350_00, weekday=0.1, weekend=0.02, skew=2.0),
+)
+_BUSINESS_FEE = "Monthly fee - Business Chequing plan"
+_INVESTMENT_FUNDS = {"tfsa": "FLINKS GLOBAL EQUITY ETF", "rrsp": "FLINKS BALANCED PORTFOLIO"}
+
+
+class _EverythingHousehold(_Household):
+    """The household of `greatday_everything`: the four accounts' life, plus a line of credit, a car
+    loan, a TFSA and an RRSP, and the holder's consulting company's business chequing account.
+
+    Its draws come from their own streams (never from the four accounts' ones), and every movement
+    between two of the holder's accounts is posted on both sides on the same day, as the four do.
+    Owed accounts (line of credit, loan) follow the card's convention: the balance is what is owed.
+    """
+
+    def __init__(self, username: str, persona: _Persona, ledgers: dict[str, _Ledger]):
+        super().__init__(username, persona, ledgers)
+        self.loc = ledgers["loc"]
+        self.loan = ledgers["loan"]
+        self.tfsa = ledgers["tfsa"]
+        self.rrsp = ledgers["rrsp"]
+        self.business = ledgers["business"]
+        self.quarter_income = 0  # the business's client payments since the last GST/HST remittance
+
+    def _live_day(self, day: date) -> None:
+        super()._live_day(day)
+        iso = day.isoformat()
+        self._business_day(day, _rng(self.username, "business", iso))
+        self._credit_day(day, _rng(self.username, "credit", iso))
+        self._investing_day(day, _rng(self.username, "investing", iso))
+
+    def _business_day(self, day: date, rng: random.Random) -> None:
+        business = self.business
+        if day.weekday() < 5 and rng.random() < 0.07:
+            client = rng.choice(self.persona.business_clients)
+            cents = rng.randint(900_00, 4_000_00)
+            business.post(day, f"EFT CREDIT - {client} - INV-{day:%y%m%d}", credit=cents)
+            self.quarter_income += cents
+        for bill in _BUSINESS_BILLS:
+            if day.day == bill.day:
+                business.post(day, bill.description, debit=bill.amount(day, rng))
+        for description, cents, _ in _draws(day, rng, _BUSINESS_SPENDING):
+            business.post(day, description, debit=cents)
+        if day.day == 15 and day.month in (3, 6, 9, 12):
+            business.post(day, "CRA - CORPORATE TAX INSTALMENT", debit=CORPORATE_TAX_INSTALMENT)
+        if day.day == 30 and day.month in (1, 4, 7, 10) and self.quarter_income:
+            business.post(day, "CRA - GST/HST REMITTANCE", debit=self.quarter_income * 5 // 100)
+            self.quarter_income = 0
+        if day.day in (15, 28):
+            draw = min(OWNER_DRAW_MAX, (business.balance - BUSINESS_TARGET) // TOP_UP_STEP * TOP_UP_STEP)
+            if draw > 0:
+                self._transfer(day, business, self.chequing, draw, "Owner draw")
+        if (day + timedelta(days=1)).day == 1:
+            business.post(day, _BUSINESS_FEE, debit=19_95)
+
+    def _credit_day(self, day: date, rng: random.Random) -> None:
+        loc, loan = self.loc, self.loan
+        if day.day == 2 and rng.random() < 0.2:
+            advance = rng.randint(5, 20) * 100_00
+            if loc.balance + advance <= LOC_LIMIT // 2:
+                self._transfer(day, loc, self.chequing, advance, "Advance")
+        if day.day == LOC_PAYMENT_DAY and loc.balance > 0:
+            payment = min(loc.balance, max(100_00, loc.balance * 3 // 100))
+            self._top_up_chequing(day, payment)
+            self._transfer(day, self.chequing, loc, payment, "Payment")
+        if day.day == LOAN_PAYMENT_DAY and loan.balance > 0:
+            payment = min(loan.balance, LOAN_PAYMENT)
+            self._top_up_chequing(day, payment)
+            self._transfer(day, self.chequing, loan, payment, "Loan payment")
+        if (day + timedelta(days=1)).day == 1:
+            for ledger, basis_points in ((loc, LOC_RATE_BASIS_POINTS), (loan, LOAN_RATE_BASIS_POINTS)):
+                interest = (ledger.balance * basis_points + 60_000) // 120_000
+                if interest > 0:
+                    ledger.post(day, "Interest charged", debit=interest)
+
+    def _investing_day(self, day: date, rng: random.Random) -> None:
+        if day.day == 2 and self.savings.balance > TFSA_SAVINGS_FLOOR:
+            self._transfer(day, self.savings, self.tfsa, TFSA_CONTRIBUTION, "Contribution")
+        if _is_payday(day):
+            self._top_up_chequing(day, RRSP_CONTRIBUTION)
+            self._transfer(day, self.chequing, self.rrsp, RRSP_CONTRIBUTION, "Contribution")
+        if (day + timedelta(days=1)).day == 1:
+            for key, ledger in (("tfsa", self.tfsa), ("rrsp", self.rrsp)):
+                fund = _INVESTMENT_FUNDS[key]
+                distribution = ledger.balance * rng.randint(5, 45) // 10_000
+                if distribution > 0:
+                    ledger.post(day, f"Reinvested distribution - {fund}", credit=distribution)
+                if day.month in (3, 6, 9, 12):
+                    ledger.post(day, f"Management fee - {fund}", debit=ledger.balance * 6 // 10_000)
+
+
 # -- the public dataset -----------------------------------------------------------------------------
 def _transaction_dict(txn: _Txn) -> dict[str, Any]:
     return {
@@ -572,6 +728,12 @@ def _transaction_dict(txn: _Txn) -> dict[str, Any]:
         "Balance": _money(txn.balance),
         "Id": txn.id,
     }
+
+
+@functools.lru_cache(maxsize=4096)
+def _numeric_code(description: str) -> int:
+    """The numeric transaction `Code` of `greatday_numeric`: a stable number per description."""
+    return 100 + _digest("code", description) % 900
 
 
 def _statement_id(account_id: str, year: int, month: int) -> str:
@@ -586,6 +748,22 @@ def _month_bounds(year: int, month: int) -> tuple[date, date]:
     return first, following - timedelta(days=1)
 
 
+def damage(pdf: bytes) -> bytes:
+    """A statement as a broken download leaves it: the first two fifths of the file. It still starts
+    with ``%PDF``, but has no cross-reference table, no trailer and no end: no reader can open it."""
+    return pdf[: len(pdf) * 2 // 5]
+
+
+@dataclass(frozen=True)
+class DatasetShape:
+    """How a user's answers are shaped (see institution.TestUser); the default is Greatday's."""
+
+    #: Transactions carry a numeric Code; TransitNumber and InstitutionNumber are integers.
+    numeric_fields: bool = False
+    #: The statements of the first account (Everyday Chequing) are damaged (see ``damage``).
+    damaged_statements: bool = False
+
+
 class SandboxDataset:
     """Everything Flinks Capital knows about one user on one day (``as_of``). Read-only.
 
@@ -593,13 +771,17 @@ class SandboxDataset:
     """
 
     def __init__(self, username: str, as_of: date, epoch: date, holder: dict[str, Any],
-                 ledgers: dict[str, _Ledger]):
+                 ledgers: dict[str, _Ledger], business_holder: dict[str, Any] | None = None,
+                 shape: DatasetShape = DatasetShape()):
         self.username = username
         self.as_of = as_of
         self.epoch = epoch
+        self.shape = shape
         self._holder = holder
+        self._business_holder = business_holder or holder
         self._ledgers = {ledger.id: ledger for ledger in ledgers.values()}
         self._dates = {ledger.id: [txn.date for txn in ledger.txns] for ledger in ledgers.values()}
+        self._positions: dict[str, dict[str, int]] = {}  # account id -> transaction id -> ledger index
         self._pdfs: dict[tuple[str, int, int], bytes] = {}
 
     @property
@@ -608,29 +790,53 @@ class SandboxDataset:
 
     def accounts(self) -> list[dict[str, Any]]:
         """Flinks account dicts, without their "Transactions"."""
-        return [self._account_dict(ledger) for ledger in self._ledgers.values()]
+        accounts = [self._account_dict(ledger) for ledger in self._ledgers.values()]
+        if self.shape.numeric_fields:
+            for account in accounts:
+                account["TransitNumber"] = int(account["TransitNumber"])
+                account["InstitutionNumber"] = int(account["InstitutionNumber"])
+        return accounts
 
     def transactions(self, account_id: str, days: int) -> list[dict[str, Any]]:
         """The transactions dated within the last ``days`` days up to ``as_of``, newest first."""
         if days < 1:
             raise ValueError(f"days must be at least 1, not {days}")
+        return self.transactions_between(account_id, self.as_of - timedelta(days=days - 1), self.as_of)
+
+    def transactions_between(self, account_id: str, first: date, last: date,
+                             after: str | None = None) -> list[dict[str, Any]]:
+        """The transactions dated from ``first`` to ``last`` (both included, and no later than
+        ``as_of``), newest first. With ``after`` (a transaction Id of this account), only those
+        posted after that one; an Id the account does not have is ignored (Flinks cannot anchor the
+        delta, so it sends the whole period)."""
         ledger = self._ledger(account_id)
-        since = (self.as_of - timedelta(days=days - 1)).isoformat()
-        start = bisect_left(self._dates[account_id], since)
-        return [_transaction_dict(txn) for txn in reversed(ledger.txns[start:])]
+        dates = self._dates[account_id]
+        start = bisect_left(dates, first.isoformat())
+        end = bisect_left(dates, (min(last, self.as_of) + timedelta(days=1)).isoformat())
+        if after is not None:
+            anchor = self._position(account_id, after)
+            if anchor is not None:
+                start = max(start, anchor + 1)
+        txns = [_transaction_dict(txn) for txn in reversed(ledger.txns[start:end])]
+        if self.shape.numeric_fields:
+            for txn in txns:
+                txn["Code"] = _numeric_code(txn["Description"])
+        return txns
 
     def statements(self, account_id: str, months: int) -> list[dict[str, str]]:
         """The ``months`` most recent complete calendar months before ``as_of``'s, newest first."""
         if not 1 <= months <= MAX_STATEMENT_MONTHS:
             raise ValueError(f"months must be between 1 and {MAX_STATEMENT_MONTHS}, not {months}")
+        damaged = self.shape.damaged_statements and account_id == next(iter(self._ledgers))
         year, month = self.as_of.year, self.as_of.month
         statements = []
         for _ in range(months):
             year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+            pdf = self.statement_pdf(account_id, year, month)
             statements.append({
                 "UniqueId": _statement_id(account_id, year, month),
                 "FileType": "PDF",
-                "Base64Bytes": base64.b64encode(self.statement_pdf(account_id, year, month)).decode("ascii"),
+                "Base64Bytes": base64.b64encode(damage(pdf) if damaged else pdf).decode("ascii"),
             })
         return statements
 
@@ -651,12 +857,23 @@ class SandboxDataset:
         except KeyError:
             raise KeyError(f"no account {account_id!r} for {self.username!r}") from None
 
+    def _position(self, account_id: str, transaction_id: str) -> int | None:
+        positions = self._positions.get(account_id)
+        if positions is None:
+            positions = {txn.id: index for index, txn in enumerate(self._ledgers[account_id].txns)}
+            self._positions[account_id] = positions
+        return positions.get(transaction_id.strip().lower())
+
     def _account_dict(self, ledger: _Ledger) -> dict[str, Any]:
+        """The account as Flinks Capital describes it (and as its statements print it)."""
         spec, current = ledger.spec, ledger.balance
-        if spec.owed:
-            available = spec.limit - current
+        if not spec.available:
+            available = None
+        elif spec.owed:
+            available = None if spec.limit is None else _money(spec.limit - current)
         else:
-            available = current + (spec.overdraft or 0)
+            available = _money(current + (spec.overdraft or 0))
+        business = spec.account_type == "Business"
         return {
             "Title": spec.title,
             "AccountNumber": ledger.number,
@@ -665,15 +882,15 @@ class SandboxDataset:
             "InstitutionNumber": INSTITUTION_NUMBER,
             "OverdraftLimit": None if spec.overdraft is None else _money(spec.overdraft),
             "Balance": {
-                "Available": _money(available),
+                "Available": available,
                 "Current": _money(current),
                 "Limit": None if spec.limit is None else _money(spec.limit),
             },
             "Category": spec.category,
             "Type": spec.type,
             "Currency": spec.currency,
-            "Holder": self.holder,
-            "AccountType": "Personal",
+            "Holder": copy.deepcopy(self._business_holder if business else self._holder),
+            "AccountType": spec.account_type,
             "Id": ledger.id,
         }
 
@@ -694,10 +911,21 @@ class SandboxDataset:
 
 @functools.lru_cache(maxsize=16)
 def build_dataset(username: str, as_of: date) -> SandboxDataset:
-    """The dataset of ``username`` (case-insensitive) on ``as_of``; memoised, identical across runs."""
+    """The dataset of ``username`` (case-insensitive) on ``as_of``; memoised, identical across runs.
+
+    The scenario users of institution.USERS shape it: `greatday_everything` has nine accounts,
+    `greatday_numeric` numeric fields, `greatday_badpdf` damaged statements. Any other username
+    (known or not) gets the four accounts of Greatday's kind, with its own numbers.
+    """
     canonical = username.strip().casefold()
+    user = institution.find_user(canonical)
+    everything = user is not None and user.accounts == "everything"
+    shape = DatasetShape(numeric_fields=user is not None and user.numeric_fields,
+                         damaged_statements=user is not None and user.damaged_statements)
     persona = _PERSONAS[_digest(canonical, "persona") % len(_PERSONAS)]
-    ledgers = _open_ledgers(canonical)
+    ledgers = _open_ledgers(canonical, everything)
     epoch = _epoch_for(as_of)
-    _Household(canonical, persona, ledgers).live(epoch, as_of)
-    return SandboxDataset(canonical, as_of, epoch, persona.holder(), ledgers)
+    household = _EverythingHousehold if everything else _Household
+    household(canonical, persona, ledgers).live(epoch, as_of)
+    business_holder = persona.holder(persona.business_name) if everything else None
+    return SandboxDataset(canonical, as_of, epoch, persona.holder(), ledgers, business_holder, shape)

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from flinks_desktop.sandbox import institution
 from flinks_desktop.sandbox.config import SandboxConfig
@@ -35,12 +36,14 @@ from flinks_desktop.sandbox.institution import TestUser
 class SandboxError(Exception):
     """A Flinks error answer: HTTP status, FlinksCode and Flinks' message."""
 
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None):
+    def __init__(self, status: int, code: str, message: str, request_id: str | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.request_id = request_id
+        self.headers = headers or {}
 
 
 class SandboxStateError(SandboxError, RuntimeError):
@@ -84,7 +87,7 @@ class Operation:
 
     code: str
     polls_left: int
-    body: dict
+    body: Any  # what was asked (the app's parsed request), handed back when the data is ready
     in_progress: bool = True
 
 
@@ -95,12 +98,15 @@ class Session:
     username: str
     language: str
     login_id: str | None = None  # known once authorized (or for a live refresh of a known login)
-    questions: list[int] = field(default_factory=list)  # pending MFA questions, first is asked
+    #: Pending MFA questions (indexes of institution.ALL_QUESTIONS), one tuple per 203: the first
+    #: tuple is the one being asked, all its questions in the same 203.
+    rounds: list[tuple[int, ...]] = field(default_factory=list)
     wrong_answers: int = 0
     authorized_at: float | None = None
     last_used: float = 0.0
     operations: dict[str, Operation] = field(default_factory=dict)
     cached: bool = False  # a cached /Authorize that the bank challenged: answering it refreshes nothing
+    read_data: bool = False  # it has made a data call (the `session_expires` users expire at the first)
 
     @property
     def authorized(self) -> bool:
@@ -117,6 +123,8 @@ class SandboxState:
         self.tokens: dict[str, float] = {}
         self.clock_offset = 0.0
         self._mfa_sessions = 0  # rotates the security question from one session to the next
+        self._throttled: dict[tuple[str, str], int] = {}  # rate_limited users: calls per (user, endpoint)
+        self._data_sessions: dict[str, int] = {}  # session_expires users: sessions that read data
         self._file_lock = threading.RLock()  # this process's threads; other processes: the lock file
         self._seen: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) of the file last read
         self._refresh()
@@ -209,13 +217,19 @@ class SandboxState:
         return session
 
     def ask_questions(self, session: Session) -> None:
+        if session.user.questions == "choice":
+            session.rounds = [(institution.CHOICE,)]
+            return
         count = len(institution.QUESTIONS)
         first = self._mfa_sessions % count
         self._mfa_sessions += 1
-        session.questions = [(first + i) % count for i in range(max(1, self.config.mfa_rounds))]
+        if session.user.questions == "two":
+            session.rounds = [(first, (first + 1) % count)]
+        else:
+            session.rounds = [((first + i) % count,) for i in range(max(1, self.config.mfa_rounds))]
 
     def authorize(self, session: Session) -> None:
-        session.questions = []
+        session.rounds = []
         session.authorized_at = self.now()
         session.last_used = self.now()
 
@@ -247,7 +261,34 @@ class SandboxState:
             if expired:
                 del self.sessions[request_id]
 
-    def start_operation(self, session: Session, endpoint: str, body: dict, *, pending_first: bool) -> Operation:
+    def throttle(self, user: TestUser, username: str, endpoint: str) -> None:
+        """A `rate_limited` user's every other call of `endpoint`: 429 TOO_MANY_REQUESTS."""
+        if not user.rate_limited:
+            return
+        key = (username.strip().lower(), endpoint)
+        self._throttled[key] = calls = self._throttled.get(key, 0) + 1
+        if calls % 2 == 1:
+            seconds = max(0, int(self.config.retry_after))
+            raise SandboxError(429, "TOO_MANY_REQUESTS",
+                               f"Too many requests: retry after {seconds} second(s)",
+                               headers={"Retry-After": str(seconds)})
+
+    def note_data_call(self, session: Session) -> None:
+        """The first data call of a session: for a `session_expires` user, every other such session
+        expires here (SESSION_EXPIRED; the RequestId is gone, as after any expiry)."""
+        if session.read_data:
+            return
+        session.read_data = True
+        if not session.user.session_expires:
+            return
+        key = session.username.strip().lower()
+        self._data_sessions[key] = count = self._data_sessions.get(key, 0) + 1
+        if count % 2 == 1:
+            self.sessions.pop(session.request_id, None)
+            raise SandboxError(400, "SESSION_EXPIRED", "The session has expired: authorize again",
+                               session.request_id)
+
+    def start_operation(self, session: Session, endpoint: str, body: Any, *, pending_first: bool) -> Operation:
         """Start (or look up) a data request. Returns the operation; answer 202 while in progress.
 
         `pending_first`: the first call of the session answers 202 whatever the user (detail data).

@@ -60,7 +60,7 @@ class StatementData:
     opening_balance: Decimal
     #: Flinks transaction dicts of the period, oldest first.
     transactions: Sequence[Mapping[str, Any]]
-    #: True for a credit card: balances are amounts owed, a Debit raises them.
+    #: True for a credit card, a line of credit or a loan: balances are amounts owed, a Debit raises them.
     balance_is_owed: bool = False
 
     @property
@@ -228,7 +228,7 @@ def _summary_rows(data: StatementData) -> list[tuple[str, Decimal]]:
         return [
             (f"Previous balance on {_long_date(data.period_start)}", data.opening_balance),
             ("Payments and credits (-)", data.total_credits),
-            ("Purchases and charges (+)", data.total_debits),
+            (f"{_charges_label(data)} (+)", data.total_debits),
             (f"New balance on {_long_date(data.period_end)}", data.closing_balance),
         ]
     return [
@@ -237,6 +237,12 @@ def _summary_rows(data: StatementData) -> list[tuple[str, Decimal]]:
         ("Withdrawals and debits (-)", data.total_debits),
         (f"Closing balance on {_long_date(data.period_end)}", data.closing_balance),
     ]
+
+
+def _charges_label(data: StatementData) -> str:
+    """What raises an owed balance: purchases on a card; advances and interest on a loan or a line."""
+    return "Purchases and charges" if data.account.get("Type") in (None, "CreditCard") else \
+        "Advances, interest and charges"
 
 
 def _summary(pdf: _StatementPDF) -> None:

@@ -6,12 +6,47 @@
  * sandbox, no inline handlers (the page ships a strict Content-Security-Policy). Anything that came
  * from the API or the URL is shown with textContent, never innerHTML.
  *
+ * The flow, in Flinks Connect's order: consent (consentEnable), institution, credentials, MFA (when
+ * the bank asks), account selection (accountSelectorEnable), then the redirect.
+ *
+ * URL parameters (Flinks Connect's; a flag is on with true, 1 or yes, in any case):
+ *   Honoured
+ *   demo=true                  shows Flinks Capital, the test institution (default false)
+ *   redirectUrl=URL            where the page goes on success (http/https only), with loginId,
+ *                              institution, accountId (account selection) and tag appended
+ *   innerRedirect=true         only this frame navigates to redirectUrl (default: the top window)
+ *   language=en|fr             every visible string; French questions from the bank (default en)
+ *   consentEnable=false        skips the consent screen (default true, as in Flinks' docs)
+ *   customerName=TEXT          the integrator's name on the consent, success and denied screens
+ *   institutionFilterEnable    search box above the institutions (default false)
+ *   closeEnable                close "×" posting COMPONENT_CLOSE_SESSION (default false)
+ *   headerEnable               the "Secure connection" header (default true)
+ *   headerImgEnable            the lock in that header (default true)
+ *   backEnable                 the back arrow of the credentials screen (default true)
+ *   backgroundColor=HEX        page background; foregroundColor1=HEX: buttons and accents (no #;
+ *                              anything that is not 3 or 6 hex digits is ignored)
+ *   detailsAndStatementEnable  consent also lists bank statements (default false)
+ *   accountSelectorEnable      account selection after sign-in (default false)
+ *   accountSelectorMultiple    several accounts may be chosen (default false)
+ *   accountSelectorCurrency    cad, usd or cad,usd: only accounts in those currencies are listed
+ *   showAllAccounts            lists every account; by default only operations accounts (chequing,
+ *                              savings) are, as Flinks does
+ *   authorizeToken=TOKEN       sent as flinks-auth-key with the first /Authorize only
+ *   stringify=true             events are posted as JSON text instead of objects
+ *   tag=TEXT                   the integrator's reference, handed back in the redirect URL
+ *   Ignored (accepted, no effect in the offline sandbox)
+ *   theme, desktopLayout, fixedHeightEnable, boxLayout, loadingType, staticLoadingEnable,
+ *   removePadding (layout variants of Flinks' own widget: this page has one responsive layout);
+ *   demoOutbound (no OAuth pop-up offline); productType (no investment institutions offline);
+ *   accountSelectorNoTitle; and any parameter not listed here.
+ *
  * Stable hooks for automation (ids unless noted; tests drive the DOM through these):
- *   body[data-screen]        the active screen: institutions | credentials | mfa | consent |
+ *   body[data-screen]        the active screen: consent | institutions | credentials | mfa |
  *                            accounts | success | unavailable | denied
  *   body[data-busy]          "true" while the bank is answering
  *   #close                   close "×" (closeEnable=true): posts COMPONENT_CLOSE_SESSION
  *   #back                    back arrow in the header (credentials / unavailable screens)
+ *   #consent-title  #consent-accept  #consent-deny   the consent screen, shown first
  *   #institution-search      search box (institutionFilterEnable=true)
  *   #institution-list        the institution tiles; each tile is a
  *                            button.fc-inst[data-testid="institution"][data-institution="<Id>"]
@@ -22,27 +57,31 @@
  *   #mfa-prompt              the bank's question (plain text; further ones: #mfa-prompt-1, ...)
  *   #mfa-answer              answer input (further ones: #mfa-answer-1, ...)
  *   #mfa-submit  #mfa-error
- *   #consent-title  #consent-accept  #consent-deny
- *   #account-list            radio list; each radio: input[name="account"][value="<AccountId>"]
+ *   #account-list            the accounts: radios, or checkboxes with accountSelectorMultiple;
+ *                            each is input[name="account"][value="<AccountId>"]
  *                            [data-testid="account-option"], ids account-0, account-1, ...
- *   #account-continue  #accounts-error  #accounts-retry
+ *   #accounts-select-all     "Select all" / "Clear" (accountSelectorMultiple)
+ *   #account-continue  #accounts-error  #accounts-retry  #accounts-empty
  *   #success-title  #success-continue (link to the redirect URL)  #denied-restart
  *
  * Events posted (window.parent.postMessage(data, "*"); JSON strings when stringify=true):
- *   {step:"APP_MOUNTED"}, {step:"COMPONENT_LOAD_INSTITUTION_SELECTOR"},
+ *   {step:"APP_MOUNTED"},
+ *   {step:"COMPONENT_LOAD_CONSENT"|"COMPONENT_ACCEPT_CONSENT"|"COMPONENT_DENY_CONSENT"},
+ *   {step:"COMPONENT_LOAD_INSTITUTION_SELECTOR"},
  *   {step:"INSTITUTION_SELECTED", institution}, {step:"DISABLED_INSTITUTION", institution},
  *   {step:"COMPONENT_LOAD_CREDENTIAL", institution}, {step:"SUBMIT_CREDENTIAL", institution},
  *   {step:"COMPONENT_LOAD_CREDENTIAL_RETRY", institution},
  *   {step:"COMPONENT_LOAD_MFA", institution, mfaTypes}, {step:"SUBMIT_MFA", institution},
  *   {step:"COMPONENT_LOAD_MFA_RETRY", institution, mfaTypes},
- *   {step:"COMPONENT_LOAD_CONSENT"|"COMPONENT_ACCEPT_CONSENT"|"COMPONENT_DENY_CONSENT", institution},
  *   {step:"COMPONENT_LOAD_ACCOUNT_SELECTION", institution, totalAccounts, displayedAccounts},
  *   {step:"ACCOUNT_SELECTED", institution, accountId}, {step:"COMPONENT_CLOSE_SESSION", institution},
- *   {step:"APP_ONLINE"|"APP_OFFLINE", institution}, {step:"REDIRECT", institution, url},
+ *   {step:"APP_ONLINE"|"APP_OFFLINE", institution}, {step:"REDIRECT", institution, url[, accountId]},
  *   error events {requestId, flinksCode, institution}.
- * Once an institution is selected, every event carries it. The REDIRECT url (and the page it
- * navigates to) is redirectUrl + loginId=...&institution=..., then &tag=... when Connect was opened
- * with a tag, each value URL-encoded.
+ * Once an institution is selected, every event carries it. accountId is the chosen account's id,
+ * or with accountSelectorMultiple the list of the chosen ids (an array, even for one).
+ * The REDIRECT url (and the page it navigates to) is redirectUrl + loginId=...&institution=...,
+ * then &accountId=... with account selection (several ids comma-separated: accountId=a,b), then
+ * &tag=... when Connect was opened with a tag, each value URL-encoded.
  */
 (function () {
   "use strict";
@@ -69,6 +108,16 @@
     return /^(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$/.test(value) ? "#" + value : null;
   }
 
+  function currencies(name) {
+    // "cad", "usd", "cad,usd" (any case, spaces or commas between): the currencies listed; [] = all.
+    var found = [];
+    (query.get(name) || "").split(/[\s,;]+/).forEach(function (code) {
+      code = code.trim().toUpperCase();
+      if (/^[A-Z]{3}$/.test(code) && found.indexOf(code) === -1) found.push(code);
+    });
+    return found;
+  }
+
   function httpUrl(value) {
     // Only http(s) redirect targets: a javascript: or data: "redirect" would run in this frame.
     if (!value) return "";
@@ -85,7 +134,7 @@
     redirectUrl: httpUrl((query.get("redirectUrl") || "").trim()),
     innerRedirect: flag("innerRedirect", false),
     language: /^fr/i.test(query.get("language") || "") ? "fr" : "en",
-    consentEnable: flag("consentEnable", false),
+    consentEnable: flag("consentEnable", true),
     customerName: (query.get("customerName") || "").trim(),
     institutionFilterEnable: flag("institutionFilterEnable", false),
     closeEnable: flag("closeEnable", false),
@@ -96,6 +145,9 @@
     foregroundColor1: hexColour("foregroundColor1"),
     detailsAndStatementEnable: flag("detailsAndStatementEnable", false),
     accountSelectorEnable: flag("accountSelectorEnable", false),
+    accountSelectorMultiple: flag("accountSelectorMultiple", false),
+    accountSelectorCurrency: currencies("accountSelectorCurrency"),
+    showAllAccounts: flag("showAllAccounts", false),
     stringify: flag("stringify", false),
     authorizeToken: (query.get("authorizeToken") || "").trim(),
     // The integrator's own marker, handed back as is in the redirect URL (tag=...).
@@ -158,19 +210,30 @@
       "mfa.busy": "Checking…",
       "mfa.missing": "Enter your answer.",
       "consent.defaultCustomer": "This application",
-      "consent.title": "{customer} would like to access your {institution} accounts",
-      "consent.intro": "If you allow it, {customer} will receive:",
+      "consent.defaultCustomerInline": "this application",
+      "consent.title": "{customer} would like to access your bank accounts",
+      "consent.intro": "{customer} uses Flinks to connect securely to your bank. If you allow it, {customerInline} will receive:",
+      "consent.listLabel": "What {customerInline} will receive",
       "consent.details": "Account details and balances",
       "consent.transactions": "Transaction history",
       "consent.holder": "Account holder name and contact information",
       "consent.statements": "Bank statements",
       "consent.readonly": "This access is read-only: nobody can move money or make changes to your accounts.",
+      "consent.privacy": "Flinks never shares your username or password with {customerInline}. You can withdraw this access at any time.",
       "consent.accept": "Allow access",
       "consent.deny": "Deny",
       "accounts.title": "Choose an account",
       "accounts.subtitle": "Select the account you want to connect.",
+      "accounts.titleMultiple": "Choose your accounts",
+      "accounts.subtitleMultiple": "Select one or more accounts to connect.",
       "accounts.loading": "Loading your accounts…",
       "accounts.none": "No accounts were found for this login.",
+      "accounts.noneEligible": "None of the accounts of this login can be connected here.",
+      "accounts.selectAll": "Select all",
+      "accounts.clearAll": "Clear selection",
+      "accounts.selectedNone": "No account selected",
+      "accounts.selectedOne": "1 account selected",
+      "accounts.selectedMany": "{count} accounts selected",
       "accounts.continue": "Continue",
       "accounts.retry": "Try again",
       "accounts.available": "Available {amount}",
@@ -178,6 +241,8 @@
       "success.title": "You're connected",
       "success.text": "Your {institution} account is now connected.",
       "success.textCustomer": "Your {institution} account is now connected to {customer}.",
+      "success.textMany": "Your {count} {institution} accounts are now connected.",
+      "success.textManyCustomer": "Your {count} {institution} accounts are now connected to {customer}.",
       "success.redirecting": "Taking you back…",
       "success.done": "You can close this window.",
       "success.continue": "Continue",
@@ -192,7 +257,14 @@
       "type.Loan": "Loan",
       "type.RRSP": "RRSP",
       "type.TFSA": "TFSA",
+      "type.FHSA": "FHSA",
+      "type.RESP": "RESP",
+      "type.RRIF": "RRIF",
+      "type.LIRA": "LIRA",
       "type.Investment": "Investment",
+      "type.Business": "Business",
+      "type.Prepaid": "Prepaid card",
+      "type.Other": "Other",
       "error.INVALID_LOGIN": "The username or password is incorrect. Check them and try again.",
       "error.INVALID_USERNAME": "The username is incorrect. Check it and try again.",
       "error.INVALID_PASSWORD": "The password is incorrect. Check it and try again.",
@@ -255,19 +327,30 @@
       "mfa.busy": "Vérification…",
       "mfa.missing": "Entrez votre réponse.",
       "consent.defaultCustomer": "Cette application",
-      "consent.title": "{customer} souhaite accéder à vos comptes {institution}",
-      "consent.intro": "Si vous l'autorisez, {customer} recevra :",
+      "consent.defaultCustomerInline": "cette application",
+      "consent.title": "{customer} souhaite accéder à vos comptes bancaires",
+      "consent.intro": "{customer} utilise Flinks pour se connecter de façon sécurisée à votre banque. Si vous l'autorisez, {customerInline} recevra :",
+      "consent.listLabel": "Ce que {customerInline} recevra",
       "consent.details": "Les détails et les soldes de vos comptes",
       "consent.transactions": "L'historique de vos transactions",
       "consent.holder": "Le nom et les coordonnées du titulaire",
       "consent.statements": "Vos relevés bancaires",
       "consent.readonly": "Cet accès est en lecture seule : personne ne peut déplacer d'argent ni modifier vos comptes.",
+      "consent.privacy": "Flinks ne communique jamais votre nom d'utilisateur ni votre mot de passe à {customerInline}. Vous pouvez retirer cet accès en tout temps.",
       "consent.accept": "Autoriser l'accès",
       "consent.deny": "Refuser",
       "accounts.title": "Choisissez un compte",
       "accounts.subtitle": "Sélectionnez le compte que vous souhaitez connecter.",
+      "accounts.titleMultiple": "Choisissez vos comptes",
+      "accounts.subtitleMultiple": "Sélectionnez un ou plusieurs comptes à connecter.",
       "accounts.loading": "Chargement de vos comptes…",
       "accounts.none": "Aucun compte n'a été trouvé pour cet accès.",
+      "accounts.noneEligible": "Aucun des comptes de cet accès ne peut être connecté ici.",
+      "accounts.selectAll": "Tout sélectionner",
+      "accounts.clearAll": "Tout désélectionner",
+      "accounts.selectedNone": "Aucun compte sélectionné",
+      "accounts.selectedOne": "1 compte sélectionné",
+      "accounts.selectedMany": "{count} comptes sélectionnés",
       "accounts.continue": "Continuer",
       "accounts.retry": "Réessayer",
       "accounts.available": "Disponible : {amount}",
@@ -275,6 +358,8 @@
       "success.title": "Vous êtes connecté",
       "success.text": "Votre compte {institution} est maintenant connecté.",
       "success.textCustomer": "Votre compte {institution} est maintenant connecté à {customer}.",
+      "success.textMany": "Vos {count} comptes {institution} sont maintenant connectés.",
+      "success.textManyCustomer": "Vos {count} comptes {institution} sont maintenant connectés à {customer}.",
       "success.redirecting": "Redirection en cours…",
       "success.done": "Vous pouvez fermer cette fenêtre.",
       "success.continue": "Continuer",
@@ -289,7 +374,14 @@
       "type.Loan": "Prêt",
       "type.RRSP": "REER",
       "type.TFSA": "CELI",
+      "type.FHSA": "CELIAPP",
+      "type.RESP": "REEE",
+      "type.RRIF": "FERR",
+      "type.LIRA": "CRI",
       "type.Investment": "Placement",
+      "type.Business": "Entreprise",
+      "type.Prepaid": "Carte prépayée",
+      "type.Other": "Autre",
       "error.INVALID_LOGIN": "Le nom d'utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez.",
       "error.INVALID_USERNAME": "Le nom d'utilisateur est incorrect. Vérifiez-le et réessayez.",
       "error.INVALID_PASSWORD": "Le mot de passe est incorrect. Vérifiez-le et réessayez.",
@@ -365,6 +457,7 @@
     tokenUsed: false,
     busy: false,
     accounts: [],
+    accountId: null, // the chosen account's id, or the list of ids (accountSelectorMultiple)
     redirectTimer: null
   };
 
@@ -431,7 +524,8 @@
       chevron: ["M9 5l7 7-7 7"],
       alert: ["M12 8v5", "M12 16.5v.5", "M10.3 3.9L2.6 17.2A2 2 0 0 0 4.3 20h15.4a2 2 0 0 0 1.7-2.8L13.7 3.9a2 2 0 0 0-3.4 0z"],
       lock: ["M6 11h12v9H6z", "M8.5 11V8a3.5 3.5 0 0 1 7 0v3"],
-      shield: ["M12 3l7 3v5.5c0 4.3-3 7.9-7 9.5-4-1.6-7-5.2-7-9.5V6z", "M9 12l2 2 4-4"]
+      shield: ["M12 3l7 3v5.5c0 4.3-3 7.9-7 9.5-4-1.6-7-5.2-7-9.5V6z", "M9 12l2 2 4-4"],
+      app: ["M5 5h5.5v5.5H5z", "M13.5 5H19v5.5h-5.5z", "M5 13.5h5.5V19H5z", "M13.5 13.5H19V19h-5.5z"]
     };
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
@@ -490,7 +584,7 @@
     node.hidden = false;
   }
 
-  var SCREENS = ["institutions", "unavailable", "credentials", "mfa", "consent", "accounts", "success", "denied"];
+  var SCREENS = ["consent", "institutions", "unavailable", "credentials", "mfa", "accounts", "success", "denied"];
 
   function show(screen, focusTarget) {
     state.screen = screen;
@@ -658,7 +752,7 @@
   }
 
   function selectInstitution(id) {
-    if (state.busy) return;
+    if (state.busy || state.screen !== "institutions") return;
     state.institution = id;
     postStep("INSTITUTION_SELECTED");
     if (id !== FLINKS_CAPITAL) {
@@ -779,8 +873,7 @@
     }
     state.loginId = login.Id;
     state.requestId = result.data.RequestId || state.requestId;
-    if (config.consentEnable) showConsent();
-    else afterConsent();
+    afterLogin();
     return true;
   }
 
@@ -917,20 +1010,24 @@
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Screen: consent
+  // Screen: consent (first, as in Flinks Connect: before the institution is chosen)
   // ---------------------------------------------------------------------------------------------
   function customer() {
     return config.customerName || t("consent.defaultCustomer");
   }
 
   function showConsent() {
-    var name = institutionName(state.institution);
-    $("consent-title").textContent = t("consent.title", { customer: customer(), institution: name });
-    $("consent-intro").textContent = t("consent.intro", { customer: customer() });
-    $("consent-customer-badge").textContent = monogram(customer());
-    var holder = $("consent-institution-badge");
-    clear(holder);
-    holder.appendChild(badge(state.institution, "lg"));
+    // The integrator's name where a sentence starts, and where it goes on ("this application").
+    var names = { customer: customer(), customerInline: config.customerName || t("consent.defaultCustomerInline") };
+    $("consent-title").textContent = t("consent.title", names);
+    $("consent-intro").textContent = t("consent.intro", names);
+    $("consent-privacy").textContent = t("consent.privacy", names);
+    $("consent-list").setAttribute("aria-label", t("consent.listLabel", names));
+    var mark = $("consent-customer-badge");
+    clear(mark);
+    // The integrator's monogram; with no customerName, an application glyph rather than "TA".
+    if (config.customerName) mark.textContent = monogram(config.customerName);
+    else mark.appendChild(svgIcon("app"));
     $("consent-statements").hidden = !config.detailsAndStatementEnable;
     show("consent");
     postStep("COMPONENT_LOAD_CONSENT");
@@ -943,23 +1040,26 @@
   }
 
   function acceptConsent() {
+    if (state.screen !== "consent") return;
     postStep("COMPONENT_ACCEPT_CONSENT");
-    afterConsent();
+    showInstitutions();
   }
 
   function denyConsent() {
+    if (state.screen !== "consent") return;
     postStep("COMPONENT_DENY_CONSENT");
     $("denied-text").textContent = t("denied.text", { customer: customer() });
     show("denied");
   }
 
-  function afterConsent() {
+  // After a 200 from /Authorize: the account selection, or straight to the redirect.
+  function afterLogin() {
     if (config.accountSelectorEnable) showAccounts();
     else finish();
   }
 
   // ---------------------------------------------------------------------------------------------
-  // Screen: account selection
+  // Screen: account selection (accountSelectorEnable; several with accountSelectorMultiple)
   // ---------------------------------------------------------------------------------------------
   function money(amount, currency) {
     if (amount === null || amount === undefined || amount === "" || isNaN(Number(amount))) return "—";
@@ -982,8 +1082,23 @@
     return STRINGS.en[key] ? t(key) : String(type);
   }
 
+  // What the selector lists: operations accounts only unless showAllAccounts (as Flinks does; an
+  // account without a Category is listed), in the currencies of accountSelectorCurrency if given.
+  function selectable(account) {
+    if (!config.showAllAccounts && account.Category && account.Category !== "Operations") return false;
+    var currency = String(account.Currency || "").toUpperCase();
+    return !config.accountSelectorCurrency.length || config.accountSelectorCurrency.indexOf(currency) !== -1;
+  }
+
   function showAccounts() {
+    var multiple = config.accountSelectorMultiple;
+    $("accounts-title").textContent = t(multiple ? "accounts.titleMultiple" : "accounts.title");
+    $("accounts-subtitle").textContent = t(multiple ? "accounts.subtitleMultiple" : "accounts.subtitle");
+    var holder = $("accounts-badge");
+    clear(holder);
+    holder.appendChild(badge(state.institution, "lg"));
     $("account-continue").disabled = true;
+    $("accounts-toolbar").hidden = true;
     clear($("account-list"));
     showAlert($("accounts-error"), "");
     $("accounts-retry").hidden = true;
@@ -1006,8 +1121,9 @@
         $("accounts-retry").focus();
         return;
       }
-      state.accounts = result.data.Accounts.filter(function (a) { return a && a.Id; });
-      renderAccounts();
+      var all = result.data.Accounts.filter(function (a) { return a && typeof a === "object" && a.Id; });
+      state.accounts = all.filter(selectable);
+      renderAccounts(all.length);
       postStep("COMPONENT_LOAD_ACCOUNT_SELECTION", {
         totalAccounts: result.data.Accounts.length,
         displayedAccounts: state.accounts.length
@@ -1015,13 +1131,15 @@
     });
   }
 
-  function renderAccounts() {
+  function renderAccounts(total) {
+    var multiple = config.accountSelectorMultiple;
     var list = $("account-list");
     clear(list);
     list.appendChild(el("legend", { className: "fc-sr-only", text: t("accounts.listLabel") }));
     if (!state.accounts.length) {
-      list.appendChild(el("p", { className: "fc-empty", id: "accounts-empty", text: t("accounts.none") }));
+      list.appendChild(el("p", { className: "fc-empty", id: "accounts-empty", text: t(total ? "accounts.noneEligible" : "accounts.none") }));
       $("account-continue").disabled = true;
+      $("accounts-toolbar").hidden = true;
       return;
     }
     state.accounts.forEach(function (account, index) {
@@ -1033,16 +1151,16 @@
         ? t("accounts.available", { amount: money(balance.Available, account.Currency) })
         : "";
       list.appendChild(
-        el("label", { className: "fc-account", for: id }, [
+        el("label", { className: "fc-account" + (multiple ? " fc-account-multi" : ""), for: id }, [
           el("input", {
-            type: "radio",
+            type: multiple ? "checkbox" : "radio",
             name: "account",
             id: id,
             value: String(account.Id),
             "data-testid": "account-option",
             "data-account-id": String(account.Id)
           }),
-          el("span", { className: "fc-radio", "aria-hidden": "true" }),
+          el("span", { className: multiple ? "fc-check" : "fc-radio", "aria-hidden": "true" }, multiple ? [svgIcon("check")] : null),
           el("span", { className: "fc-account-main" }, [
             el("span", { className: "fc-account-title", text: String(account.Title || typeLabel(account.Type) || "") }),
             el("span", { className: "fc-account-meta", text: meta })
@@ -1054,12 +1172,43 @@
         ])
       );
     });
+    $("accounts-toolbar").hidden = !multiple;
+    updateAccountSelection();
+  }
+
+  function chosenAccounts() {
+    return Array.prototype.map.call(document.querySelectorAll('#account-list input[name="account"]:checked'), function (input) {
+      return input.value;
+    });
+  }
+
+  function updateAccountSelection() {
+    var chosen = chosenAccounts().length;
+    var boxes = document.querySelectorAll('#account-list input[name="account"]').length;
+    $("account-continue").disabled = chosen === 0;
+    if (!config.accountSelectorMultiple) return;
+    $("accounts-count").textContent = chosen === 0 ? t("accounts.selectedNone")
+      : chosen === 1 ? t("accounts.selectedOne") : t("accounts.selectedMany", { count: chosen });
+    var all = boxes > 0 && chosen === boxes;
+    var toggle = $("accounts-select-all");
+    toggle.textContent = t(all ? "accounts.clearAll" : "accounts.selectAll");
+    toggle.setAttribute("aria-pressed", all ? "true" : "false");
+  }
+
+  function toggleAllAccounts() {
+    var inputs = document.querySelectorAll('#account-list input[name="account"]');
+    var all = inputs.length > 0 && chosenAccounts().length === inputs.length;
+    Array.prototype.forEach.call(inputs, function (input) { input.checked = !all; });
+    updateAccountSelection();
   }
 
   function continueWithAccount() {
-    var checked = document.querySelector('#account-list input[name="account"]:checked');
-    if (!checked) return;
-    postStep("ACCOUNT_SELECTED", { accountId: checked.value });
+    if (state.screen !== "accounts") return;
+    var chosen = chosenAccounts();
+    if (!chosen.length) return;
+    // One account: its id. With accountSelectorMultiple: the list of ids, even for one.
+    state.accountId = config.accountSelectorMultiple ? chosen : chosen[0];
+    postStep("ACCOUNT_SELECTED", { accountId: state.accountId });
     finish();
   }
 
@@ -1076,7 +1225,15 @@
     var separator = base.indexOf("?") === -1 ? "?" : /[?&]$/.test(base) ? "" : "&";
     return base + separator + "loginId=" + encodeURIComponent(state.loginId) +
       "&institution=" + encodeURIComponent(state.institution) +
+      accountParameter() +
       (config.tag ? "&tag=" + encodeURIComponent(config.tag) : "") + hash;
+  }
+
+  // "&accountId=ID" after an account selection; several ids comma-separated, as Flinks does.
+  function accountParameter() {
+    if (state.accountId === null) return "";
+    var ids = Array.isArray(state.accountId) ? state.accountId : [state.accountId];
+    return "&accountId=" + ids.map(encodeURIComponent).join(",");
   }
 
   function finish() {
@@ -1086,9 +1243,9 @@
     var target = config.redirectUrl || new URL("done.html", window.location.href).href.split("?")[0];
     var url = withLogin(target);
     var name = institutionName(state.institution);
-    $("success-text").textContent = config.customerName
-      ? t("success.textCustomer", { institution: name, customer: config.customerName })
-      : t("success.text", { institution: name });
+    var count = Array.isArray(state.accountId) ? state.accountId.length : 1;
+    var key = (count > 1 ? "success.textMany" : "success.text") + (config.customerName ? "Customer" : "");
+    $("success-text").textContent = t(key, { institution: name, customer: config.customerName, count: count });
     var link = $("success-continue");
     if (config.redirectUrl) {
       link.href = url;
@@ -1100,7 +1257,9 @@
       $("success-status").textContent = t("success.done");
     }
     show("success");
-    postStep("REDIRECT", { url: url });
+    var redirect = { url: url };
+    if (state.accountId !== null) redirect.accountId = state.accountId;
+    postStep("REDIRECT", redirect);
     if (config.redirectUrl) {
       state.redirectTimer = window.setTimeout(function () { navigate(url); }, REDIRECT_PAUSE_MS);
     }
@@ -1184,12 +1343,11 @@
     $("mfa-form").addEventListener("submit", submitMfa);
     $("consent-accept").addEventListener("click", acceptConsent);
     $("consent-deny").addEventListener("click", denyConsent);
-    $("account-list").addEventListener("change", function () {
-      $("account-continue").disabled = !document.querySelector('#account-list input[name="account"]:checked');
-    });
+    $("account-list").addEventListener("change", updateAccountSelection);
+    $("accounts-select-all").addEventListener("click", toggleAllAccounts);
     $("account-continue").addEventListener("click", continueWithAccount);
     $("accounts-retry").addEventListener("click", loadAccounts);
-    $("denied-restart").addEventListener("click", showInstitutions);
+    $("denied-restart").addEventListener("click", showConsent);
     $("success-continue").addEventListener("click", function () {
       if (state.redirectTimer) window.clearTimeout(state.redirectTimer);
     });
@@ -1209,7 +1367,8 @@
     wire();
     document.body.classList.add("fc-ready");
     postStep("APP_MOUNTED");
-    showInstitutions();
+    if (config.consentEnable) showConsent();
+    else showInstitutions();
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
