@@ -449,7 +449,7 @@ class MainWindow(QMainWindow):
                 return
         self.connect_view.start(self.workspace.environment.connect_url(authorize_token=token),
                                 self.session.redirect_url)
-        self.show_status("Flinks Connect is open: choose an institution to begin")
+        self.show_status("Flinks Connect is open: the customer reads the consent, then picks their bank")
 
     @Slot()
     def cancel_connect(self) -> None:
