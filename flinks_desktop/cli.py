@@ -183,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, defaults=None)
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
+    parser.add_argument("--smoke", action="store_true",
+                        help="start the desktop app up to its first painted window, then exit 0 "
+                             "(a start-up check; offscreen when there is no display)")
     # The same options after the command; SUPPRESS keeps them from hiding those given before it.
     shared = argparse.ArgumentParser(add_help=False)
     _add_global_options(shared, defaults=argparse.SUPPRESS)
@@ -1083,6 +1086,8 @@ def main(argv: list[str] | None = None) -> int:
                                     "the desktop app and the sandbox do not take them")
     if args.command == "sandbox":
         return run_sandbox(args)
+    if args.smoke and args.command is not None:
+        return _usage_error(parser, "--smoke starts the desktop app: give no command with it")
     if args.command is None:
         return run_gui(args)
     _configure_logging()
@@ -1133,7 +1138,7 @@ def _fail(sentence: str, details: Sequence[str] = ()) -> int:
 def run_gui(args: argparse.Namespace) -> int:
     from flinks_desktop.ui.app import run  # Qt is imported only here: the commands never need it
 
-    return run(data_dir=args.data_dir)
+    return run(data_dir=args.data_dir, smoke=args.smoke)
 
 
 def _configure_logging() -> None:

@@ -8,6 +8,7 @@ import gc
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -115,13 +116,19 @@ class AppSession:
         self._stop_sandbox()
 
 
-def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
+def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bool = False) -> int:
+    """The desktop app until its window closes. `smoke`: up to the first painted window, then exit 0
+    (a start-up check for packaging and benchmarks; offscreen when there is no display)."""
+    started = time.perf_counter()
+    if smoke and not _has_display():
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     prepare_qt_environment()
     configure_logging()
     import qasync
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from flinks_desktop.ui.main_window import MainWindow
+    from flinks_desktop.ui.first_paint import FirstPaint
     from flinks_desktop.ui.single_instance import SingleInstance, server_name
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
@@ -151,11 +158,20 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
         return 1
     window = MainWindow(session)
     instance.activated.connect(lambda: bring_forward(window))
+    painted = FirstPaint(window)
     window.show()
-    # What exists now lives as long as the app: keep the collector from walking it again and
-    # again (a full collection otherwise takes ~50 ms on the GUI thread in the middle of a sync).
-    gc.collect()
-    gc.freeze()
+
+    def after_first_paint() -> None:
+        # What exists now lives as long as the app: keep the collector from walking it again and
+        # again (a full collection otherwise takes ~50 ms on the GUI thread in the middle of a sync).
+        # Done after the first paint, so the window appears first.
+        gc.collect()
+        gc.freeze()
+        if smoke:
+            print(f"flinks-desktop: first paint after {painted.at - started:.3f} s", file=sys.stderr, flush=True)
+            window.close()
+
+    painted.done.connect(after_first_paint)
 
     # Closing the window closes the session (the sync's writer thread, the client, the sandbox)
     # while the loop still runs, then the app quits: one run of the loop, start to end.
@@ -175,6 +191,12 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None) -> int:
         loop.run_until_complete(finished)
     instance.release()
     return 0
+
+
+def _has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def bring_forward(window) -> None:

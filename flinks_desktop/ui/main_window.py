@@ -49,7 +49,7 @@ from flinks_desktop.core.sync import SyncProgress, SyncRefused, SyncResult
 from flinks_desktop.core.workspace import Workspace
 from flinks_desktop.ui.accounts_view import AccountsView
 from flinks_desktop.ui.activity_view import ActivityView
-from flinks_desktop.ui.connect_view import ConnectView
+from flinks_desktop.ui.connect_view import ConnectView  # the module (cheap); the view is built on use
 from flinks_desktop.ui.connections import ConnectionsPanel
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
 from flinks_desktop.ui.formatting import STATE_LABELS, ago, institution_name, local_time, login_state, step_label
@@ -176,11 +176,10 @@ class MainWindow(QMainWindow):
         return page
 
     def _build_connect_page(self) -> QWidget:
-        self.connect_view = ConnectView(self)
-        self.connect_view.loginCaptured.connect(self.on_login_captured)
-        self.connect_view.connectEvent.connect(self.on_connect_event)
-        self.connect_view.failed.connect(self.on_connect_failed)
-        self.connect_view.closed.connect(self.cancel_connect)
+        # The Connect view (QtWebEngine: a browser engine and its profile, half a second to build)
+        # is made the first time it is needed, not before the window's first paint.
+        self._connect_view = None
+        self._connect_placeholder = QWidget(objectName="connectViewPlaceholder")
 
         self.timeline = QListWidget(objectName="connectTimeline")
         self.timeline.setWordWrap(True)
@@ -206,12 +205,29 @@ class MainWindow(QMainWindow):
         side_layout.addLayout(buttons)
 
         splitter = QSplitter(objectName="connectPage")
-        splitter.addWidget(self.connect_view)
+        splitter.addWidget(self._connect_placeholder)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([860, 340])
+        self.connect_splitter = splitter
         return splitter
+
+    @property
+    def connect_view(self):
+        """The Connect view (`ConnectView`), built on first use."""
+        if self._connect_view is None:
+            view = ConnectView(self)
+            view.loginCaptured.connect(self.on_login_captured)
+            view.connectEvent.connect(self.on_connect_event)
+            view.failed.connect(self.on_connect_failed)
+            view.closed.connect(self.cancel_connect)
+            sizes = self.connect_splitter.sizes()
+            self.connect_splitter.replaceWidget(0, view)
+            self.connect_splitter.setSizes(sizes)
+            self._connect_placeholder.deleteLater()
+            self._connect_view = view
+        return self._connect_view
 
     def _build_workspace_page(self) -> QWidget:
         self.connections = ConnectionsPanel()
@@ -453,7 +469,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def cancel_connect(self) -> None:
-        self.connect_view.stop()
+        if self._connect_view is not None:
+            self._connect_view.stop()
         self._record_connect_session(None)
         self.pages.setCurrentWidget(self.welcome)  # reload_connections shows the list if there is one
         self.reload_connections()
@@ -837,7 +854,8 @@ class MainWindow(QMainWindow):
         self._closing = True
         self._cache_watch.stop()
         self._save_window_state()
-        self.connect_view.stop()
+        if self._connect_view is not None:
+            self._connect_view.stop()
         self._record_connect_session(None)
         for task in list(self._tasks):
             task.cancel()
