@@ -1055,6 +1055,8 @@ def _activity_row(entry: ActivityRow) -> list[str]:
             result += f" · {entry.duration_ms:,} ms"
     else:
         event, result = entry.name, entry.flinks_code or ""
+        if entry.name == "DATA_DROPPED" and entry.detail and isinstance(entry.detail.get("message"), str):
+            meaning = entry.detail["message"]
         if entry.name == "LOGIN_PURGED" and entry.detail:
             detail = entry.detail
             meaning = (f"Removed {count(detail.get('accounts', 0), 'account')}, "

@@ -45,7 +45,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TextIO
 
-from flinks_desktop.core.flinks import SecurityChallenge
+from flinks_desktop.core.flinks import SecurityChallenge, check_answerable
 from flinks_desktop.core.sync import MfaPrompt, SyncProgress
 
 
@@ -128,40 +128,71 @@ def confirm(warning: str, word: str) -> bool:
 
 class TerminalMfa:
     """The bank's security questions, asked on stderr and answered on stdin (the `Sync` MFA callback).
-    The end of input leaves them unanswered (None); Ctrl-C stops the command."""
+
+    Several questions are asked one after the other. A question with options (Flinks' `Iterables`)
+    lists them numbered: a number or the option's text picks one; when the bank takes several
+    answers, several numbers separated by commas or spaces. A question nobody can answer on a
+    terminal (an image...) raises `UnsupportedChallenge`, whose sentence says to use Flinks Connect,
+    before anything is asked. The end of input leaves them unanswered (None); Ctrl-C stops the command.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
 
     async def __call__(self, prompt: MfaPrompt) -> dict[str, list[str]] | None:
+        check_answerable(prompt.challenges)
         self._progress.clear()
+        several = len(prompt.challenges) > 1
         if prompt.retry_message:
             print(f"The bank says: {plain(prompt.retry_message)}", file=sys.stderr)
         elif prompt.institution:
-            print(f"{plain(prompt.institution)} asks a security question.", file=sys.stderr)
+            asks = f"asks {len(prompt.challenges)} security questions" if several else "asks a security question"
+            print(f"{plain(prompt.institution)} {asks}.", file=sys.stderr)
         answers: dict[str, list[str]] = {}
         for challenge in prompt.challenges:
             answer = self._answer(challenge)
             if answer is None:
                 return None
-            answers[challenge.prompt] = [answer]
+            answers[challenge.prompt] = answer
         return answers
 
-    def _answer(self, challenge: SecurityChallenge) -> str | None:
-        for number, option in enumerate(challenge.options, start=1):
+    def _answer(self, challenge: SecurityChallenge) -> list[str] | None:
+        options = challenge.options
+        for number, option in enumerate(options, start=1):
             print(f"  {number}. {plain(option)}", file=sys.stderr)
+        if options and challenge.several_answers:
+            print("  (Type the numbers of every answer that applies, separated by commas.)", file=sys.stderr)
         while True:
             line = read_line(f"{plain(challenge.prompt)} ")
             if line is None:
                 return None
-            answer = line.strip()
-            if challenge.options and answer.isdigit() and 1 <= int(answer) <= len(challenge.options):
-                if answer not in challenge.options:
-                    answer = challenge.options[int(answer) - 1]
+            answer = _chosen(line.strip(), options, several=challenge.several_answers)
             if answer:
                 return answer
-            print("An empty answer cannot be sent: type the answer, or press Ctrl-C to cancel.",
-                  file=sys.stderr)
+            if options and line.strip():
+                print(f"Type a number from 1 to {len(options)}, or the answer as shown.", file=sys.stderr)
+            else:
+                print("An empty answer cannot be sent: type the answer, or press Ctrl-C to cancel.",
+                      file=sys.stderr)
+
+
+def _chosen(typed: str, options: Sequence[str], *, several: bool) -> list[str]:
+    """What `typed` answers: free text without options; else the options it names, by number or
+    as written (an option that is itself a number wins over the number). Empty: no answer."""
+    if not options:
+        return [typed] if typed else []
+    if typed in options:
+        return [typed]
+    parts = typed.replace(",", " ").split() if several else [typed]
+    chosen = []
+    for part in parts:
+        if part in options:
+            chosen.append(part)
+        elif part.isdigit() and 1 <= int(part) <= len(options):
+            chosen.append(options[int(part) - 1])
+        else:
+            return []
+    return list(dict.fromkeys(chosen))
 
 
 @contextmanager

@@ -206,3 +206,30 @@ def test_every_step_of_a_sync_is_audited_under_its_login_with_masked_ids(flinks_
     assert [call.endpoint for call in seen][-6:] == [row.name for row in trail[:6]]  # chained observer
     for path in cache.parent.iterdir():  # the purge left only masks behind
         assert login_id.encode() not in path.read_bytes() and request_id.encode() not in path.read_bytes()
+
+
+# -- what a sync left out ----------------------------------------------------------------------------
+
+
+def test_what_a_sync_left_out_is_one_line_of_the_logins_activity(store: Store) -> None:
+    from flinks_desktop.core.audit import DATA_DROPPED
+    from flinks_desktop.core.flinks import Dropped
+
+    store.upsert_login(LOGIN_ID, "FlinksCapital", at=NOW)
+    audit = synchronous_audit(store)
+    audit.record_dropped(LOGIN_ID, [])  # nothing left out: no line
+    dropped = [Dropped("transaction", f"Accounts[0].Transactions[{n}].Date", "not a date",
+                       f"94584aed-7c98-42a4-9836-9f8557db{n:04d}", REQUEST_ID) for n in range(60)]
+    dropped.append(Dropped("field", "Accounts[1].Balance.Current", "expected a number, got bool"))
+    audit.record_dropped(LOGIN_ID, dropped)
+
+    [row] = store.activity(LOGIN_ID)
+    assert (row.kind, row.name, row.at, row.login) == ("app", DATA_DROPPED, NOW, mask_id(LOGIN_ID))
+    assert row.detail["message"] == ("60 transactions and 1 field that Flinks sent could not be read or kept "
+                                     "exactly, so they were left out. Everything else was saved.")
+    assert (row.detail["count"], row.detail["counts"]) == (61, {"transaction": 60, "field": 1})
+    assert len(row.detail["items"]) == 50  # the first ones: enough to find them, not a copy of the answer
+    assert row.detail["items"][0] == {"what": "transaction", "where": "Accounts[0].Transactions[0].Date",
+                                      "why": "not a date", "id": "9458…0000", "account": mask_id(REQUEST_ID)}
+    content = store.path.read_bytes() + store.path.with_name("cache.db-wal").read_bytes()
+    assert b"94584aed-7c98-42a4-9836-9f8557db0000" not in content and REQUEST_ID.encode() not in content

@@ -531,7 +531,9 @@ def test_with_no_command_the_desktop_app_starts_with_the_data_dir(run, monkeypat
     monkeypatch.setattr(flinks_desktop.ui.app, "run", lambda **options: started.append(options) or 0)
     assert run("--data-dir", tmp_path).code == 0
     assert run().code == 0
-    assert started == [{"data_dir": str(tmp_path)}, {"data_dir": None}]
+    assert run("--smoke").code == 0
+    assert started == [{"data_dir": str(tmp_path), "smoke": False}, {"data_dir": None, "smoke": False},
+                       {"data_dir": None, "smoke": True}]
     assert run("--env", "Flinks toolbox").code == 2
 
 

@@ -1,5 +1,6 @@
 """The typed results, read from Flinks' published samples (verbatim copies in fixtures/) and from
-the variants the real service sends: nulls everywhere, older date forms, unknown fields."""
+the variants the real service sends: nulls everywhere, older date forms, unknown fields, and what
+cannot be read dropped with a record (the looser shapes themselves: test_flinks_tolerance.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 from flinks_desktop.core.flinks import (
     Authorized,
     Balance,
+    Dropped,
     MfaRequired,
     ProtocolError,
     SecurityChallenge,
@@ -95,9 +97,13 @@ def test_authorize_203_mfa() -> None:
     )
 
 
-def test_unknown_challenge_types_keep_their_prompt_and_options() -> None:
+def test_challenges_keep_their_prompt_and_options_and_say_what_cannot_be_asked() -> None:
+    # Changed: options that are numbers are kept as text, and an option that is not text no longer
+    # vanishes quietly (a question missing one of its choices is another question): the challenge
+    # says it cannot be asked here, and the sync sends the agent to Flinks Connect.
     body = editable_sample("authorize_203_mfa.json")
     body["SecurityChallenges"] = [
+        {"Type": "MultipleChoice", "Prompt": "Pick one", "Iterables": ["a", "b", 3]},
         {"Type": "MultipleChoice", "Prompt": "Pick one", "Iterables": ["a", "b", 3, {"x": 1}]},
         {"Type": "ImageSelection", "Prompt": "Which image?", "Iterables": {"not": "a list"}},
         {"Prompt": "No type at all"},
@@ -105,8 +111,9 @@ def test_unknown_challenge_types_keep_their_prompt_and_options() -> None:
     result = parse_authorize(203, body)
     assert isinstance(result, MfaRequired)
     assert result.challenges == (
-        SecurityChallenge("MultipleChoice", "Pick one", ("a", "b")),
-        SecurityChallenge("ImageSelection", "Which image?", ()),
+        SecurityChallenge("MultipleChoice", "Pick one", ("a", "b", "3")),
+        SecurityChallenge("MultipleChoice", "Pick one", ("a", "b", "3"), "choices this app cannot read"),
+        SecurityChallenge("ImageSelection", "Which image?", (), "an image to choose from"),
         SecurityChallenge(None, "No type at all", ()),
     )
 
@@ -279,31 +286,67 @@ def test_last_refresh_forms_become_utc(text: str, expected: datetime) -> None:
 
 @pytest.mark.parametrize("text", ["", "yesterday", "2025-02-30", "2025-13-01", "2025-01-31T25:00:00",
                                   "2025-01/31", "0001-01-01T00:00:00+01:00", "２０２５-01-31"])
-def test_bad_dates_are_protocol_errors(text: str) -> None:
+def test_bad_dates_are_dropped_with_a_record(text: str) -> None:
+    # Changed: an unreadable LastRefresh used to fail the whole /Authorize; now only it is left out.
     body = editable_sample("authorize_200_cached.json")
     body["Login"]["LastRefresh"] = text
-    assert detail_of(lambda b: parse_authorize(200, b), body) == "Login.LastRefresh: not a date"
+    result = parse_authorize(200, body)
+    assert isinstance(result, Authorized)
+    assert result.login is not None and result.login.last_refresh is None
+    assert result.login.username == "Greatday"
+    assert result.dropped == (Dropped("field", "Login.LastRefresh", "not a date"),)
+    assert text not in repr(result.dropped) or text == ""  # never the value itself
+
+
+ACCOUNT = "27a9ffa0-c6b9-4cc6-9eaa-aa9efa07a889"
+TRANSACTION = "94584aed-7c98-42a4-9836-9f8557db63f5"
+
+
+@pytest.mark.parametrize(
+    ("edit", "dropped"),
+    [
+        (lambda b: b["Accounts"][0]["Balance"].update(Current=True),
+         Dropped("field", "Accounts[0].Balance.Current", "expected a number, got bool", None, ACCOUNT)),
+        (lambda b: b["Accounts"][0]["Balance"].update(Available="5,405.50"),
+         Dropped("field", "Accounts[0].Balance.Available", "expected a number, got text that is not one",
+                 None, ACCOUNT)),
+        (lambda b: b["Accounts"][0].update(Transactions={}),
+         Dropped("field", "Accounts[0].Transactions", "expected a list, got dict", None, ACCOUNT)),
+        (lambda b: b["Accounts"][0]["Transactions"][0].pop("Date"),
+         Dropped("transaction", "Accounts[0].Transactions[0].Date", "missing", TRANSACTION, ACCOUNT)),
+        (lambda b: b["Accounts"][0]["Transactions"][0].update(Date=20250131),
+         Dropped("transaction", "Accounts[0].Transactions[0].Date", "expected a date, got int", TRANSACTION,
+                 ACCOUNT)),
+        (lambda b: b["Accounts"][0].pop("Id"), Dropped("account", "Accounts[0].Id", "missing")),
+        (lambda b: b["Accounts"].append(7), Dropped("account", "Accounts[1]", "expected an object, got int")),
+        (lambda b: b["Login"].update(Id=5602459), Dropped("field", "Login", "Id: expected a string, got int")),
+        (lambda b: b.update(InstitutionId=True), Dropped("field", "InstitutionId", "expected an integer, got bool")),
+    ],
+)
+def test_what_cannot_be_read_is_dropped_with_where_and_why(edit, dropped: Dropped) -> None:
+    # Changed: each of these used to fail the whole answer (ProtocolError); now only the field, or
+    # the one row, is left out, and `dropped` says where and why.
+    body = editable_sample("get_accounts_detail_200.json")
+    edit(body)
+    result = parse_accounts(body)
+    assert result.dropped == (dropped,)
+    assert result.request_id == "22178382-31ee-485c-a750-c20929b6a344"
+    if dropped.what != "account":
+        assert [account.id for account in result.accounts] == [ACCOUNT]
+    assert result.all_accounts_read is (dropped.what != "account")
+    unread = result.accounts[0].unread_transactions if result.accounts else 0
+    assert unread == (1 if dropped.what == "transaction" else 0)
 
 
 @pytest.mark.parametrize(
     ("edit", "path"),
     [
-        (lambda b: b["Accounts"][0]["Balance"].update(Available="5405.5"),
-         r"Accounts\[0\]\.Balance\.Available: expected a number, got str"),
-        (lambda b: b["Accounts"][0]["Balance"].update(Current=True),
-         r"Accounts\[0\]\.Balance\.Current: expected a number, got bool"),
-        (lambda b: b["Accounts"][0].update(Transactions={}),
-         r"Accounts\[0\]\.Transactions: expected a list, got dict"),
-        (lambda b: b["Accounts"][0]["Transactions"][0].pop("Date"),
-         r"Accounts\[0\]\.Transactions\[0\]\.Date: missing"),
-        (lambda b: b["Accounts"][0].pop("Id"), r"Accounts\[0\]\.Id: missing"),
-        (lambda b: b["Accounts"].append(7), r"Accounts\[1\]: expected an object, got int"),
-        (lambda b: b["Login"].update(Id=5602459), r"Login\.Id: expected a string, got int"),
-        (lambda b: b.update(InstitutionId="14"), r"InstitutionId: expected an integer, got str"),
         (lambda b: b.pop("RequestId"), r"RequestId: missing"),
+        (lambda b: b.update(RequestId=22178382), r"RequestId: expected a string, got int"),
+        (lambda b: b.update(Accounts={"not": "a list"}), r"Accounts: expected a list, got dict"),
     ],
 )
-def test_wrong_types_and_missing_required_fields_name_their_path(edit, path: str) -> None:
+def test_an_answer_with_nothing_to_keep_is_a_protocol_error(edit, path: str) -> None:
     body = editable_sample("get_accounts_detail_200.json")
     edit(body)
     assert re.fullmatch(path, detail_of(parse_accounts, body))

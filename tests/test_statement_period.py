@@ -43,3 +43,29 @@ def test_the_sandbox_statements_carry_their_month():
 @pytest.mark.parametrize("content", [b"", b"not a pdf", b"%PDF-1.4 truncated", b"\x00" * 100])
 def test_what_is_not_a_readable_pdf_has_no_period(content):
     assert period_from_pdf(content) is None
+
+
+def test_a_pdf_that_makes_pypdf_raise_anything_has_no_period():
+    """A statement under a security handler pypdf does not implement raises NotImplementedError."""
+    import io
+
+    from pypdf import PdfReader
+    from test_sync_real_flinks import DAMAGED_PDF
+
+    with pytest.raises(NotImplementedError):  # what pypdf does with it: the test holds only if so
+        PdfReader(io.BytesIO(DAMAGED_PDF)).pages[0].extract_text()
+    assert period_from_pdf(DAMAGED_PDF) is None
+
+
+@pytest.mark.parametrize("error", [AttributeError("'NullObject' has no attribute 'get'"), RecursionError(),
+                                   NotImplementedError("filter"), ZeroDivisionError(), MemoryError("bomb")])
+def test_whatever_the_pdf_reader_raises_the_period_is_unknown(monkeypatch, error):
+    import pypdf
+
+    def failing(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(pypdf, "PdfReader", failing)
+    dataset = build_dataset("Greatday", date(2026, 11, 21))
+    pdf = dataset.statement_pdf(dataset.accounts()[0]["Id"], 2026, 10)
+    assert period_from_pdf(pdf) is None  # a decompression bomb's MemoryError too: the file's doing

@@ -22,6 +22,10 @@ What is stored, and what is not:
 - Connect events: the event as Connect sent it, with the values of fields whose names speak of a
   secret (token, password, answer...) replaced, in the event and in its `url`'s query; the store
   then masks every GUID left in it.
+- What a sync had to leave out ("DATA_DROPPED", an app event of the login): a sentence with the
+  counts ("2 transactions and 1 field Flinks sent could not be read..."), and each item's kind,
+  place in the answer ("Accounts[0].Transactions[3].Date") and reason, with its ids masked. Never
+  the value that could not be read: it is bank data, and it may be anything.
 """
 
 from __future__ import annotations
@@ -30,7 +34,8 @@ import copy
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -38,7 +43,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from flinks_desktop.core.connect_events import login_id_from_event, parse_connect_event
 from flinks_desktop.core.flinks.client import ApiCall
 from flinks_desktop.core.flinks.errors import FlinksError, message_for
-from flinks_desktop.core.redact import HIDDEN
+from flinks_desktop.core.flinks.models import Dropped
+from flinks_desktop.core.redact import HIDDEN, mask_id
 from flinks_desktop.core.store import Store
 
 log = logging.getLogger("flinks_desktop.audit")
@@ -52,6 +58,12 @@ Submit = Callable[[StoreJob], None]
 _REMEMBERED_SESSIONS = 1000
 #: Connect event fields (and `url` query parameters) whose values are never stored.
 _SECRET_NAME = re.compile(r"token|password|passwd|secret|answer|api.?key|auth", re.IGNORECASE)
+
+#: The app event of a sync that left out what it could not read, and how many items it details.
+DATA_DROPPED = "DATA_DROPPED"
+_DROPPED_ITEMS_KEPT = 50
+#: The kinds of what was left out, in the order a sentence names them: whole rows first.
+_DROPPED_ORDER = ("account", "statement", "transaction", "field")
 
 #: The FlinksCodes that are not failures; every other code is described by `core.flinks.errors`.
 _PROGRESS_CODES = {
@@ -117,6 +129,15 @@ class Audit:
         self._submit(lambda store: store.record_connect_event(scrubbed, at=at, login_id=login_id))
         return True
 
+    def record_dropped(self, login_id: str, dropped: Sequence[Dropped]) -> None:
+        """Audit, as one "DATA_DROPPED" line of the login's Activity, what a sync left out because
+        it could not be read (nothing when `dropped` is empty)."""
+        if not dropped:
+            return
+        detail = dropped_detail(dropped)
+        at = self._clock()
+        self._submit(lambda store: store.record_app_event(DATA_DROPPED, at=at, login_id=login_id, detail=detail))
+
     def _login_of(self, call: ApiCall) -> str | None:
         """The call's loginId, else the one its RequestId was seen with; learns new pairs."""
         if call.request_id is None:
@@ -128,6 +149,42 @@ class Audit:
                 self._login_of_request.popitem(last=False)
             return call.login_id
         return self._login_of_request.get(call.request_id)
+
+
+def dropped_sentence(dropped: Sequence[Dropped], *, rest_saved: bool = True) -> str:
+    """What was left out, in plain words with the counts: "2 transactions and 1 field that Flinks
+    sent could not be read, so they were left out. Everything else was saved." """
+    counts = Counter(item.what for item in dropped)
+    parts = [_count(counts[what], what) for what in _DROPPED_ORDER if counts[what]]
+    listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    pronoun = "it was" if len(dropped) == 1 else "they were"
+    sentence = f"{listed} that Flinks sent could not be read or kept exactly, so {pronoun} left out."
+    return f"{sentence} Everything else was saved." if rest_saved else sentence
+
+
+def dropped_detail(dropped: Sequence[Dropped]) -> dict[str, Any]:
+    """The detail of a "DATA_DROPPED" event: the sentence, the counts, and the first items (where
+    and why, ids masked), never a value."""
+    items = [
+        {
+            "what": item.what,
+            "where": item.path,
+            "why": item.reason,
+            **({"id": mask_id(item.item_id)} if item.item_id else {}),
+            **({"account": mask_id(item.account_id)} if item.account_id else {}),
+        }
+        for item in dropped[:_DROPPED_ITEMS_KEPT]
+    ]
+    return {
+        "message": dropped_sentence(dropped),
+        "count": len(dropped),
+        "counts": dict(Counter(item.what for item in dropped)),
+        "items": items,
+    }
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
 def _without_secrets(event: Mapping[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,11 @@ The first such range on the first page is taken (only a plausible one: the end o
 start, at most about a quarter apart). A statement where none is found keeps an unknown period:
 guessing wrong would be worse than saying "fetched on". Reading a PDF is pure-Python work (pypdf):
 callers run it off the GUI thread (the sync does it on its writer thread).
+
+Nothing about a statement file may break a sync: a damaged or unusual PDF makes pypdf raise almost
+anything (NotImplementedError for a security handler it lacks, AttributeError, RecursionError,
+struct.error, zlib.error...), so every failure to read one is caught here, logged by its type only
+(never a byte of the file), and means "period unknown". The file itself is kept as Flinks sent it.
 """
 
 from __future__ import annotations
@@ -43,9 +48,13 @@ _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})\s*(?:to|au|-|–|—)\s*(\d{4})-(\d{
 
 
 def period_from_pdf(content: bytes) -> tuple[date, date] | None:
-    """(first day, last day) printed on the statement's first page, or None."""
-    text = _first_page_text(content)
-    return period_from_text(text) if text else None
+    """(first day, last day) printed on the statement's first page, or None. Never raises."""
+    try:
+        text = _first_page_text(content)
+        return period_from_text(text) if text else None
+    except Exception as error:  # any failure of a third-party parser on any file: period unknown
+        log.info("the period of a statement could not be read (%s)", type(error).__name__)
+        return None
 
 
 def period_from_text(text: str) -> tuple[date, date] | None:
@@ -86,11 +95,6 @@ def _month_number(name: str) -> int | None:
 
 def _first_page_text(content: bytes) -> str | None:
     from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
 
-    try:
-        reader = PdfReader(io.BytesIO(content))
-        return reader.pages[0].extract_text() if reader.pages else None
-    except (PyPdfError, ValueError, KeyError, TypeError, IndexError, OSError) as error:
-        log.debug("no text could be read from a statement (%s)", type(error).__name__)
-        return None
+    reader = PdfReader(io.BytesIO(content))
+    return reader.pages[0].extract_text() if reader.pages else None

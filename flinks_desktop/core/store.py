@@ -30,7 +30,10 @@ Choices a reader should know about:
   90-day refresh does not erase a year of history. An account that a snapshot no longer contains
   is kept with `missing_since` set rather than deleted: Flinks may have lost sight of it for a
   while, and its history is still what a support agent needs. It is cleared when the account
-  comes back. `purge_login` is how a login's data leaves the cache.
+  comes back. `purge_login` is how a login's data leaves the cache. What Flinks sent but the
+  client could not read (`AccountsResult.dropped`) is not "no longer returned": when an account
+  was left out, no account is marked missing by that snapshot, and an account with a transaction
+  left out has none of its cached transactions deleted by it.
 - **Statements** are BLOBs in the database, not files beside it: one transaction stores or purges
   a statement with its row (no orphan file after a crash, no file left behind by a purge), the
   file's owner-only mode covers them, and VACUUM wipes them. Flinks sends no period with a
@@ -484,8 +487,9 @@ class Store:
         was purged raises `UnknownLogin` instead of bringing the login back. The login's details are
         updated from `result.login`, `synced_at` recorded, and its status set to "ok". Accounts and
         transactions are upserted by Flinks id; see the module docstring for what happens to those
-        the snapshot no longer contains. Raises `UnsupportedAmount` before writing anything if an
-        amount is not a whole number of cents.
+        the snapshot no longer contains (and for rows the client could not read: nothing is deleted
+        or marked missing on their account). Raises `UnsupportedAmount` before writing anything if
+        an amount is not a whole number of cents (`storable_amount` tells beforehand).
         """
         if result.login is not None and result.login.id != login_id:
             raise ValueError(f"the snapshot is of login {mask_id(result.login.id)}, not {mask_id(login_id)}")
@@ -505,7 +509,7 @@ class Store:
             self._require_login(login_id)
             self._db["logins"].update(login_id, login)
             self._db["accounts"].upsert_all(accounts, pk=("login_id", "id"))
-            missing = self._conn.execute(
+            missing = 0 if not result.all_accounts_read else self._conn.execute(
                 "UPDATE accounts SET missing_since = coalesce(missing_since, ?) "
                 f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(accounts))})",
                 [seen_at, login_id, *(record["id"] for record in accounts)],
@@ -646,6 +650,14 @@ class Store:
                 request_id=_text(event, "requestId"),
                 detail=dict(event),
             )
+
+    def record_app_event(
+        self, name: str, *, at: datetime, login_id: str | None = None, detail: Mapping[str, Any] | None = None
+    ) -> None:
+        """Audit something the app did or found ("DATA_DROPPED"), under `login_id` when it concerns
+        one. `detail` is kept as JSON with every GUID in it masked: never put bank data in it."""
+        with self._transaction():
+            self._record_event(at=at, source="app", name=name, login_id=login_id, detail=dict(detail or {}))
 
     def purge_login(self, login_id: str, *, at: datetime, by: str | None = None) -> PurgeStats:
         """Delete every row of a login, then make sure none of its bank data remains on disk.
@@ -1046,11 +1058,12 @@ def _transaction_record(login_id: str, account_id: str, transaction: Transaction
 def _stale_transactions(
     result: AccountsResult, cached: Mapping[str, Mapping[str, Any]], incoming: Mapping[str, Any]
 ) -> list[str]:
-    """Ids of cached transactions that Flinks no longer returns within the period it returned."""
+    """Ids of cached transactions that Flinks no longer returns within the period it returned.
+    None of an account with a transaction the client could not read: it may be one of those."""
     oldest = {
         account.id: min(transaction.date for transaction in account.transactions).isoformat()
         for account in result.accounts
-        if account.transactions
+        if account.transactions and not account.unread_transactions
     }
     return [
         id_ for id_, row in cached.items()
@@ -1128,6 +1141,15 @@ def _transaction_row(row: Mapping[str, Any]) -> TransactionRow:
 
 
 # -- values --------------------------------------------------------------------------------------
+
+
+def storable_amount(amount: Decimal) -> bool:
+    """Whether the cache can keep `amount` exactly: a whole number of cents, within SQLite's range."""
+    try:
+        _cents(amount, "amount")
+    except UnsupportedAmount:
+        return False
+    return True
 
 
 def _cents(amount: Decimal | None, where: str) -> int | None:

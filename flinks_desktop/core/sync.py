@@ -36,7 +36,19 @@ Decisions a reader should know:
   SQLite commits it whole or not at all. A purge always completes once it is decided.
 - **Statements are best effort.** GetStatements may be disabled for an instance, and failing a
   refresh over it would throw good account data away: the accounts are saved and the result says
-  why the statements are missing (`statements_error`).
+  why the statements are missing (`statements_error`). A statement whose file is not Base64 is
+  left out alone; one whose PDF cannot be read is kept, its period unknown (`statement_period`).
+- **What cannot be read is left out, and said.** The client drops a field or a row Flinks sent
+  in a shape no one has seen (`Dropped`), and the save drops an amount the cache cannot keep
+  exactly (a fraction of a cent): the rest is saved, the result's message says how much was left
+  out, and the login's Activity has one "DATA_DROPPED" line saying what and where (no values).
+- **MFA wherever Flinks asks it**: the cached /Authorize of a link, an add or a refresh may be
+  answered 203 like a live one, with several questions, over several rounds; each goes to `mfa`.
+  A question a person cannot be asked here (an image...) ends the sync with `UnsupportedChallenge`,
+  whose sentence sends the agent to Flinks Connect, before `mfa` is called. A 200 that answers
+  MFA without `Login` goes on with the loginId already known.
+- **Refresh all reports every login.** One login's failure, even an unexpected exception, is that
+  login's "error" result: it never cancels the others.
 - **Environments.** A loginId means nothing in another environment (Flinks answers INVALID_LOGIN):
   a refresh, or a deletion at Flinks, of a login cached for another environment is refused
   (`OtherEnvironment`), and `refresh_all` takes only this environment's logins.
@@ -63,19 +75,24 @@ import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from flinks_desktop.core.audit import Audit, StoreJob, utc_now
+from flinks_desktop.core.audit import Audit, StoreJob, dropped_sentence, utc_now
 from flinks_desktop.core.flinks import (
+    Account,
     AccountsResult,
     Authorized,
     AuthorizeResult,
+    Balance,
     DaysOfTransactions,
+    Dropped,
     FlinksClient,
     FlinksError,
+    Login,
     MfaRequired,
     NumberOfStatements,
     PollProgress,
@@ -83,6 +100,8 @@ from flinks_desktop.core.flinks import (
     SecurityChallenge,
     SecurityResponseRejected,
     StatementsResult,
+    Transaction,
+    check_answerable,
 )
 from flinks_desktop.core.flinks.client import ApiCall, ApiCallObserver
 from flinks_desktop.core.redact import is_guid, mask_id, redact
@@ -95,6 +114,7 @@ from flinks_desktop.core.store import (
     StatementStats,
     Store,
     UnknownLogin,
+    storable_amount,
 )
 
 log = logging.getLogger("flinks_desktop.sync")
@@ -109,6 +129,10 @@ _NEEDS_MFA = (
     "Refresh it live to answer the question."
 )
 _LOGIN_NOT_ANSWERED = "The bank's security question was not answered, so the login was cancelled."
+_NO_LOGIN_ID = (
+    "Flinks signed in at the bank but did not say which connection (loginId) it made, so nothing "
+    "was saved. Connect the account with Flinks Connect instead."
+)
 
 
 # -- what the use cases take and give --------------------------------------------------------------
@@ -163,6 +187,8 @@ class SyncResult:
     statements: StatementStats | None = None
     #: Why an otherwise good sync saved no statements.
     statements_error: FlinksError | None = None
+    #: What Flinks sent that could not be read or kept, and was left out (the rest was saved).
+    dropped: tuple[Dropped, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -328,7 +354,7 @@ class Sync:
             try:
                 await self._writer.run(lambda store: store.upsert_login(
                     login_id, institution, at=self._clock(), environment=self._environment,
-                    details=authorized.login if authorized is not None else None,
+                    details=_details_of(authorized, login_id),
                 ))
                 if authorized is None:
                     await self._writer.run(lambda store: store.set_status(
@@ -384,6 +410,9 @@ class Sync:
             return report.finished(SyncResult(None, "error", error.user_message, error=error))
         if authorized is None:
             return report.finished(SyncResult(None, "needs_mfa", _LOGIN_NOT_ANSWERED))
+        if authorized.login is None:  # a 200 without Login: a direct login has no loginId to go on with
+            error = ProtocolError(_NO_LOGIN_ID, http_status=200, detail="Authorize: no Login in the 200")
+            return report.finished(SyncResult(None, "error", _NO_LOGIN_ID, error=error))
         login_id, institution = authorized.login.id, authorized.institution or institution
         with self._exclusive(login_id, "being refreshed"):
             report = _Reporter(login_id, progress)
@@ -426,6 +455,8 @@ class Sync:
                                         error=invalid)
                 except SyncRefused as refused:
                     result = SyncResult(login_id, "skipped", str(refused), error=refused)
+                except Exception as unexpected:  # a bug: this loginId's error, not the others' end
+                    result = await self._unexpected(login_id, unexpected, "added")
             if done is not None:
                 done(result)
             return result
@@ -446,8 +477,9 @@ class Sync:
     ) -> list[SyncResult]:
         """Refresh every login of this environment, at most `concurrency` at a time, in the order
         they were added. Without `mfa`, a live refresh that the bank questions ends "needs_mfa".
-        `done` hears each result as it comes. Cancelling the caller's task cancels every refresh
-        still running."""
+        `done` hears each result as it comes. Each login is reported on its own: one that fails in
+        any way, even an unexpected exception, ends "error" and the others go on. Cancelling the
+        caller's task cancels every refresh still running."""
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self._check_open()
@@ -460,6 +492,8 @@ class Sync:
                     result = await self.refresh(login_id, live=live, mfa=mfa, progress=progress)
                 except (SyncRefused, UnknownLogin) as refused:
                     result = SyncResult(login_id, "skipped", str(refused), error=refused)
+                except Exception as unexpected:  # a bug: this login's error, not the others' end
+                    result = await self._unexpected(login_id, unexpected, "refreshed")
             if done is not None:
                 done(result)
             return result
@@ -559,10 +593,13 @@ class Sync:
         """Answer /Authorize's 203s through `mfa` until authorized; None when nobody answered.
 
         A wrong answer the bank lets the user retry asks the same questions again, with the bank's
-        message; any other refusal (no more tries, answers that match no question) raises.
+        message; any other refusal (no more tries, answers that match no question) raises, and so
+        does a question nobody can answer here (`UnsupportedChallenge`). Each round's 203 may ask
+        several questions; another 203 is another round.
         """
         retry_message = None
         while isinstance(result, MfaRequired):
+            check_answerable(result.challenges)  # an image...: UnsupportedChallenge, Connect's job
             if mfa is None:
                 return None
             report("mfa")
@@ -603,12 +640,13 @@ class Sync:
         # thousands of objects are freed on the writer thread when the job ends, not on the loop's.
         job = _SaveJob(login_id, institution, accounts, statements, self._clock())
         del accounts, statements
-        snapshot, saved_statements, damaged = await self._writer.run(job)
-        statements_error = statements_error or damaged
-        message = _saved_message(snapshot, saved_statements, statements_error)
+        saved = await self._writer.run(job)
+        dropped = (*authorized.dropped, *saved.dropped)
+        self.audit.record_dropped(login_id, dropped)
+        message = _saved_message(saved.snapshot, saved.statements, statements_error, dropped)
         return report.finished(SyncResult(
-            login_id, "ok", message,
-            snapshot=snapshot, statements=saved_statements, statements_error=statements_error,
+            login_id, "ok", message, snapshot=saved.snapshot, statements=saved.statements,
+            statements_error=statements_error, dropped=dropped,
         ))
 
     async def _failed(self, login_id: str, error: FlinksError | CacheError) -> SyncResult:
@@ -621,6 +659,21 @@ class Sync:
                 login_id, status, at=self._clock(), error_code=code, error_message=message
             ))
         except CacheError as unrecorded:  # the cache may be what failed: the result still says why
+            log.warning("the status of login %s was not recorded: %s", mask_id(login_id), unrecorded)
+        return SyncResult(login_id, "error", message, error=error)
+
+    async def _unexpected(self, login_id: str, error: Exception, doing: str) -> SyncResult:
+        """A login of `refresh_all` or `add_many` failed with an exception nothing expected (a bug):
+        logged whole, recorded as the login's "error" if it is cached, and returned as its result."""
+        log.error("login %s could not be %s", mask_id(login_id), doing, exc_info=error)
+        message = (f"Something unexpected went wrong ({type(error).__name__}), so this connection was not "
+                   f"{doing}; the others were not affected. Try again, and report it if it happens again.")
+        try:
+            if await self._writer.run(lambda store: store.login(login_id)) is not None:
+                await self._writer.run(lambda store: store.set_status(
+                    login_id, "error", at=self._clock(), error_message=message
+                ))
+        except (CacheError, RuntimeError) as unrecorded:
             log.warning("the status of login %s was not recorded: %s", mask_id(login_id), unrecorded)
         return SyncResult(login_id, "error", message, error=error)
 
@@ -667,6 +720,14 @@ class Sync:
 # -- the writer's job -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Saved:
+    snapshot: SnapshotStats
+    statements: StatementStats | None
+    #: What the client left out, and what the save left out on top.
+    dropped: tuple[Dropped, ...]
+
+
 def _save(
     store: Store,
     login_id: str,
@@ -674,29 +735,103 @@ def _save(
     accounts: AccountsResult,
     statements: StatementsResult | None,
     at: datetime,
-) -> tuple[SnapshotStats, StatementStats | None, ProtocolError | None]:
+) -> _Saved:
     """Write a sync's data (on the writer thread): the snapshot, then the statements.
 
     The snapshot (login, accounts, transactions) is one transaction and raises `UnknownLogin`,
     writing nothing, if the login was purged meanwhile. The statements are a second one, as the
-    store has none spanning both: each is whole, and a damaged statement file (not Base64) only
-    costs the statements. Returns the stats of both, and the damage if any.
+    store has none spanning both: each is whole. An amount the cache cannot keep exactly and a
+    statement whose file is not Base64 are left out, each on its own (`Dropped`), with what the
+    client left out; a PDF whose period cannot be read is saved with an unknown period.
     """
+    accounts, unstorable = _storable(accounts)
     snapshot = store.save_snapshot(login_id, accounts, synced_at=at)
     if not institution and accounts.institution:  # Connect did not name it: Flinks just did
         store.upsert_login(login_id, accounts.institution, at=at)
+    dropped = (*accounts.dropped, *unstorable)
     if statements is None:
-        return snapshot, None, None
-    try:
-        periods = _statement_periods(store, login_id, statements)
-        return snapshot, store.save_statements(login_id, statements, fetched_at=at, periods=periods), None
-    except ProtocolError as damaged:
-        return snapshot, None, damaged
+        return _Saved(snapshot, None, dropped)
+    statements, files = _decodable(statements)
+    periods = _statement_periods(store, login_id, statements)
+    saved = store.save_statements(login_id, statements, fetched_at=at, periods=periods)
+    return _Saved(snapshot, saved, (*dropped, *statements.dropped, *files))
+
+
+def _storable(accounts: AccountsResult) -> tuple[AccountsResult, list[Dropped]]:
+    """`accounts` without the amounts the cache cannot keep exactly (a fraction of a cent, too large):
+    each becomes None, and a `Dropped` names the field and its row's ids (indices would be those of
+    the rows read, not Flinks'). The same object when every amount is fine."""
+    dropped: list[Dropped] = []
+    kept: list[Account] = []
+    for account in accounts.accounts:
+        balance = account.balance
+        if not all(map(_fits, (account.overdraft_limit, balance.available, balance.current, balance.limit))):
+            account = replace(
+                account,
+                overdraft_limit=_kept(account.overdraft_limit, "Account.OverdraftLimit", account.id, None, dropped),
+                balance=Balance(*(
+                    _kept(getattr(balance, name), f"Account.Balance.{key}", account.id, None, dropped)
+                    for name, key in (("available", "Available"), ("current", "Current"), ("limit", "Limit"))
+                )),
+            )
+        if not all(_fits(t.debit) and _fits(t.credit) and _fits(t.balance) for t in account.transactions):
+            account = replace(account, transactions=tuple(
+                _storable_transaction(transaction, account.id, dropped) for transaction in account.transactions
+            ))
+        kept.append(account)
+    return (replace(accounts, accounts=tuple(kept)) if dropped else accounts), dropped
+
+
+def _storable_transaction(transaction: Transaction, account_id: str, dropped: list[Dropped]) -> Transaction:
+    return replace(transaction, **{
+        name: _kept(getattr(transaction, name), f"Transaction.{key}", account_id, transaction.id, dropped)
+        for name, key in (("debit", "Debit"), ("credit", "Credit"), ("balance", "Balance"))
+    })
+
+
+def _fits(amount: Decimal | None) -> bool:
+    """Whether the cache keeps `amount` exactly; the common case (two decimals at most) without
+    arithmetic, as it runs for every amount of a snapshot."""
+    if amount is None:
+        return True
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -2 and amount.adjusted() < 16:
+        return True
+    return storable_amount(amount)
+
+
+def _kept(
+    amount: Decimal | None, where: str, account_id: str, item_id: str | None, dropped: list[Dropped]
+) -> Decimal | None:
+    if _fits(amount):
+        return amount
+    dropped.append(Dropped("field", where, "not a whole number of cents the cache can keep exactly",
+                           item_id, account_id))
+    return None
+
+
+def _decodable(statements: StatementsResult) -> tuple[StatementsResult, list[Dropped]]:
+    """`statements` without those whose file is not Base64 (each a `Dropped` statement)."""
+    dropped: list[Dropped] = []
+    groups = []
+    for index, group in enumerate(statements.accounts):
+        kept = []
+        for number, statement in enumerate(group.statements):
+            try:
+                statement.content  # noqa: B018 - decoding is the check
+            except ProtocolError:
+                dropped.append(Dropped("statement", f"StatementsByAccount[{index}].Statements[{number}].Base64Bytes",
+                                       "not Base64", statement.unique_id))
+            else:
+                kept.append(statement)
+        groups.append(replace(group, statements=tuple(kept)))
+    return (replace(statements, accounts=tuple(groups)) if dropped else statements), dropped
 
 
 def _statement_periods(store: Store, login_id: str, statements: StatementsResult) -> dict[str, tuple[date, date]]:
     """The period printed on each statement whose period the cache does not know yet (Flinks does
-    not send it); read here, on the writer thread, as reading a PDF takes tens of milliseconds."""
+    not send it); read here, on the writer thread, as reading a PDF takes tens of milliseconds.
+    A PDF that cannot be read has no period (`period_from_pdf` never raises): it is saved all the same."""
     known = {row.unique_id for row in store.statements(login_id) if row.period_start is not None}
     periods = {}
     for group in statements.accounts:
@@ -721,7 +856,7 @@ class _SaveJob:
     ) -> None:
         self._arguments: tuple | None = (login_id, institution, accounts, statements, at)
 
-    def __call__(self, store: Store) -> tuple[SnapshotStats, StatementStats | None, ProtocolError | None]:
+    def __call__(self, store: Store) -> _Saved:
         arguments, self._arguments = self._arguments, None
         if arguments is None:
             raise RuntimeError("a save job runs once")
@@ -812,13 +947,22 @@ def _chained(first: ApiCallObserver, then: ApiCallObserver | None) -> ApiCallObs
     return both
 
 
+def _details_of(authorized: Authorized | None, login_id: str) -> Login | None:
+    """What /Authorize said of the login, when it said it of this one (it may leave Login out)."""
+    login = authorized.login if authorized is not None else None
+    return login if login is not None and login.id == login_id else None
+
+
 def _require_guid(login_id: str) -> None:
     if not is_guid(login_id):
         raise ValueError("a loginId is a GUID (8-4-4-4-12 hexadecimal digits)")
 
 
 def _saved_message(
-    snapshot: SnapshotStats, statements: StatementStats | None, statements_error: FlinksError | None
+    snapshot: SnapshotStats,
+    statements: StatementStats | None,
+    statements_error: FlinksError | None,
+    dropped: Sequence[Dropped] = (),
 ) -> str:
     parts = [
         _count(snapshot.accounts, "account"),
@@ -829,6 +973,8 @@ def _saved_message(
     message = f"Saved {', '.join(parts)}."
     if statements_error is not None:
         message += f" The statements could not be downloaded: {statements_error.user_message}"
+    if dropped:
+        message += f" {dropped_sentence(dropped, rest_saved=False)} See Activity."
     return message
 
 

@@ -88,7 +88,8 @@ _STEP_MEANINGS = {
     "MAXIMUM_RETRY_REACHED": "Too many wrong attempts: the customer has to start Connect again.",
     "COMPONENT_DENY_CONSENT": "The customer did not give consent: no connection was made.",
 }
-APP_EVENTS = {"LOGIN_PURGED": "Connection deleted from this computer"}
+APP_EVENTS = {"LOGIN_PURGED": "Connection deleted from this computer",
+              "DATA_DROPPED": "Data left out of a sync"}
 _KINDS = {"api": "API call", "connect": "Connect", "app": "App"}
 
 #: What a call that did not fail with a FlinksCode means (the codes themselves: `describe`).
@@ -147,8 +148,11 @@ def entry_for(row: ActivityRow, now: datetime | None = None) -> Entry:
             what = f"{what} · {institution_name(row.institution)}"
     else:
         what = APP_EVENTS.get(row.name) or step_label(row.name)
-        by = row.detail.get("by") if isinstance(row.detail, dict) else None
+        detail = row.detail if isinstance(row.detail, dict) else {}
+        by, message = detail.get("by"), detail.get("message")
         result, meaning, severity = "", f"Asked by {by}." if isinstance(by, str) and by else "", "neutral"
+        if isinstance(message, str) and message:  # DATA_DROPPED: what a sync left out, in words
+            meaning, severity = message, "pending"  # amber: worth a look, not a failure
     ids = "  ".join(part for part in (row.login, row.request) if part)
     return Entry(
         row=row,

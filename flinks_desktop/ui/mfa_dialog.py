@@ -15,8 +15,13 @@ Decisions a reader should know:
   `Qt.TextFormat.PlainText`: a prompt such as "<b>x</b>" shows its angle brackets.
 - **Answers.** One field per challenge: a list of options becomes a choice (a combo box, or check
   boxes when the bank takes several answers), answered with the option exactly as the bank sent it;
-  anything else, known or not, a free-text field with normal echo (Flinks' security answers are
-  not passwords), trimmed. Submit stays disabled while an answer is missing. Answers are never logged.
+  a text question a free-text field with normal echo (Flinks' security answers are not passwords),
+  trimmed. Submit stays disabled while an answer is missing. Answers are never logged.
+- **What cannot be asked here** (an image to choose from, choices that cannot be read, a kind of
+  question the app does not know: `SecurityChallenge.unsupported`) is never guessed at: the dialog
+  shows the sentence of `UnsupportedChallenge` (use Flinks Connect) with a Close button only, and
+  `ask` raises that error once it is closed, so the sync ends with the same sentence. `core.sync`
+  checks before it calls `ask`; this is for any other caller.
 """
 
 from __future__ import annotations
@@ -37,12 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flinks_desktop.core.flinks import SecurityChallenge
+from flinks_desktop.core.flinks import SecurityChallenge, UnsupportedChallenge, check_answerable
 from flinks_desktop.core.sync import MfaPrompt
 from flinks_desktop.ui.formatting import institution_name
-
-#: Challenge types whose options may be chosen together (Flinks' name for them).
-_SEVERAL_ANSWERS = "MultipleChoiceMultipleAnswers"
 
 #: Wide enough for a long question on two lines, narrow enough to read at a glance.
 _DIALOG_WIDTH = 500
@@ -112,7 +114,11 @@ class MfaDialog(QDialog):
         self.error = QLabel(objectName="mfaError")
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
-        if prompt.retry_message:
+        self.unsupported = _unsupported(prompt)
+        if self.unsupported is not None:  # no field to type in: the sentence says what to do instead
+            intro.hide()
+            self.error.setText(self.unsupported.user_message)
+        elif prompt.retry_message:
             self.error.setText(
                 f"The bank did not accept the answer: “{prompt.retry_message}”. Check it and try again."
             )
@@ -128,7 +134,7 @@ class MfaDialog(QDialog):
         layout.addWidget(self.error)
 
         self._answers: list[_Answer] = []
-        for index, challenge in enumerate(prompt.challenges):
+        for index, challenge in enumerate(prompt.challenges if self.unsupported is None else ()):
             label = QLabel(challenge.prompt or "(The bank sent no question text.)", objectName=f"mfaPrompt{index}")
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
@@ -144,7 +150,7 @@ class MfaDialog(QDialog):
             layout.addLayout(question)
             self._answers.append(answer)
 
-        self.cancel_button = QPushButton("Cancel", objectName="mfaCancel")
+        self.cancel_button = QPushButton("Cancel" if self.unsupported is None else "Close", objectName="mfaCancel")
         self.cancel_button.setAutoDefault(False)
         self.cancel_button.clicked.connect(self.reject)
         self.submit_button = QPushButton(
@@ -156,6 +162,9 @@ class MfaDialog(QDialog):
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.submit_button)
+        if self.unsupported is not None:
+            self.submit_button.hide()
+            self.cancel_button.setDefault(True)
         layout.addStretch(1)
         layout.addSpacing(14)
         layout.addLayout(buttons)
@@ -167,10 +176,16 @@ class MfaDialog(QDialog):
 
     @classmethod
     async def ask(cls, parent: QWidget | None, prompt: MfaPrompt) -> dict[str, list[str]] | None:
-        """Ask the agent; `{prompt: [answers]}`, or None when cancelled. An `MfaCallback`."""
+        """Ask the agent; `{prompt: [answers]}`, or None when cancelled. An `MfaCallback`.
+
+        Raises `UnsupportedChallenge`, once the agent has read it and closed the dialog, when the
+        bank asks something that cannot be answered here.
+        """
         dialog = cls(prompt, parent)
         try:
             accepted = await open_and_wait(dialog) == QDialog.DialogCode.Accepted.value
+            if dialog.unsupported is not None:
+                raise dialog.unsupported
             return dialog.answers() if accepted else None
         finally:
             if shiboken6.isValid(dialog):
@@ -189,12 +204,22 @@ class MfaDialog(QDialog):
 
     @Slot()
     def _update_submit(self) -> None:
-        self.submit_button.setEnabled(all(answer.values() for answer in self._answers))
+        answered = all(answer.values() for answer in self._answers)
+        self.submit_button.setEnabled(self.unsupported is None and answered)
 
     @Slot()
     def _submit(self) -> None:
         if self.submit_button.isEnabled():
             self.accept()
+
+
+def _unsupported(prompt: MfaPrompt) -> UnsupportedChallenge | None:
+    """The error of a prompt with a question that cannot be asked here, if it has one."""
+    try:
+        check_answerable(prompt.challenges)
+    except UnsupportedChallenge as error:
+        return error
+    return None
 
 
 class _Answer:
@@ -206,7 +231,7 @@ class _Answer:
 
     @classmethod
     def for_challenge(cls, challenge: SecurityChallenge, name: str, changed) -> _Answer:
-        if challenge.options and challenge.type == _SEVERAL_ANSWERS:
+        if challenge.options and challenge.several_answers:
             return cls._check_boxes(challenge.options, name, changed)
         if challenge.options:
             combo = QComboBox(objectName=name)

@@ -7,7 +7,8 @@
             result = await flinks.answer_mfa(result.request_id, answers)
         accounts = await flinks.get_accounts_detail(result.request_id)
 
-Every failure is a `FlinksError`; its `user_message` is ready to show.
+Every failure is a `FlinksError`; its `user_message` is ready to show. What Flinks sent that could
+not be read is left out and listed in the result's `dropped` (see `models`).
 """
 
 from flinks_desktop.core.flinks.client import (
@@ -36,6 +37,7 @@ from flinks_desktop.core.flinks.errors import (
     SessionInvalid,
     TransportError,
     Unauthorized,
+    UnsupportedChallenge,
 )
 from flinks_desktop.core.flinks.models import (
     Account,
@@ -45,6 +47,7 @@ from flinks_desktop.core.flinks.models import (
     Authorized,
     AuthorizeResult,
     Balance,
+    Dropped,
     Holder,
     Login,
     MfaRequired,
@@ -53,6 +56,7 @@ from flinks_desktop.core.flinks.models import (
     StatementsResult,
     Token,
     Transaction,
+    check_answerable,
 )
 
 __all__ = [
@@ -69,6 +73,7 @@ __all__ = [
     "CardInUse",
     "ChallengeMismatch",
     "DaysOfTransactions",
+    "Dropped",
     "FlinksClient",
     "FlinksError",
     "Holder",
@@ -94,4 +99,6 @@ __all__ = [
     "Transaction",
     "TransportError",
     "Unauthorized",
+    "UnsupportedChallenge",
+    "check_answerable",
 ]

@@ -14,6 +14,19 @@ thread, in one go, so that the raw JSON never reaches the loop; any other body l
 The reader is the client's own thread (not the loop's default executor, which under qasync is made
 of QThreads that abort the process if they still run when it exits); `aclose()` stops it.
 
+**Retries.** A call that only reads (the data endpoints' POSTs, which carry a RequestId, and every
+poll of their Async form) is tried again after a dropped or refused connection, a 5xx, or a rate
+limit (HTTP 429, or TOO_MANY_REQUESTS in any status), at most `retries` times, after an exponential
+backoff with jitter, or after what Flinks' `Retry-After` header asks (seconds or an HTTP date; one
+asking longer than `retry_after_limit` ends the call at once, with its RateLimited). A cached
+/Authorize is tried again only after a rate limit, which Flinks answers without acting, with a
+fresh token each time: refreshing many logins at once is where a rate limit is most likely. Nothing else that may act is repeated: /Authorize with credentials or MFA
+answers, a live /Authorize (it logs in to the bank), GenerateAuthorizeToken (single-use tokens) and
+/DeleteCard. Each try is its own
+HTTP exchange: logged, and reported to the observer, so the Activity shows "503, then 200". The
+retry loop is tenacity's (the standard, well-kept retry library: stop, wait and retry conditions
+composed, an injectable sleep for tests, no hand-written loop to get wrong).
+
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
 bodies. The log has one line per HTTP call with the method, endpoint, status, FlinksCode, duration
 and a masked id, and nothing else. An optional observer (`on_call`) gets the same facts as an
@@ -25,17 +38,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence, Set
+from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Literal, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 from flinks_desktop.core.flinks.errors import (
+    FlinksError,
     PollTimeout,
     ProtocolError,
+    RateLimited,
+    ServerError,
     error_from_response,
     flinks_code,
     transport_error,
@@ -68,6 +94,22 @@ DECODE_ON_LOOP_LIMIT = 64 * 1024
 _OK = 200
 _MFA = 203
 _PENDING = 202
+
+#: How often a read is tried again (after the first try), and its backoff: the first wait is about
+#: `DEFAULT_RETRY_BACKOFF` seconds (plus as much jitter at most), doubling up to the maximum.
+DEFAULT_RETRIES = 3
+DEFAULT_RETRY_BACKOFF = 1.0
+DEFAULT_RETRY_BACKOFF_MAX = 30.0
+#: A Retry-After longer than this is not waited for: the call fails with it, and the person decides.
+DEFAULT_RETRY_AFTER_LIMIT = 120.0
+
+#: Transport failures a read is tried again after: the connection could not be made, or broke.
+#: Not a read time-out: Flinks may still be working on it, and /Authorize's wait is two minutes.
+_RETRIED_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
+                      httpx.RemoteProtocolError)
+
+
+Sleep = Callable[[float], Awaitable[object]]
 
 T = TypeVar("T")
 
@@ -122,6 +164,8 @@ class FlinksClient:
     data endpoints and DeleteCard send it. Without them, no authentication header is sent at all.
     `on_call` (also settable later, as the attribute of that name) is called on the event loop
     once per HTTP exchange; an observer that raises is logged, never the call's failure.
+    `retries`, `retry_backoff`, `retry_backoff_max` and `retry_after_limit` bound the retries of
+    reads (module docstring); `sleep` is how the client waits between them (tests pass their own).
     Every method raises only `FlinksError` subclasses (and `asyncio.CancelledError`).
     """
 
@@ -136,7 +180,18 @@ class FlinksClient:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         on_call: ApiCallObserver | None = None,
+        retries: int = DEFAULT_RETRIES,
+        retry_backoff: float = DEFAULT_RETRY_BACKOFF,
+        retry_backoff_max: float = DEFAULT_RETRY_BACKOFF_MAX,
+        retry_after_limit: float = DEFAULT_RETRY_AFTER_LIMIT,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        if retries < 0:
+            raise ValueError(f"retries must be 0 or more, not {retries}")
+        self._retries = retries
+        self._backoff = wait_exponential(multiplier=retry_backoff, max=retry_backoff_max) + wait_random(0, retry_backoff)
+        self._retry_after_limit = retry_after_limit
+        self._sleep = sleep
         self._http = httpx.AsyncClient(
             base_url=f"{api_url.rstrip('/')}/BankingServices/", timeout=timeout, transport=transport
         )
@@ -185,8 +240,13 @@ class FlinksClient:
         return parse_token(body)
 
     async def authorize_cached(self, login_id: str) -> AuthorizeResult:
-        """A session on the data Flinks already holds for `login_id` (e.g. right after Connect)."""
-        return await self._authorize({"LoginId": login_id, "MostRecentCached": True}, login_id=login_id)
+        """A session on the data Flinks already holds for `login_id` (e.g. right after Connect).
+
+        Tried again, with a fresh token each time, only after a rate limit (module docstring).
+        """
+        return await self._authorize(
+            {"LoginId": login_id, "MostRecentCached": True}, login_id=login_id, retry_rate_limited=True
+        )
 
     async def authorize_live(self, login_id: str) -> AuthorizeResult:
         """A session that makes Flinks log in to the bank again; it may ask for MFA."""
@@ -231,7 +291,7 @@ class FlinksClient:
             {"RequestId": request_id, "SecurityResponses": responses},
             request_id=request_id,
             secrets=secrets,
-        )
+        )  # a 200 that leaves out RequestId or Login goes on with the session's (`parse_authorize`)
 
     async def _authorize(
         self,
@@ -240,23 +300,42 @@ class FlinksClient:
         login_id: str | None = None,
         request_id: str | None = None,
         secrets: Sequence[str] = (),
+        retry_rate_limited: bool = False,
     ) -> AuthorizeResult:
-        headers: dict[str, str] = {}
-        if self._auth_secret is not None:
-            token = await self.generate_authorize_token()
-            headers["flinks-auth-key"] = token.value
-            secrets = (*secrets, token.value)
-        status, payload = await self._exchange(
-            "POST",
-            "Authorize",
-            json=body,
-            headers=headers,
-            ok={_OK, _MFA},
-            login_id=login_id,
-            request_id=request_id,
-            secrets=secrets,
+        """One /Authorize, after a fresh token when the client has an auth secret. With
+        `retry_rate_limited`, tried again (token and all) after a rate limit; a token that cannot
+        be had is never a reason to try again."""
+        token_failures: list[BaseException] = []
+
+        async def attempt() -> AuthorizeResult:
+            headers: dict[str, str] = {}
+            sent_secrets = secrets
+            if self._auth_secret is not None:
+                try:
+                    token = await self.generate_authorize_token()
+                except FlinksError as failure:
+                    token_failures.append(failure)
+                    raise
+                headers["flinks-auth-key"] = token.value
+                sent_secrets = (*secrets, token.value)
+            status, payload = await self._exchange_once(
+                "POST",
+                "Authorize",
+                json=body,
+                headers=headers,
+                ok={_OK, _MFA},
+                login_id=login_id,
+                request_id=request_id,
+                secrets=sent_secrets,
+            )
+            return parse_authorize(status, payload, request_id=request_id)
+
+        if not retry_rate_limited or self._retries == 0:
+            return await attempt()
+        retrying = self._retrying(
+            "POST", "Authorize", lambda error: error not in token_failures and _rate_limited(error)
         )
-        return parse_authorize(status, payload)
+        return await retrying(attempt)
 
     # -- data ----------------------------------------------------------------------------------
 
@@ -345,6 +424,7 @@ class FlinksClient:
             ok={_OK, _PENDING},
             request_id=request_id,
             parse=parse,
+            idempotent=True,
         )
         attempt = 0
         while status == _PENDING:
@@ -369,15 +449,49 @@ class FlinksClient:
                 ok={_OK, _PENDING},
                 request_id=request_id,
                 parse=parse,
+                idempotent=True,
             )
         return payload
 
     def _data_headers(self) -> dict[str, str]:
         return {} if self._api_key is None else {"x-api-key": self._api_key}
 
-    # -- one HTTP exchange -----------------------------------------------------------------------
+    # -- one HTTP exchange, tried again when it is a read ---------------------------------------
 
     async def _exchange(
+        self, method: str, path: str, *, idempotent: bool = False, **options: Any
+    ) -> tuple[int, Any]:
+        """`_exchange_once`, tried again (module docstring) when `idempotent` and it failed in a way
+        worth another try. The last failure is the one raised."""
+        if not idempotent or self._retries == 0:
+            return await self._exchange_once(method, path, **options)
+        retrying = self._retrying(method, options.get("endpoint") or path, _worth_another_try)
+        return await retrying(self._exchange_once, method, path, **options)
+
+    def _retrying(self, method: str, endpoint: str, worth: Callable[[BaseException], bool]) -> AsyncRetrying:
+        """tenacity's loop for one call: at most `retries` more tries of a failure `worth` one,
+        after the backoff or Retry-After, each logged."""
+        return AsyncRetrying(
+            stop=stop_after_attempt(self._retries + 1) | self._asks_too_long,
+            wait=self._wait,
+            retry=retry_if_exception(worth),
+            sleep=self._sleep,
+            before_sleep=lambda state: _log_retry(method, endpoint, state, self._retries + 1),
+            reraise=True,
+        )
+
+    def _wait(self, state: RetryCallState) -> float:
+        """What Flinks' Retry-After asked, else the exponential backoff with jitter."""
+        error = state.outcome.exception() if state.outcome is not None else None
+        asked = error.retry_after if isinstance(error, FlinksError) else None
+        return asked if asked is not None else self._backoff(state)
+
+    def _asks_too_long(self, state: RetryCallState) -> bool:
+        error = state.outcome.exception() if state.outcome is not None else None
+        asked = error.retry_after if isinstance(error, FlinksError) else None
+        return asked is not None and asked > self._retry_after_limit
+
+    async def _exchange_once(
         self,
         method: str,
         path: str,
@@ -431,7 +545,8 @@ class FlinksClient:
                               login_id or answer.login_id, request_id or answer.request_id))
         if status not in ok:
             raise error_from_response(
-                status, answer.body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets)
+                status, answer.body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets),
+                retry_after=retry_after(response.headers.get("Retry-After")),
             )
         if answer.failure is not None:
             raise answer.failure
@@ -453,6 +568,52 @@ class FlinksClient:
             self.on_call(call)
         except Exception:
             log.exception("the on_call observer failed on %s %s", call.method, call.endpoint)
+
+
+def _worth_another_try(error: BaseException) -> bool:
+    """Whether a read that failed this way may succeed if sent again: a connection that could not
+    be made or broke, a 5xx (Flinks' side; a FlinksCode that says otherwise, such as RETRY_LATER,
+    wins), or a rate limit."""
+    if isinstance(error, RateLimited):
+        return True
+    if type(error) is ServerError:
+        return error.http_status is not None and error.http_status >= 500
+    return isinstance(error, FlinksError) and isinstance(error.__cause__, _RETRIED_TRANSPORT)
+
+
+def _rate_limited(error: BaseException) -> bool:
+    """Whether Flinks refused the request as a rate limit, without acting on it: the one reason to
+    send a cached /Authorize again. A 5xx or a broken connection may come after Flinks asked the
+    bank (a cached /Authorize can ask MFA), and a refused connection at the first call of a sync
+    is the network or the address, which waiting does not mend."""
+    return isinstance(error, RateLimited)
+
+
+def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """The seconds a Retry-After header asks to wait: "120", or an HTTP date ("Wed, 21 Oct 2026
+    07:28:00 GMT", 0 once past). None when there is none, or it cannot be read."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        seconds = (moment - (now or datetime.now(UTC))).total_seconds()
+    return max(0.0, seconds) if seconds == seconds and seconds != float("inf") else None
+
+
+def _log_retry(method: str, endpoint: str, state: RetryCallState, tries: int) -> None:
+    error = state.outcome.exception() if state.outcome is not None else None
+    why = error.flinks_code or error.http_status or error.detail if isinstance(error, FlinksError) else None
+    wait = state.upcoming_sleep
+    log.warning("%s %s failed (%s): trying again in %.1f s (try %d of %d)",
+                method, endpoint, why or type(error).__name__, wait, state.attempt_number + 1, tries)
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,9 @@ class FlinksError(Exception):
 
     Attributes: `http_status` (None when no response arrived), `flinks_code`, `server_message`
     (Flinks' own Message, verbatim), `request_id` (from the response, else the one sent),
-    `user_message`, and `detail`: what went wrong, for a developer (an exception type, a field
-    path); never a secret nor a loginId or RequestId. `server_message` is Flinks' text as sent:
+    `user_message`, `detail`: what went wrong, for a developer (an exception type, a field
+    path); never a secret nor a loginId or RequestId, and `retry_after`: the seconds Flinks asked
+    to wait (its `Retry-After` header), when it said. `server_message` is Flinks' text as sent:
     mask it (`redact`) before it goes to a log.
     """
 
@@ -49,6 +50,7 @@ class FlinksError(Exception):
         server_message: str | None = None,
         request_id: str | None = None,
         detail: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.user_message = user_message or self.default_message
         super().__init__(self.user_message)
@@ -57,6 +59,7 @@ class FlinksError(Exception):
         self.server_message = server_message
         self.request_id = request_id
         self.detail = detail
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         if self.flinks_code:
@@ -130,6 +133,16 @@ class TransportError(FlinksError):
     """No usable HTTP response: refused connection, DNS failure, time-out, dropped connection."""
 
     default_message = "The connection to Flinks failed. Check the network and try again."
+
+
+class UnsupportedChallenge(FlinksError):
+    """The bank asks a kind of security question this app cannot put to a person (an image to pick,
+    choices it cannot read, a kind it does not know). Flinks Connect can: the sentence says so."""
+
+    default_message = (
+        "The bank asks a kind of security question this app cannot show. "
+        "Use Flinks Connect for this connection: it shows every kind of question."
+    )
 
 
 class ProtocolError(FlinksError):
@@ -241,11 +254,13 @@ def error_from_response(
     *,
     request_id: str | None = None,
     secrets: Iterable[str | None] = (),
+    retry_after: float | None = None,
 ) -> FlinksError:
     """The exception for an HTTP response the caller did not expect.
 
     `body` is the decoded JSON (None when the body was not JSON). `request_id` is the one sent,
     used when the body has none. `secrets` are hidden if Flinks' message is quoted to the user.
+    `retry_after` is what the response's Retry-After header asked, in seconds.
     """
     fields = body if isinstance(body, dict) else {}
     code = flinks_code(body)
@@ -258,6 +273,7 @@ def error_from_response(
         server_message=message,
         request_id=_text(fields.get("RequestId")) or request_id,
         detail=None if error_class is not ProtocolError else f"unexpected HTTP status {http_status}",
+        retry_after=retry_after,
     )
 
 

@@ -1,22 +1,31 @@
-"""Typed results of the Flinks API, read tolerantly from the JSON Flinks really sends.
+"""Typed results of the Flinks API, read liberally from the JSON Flinks really sends, kept exactly.
 
-Flinks' responses vary by institution, by the age of the data and by API version, and the real
-service sends more than it documents. The same rules apply to every field, so a reader can predict
-them:
+Flinks' responses vary by institution, by the age of the data and by API version; real instances
+are looser than the published samples, and the real service sends more than it documents. The same
+rules apply to every field, so a reader can predict them (docs/flinks-compatibility.md lists each
+tolerance with its public source):
 
 - unknown fields are ignored;
-- a field that is absent or null is None (an empty tuple for a list), except the few a result
-  cannot exist without: RequestId, Login.Id, Account.Id, Transaction.Id and Date, a challenge's
-  Prompt, a statement's UniqueId and Base64Bytes, the Token. Those raise `ProtocolError`;
-- a field that is present with the wrong type raises `ProtocolError` naming its path
-  ("Accounts[0].Balance.Available: expected a number, got str"): quietly dropping a balance that
-  arrived as text would show the wrong money. The one exception is a challenge's rumoured
-  `Iterables` list, whose shape is unknown: only its strings are kept;
+- a field that is absent or null is None (an empty tuple for a list);
+- a field is read in every shape public clients have seen: a text field may come as a JSON number
+  (transaction `Code` is "number, null" in Flinks' help centre; `TransitNumber` is `int?` in Flinks'
+  C# SDK) and is kept as the number's text; an amount may come as a numeric string ("1500.25");
+  a flag as "true"/"false"; `Holder` (and its `Address`) as one string. The session ids a call
+  sends back (RequestId, Login.Id) must be strings: a number can never be one;
+- what still cannot be read is **dropped, never the whole answer**: a field in a shape no one has
+  seen becomes None, and a row (one account, one transaction, one statement) whose own key or
+  date cannot be read is left out. Each drop is a `Dropped` in the result's `dropped`, naming
+  where and why, never the value, so the sync can tell the person (the login's Activity). Only an
+  answer that has nothing to keep raises `ProtocolError`: a body that is not an object, no
+  RequestId, a 203 without challenges, an account list that is not a list;
 - money is `Decimal`, exactly as written in the JSON (`loads` never makes a float);
 - ids are opaque strings, not validated: the public samples hold placeholders ("xxxx-xxxx-...");
 - dates come as "2025-01-31", "2019/05/09" or "2025-01-31T00:00:00"; timestamps have no zone
   suffix (they are UTC) and up to 7 fractional digits, which `datetime.fromisoformat` rejects on
-  Python 3.11, hence `_DATETIME`.
+  Python 3.11, hence `_DATETIME`;
+- a security challenge is never dropped (answers must cover every prompt): one this app cannot put
+  to a person (an image, choices it cannot read, a kind it does not know) is kept with
+  `unsupported` saying why, and `check_answerable` turns it into `UnsupportedChallenge`.
 
 Statement contents are decoded lazily (`Statement.content`): a response holding several PDFs stays
 usable when one of them is damaged, and the error arrives when that one file is opened or saved.
@@ -26,15 +35,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import NoReturn, TypeVar
+from typing import Literal, NoReturn, TypeVar
 
-from flinks_desktop.core.flinks.errors import ProtocolError
+from flinks_desktop.core.flinks.errors import ProtocolError, UnsupportedChallenge
 
 T = TypeVar("T")
 
@@ -44,10 +54,38 @@ _DATETIME = re.compile(
     r"(?P<zone>Z|[+-]\d{2}:?\d{2})?)?",
     re.ASCII,
 )
+#: An amount written as text: "1500.25", "-12", ".5", " 7.00 ". No thousands separator, no currency,
+#: no exponent: "1,234" or "1 234,56" depends on a locale, and guessing it would invent money.
+_AMOUNT_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_INTEGER_TEXT = re.compile(r"[+-]?\d{1,18}", re.ASCII)
 _MFA_STATUS = 203
+
+#: Challenge types, lower-cased: a free-text answer, or one option (several) out of `Iterables`.
+_TEXT_CHALLENGES = {"", "questionandanswer", "textonly"}
+_CHOICE_CHALLENGES = {"multiplechoice", "multiplechoicemultipleanswers"}
+_SEVERAL_ANSWERS = "multiplechoicemultipleanswers"
+_CHALLENGE_TYPE_SHOWN = re.compile(r"[A-Za-z][A-Za-z0-9_ ]{0,39}")
 
 
 # -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """Something Flinks sent that could not be read and was left out. Never holds the value itself.
+
+    `what` is "field" (that field is None in the result) or the row left out whole: "account",
+    "transaction", "statement". `path` is where the unreadable value was ("Accounts[0].Transactions
+    [3].Date"); `reason` why ("not a date", "missing", "expected a number, got bool"). `item_id` is
+    the Id of the row concerned and `account_id` that of its account, when they could be read:
+    whole here, masked before they are stored.
+    """
+
+    what: Literal["field", "account", "transaction", "statement"]
+    path: str
+    reason: str
+    item_id: str | None = None
+    account_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,23 +108,38 @@ class Login:
 
 @dataclass(frozen=True)
 class SecurityChallenge:
-    """One MFA question. Answers are keyed by the exact `prompt`. A type other than
-    "QuestionAndAnswer" is kept as is: show its prompt with a free-text answer, or `options`."""
+    """One MFA question. Answers are keyed by the exact `prompt`.
+
+    "QuestionAndAnswer", "TextOnly" (or no type) take a free-text answer; "MultipleChoice" one of
+    `options` (Flinks' `Iterables`), "MultipleChoiceMultipleAnswers" any of them. `unsupported` says
+    why a person cannot be asked this one here ("an image to choose from"), None when they can.
+    """
 
     type: str | None
     prompt: str
     options: tuple[str, ...] = ()
+    unsupported: str | None = None
+
+    @property
+    def several_answers(self) -> bool:
+        """Whether several of `options` may be chosen together."""
+        return (self.type or "").lower() == _SEVERAL_ANSWERS
 
 
 @dataclass(frozen=True)
 class Authorized:
-    """/Authorize answered 200: `request_id` opens the data endpoints for this session."""
+    """/Authorize answered 200: `request_id` opens the data endpoints for this session.
+
+    `login` is None when Flinks left it out, as a real instance does in the 200 that answers MFA:
+    the caller goes on with the loginId it already knows.
+    """
 
     request_id: str
-    login: Login
+    login: Login | None
     institution: str | None
     institution_name: str | None = None
     institution_id: int | None = None
+    dropped: tuple[Dropped, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -96,6 +149,7 @@ class MfaRequired:
     request_id: str
     institution: str | None
     challenges: tuple[SecurityChallenge, ...]
+    dropped: tuple[Dropped, ...] = ()
 
 
 AuthorizeResult = Authorized | MfaRequired
@@ -135,7 +189,7 @@ class Transaction:
     credit: Decimal | None
     #: The account balance after this transaction.
     balance: Decimal | None
-    #: Deprecated by Flinks.
+    #: Deprecated by Flinks. Text, also when Flinks sends a number.
     code: str | None
 
 
@@ -159,6 +213,9 @@ class Account:
     transactions: tuple[Transaction, ...] = ()
     #: Sent by GetAccountsSummary only.
     eft_eligible_ratio: Decimal | None = None
+    #: Transactions Flinks sent for this account that could not be read (left out, see `dropped`):
+    #: `transactions` is then not all Flinks holds for the period.
+    unread_transactions: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,6 +228,12 @@ class AccountsResult:
     accounts: tuple[Account, ...]
     institution_name: str | None = None
     institution_id: int | None = None
+    dropped: tuple[Dropped, ...] = ()
+
+    @property
+    def all_accounts_read(self) -> bool:
+        """False when an account Flinks sent could not be read: `accounts` is then not all of them."""
+        return not any(item.what == "account" for item in self.dropped)
 
 
 @dataclass(frozen=True)
@@ -204,6 +267,7 @@ class StatementsResult:
     login: Login | None
     institution: str | None
     accounts: tuple[AccountStatements, ...]
+    dropped: tuple[Dropped, ...] = ()
 
 
 # -- parsing entry points --------------------------------------------------------------------
@@ -228,50 +292,94 @@ def _decimal(text: str) -> Decimal:
     return Decimal(text)
 
 
+def _whole_answer(parse: Callable[..., T]) -> Callable[..., T]:
+    """An entry point: what its answer cannot exist without fails it as a plain `ProtocolError`."""
+
+    @functools.wraps(parse)
+    def read(*args: object, **kwargs: object) -> T:
+        try:
+            return parse(*args, **kwargs)
+        except _Unreadable as unreadable:
+            raise ProtocolError(detail=unreadable.detail) from None
+
+    return read
+
+
+@_whole_answer
 def parse_token(body: object) -> Token:
-    fields = _Fields(body, "")
-    return Token(fields.need(fields.text("Token"), "Token"))
+    fields = _Fields.of_body(body)
+    return Token(fields.need("Token", _as_text))
 
 
-def parse_authorize(http_status: int, body: object) -> AuthorizeResult:
-    """The 200 (authorized) or 203 (MFA needed) of /Authorize."""
-    fields = _Fields(body, "")
-    request_id = fields.need(fields.text("RequestId"), "RequestId")
-    institution = fields.text("Institution")
+@_whole_answer
+def parse_authorize(http_status: int, body: object, *, request_id: str | None = None) -> AuthorizeResult:
+    """The 200 (authorized) or 203 (MFA needed) of /Authorize.
+
+    `request_id` is the session's RequestId when the caller already knows it (it is answering that
+    session's questions): an answer that leaves it out goes on with it. A 200 without `Login` is
+    `Authorized` with `login=None` (real instances answer MFA that way).
+    """
+    fields = _Fields.of_body(body)
+    session = fields.get("RequestId", _as_id) or request_id
+    if session is None:
+        fields.need("RequestId", _as_id)  # raises: "RequestId: missing" or its wrong type
+    institution = fields.get("Institution", _as_text)
     if http_status == _MFA_STATUS:
-        challenges = fields.records("SecurityChallenges", _challenge)
-        return MfaRequired(request_id, institution, fields.need(challenges or None, "SecurityChallenges"))
+        challenges = fields.challenges("SecurityChallenges")
+        if not challenges:
+            _fail("SecurityChallenges", "missing")
+        return MfaRequired(session, institution, challenges, fields.dropped())
     return Authorized(
-        request_id=request_id,
-        login=fields.need(fields.record("Login", _login), "Login"),
+        request_id=session,
+        login=fields.record("Login", _login),
         institution=institution,
-        institution_name=fields.text("InstitutionName"),
-        institution_id=fields.integer("InstitutionId"),
+        institution_name=fields.get("InstitutionName", _as_text),
+        institution_id=fields.get("InstitutionId", _as_integer),
+        dropped=fields.dropped(),
     )
 
 
+@_whole_answer
 def parse_accounts(body: object) -> AccountsResult:
     """The 200 of GetAccountsSummary or GetAccountsDetail (and of their Async forms)."""
-    fields = _Fields(body, "")
+    fields = _Fields.of_body(body)
+    request_id = fields.need("RequestId", _as_id)
+    accounts, _ = fields.rows("Accounts", _account, "account", required_list=True)
     return AccountsResult(
-        request_id=fields.need(fields.text("RequestId"), "RequestId"),
+        request_id=request_id,
         login=fields.record("Login", _login),
-        institution=fields.text("Institution"),
-        accounts=fields.records("Accounts", _account),
-        institution_name=fields.text("InstitutionName"),
-        institution_id=fields.integer("InstitutionId"),
+        institution=fields.get("Institution", _as_text),
+        accounts=accounts,
+        institution_name=fields.get("InstitutionName", _as_text),
+        institution_id=fields.get("InstitutionId", _as_integer),
+        dropped=fields.dropped(),
     )
 
 
+@_whole_answer
 def parse_statements(body: object) -> StatementsResult:
     """The 200 of GetStatements (and of GetStatementsAsync)."""
-    fields = _Fields(body, "")
+    fields = _Fields.of_body(body)
+    request_id = fields.need("RequestId", _as_id)
+    groups, _ = fields.rows("StatementsByAccount", _account_statements, None, required_list=True)
     return StatementsResult(
-        request_id=fields.need(fields.text("RequestId"), "RequestId"),
+        request_id=request_id,
         login=fields.record("Login", _login),
-        institution=fields.text("Institution"),
-        accounts=fields.records("StatementsByAccount", _account_statements),
+        institution=fields.get("Institution", _as_text),
+        accounts=groups,
+        dropped=fields.dropped(),
     )
+
+
+def check_answerable(challenges: Sequence[SecurityChallenge]) -> None:
+    """Raise `UnsupportedChallenge` when a person cannot be asked one of `challenges` here."""
+    reasons = list(dict.fromkeys(c.unsupported for c in challenges if c.unsupported is not None))
+    if reasons:
+        raise UnsupportedChallenge(
+            f"The bank asks a security question this app cannot show ({'; '.join(reasons)}). "
+            "Use Flinks Connect for this connection: it shows every kind of question.",
+            detail=f"unsupported challenge: {'; '.join(reasons)}",
+        )
 
 
 # -- one reader per JSON object --------------------------------------------------------------
@@ -279,183 +387,380 @@ def parse_statements(body: object) -> StatementsResult:
 
 def _login(fields: _Fields) -> Login:
     return Login(
-        id=fields.need(fields.text("Id"), "Id"),
-        username=fields.text("Username"),
-        is_scheduled_refresh=fields.flag("IsScheduledRefresh") or False,
-        last_refresh=fields.moment("LastRefresh"),
-        type=fields.text("Type"),
+        id=fields.need("Id", _as_id),
+        username=fields.get("Username", _as_text),
+        is_scheduled_refresh=fields.get("IsScheduledRefresh", _as_flag) or False,
+        last_refresh=fields.get("LastRefresh", _as_moment),
+        type=fields.get("Type", _as_text),
     )
 
 
 def _challenge(fields: _Fields) -> SecurityChallenge:
-    return SecurityChallenge(
-        type=fields.text("Type"),
-        prompt=fields.need(fields.text("Prompt"), "Prompt"),
-        options=fields.strings_if_any("Iterables"),
-    )
+    kind = fields.get("Type", _as_text)
+    prompt = fields.get("Prompt", _as_text) or ""
+    options, readable = fields.options("Iterables")
+    return SecurityChallenge(kind, prompt, options, _why_unsupported(kind, prompt, options, readable))
+
+
+def _why_unsupported(kind: str | None, prompt: str, options: tuple[str, ...], readable: bool) -> str | None:
+    """Why a person cannot answer this challenge here, in a few words; None when they can."""
+    folded = (kind or "").strip().lower()
+    if "image" in folded or "picture" in folded:
+        return "an image to choose from"
+    if not prompt.strip():
+        return "a question without text"
+    if not readable:
+        return "choices this app cannot read"
+    if folded in _CHOICE_CHALLENGES and not options:
+        return "a choice without options"
+    if folded in _TEXT_CHALLENGES or folded in _CHOICE_CHALLENGES:
+        return None
+    shown = kind.strip() if kind and _CHALLENGE_TYPE_SHOWN.fullmatch(kind.strip()) else "unnamed"
+    return f"a kind of question this app does not know: {shown}"
 
 
 def _account(fields: _Fields) -> Account:
+    fields.account_id = fields.need("Id", _as_text)
+    transactions, unread = fields.rows("Transactions", _transaction, "transaction")
     return Account(
-        id=fields.need(fields.text("Id"), "Id"),
-        title=fields.text("Title"),
-        account_number=fields.text("AccountNumber"),
-        last_four_digits=fields.text("LastFourDigits"),
-        transit_number=fields.text("TransitNumber"),
-        institution_number=fields.text("InstitutionNumber"),
-        overdraft_limit=fields.money("OverdraftLimit"),
+        id=fields.account_id,
+        title=fields.get("Title", _as_text),
+        account_number=fields.get("AccountNumber", _as_text),
+        last_four_digits=fields.get("LastFourDigits", _as_text),
+        transit_number=fields.get("TransitNumber", _as_text),
+        institution_number=fields.get("InstitutionNumber", _as_text),
+        overdraft_limit=fields.get("OverdraftLimit", _as_money),
         balance=fields.record("Balance", _balance) or Balance(None, None, None),
-        category=fields.text("Category"),
-        type=fields.text("Type"),
-        currency=fields.text("Currency"),
-        holder=fields.record("Holder", _holder),
-        account_type=fields.text("AccountType"),
-        transactions=fields.records("Transactions", _transaction),
-        eft_eligible_ratio=fields.money("EftEligibleRatio"),
+        category=fields.get("Category", _as_text),
+        type=fields.get("Type", _as_text),
+        currency=fields.get("Currency", _as_text),
+        holder=fields.record("Holder", _holder, from_text=_holder_named),
+        account_type=fields.get("AccountType", _as_text),
+        transactions=transactions,
+        eft_eligible_ratio=fields.get("EftEligibleRatio", _as_money),
+        unread_transactions=unread,
     )
 
 
 def _balance(fields: _Fields) -> Balance:
     return Balance(
-        available=fields.money("Available"),
-        current=fields.money("Current"),
-        limit=fields.money("Limit"),
+        available=fields.get("Available", _as_money),
+        current=fields.get("Current", _as_money),
+        limit=fields.get("Limit", _as_money),
     )
 
 
 def _holder(fields: _Fields) -> Holder:
     return Holder(
-        name=fields.text("Name"),
-        address=fields.record("Address", _address),
-        email=fields.text("Email"),
-        phone_number=fields.text("PhoneNumber"),
+        name=fields.get("Name", _as_text),
+        address=fields.record("Address", _address, from_text=_address_line),
+        email=fields.get("Email", _as_text),
+        phone_number=fields.get("PhoneNumber", _as_text),
     )
+
+
+def _holder_named(name: str) -> Holder:
+    """A Holder sent as one string (a public Node client's test data): the holder's name."""
+    return Holder(name=name, address=None, email=None, phone_number=None)
 
 
 def _address(fields: _Fields) -> Address:
     return Address(
-        civic_address=fields.text("CivicAddress"),
-        city=fields.text("City"),
-        province=fields.text("Province"),
-        postal_code=fields.text("PostalCode"),
-        po_box=fields.text("POBox"),
-        country=fields.text("Country"),
+        civic_address=fields.get("CivicAddress", _as_text),
+        city=fields.get("City", _as_text),
+        province=fields.get("Province", _as_text),
+        postal_code=fields.get("PostalCode", _as_text),
+        po_box=fields.get("POBox", _as_text),
+        country=fields.get("Country", _as_text),
     )
+
+
+def _address_line(line: str) -> Address:
+    """An Address sent as one string: kept whole as its civic address, not split by guesswork."""
+    return Address(civic_address=line, city=None, province=None, postal_code=None, po_box=None, country=None)
 
 
 def _transaction(fields: _Fields) -> Transaction:
     return Transaction(
-        id=fields.need(fields.text("Id"), "Id"),
-        date=fields.need(fields.day("Date"), "Date"),
-        description=fields.text("Description"),
-        debit=fields.money("Debit"),
-        credit=fields.money("Credit"),
-        balance=fields.money("Balance"),
-        code=fields.text("Code"),
+        id=fields.need("Id", _as_text),
+        date=fields.need("Date", _as_day),
+        description=fields.get("Description", _as_text),
+        debit=fields.get("Debit", _as_money),
+        credit=fields.get("Credit", _as_money),
+        balance=fields.get("Balance", _as_money),
+        code=fields.get("Code", _as_text),
     )
 
 
 def _account_statements(fields: _Fields) -> AccountStatements:
-    return AccountStatements(
-        account_number=fields.text("AccountNumber"),
-        statements=fields.records("Statements", _statement),
-    )
+    statements, _ = fields.rows("Statements", _statement, "statement")
+    return AccountStatements(account_number=fields.get("AccountNumber", _as_text), statements=statements)
 
 
 def _statement(fields: _Fields) -> Statement:
     return Statement(
-        unique_id=fields.need(fields.text("UniqueId"), "UniqueId"),
-        file_type=fields.text("FileType"),
-        base64_bytes=fields.need(fields.text("Base64Bytes"), "Base64Bytes"),
+        unique_id=fields.need("UniqueId", _as_text),
+        file_type=fields.get("FileType", _as_text),
+        base64_bytes=fields.need("Base64Bytes", _as_id),
     )
 
 
-class _Fields:
-    """One JSON object being read, with its path so that errors say where the problem is.
+# -- reading one value -------------------------------------------------------------------------
 
-    Each accessor returns None for an absent or null field and raises ProtocolError for a field
-    of the wrong type; `need` turns a None into a "missing" ProtocolError.
+
+class _Wrong(Exception):
+    """A value in a shape this reader does not take; `problem` says so without quoting it."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+class _Unreadable(ProtocolError):
+    """A value something cannot exist without could not be read: the row (or the answer) goes."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        super().__init__(detail=f"{path}: {problem}")
+        self.path = path
+        self.problem = problem
+
+
+def _wrong(expected: str, value: object) -> NoReturn:
+    raise _Wrong(f"expected {expected}, got {type(value).__name__}")
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | Decimal | float) and not isinstance(value, bool)
+
+
+def _as_id(value: object) -> str:
+    """A session id or a file, sent back or decoded as is: a string, nothing else (nor "")."""
+    if isinstance(value, str):
+        if not value:
+            raise _Wrong("empty")
+        return value
+    _wrong("a string", value)
+
+
+def _as_text(value: object) -> str:
+    """Text; a JSON number is kept as its text ("Code": 7 -> "7", "TransitNumber": 12347 -> "12347")."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float):
+        return repr(value)
+    if _is_number(value):
+        return str(value)
+    _wrong("a string", value)
+
+
+def _as_money(value: object) -> Decimal | None:
+    """An exact amount from a JSON number or a numeric string; "" is no amount."""
+    if isinstance(value, Decimal) and value.is_finite():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Decimal(value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return Decimal(repr(value))  # not from `loads`: its shortest text is what the JSON said
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return None
+        if _AMOUNT_TEXT.fullmatch(text):
+            return Decimal(text)
+        raise _Wrong("expected a number, got text that is not one")
+    _wrong("a number", value)
+
+
+def _as_flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    _wrong("true or false", value)
+
+
+def _as_integer(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        return int(value.strip())
+    _wrong("an integer", value)
+
+
+def _as_moment(value: object) -> datetime:
+    """A timestamp, as an aware UTC datetime (Flinks sends UTC without a zone suffix)."""
+    return _dated(value, _utc_moment)
+
+
+def _as_day(value: object) -> date:
+    """A calendar date; the time of a datetime-looking value is dropped."""
+    return _dated(value, _calendar_day)
+
+
+def _dated(value: object, convert: Callable[[re.Match[str]], T]) -> T:
+    if not isinstance(value, str):
+        _wrong("a date", value)
+    match = _DATETIME.fullmatch(value.strip())
+    try:
+        if match is None:
+            raise ValueError
+        return convert(match)
+    except (ValueError, OverflowError):  # no such day, or out of datetime's range in UTC
+        raise _Wrong("not a date") from None
+
+
+class _Fields:
+    """One JSON object being read, with its path so that drops and errors say where.
+
+    `get` returns None for an absent or null field, and for one it cannot read, which it records
+    as a dropped field. `need` raises `_Unreadable` instead: `rows` then drops that one row, and an
+    entry point lets it out as the `ProtocolError` of the whole answer. Every reader of one answer
+    shares one list of drops, and the account being read (`account_id`) is passed down.
     """
 
-    def __init__(self, value: object, path: str) -> None:
-        if not isinstance(value, dict):
-            _fail(path or "body", f"expected an object, got {type(value).__name__}")
-        self._values: dict[str, object] = value
+    __slots__ = ("_values", "_path", "_drops", "account_id")
+
+    def __init__(self, values: dict, path: str, drops: list[Dropped], account_id: str | None = None) -> None:
+        self._values = values
         self._path = path
+        self._drops = drops
+        self.account_id = account_id
 
-    def need(self, value: T | None, key: str) -> T:
+    @classmethod
+    def of_body(cls, body: object) -> _Fields:
+        if not isinstance(body, dict):
+            _fail("body", f"expected an object, got {type(body).__name__}")
+        return cls(body, "", [])
+
+    def dropped(self) -> tuple[Dropped, ...]:
+        return tuple(self._drops)
+
+    def get(self, key: str, read: Callable[[object], T]) -> T | None:
+        value = self._values.get(key)
         if value is None:
-            _fail(self._at(key), "missing")
-        return value
+            return None
+        try:
+            return read(value)
+        except _Wrong as wrong:
+            self._drop_field(self._at(key), wrong.problem)
+            return None
 
-    def text(self, key: str) -> str | None:
+    def need(self, key: str, read: Callable[[object], T | None]) -> T:
         value = self._values.get(key)
-        if value is None or isinstance(value, str):
-            return value
-        self._wrong_type(key, "a string", value)
+        try:
+            result = read(value) if value is not None else None
+        except _Wrong as wrong:
+            raise _Unreadable(self._at(key), wrong.problem) from None
+        if result is None:
+            raise _Unreadable(self._at(key), "missing")
+        return result
 
-    def flag(self, key: str) -> bool | None:
+    def record(
+        self, key: str, read: Callable[[_Fields], T], *, from_text: Callable[[str], T] | None = None
+    ) -> T | None:
+        """The object at `key` read with `read` (or a string with `from_text`); None, recorded as a
+        dropped field, when it is of another shape or lacks what it cannot exist without."""
         value = self._values.get(key)
-        if value is None or isinstance(value, bool):
-            return value
-        self._wrong_type(key, "true or false", value)
+        if value is None:
+            return None
+        if isinstance(value, str) and from_text is not None:
+            return from_text(value)
+        if not isinstance(value, dict):
+            self._drop_field(self._at(key), f"expected an object, got {type(value).__name__}")
+            return None
+        try:
+            return read(self._child(value, self._at(key)))
+        except _Unreadable as unreadable:
+            self._drop_field(self._at(key), f"{unreadable.path.removeprefix(self._at(key) + '.')}: "
+                                            f"{unreadable.problem}")
+            return None
 
-    def integer(self, key: str) -> int | None:
+    def rows(
+        self,
+        key: str,
+        read: Callable[[_Fields], T],
+        row: Literal["account", "transaction", "statement"] | None,
+        *,
+        required_list: bool = False,
+    ) -> tuple[tuple[T, ...], int]:
+        """The list at `key`, each object read with `read`, and how many rows were left out.
+
+        A row that is not an object or lacks what it cannot exist without is dropped (recorded as a
+        dropped `row`); with `row=None` it fails the whole answer instead. A value that is not a
+        list is a dropped field, or, with `required_list`, the whole answer's ProtocolError.
+        """
         value = self._values.get(key)
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        self._wrong_type(key, "an integer", value)
+        if value is None:
+            return (), 0
+        path = self._at(key)
+        if not isinstance(value, list):
+            problem = f"expected a list, got {type(value).__name__}"
+            if required_list:
+                _fail(path, problem)
+            self._drop_field(path, problem)
+            return (), 0
+        read_rows: list[T] = []
+        for index, item in enumerate(value):
+            item_path = f"{path}[{index}]"
+            try:
+                if not isinstance(item, dict):
+                    raise _Unreadable(item_path, f"expected an object, got {type(item).__name__}")
+                read_rows.append(read(self._child(item, item_path)))
+            except _Unreadable as unreadable:
+                if row is None:
+                    raise
+                self._drops.append(Dropped(
+                    row, unreadable.path, unreadable.problem, _row_id(item, row), self._row_account(item, row)
+                ))
+        return tuple(read_rows), len(value) - len(read_rows)
 
-    def money(self, key: str) -> Decimal | None:
-        value = self._values.get(key)
-        if value is None or isinstance(value, Decimal):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            return Decimal(value)
-        self._wrong_type(key, "a number", value)
-
-    def moment(self, key: str) -> datetime | None:
-        """A timestamp, as an aware UTC datetime (Flinks sends UTC without a zone suffix)."""
-        text = self.text(key)
-        return None if text is None else self._parsed(key, text, _utc_moment)
-
-    def day(self, key: str) -> date | None:
-        """A calendar date; the time of a datetime-looking value is dropped."""
-        text = self.text(key)
-        return None if text is None else self._parsed(key, text, _calendar_day)
-
-    def record(self, key: str, read: Callable[[_Fields], T]) -> T | None:
-        value = self._values.get(key)
-        return None if value is None else read(_Fields(value, self._at(key)))
-
-    def records(self, key: str, read: Callable[[_Fields], T]) -> tuple[T, ...]:
+    def challenges(self, key: str) -> tuple[SecurityChallenge, ...]:
+        """Every challenge, none dropped (answers must cover each prompt): one that cannot be read
+        is kept as unsupported."""
         value = self._values.get(key)
         if value is None:
             return ()
         if not isinstance(value, list):
-            self._wrong_type(key, "a list", value)
-        path = self._at(key)
-        return tuple(read(_Fields(item, f"{path}[{index}]")) for index, item in enumerate(value))
+            _fail(self._at(key), f"expected a list, got {type(value).__name__}")
+        return tuple(
+            _challenge(self._child(item, f"{self._at(key)}[{index}]")) if isinstance(item, dict)
+            else SecurityChallenge(None, "", (), "a question this app cannot read")
+            for index, item in enumerate(value)
+        )
 
-    def strings_if_any(self, key: str) -> tuple[str, ...]:
-        """The strings of a list whose shape is not known: anything else is left out."""
+    def options(self, key: str) -> tuple[tuple[str, ...], bool]:
+        """A challenge's options as text, and whether every one of them could be read as text."""
         value = self._values.get(key)
-        return tuple(item for item in value if isinstance(item, str)) if isinstance(value, list) else ()
+        if value is None:
+            return (), True
+        if not isinstance(value, list):
+            return (), False
+        options = tuple(_as_text(item) for item in value if isinstance(item, str) or _is_number(item))
+        return options, len(options) == len(value)
 
-    def _parsed(self, key: str, text: str, convert: Callable[[re.Match[str]], T]) -> T:
-        match = _DATETIME.fullmatch(text)
-        try:
-            if match is None:
-                raise ValueError(text)
-            return convert(match)
-        except (ValueError, OverflowError):  # no such day, or out of datetime's range in UTC
-            _fail(self._at(key), "not a date")
+    def _child(self, values: dict, path: str) -> _Fields:
+        return _Fields(values, path, self._drops, self.account_id)
 
-    def _wrong_type(self, key: str, expected: str, value: object) -> NoReturn:
-        _fail(self._at(key), f"expected {expected}, got {type(value).__name__}")
+    def _row_account(self, item: object, row: str) -> str | None:
+        if row == "account":
+            return _row_id(item, row)
+        return self.account_id
+
+    def _drop_field(self, path: str, problem: str) -> None:
+        self._drops.append(Dropped("field", path, problem, None, self.account_id))
 
     def _at(self, key: str) -> str:
         return f"{self._path}.{key}" if self._path else key
+
+
+def _row_id(item: object, row: str) -> str | None:
+    """The Id (a statement's UniqueId) of a row left out, when that much can be read."""
+    value = item.get("UniqueId" if row == "statement" else "Id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _utc_moment(match: re.Match[str]) -> datetime:
