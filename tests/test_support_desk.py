@@ -375,3 +375,33 @@ def test_a_card_flinks_no_longer_knows_can_still_be_removed_here(qtbot, open_win
     qtbot.waitUntil(lambda: title.text() == "Removed from this computer", timeout=10_000)
     qtbot.mouseClick(dialog.findChild(QPushButton, "deleteCloseButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: listed(window) == [], timeout=5_000)
+
+
+def test_a_cached_refresh_that_flinks_questions_asks_the_person(qtbot, open_window) -> None:
+    """Real Flinks may answer a cached /Authorize with 203: Refresh (not only Live refresh) asks."""
+    window = open_window()
+    login_id = made_elsewhere(window.session.sandbox, "greatday_cachedmfa")  # its cached authorize asks
+
+    def answer_the_dialog() -> None:
+        dialog = None
+
+        def shown() -> bool:
+            nonlocal dialog
+            dialog = next((d for d in window.findChildren(MfaDialog) if d.isVisible()), None)
+            return dialog is not None
+
+        qtbot.waitUntil(shown, timeout=10_000)
+        prompt = dialog.findChild(QLabel, "mfaPrompt0").text()
+        dialog.findChild(QLineEdit, "mfaAnswer0").setText(ANSWERS[prompt])
+        qtbot.mouseClick(dialog.findChild(QPushButton, "mfaSubmit"), Qt.MouseButton.LeftButton)
+
+    window.look_up_login(login_id)
+    answer_the_dialog()
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4 and window._sync_task is None, timeout=15_000)
+    synced = window.selected_login().synced_at
+
+    window.refresh_selected(live=False)
+    answer_the_dialog()
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=15_000)
+    login = window.selected_login()
+    assert login.status == "ok" and login.synced_at > synced

@@ -541,7 +541,7 @@ class MainWindow(QMainWindow):
         login = self.selected_login()
         if login is None:
             return
-        mfa = (lambda prompt: MfaDialog.ask(self, prompt)) if live else None
+        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731 — Flinks may ask on a cached refresh too
         what = "Live refresh" if live else "Refresh"
         self.start_sync(f"{what} of {login.username or mask_id(login.id)}", self.workspace.sync.refresh(
             login.id, live=live, mfa=mfa, progress=self.on_progress), select=login.id)
