@@ -17,7 +17,9 @@ challenge or a 202 OPERATION_PENDING is returned, and the caller polls), raises 
 FlinksCode)` for a 400 and `TransportError` (HTTP status only; the body stays on `.response`) for
 any other error status.
 
-Endpoints the client has that the sandbox lacks are xfail(strict=True) at the end, with the reason.
+Its Enhanced MFA methods (`get_mfa_questions`, `set_mfa_questions`) are driven at the end. Two
+methods of the client are not exercised: `authorize_multiple` (AuthorizeMultiple) and
+`set_scheduled_refresh` (SetScheduledRefresh), endpoints the sandbox does not emulate (404).
 """
 
 from __future__ import annotations
@@ -250,10 +252,9 @@ def test_an_api_key_set_on_the_clients_requests_session(flinks_sandbox_factory):
     assert [a["Title"] for a in banking.get_accounts_summary(request_id)["Accounts"]] == TITLES
 
 
-# -- where the client shows the sandbox is not (yet) Flinks -------------------------------------
-# Endpoints the client implements, documented at docs.flinks.com (API reference, Account Linking),
-# that the sandbox does not serve: it answers 404 INVALID_REQUEST, which the client raises as
-# TransportError. Strict: when the sandbox grows them, these pass and the marks must go.
+# -- Enhanced MFA: a login's security questions answered ahead of time -----------------------------
+# docs.flinks.com (API reference, Account Linking): GET /GetMFAQuestions/{loginId} and PATCH
+# /AnswerMFAQuestions, which the client calls `get_mfa_questions` and `set_mfa_questions`.
 
 def greatday_login_id(banking) -> str:
     challenge = banking.authorize(institution="FlinksCapital", username="Greatday", password="Everyday",
@@ -261,30 +262,47 @@ def greatday_login_id(banking) -> str:
     return answer_questions(banking, challenge)["Login"]["Id"]
 
 
-def not_served(call):
-    """Run the client's call; only the sandbox's 404 for the endpoint counts as the expected failure."""
-    try:
-        return call()
-    except TransportError as error:
-        assert error.response.status_code == 404, error.response.text  # anything else fails the test
-        raise
-
-
-@pytest.mark.xfail(strict=True, raises=TransportError, reason=(
-    "sandbox gap: GET /BankingServices/GetMFAQuestions/{loginId} (docs.flinks.com, Enhanced MFA; "
-    "answers {Message: SUCCESS, Questions: [{Question}]}) is not served: 404"))
-def test_get_mfa_questions(banking):
+def test_get_mfa_questions(sandbox, banking):
     login_id = greatday_login_id(banking)
-    questions = not_served(lambda: banking.get_mfa_questions(login_id))
-    assert questions["Message"] == "SUCCESS"
-    assert {q["Question"] for q in questions["Questions"]} <= set(ANSWERS)
+    questions = banking.get_mfa_questions(login_id)
+    assert questions["HttpStatusCode"] == 200 and questions["Message"] == "SUCCESS"
+    assert [q["Question"] for q in questions["Questions"]] == list(ANSWERS)  # only questions, never answers
+    assert all(set(q) == {"Question"} for q in questions["Questions"])
+
+    nomfa = banking.authorize(institution="FlinksCapital", username="greatday_nomfa", password="Everyday")
+    assert banking.get_mfa_questions(nomfa["Login"]["Id"])["Questions"] == []
+
+    with pytest.raises(TransportError) as unknown:
+        banking.get_mfa_questions("00000000-0000-0000-0000-000000000000")
+    assert flinks_error(unknown) == (401, "INVALID_LOGIN")
+    base = f"/v3/{sandbox.config.customer_id}/BankingServices"
+    assert ("GET", f"{base}/GetMFAQuestions/{login_id}") in [(r.method, r.path) for r in sandbox.requests]
 
 
-@pytest.mark.xfail(strict=True, raises=TransportError, reason=(
-    "sandbox gap: PATCH /BankingServices/AnswerMFAQuestions {LoginId, Questions: [{Question, Answer}]} "
-    "(docs.flinks.com, Enhanced MFA; answers {Message: 'Answers updated'}) is not served: 404"))
-def test_answer_mfa_questions(banking):
+def test_answer_mfa_questions(sandbox, banking):
     login_id = greatday_login_id(banking)
-    answers = [{"Question": q, "Answer": a} for q, a in ANSWERS.items()]
-    updated = not_served(lambda: banking.set_mfa_questions(login_id, answers))
-    assert updated["Message"] == "Answers updated"
+    asked = banking.get_mfa_questions(login_id)["Questions"]
+    answers = [{"Question": q["Question"], "Answer": ANSWERS[q["Question"]]} for q in asked]
+    updated = banking.set_mfa_questions(login_id, answers)
+    assert updated == {"HttpStatusCode": 200, "Message": "Answers updated"}
+
+    # What the feature is for: live refreshes with nobody to answer. Each asks the next of the three
+    # questions; the stored answers answer every one of them, so each is a 200, never a 203.
+    for _ in range(len(ANSWERS)):
+        refreshed = banking.authorize(login_id=login_id, most_recent_cached=False)
+        assert refreshed["HttpStatusCode"] == 200, refreshed
+        assert refreshed["Login"]["Id"] == login_id and "SecurityChallenges" not in refreshed
+        summary = banking.get_accounts_summary(refreshed["RequestId"])
+        assert [a["Title"] for a in summary["Accounts"]] == TITLES
+
+    # A question that is not the login's: 400, which the client raises as ProtocolError(FlinksCode).
+    with pytest.raises(ProtocolError) as not_asked:
+        banking.set_mfa_questions(login_id, [{"Question": "What was your first pet's name?", "Answer": "Rex"}])
+    assert not_asked.value.msg == "QUESTION_NOT_FOUND" and not_asked.value.data["HttpStatusCode"] == 400
+    with pytest.raises(TransportError) as unknown:
+        banking.set_mfa_questions("00000000-0000-0000-0000-000000000000", answers)
+    assert flinks_error(unknown) == (401, "INVALID_LOGIN")
+
+    base = f"/v3/{sandbox.config.customer_id}/BankingServices"
+    [sent] = [r for r in sandbox.requests if r.path.endswith("/AnswerMFAQuestions") and r.status == 200]
+    assert (sent.method, sent.path) == ("PATCH", f"{base}/AnswerMFAQuestions")

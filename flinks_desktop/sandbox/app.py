@@ -28,7 +28,7 @@ from flinks_desktop.sandbox import institution
 from flinks_desktop.sandbox.config import SandboxConfig
 from flinks_desktop.sandbox.dataset import build_dataset
 from flinks_desktop.sandbox.institution import INSTITUTION, INSTITUTION_ID
-from flinks_desktop.sandbox.state import SandboxError, SandboxState, Session
+from flinks_desktop.sandbox.state import Login, SandboxError, SandboxState, Session
 
 DAYS = {"Days90": 90, "Days365": 365}
 STATEMENT_MONTHS = {"MostRecent": 1, "Months3": 3, "Months12": 12}
@@ -128,11 +128,14 @@ class FlinksApi:
         session = self.state.open_session(user, login.username, language, login.login_id)
         if body.get("MostRecentCached") is True:
             if user.mfa and (user.cached_mfa or self.config.cached_mfa):
-                # Real Flinks may challenge a cached request too: the same 203 as a live one.
+                # Real Flinks may challenge a cached request too: the same 203 as a live one, unless
+                # answers stored with AnswerMFAQuestions answer it.
                 await self.bank_pause()
                 session.cached = True
                 self.state.ask_questions(session)
-                return self.challenge(session)
+                self.state.answer_stored_questions(session)
+                if session.rounds:
+                    return self.challenge(session)
             self.state.authorize(session)
             return self.authorized(session)
         return await self.contact_bank(session)
@@ -165,7 +168,11 @@ class FlinksApi:
                                session.request_id)
         if session.user.mfa:
             self.state.ask_questions(session)
-            return self.challenge(session)
+            # Enhanced MFA: Flinks answers what it can with the login's stored answers; only the
+            # questions left (none when every one asked has a right stored answer) reach the person.
+            self.state.answer_stored_questions(session)
+            if session.rounds:
+                return self.challenge(session)
         self.state.record_login(session)
         self.state.authorize(session)
         return self.authorized(session)
@@ -297,6 +304,51 @@ class FlinksApi:
             else:
                 account["Transactions"] = dataset.transactions_between(account["Id"], first, last)
         return flinks_json({"Accounts": accounts, **common})
+
+    # Enhanced MFA: /GetMFAQuestions/{loginId} (GET) and /AnswerMFAQuestions (PATCH)
+    def login_and_user(self, login_id: object) -> tuple[Login, institution.TestUser]:
+        login = self.state.find_login(login_id)
+        user = institution.find_user(login.username)
+        if user is None:  # a state file shared with another sandbox that knows other users
+            raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
+        return login, user
+
+    async def get_mfa_questions(self, request: Request, login_id: str) -> Response:
+        """The security questions the bank may ask this login (none for a user without MFA), in the
+        language of its first login. Their answers are never sent back."""
+        self.check_api_key(request)
+        login, user = self.login_and_user(login_id)
+        return flinks_json({"Message": "SUCCESS", "Questions": [
+            {"Question": institution.prompt(index, login.language)} for index in institution.questions_of(user)]})
+
+    async def answer_mfa_questions(self, request: Request, body: dict) -> Response:
+        """Store answers to some of a login's questions (`{LoginId (or loginId), Questions: [{Question,
+        Answer}]}`, a question in English or French): a later live /Authorize of the login, or a cached
+        one the bank challenges, is then answered with them instead of a 203. All or nothing: one item
+        that is not valid stores none. The answers are not checked here (the bank checks them when it
+        asks), and neither echoed nor logged."""
+        self.check_api_key(request)
+        login_id = body.get("LoginId", body.get("loginId"))
+        if not isinstance(login_id, str) or not login_id.strip():
+            raise SandboxError(400, "INVALID_REQUEST", "Provide the LoginId")
+        login, user = self.login_and_user(login_id)
+        items = body.get("Questions")
+        if not isinstance(items, list) or not items:
+            raise SandboxError(400, "INVALID_REQUEST", "Questions must be a list of {Question, Answer}")
+        answers: dict[int, str] = {}
+        for position, item in enumerate(items):
+            question, answer = (item.get("Question"), item.get("Answer")) if isinstance(item, dict) else (None, None)
+            if not all(isinstance(text, str) and text.strip() for text in (question, answer)):
+                raise SandboxError(400, "INVALID_REQUEST",
+                                   f"Questions[{position}] needs a Question and an Answer (non-empty strings)")
+            index = institution.find_question(question, institution.questions_of(user))
+            if index is None:
+                raise SandboxError(400, "QUESTION_NOT_FOUND",
+                                   f"Questions[{position}] is not one of this login's security questions "
+                                   "(GetMFAQuestions lists them)")
+            answers[index] = answer
+        self.state.store_mfa_answers(login.login_id, answers)
+        return flinks_json({"Message": "Answers updated"})
 
     # /DeleteCard/{loginId}
     async def delete_card(self, request: Request, login_id: str) -> Response:
@@ -595,6 +647,10 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
     routes = [
         Route(f"{base}/GenerateAuthorizeToken", endpoint(api.generate_authorize_token), methods=["POST"]),
         Route(f"{base}/Authorize", endpoint(api.authorize), methods=["POST"]),
+        Route(f"{base}/GetMFAQuestions/{{login_id}}",
+              endpoint(lambda r: api.get_mfa_questions(r, r.path_params["login_id"]), needs_body=False),
+              methods=["GET"]),
+        Route(f"{base}/AnswerMFAQuestions", endpoint(api.answer_mfa_questions), methods=["PATCH"]),
         Route(f"{base}/DeleteCard/{{login_id}}",
               endpoint(lambda r: api.delete_card(r, r.path_params["login_id"]), needs_body=False),
               methods=["DELETE"]),

@@ -139,3 +139,29 @@ def challenge(question_index: int, language: str) -> dict:
 
 def is_right_answer(question_index: int, answer: str) -> bool:
     return fold(answer) in ALL_QUESTIONS[question_index].answers
+
+
+# -- Enhanced MFA: a login's questions, answered ahead of time (GetMFAQuestions, AnswerMFAQuestions) --
+def questions_of(user: TestUser) -> tuple[int, ...]:
+    """The security questions the bank may ask this user (indexes of ALL_QUESTIONS): the ones
+    GetMFAQuestions lists for its login. Empty for a user without MFA."""
+    if not user.mfa:
+        return ()
+    if user.questions == "choice":
+        return (CHOICE,)
+    return tuple(range(len(QUESTIONS)))
+
+
+def question_key(question_index: int) -> str:
+    """How a stored answer is filed: the question's English prompt, whatever language asked it."""
+    return ALL_QUESTIONS[question_index].prompts["en"]
+
+
+def find_question(text: str, among: tuple[int, ...]) -> int | None:
+    """The question of `among` whose prompt (in any language) `text` is, compared as answers are
+    (case, accents and surrounding spaces do not matter); None when it is none of them."""
+    wanted = fold(text)
+    for index in among:
+        if any(fold(prompt) == wanted for prompt in ALL_QUESTIONS[index].prompts.values()):
+            return index
+    return None

@@ -6,16 +6,18 @@ minutes once authorized; an authorize token is single-use and lives 30 minutes; 
 data of a session is prepared asynchronously (202, then the Async endpoint).
 
 Everything here is synchronous and runs on the server's event loop thread. Sessions (RequestIds) and
-authorize tokens live in this process's memory. Logins and deleted cards live in the state file when
-there is one, and several processes may share that file (the desktop app and the CLI each start
-their own sandbox on it): every read of them first re-reads the file if it changed (a cheap stat),
-and every change is a read-modify-write under an exclusive lock on `<state_file>.lock`, written
-atomically (a temporary file, then os.replace), so no process loses another's logins or deletions.
+authorize tokens live in this process's memory. Logins (with the digests of their Enhanced MFA
+answers, see answer_digest) and deleted cards live in the state file when there is one, and several
+processes may share that file (the desktop app and the CLI each start their own sandbox on it):
+every read of them first re-reads the file if it changed (a cheap stat), and every change is a
+read-modify-write under an exclusive lock on `<state_file>.lock`, written atomically (a temporary
+file, then os.replace), so no process loses another's logins, answers or deletions.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
 import secrets
@@ -78,6 +80,16 @@ class Login:
     username: str  # as the user typed it the first time (Flinks echoes it)
     last_refresh: str
     language: str = "en"
+    #: Enhanced MFA (AnswerMFAQuestions): the answers stored for the login, as digests (answer_digest),
+    #: by question (institution.question_key). Never the answers themselves.
+    mfa_answers: dict[str, str] = field(default_factory=dict)
+
+
+def answer_digest(login_id: str, key: str, answer: str) -> str:
+    """What the sandbox keeps of an answer stored with AnswerMFAQuestions: a SHA-256 digest of the
+    answer folded as answers are compared (case, accents and surrounding spaces do not matter), bound
+    to its login and its question. Enough to check it; the answer itself is never kept nor logged."""
+    return hashlib.sha256("\0".join((login_id, key, institution.fold(answer))).encode("utf-8")).hexdigest()
 
 
 @dataclass
@@ -197,6 +209,38 @@ class SandboxState:
         for request_id in [r for r, s in self.sessions.items() if s.login_id == login.login_id]:
             del self.sessions[request_id]
         return login
+
+    # -- Enhanced MFA: answers stored ahead of time ----------------------------------------------
+    def store_mfa_answers(self, login_id: str, answers: dict[int, str]) -> None:
+        """Store (or replace) the answers to some of a login's questions (indexes of
+        institution.ALL_QUESTIONS); its other stored answers stay. A locked read-modify-write of the
+        state file, like every change of the logins."""
+        with self._changing():
+            login = self.logins.get(login_id)
+            if login is None:  # its card was deleted meanwhile (perhaps by another process)
+                raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid")
+            for index, answer in answers.items():
+                key = institution.question_key(index)
+                login.mfa_answers[key] = answer_digest(login.login_id, key, answer)
+
+    def answer_stored_questions(self, session: Session) -> None:
+        """The bank asked `session.rounds`: the questions whose stored answer is right are answered
+        by Flinks itself and leave the rounds (a round left empty goes); what remains is asked of the
+        person with a 203. A wrong stored answer answers nothing: the bank asks that question."""
+        self._refresh()
+        login = self.logins.get(session.login_id or self._login_id_for(session.username))
+        if login is None or not login.mfa_answers:
+            return
+
+        def answered(index: int) -> bool:
+            key = institution.question_key(index)
+            stored = login.mfa_answers.get(key)
+            return stored is not None and any(
+                hmac.compare_digest(stored, answer_digest(login.login_id, key, right))
+                for right in institution.ALL_QUESTIONS[index].answers)
+
+        left = (tuple(index for index in round_ if not answered(index)) for round_ in session.rounds)
+        session.rounds = [round_ for round_ in left if round_]
 
     def _card_in_use(self, login_id: str) -> bool:
         for session in self.sessions.values():
@@ -389,7 +433,7 @@ class SandboxState:
 
     def _write(self, path: str, previous: tuple[int, int, int] | None) -> None:
         data = {
-            "logins": [vars(login) for login in self.logins.values()],
+            "logins": [login_record(login) for login in self.logins.values()],
             "deleted": sorted(self.deleted),
         }
         directory = os.path.dirname(os.path.abspath(path))
@@ -416,6 +460,16 @@ class SandboxState:
         self._seen = (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
+def login_record(login: Login) -> dict:
+    """A login as the state file holds it (`mfa_answers` only when it has some)."""
+    record = dict(vars(login))
+    if not record["mfa_answers"]:
+        del record["mfa_answers"]
+    else:
+        record["mfa_answers"] = dict(record["mfa_answers"])
+    return record
+
+
 def parse_state(raw: bytes) -> tuple[dict[str, Login], set[str]]:
     """The logins and deleted cards of a state file's bytes; ValueError/TypeError when malformed."""
     saved = json.loads(raw.decode("utf-8")) if raw.strip() else {}
@@ -428,9 +482,14 @@ def parse_state(raw: bytes) -> tuple[dict[str, Login], set[str]]:
         raise ValueError('"deleted" is not a list of loginIds')
     logins = {}
     for item in items:
+        item = dict(item)
+        answers = item.pop("mfa_answers", {})
         login = Login(**item)
-        if not all(isinstance(v, str) for v in vars(login).values()):
+        if not all(isinstance(v, str) for v in item.values()):
             raise ValueError("a login has a value that is not a string")
+        if not isinstance(answers, dict) or not all(isinstance(v, str) for v in answers.values()):
+            raise ValueError('a login\'s "mfa_answers" is not an object of strings')
+        login.mfa_answers = dict(answers)
         logins[login.login_id] = login
     return logins, set(deleted)
 
