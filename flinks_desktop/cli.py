@@ -4,8 +4,8 @@
     flinks-desktop [--data-dir DIR] [--env NAME | --api-url URL] COMMAND ...
 
     login --institution I --username U [--password-stdin]      log in with the bank credentials
-    sync (LOGIN_ID | --all) [--live]                             refresh (or add) a connection
-    add LOGIN_ID... [--from-file FILE]                           open loginIds made elsewhere
+    sync (LOGIN_ID | --all) [--live] [--timeout SECONDS]         refresh (or add) a connection
+    add LOGIN_ID... [--from-file FILE] [--timeout SECONDS]       open loginIds made elsewhere
     list [--format table|csv|json]                               the connections
     accounts LOGIN_ID [--format table|csv|json]
     transactions LOGIN_ID [--search TEXT] [--since DATE] [--limit N] [--format table|csv|json]
@@ -64,12 +64,22 @@ Decisions a reader should know:
   on the terminal without echo, or read as the first line of stdin with `--password-stdin`; the
   bank's questions are shown verbatim on stderr and answered on stdin, a terminal or a pipe (one
   line per answer). The end of input at a question leaves it unanswered; Ctrl-C anywhere stops
-  the command with exit status 130.
+  the command with exit status 130, with a sentence that says what became of the data: nothing
+  saved, or, when Ctrl-C comes while a snapshot is being written, that it was already being saved
+  and is kept (`core.sync.SyncCancelled`).
+- **Waits are bounded.** Every call to Flinks has a deadline for its whole exchange (a server
+  trickling its answer cannot hold a command), and data Flinks answers 202 for is polled for 30
+  minutes at most; `--timeout SECONDS` on `sync` and `add` bounds both (the progress line says how
+  long it has waited, and for how long it will).
 - **env** changes the settings the desktop app uses too (`core.settings`): `env add` keeps a
   Flinks instance's URL as that private instance and any other server that speaks the Flinks API
   by its URLs. The environment in use cannot be removed; a removed one's secrets leave the
   keyring, its cache stays on disk.
-- **delete-card** asks to type "delete" on a terminal; without a terminal it needs `--yes`.
+- **delete-card** asks to type "delete" on a terminal; without a terminal it needs `--yes`. When
+  Flinks no longer knows the card (INVALID_LOGIN), it says how to remove it here (`--local-only`);
+  when the answer never came, that nobody knows whether Flinks deleted it, and how to find out.
+- **A deletion's wipe finishes.** Every command opens the cache as a writer would, so a wipe that a
+  deletion left pending (another window held the file) is finished by the next command.
 - **statements --save** never overwrites a different file unless `--overwrite`; a file already
   there with the same bytes is left alone, so a second run is harmless.
 - `FLINKS_DESKTOP_POLL_INTERVAL` (seconds) overrides how often a 202 is polled: 1 s for the
@@ -88,7 +98,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -124,7 +134,7 @@ from flinks_desktop.core.store import (
     Store,
     TransactionRow,
 )
-from flinks_desktop.core.sync import DeleteResult, SyncRefused, SyncResult
+from flinks_desktop.core.sync import NOTHING_SAVED, DeleteResult, SyncCancelled, SyncRefused, SyncResult
 from flinks_desktop.core.workspace import Workspace, open_workspace
 from flinks_desktop.terminal import (
     Col,
@@ -166,7 +176,10 @@ SHORTEST_LOGIN_PREFIX = 4
 ADD_CONCURRENCY = 3
 #: The exit status of a command stopped by Ctrl-C (128 + SIGINT), as shells report it.
 INTERRUPTED = 130
-INTERRUPTED_SENTENCE = "Cancelled: nothing more was sent to Flinks or saved."
+#: What Ctrl-C says when nothing tells otherwise (a sync says what became of its data itself).
+INTERRUPTED_SENTENCE = NOTHING_SAVED
+#: The most --timeout accepts: a day.
+LONGEST_TIMEOUT = 86_400
 
 Format = Literal["table", "csv", "json"]
 ExportRow = TransactionRow | AccountRow | LoginRow
@@ -183,6 +196,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, defaults=None)
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation (offline sandbox, Connect in QtWebEngine, a sync, a "
+                             "statement PDF), offscreen when there is no display; exit 0 if every part passed")
     parser.add_argument("--smoke", action="store_true",
                         help="start the desktop app up to its first painted window, then exit 0 "
                              "(a start-up check; offscreen when there is no display)")
@@ -213,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--all", action="store_true", help="every connection of the environment, one by one")
     sync.add_argument("--live", action="store_true",
                       help="log in to the bank again instead of using Flinks' cache")
+    _add_timeout_option(sync)
 
     add = command("add", add_logins, "open loginIds made elsewhere (support tickets), many at once",
                   "Ask Flinks for each loginId (a cached /Authorize) and add those it knows, with their "
@@ -224,6 +241,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also the loginIds of FILE (- for standard input): one per line, or a CSV whose "
                           "one column of loginIds is taken (a header row is skipped); blank lines and "
                           "lines starting with # are ignored")
+    _add_timeout_option(add)
 
     listing = command("list", list_logins, "the connections, with their loginIds and status")
     _add_format_option(listing)
@@ -319,6 +337,12 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: object) ->
                              "e.g. http://127.0.0.1:8765/v3/43387ca6-0391-4c82-857d-70d95f087ecb")
 
 
+def _add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                        help="give up on Flinks after this long: on any one call, and on data Flinks is "
+                             "still preparing (default: 30 minutes for that wait)")
+
+
 def _add_format_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="table for people (default); csv or json, exact, for programs")
@@ -388,6 +412,17 @@ def _since(text: str) -> date:
             f'"{text}" is not a date: use YYYY-MM-DD or a number of days such as 90d') from None
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= LONGEST_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f'"{text}" is not a number of seconds between 0 and {LONGEST_TIMEOUT:,}')
+    return seconds
+
+
 def _positive(text: str) -> int:
     try:
         number = int(text)
@@ -425,12 +460,13 @@ class Context:
 
     @contextmanager
     def cache(self) -> Iterator[Store]:
-        """The environment's cache, for reading on this thread."""
-        with Store.open(self.settings.cache_path(self.environment)) as store:
+        """The environment's cache, for reading on this thread. Opened as a writer opens it: a wipe
+        a deletion left pending is finished first (a command has no GUI thread to keep free)."""
+        with Store.open(self.settings.cache_path(self.environment), finish_wipes=True) as store:
             yield store
 
     @asynccontextmanager
-    async def workspace(self) -> AsyncIterator[Workspace]:
+    async def workspace(self, *, timeout: float | None = None) -> AsyncIterator[Workspace]:
         """The environment ready to talk to Flinks: the offline sandbox started if it is the one,
         a client with the keyring's secrets, the sync engine; all of it closed afterwards."""
         sandbox = None
@@ -448,7 +484,7 @@ class Context:
                 warning = _no_keyring(f"no secret of “{environment.name}” is kept on this computer")
                 print(f"{PROGRAM}: {warning}", file=sys.stderr)
             workspace = open_workspace(
-                self.settings, secrets, environment, poll_interval=self._poll_interval()
+                self.settings, secrets, environment, poll_interval=self._poll_interval(), timeout=timeout
             )
             try:
                 yield workspace
@@ -544,7 +580,7 @@ async def sync_logins(context: Context, args: argparse.Namespace) -> int:
         return await _sync_every_login(context, args)
     with context.cache() as store:  # before starting anything
         login_id, login = context.resolve_login(store, args.login_id, whole_if_unknown=True)
-    async with context.workspace() as workspace, Progress(sys.stderr) as progress:
+    async with context.workspace(timeout=args.timeout) as workspace, Progress(sys.stderr) as progress:
         mfa = TerminalMfa(progress)
         if login is None:  # made elsewhere: added if Flinks knows it, then refreshed live if asked
             result = await workspace.sync.add(login_id, mfa=mfa, progress=progress)
@@ -570,7 +606,8 @@ async def add_logins(context: Context, args: argparse.Namespace) -> int:
     interactive = stdin_is_terminal() and args.from_file != "-"
     results = []
     if login_ids:
-        async with context.workspace() as workspace, Progress(sys.stderr, name_logins=True) as progress:
+        async with (context.workspace(timeout=args.timeout) as workspace,
+                    Progress(sys.stderr, name_logins=True) as progress):
             results = await workspace.sync.add_many(
                 login_ids, mfa=TerminalMfa(progress) if interactive else None,
                 concurrency=1 if interactive else ADD_CONCURRENCY, progress=progress,
@@ -656,7 +693,8 @@ def _file_name(file: str | None) -> str:
 
 async def _sync_every_login(context: Context, args: argparse.Namespace) -> int:
     """One by one (concurrency 1): the bank's questions of two logins must not interleave."""
-    async with context.workspace() as workspace, Progress(sys.stderr, name_logins=True) as progress:
+    async with (context.workspace(timeout=args.timeout) as workspace,
+                Progress(sys.stderr, name_logins=True) as progress):
         results = await workspace.sync.refresh_all(
             live=args.live, mfa=TerminalMfa(progress), concurrency=1, progress=progress
         )
@@ -819,6 +857,11 @@ async def delete_card(context: Context, args: argparse.Namespace) -> int:
         _confirm_deletion(login_id, login, local_only=args.local_only)
     async with context.workspace() as workspace:
         result = await workspace.sync.delete_card(login_id, local_only=args.local_only, by=_who())
+    gone_at_flinks = getattr(result.error, "flinks_code", None) == "INVALID_LOGIN"
+    if not result.ok and gone_at_flinks and login is not None:  # what is left is here: it can be removed
+        return _fail(_sentence(result), [
+            f"Flinks no longer knows this card. Remove it from this computer with: "
+            f"{PROGRAM} delete-card {login_id} --local-only"])
     if _report(result):
         return 1
     if result.purged is not None and result.purged.login:
@@ -1088,26 +1131,36 @@ def main(argv: list[str] | None = None) -> int:
                                     "the desktop app and the sandbox do not take them")
     if args.command == "sandbox":
         return run_sandbox(args)
+    if args.self_test:
+        if args.command is not None or args.smoke:
+            return _usage_error(parser, "--self-test runs on its own: give no command or --smoke with it")
+        from flinks_desktop import self_test
+
+        return self_test.run()
     if args.smoke and args.command is not None:
         return _usage_error(parser, "--smoke starts the desktop app: give no command with it")
     if args.command is None:
         return run_gui(args)
     _configure_logging()
+    told: list[SyncCancelled] = []
     try:
-        return _run_command(args)
+        return _run_command(args, told)
     except KeyboardInterrupt:  # Ctrl-C: 130, as a shell reports a command it interrupted
-        _fail(INTERRUPTED_SENTENCE)
+        # The sync says what became of its data (a snapshot already being written is kept).
+        _fail(told[-1].message if told else INTERRUPTED_SENTENCE)
         return INTERRUPTED
     except BrokenPipeError:  # `| head`: the reader left; say nothing more on a closed pipe
         silence_stdout()
         return 1
 
 
-def _run_command(args: argparse.Namespace) -> int:
+def _run_command(args: argparse.Namespace, told: list[SyncCancelled]) -> int:
+    """Run the command; a `SyncCancelled` that ends it (Ctrl-C: asyncio.run cancels the command's
+    task, then raises KeyboardInterrupt) is put in `told`, for `main` to say what it says."""
     try:
         context = Context.open(args)
         if inspect.iscoroutinefunction(args.handler):
-            return asyncio.run(args.handler(context, args))
+            return asyncio.run(_telling_cancellation(args.handler(context, args), told))
         return args.handler(context, args)
     except FlinksError as error:
         return _fail(str(error))  # its sentence and "(FLINKS_CODE)"
@@ -1122,6 +1175,14 @@ def _run_command(args: argparse.Namespace) -> int:
             raise
         return _fail(f"Something unexpected went wrong ({type(error).__name__}). "
                      f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them.")
+
+
+async def _telling_cancellation(command: Awaitable[int], told: list[SyncCancelled]) -> int:
+    try:
+        return await command
+    except SyncCancelled as cancelled:
+        told.append(cancelled)
+        raise
 
 
 def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:

@@ -18,11 +18,12 @@
 - **Progress is one updating line, only on a terminal.** "\\r\\x1b[K" (back to the start, erase
   the line) rewrites it in place; in a file or a pipe those bytes would be litter, so there it says
   nothing. It is erased before a question and at the end: the terminal is left clean. While Flinks
-  answers 202 it counts the seconds, redrawn every second.
+  answers 202 it counts the seconds, redrawn every second, and says how long it waits at most.
 - **Bank text is not trusted.** A terminal obeys escape sequences, and a line break or a
   bidirectional override in a description would break or reorder a table, so `plain` turns control
-  characters into spaces and drops invisible format characters from anything a bank or a server
-  wrote.
+  characters into spaces, drops invisible format characters and replaces text that is not
+  Unicode (a lone surrogate, which no terminal encoding can write) from anything a bank or a
+  server wrote.
 - **Tables are measured as a terminal draws them**: wide East Asian characters take two columns,
   combining marks none, so columns line up; long text is shortened with "…"; amounts are
   right-aligned, with thousands separators and their currency; times are local.
@@ -218,7 +219,8 @@ def _interrupt_raises() -> Iterator[None]:
 class Progress:
     """A sync's stage on one updating line of stderr, when it is a terminal; silent otherwise.
 
-    While Flinks answers 202 the line counts the seconds: "Waiting for Flinks… 12 s".
+    While Flinks answers 202 the line counts the seconds, and says how long the client waits at most
+    (`SyncProgress.limit`): "Waiting for Flinks… 12 s (at most 30 min)".
     """
 
     LABELS = {
@@ -235,6 +237,7 @@ class Progress:
         self._name_logins = name_logins
         self._label = ""
         self._waiting_since: float | None = None
+        self._limit: float | None = None
         self._ticker: asyncio.Task[None] | None = None
 
     def __call__(self, progress: SyncProgress) -> None:
@@ -243,7 +246,7 @@ class Progress:
         elif progress.stage == "waiting":
             if self._waiting_since is None:
                 self._waiting_since = time.monotonic() - (progress.elapsed or 0.0)
-            self._label = "Waiting for Flinks…"
+            self._label, self._limit = "Waiting for Flinks…", progress.limit
         else:
             self._label, self._waiting_since = self.LABELS.get(progress.stage, ""), None
         if self._name_logins and progress.login_id and self._label:
@@ -277,6 +280,8 @@ class Progress:
         text = self._label
         if self._waiting_since is not None:
             text += f" {int(time.monotonic() - self._waiting_since)} s"
+            if self._limit is not None:
+                text += f" (at most {duration(self._limit)})"
         self._stream.write(f"\r\x1b[K{text}")
         self._stream.flush()
 
@@ -320,10 +325,25 @@ def print_table(
 
 def plain(text: str) -> str:
     """Text from a bank or a server, safe on a terminal: control characters (escape sequences, line
-    breaks) become spaces, invisible format characters (bidirectional overrides) go."""
+    breaks) become spaces, invisible format characters (bidirectional overrides) go, and a lone
+    surrogate (not a character: no encoding can write it) becomes U+FFFD."""
     return "".join(
-        " " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf" else c for c in text
+        " " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf"
+        else "\ufffd" if unicodedata.category(c) == "Cs" else c
+        for c in text
     )
+
+
+def duration(seconds: float) -> str:
+    """ "45 s", "2 min 5 s", "30 min", "1 h 30 min": a length of time, as a person reads it."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, seconds_left = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {seconds_left} s" if seconds_left else f"{minutes} min"
+    return f"{seconds_left} s"
 
 
 def width(text: str) -> int:

@@ -218,8 +218,11 @@ def test_poll_timeout(server: ScriptedServer) -> None:
     assert time.monotonic() - started < 2
     error = caught.value
     assert (error.http_status, error.flinks_code, error.request_id) == (202, "OPERATION_PENDING", REQUEST_ID)
-    assert str(error) == "Flinks is taking too long to prepare the data. Try again later. (OPERATION_PENDING)"
+    # The sentence says how long the client waited, and how long it waits at most (its poll_timeout).
+    assert str(error).startswith("Flinks is taking too long to prepare the data: it was still preparing it after ")
+    assert str(error).endswith(", and this app waits 0.1 s at most. Try again later. (OPERATION_PENDING)")
     assert progress[-1].elapsed + 0.01 > 0.1  # it gave up only when the next poll would be late
+    assert {poll.limit for poll in progress} == {0.1}
     assert len(server.requests) == len(progress) >= 2
 
 

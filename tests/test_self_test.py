@@ -93,3 +93,20 @@ def test_a_part_that_hangs_fails_at_its_time_limit_and_the_next_parts_still_run(
 def test_each_part_has_a_time_limit_and_all_of_them_fit_in_the_run_limit(part) -> None:
     assert 0 < self_test.TIMEOUTS[part]
     assert sum(self_test.TIMEOUTS.values()) < self_test.RUN_LIMIT
+
+
+def test_the_command_line_runs_it(tmp_path) -> None:
+    """`flinks-desktop --self-test`, as a user types it (and as the bundle runs it)."""
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(tmp_path)}
+    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--self-test"], capture_output=True,
+                            text=True, env=environment, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ok  ")] == [
+        "sandbox", "connect", "sync", "statement"]
+    refused = subprocess.run([sys.executable, "-m", "flinks_desktop", "--self-test", "list"], capture_output=True,
+                             text=True, env=environment, timeout=60)
+    assert refused.returncode == 2 and "--self-test runs on its own" in refused.stderr

@@ -163,26 +163,32 @@ def test_open_creates_an_owner_only_directory_and_file_in_wal_mode(store, db_pat
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_open_tightens_an_existing_file(db_path):
-    db_path.parent.mkdir()
-    db_path.touch(mode=0o644)
+    Store.open(db_path).close()
     db_path.chmod(0o644)
     Store.open(db_path).close()
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
 
 
-def test_an_empty_file_gets_the_whole_schema_and_its_version(db_path):
-    db_path.parent.mkdir()
-    db_path.touch()
+def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_refused(db_path):
     Store.open(db_path).close()
 
     db = Database(db_path)
-    assert [migration.name for migration in MIGRATIONS.applied(db)] == ["initial_schema", "login_tag"]
+    assert [migration.name for migration in MIGRATIONS.applied(db)] == [
+        "initial_schema", "login_tag", "pending_wipes", "transactions_keyed_by_account"]
     assert MIGRATIONS.pending(db) == []
-    tables = {"logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events"}
+    tables = {"logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events",
+              "pending_wipes"}
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
-    assert len(MIGRATIONS.applied(Database(db_path))) == 2
+    assert len(MIGRATIONS.applied(Database(db_path))) == 4
+    assert not [path for path in db_path.parent.iterdir() if ".new" in path.name]  # nothing left of the making
+
+    empty = db_path.with_name("empty.db")  # no cache is ever empty: this one is not ours
+    empty.touch()
+    with pytest.raises(CacheCorrupt, match="is empty, so it is not a Flinks Desktop cache"):
+        Store.open(empty)
+    assert empty.stat().st_size == 0
 
 
 def test_a_cache_of_the_first_release_gains_the_tag_and_keeps_its_data(db_path, snapshot):
@@ -738,9 +744,12 @@ def test_purge_says_so_when_another_connection_keeps_the_wal(store, db_path, sna
     with raw_connection(db_path) as reader:
         reader.execute("BEGIN")
         reader.execute("SELECT count(*) FROM transactions").fetchone()  # holds a read snapshot
-        with pytest.raises(CacheLocked, match="could not be wiped"):
-            store.purge_login(login_id, at=LATER)
-        assert store.login(login_id) is None  # the rows are gone ...
-    store.purge_login(login_id, at=LATER)  # ... and purging again finishes the wipe
+        stats = store.purge_login(login_id, at=LATER)
+        assert stats.login and not stats.wiped
+        assert store.login(login_id) is None  # the rows are gone, and the wipe is pending
+        assert store.pending_wipes() == 1
+    with Store.open(db_path, finish_wipes=True) as writer:  # the next writer's open finishes the wipe
+        assert writer.pending_wipes() == 0
     wal = db_path.with_name("cache.db-wal")
     assert not wal.exists() or wal.stat().st_size == 0
+    assert [row.name for row in store.activity()][:2] == ["WIPE_COMPLETED", "LOGIN_PURGED"]

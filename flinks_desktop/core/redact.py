@@ -31,6 +31,7 @@ HIDDEN = "•••"
 _SHORTEST_PARTLY_SHOWN_ID = 16
 _KEPT_ID_CHARACTERS = 4
 _KEPT_ACCOUNT_DIGITS = 4
+_UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def is_guid(value: object) -> bool:
@@ -39,10 +40,13 @@ def is_guid(value: object) -> bool:
 
 
 def mask_id(value: str) -> str:
-    """An id with only its first and last 4 characters kept: "b0debb48-…-08d7dd88d478" -> "b0de…d478"."""
+    """An id with only its first and last 4 characters kept: "b0debb48-…-08d7dd88d478" -> "b0de…d478".
+
+    A kept character that cannot be shown or stored (a control character, a lone surrogate from a
+    hostile answer) becomes "?": a mask goes into logs, the audit and the screen."""
     if len(value) < _SHORTEST_PARTLY_SHOWN_ID:
         return ELLIPSIS
-    return f"{value[:_KEPT_ID_CHARACTERS]}{ELLIPSIS}{value[-_KEPT_ID_CHARACTERS:]}"
+    return _UNSHOWABLE.sub("?", f"{value[:_KEPT_ID_CHARACTERS]}{ELLIPSIS}{value[-_KEPT_ID_CHARACTERS:]}")
 
 
 def mask_account_number(value: str) -> str:

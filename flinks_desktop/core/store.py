@@ -11,8 +11,11 @@ opening, writes, reads, and the few private helpers they share.
 Choices a reader should know about:
 
 - **Keys.** Rows are keyed by Flinks ids within their login: accounts by (login_id, Id),
-  transactions by (login_id, Id), statements by (login_id, UniqueId). A refresh upserts on those
-  keys, so it never duplicates a row, and two logins can never overwrite each other's rows.
+  transactions by (login_id, account Id, Id), statements by (login_id, UniqueId). A refresh
+  upserts on those keys, so it never duplicates a row, and two logins can never overwrite each
+  other's rows. Flinks does not promise a transaction Id unique across accounts (the first release
+  keyed by (login_id, Id), and one Id in two accounts kept only one of them: migration
+  `transactions_keyed_by_account`).
   Transactions also have `seq`, an INTEGER PRIMARY KEY, because FTS5 indexes rows by rowid and
   VACUUM may renumber the rowids of a table without one.
 - **One transaction per snapshot.** `save_snapshot` writes the login, its accounts and its
@@ -48,7 +51,18 @@ Choices a reader should know about:
   must stay on record (the purge itself is audited as an "app" event).
 - **Purge** deletes every row of a login in one transaction, merges the full-text index so its
   words leave the index, then VACUUMs and truncates the WAL, so no byte of that login's bank data
-  remains in the database file or in the WAL.
+  remains in the database file or in the WAL. Every connection sets `secure_delete`, so the pages
+  a deletion frees are zeroed even before VACUUM runs. The purge's transaction also writes a
+  "wipe pending" row (`pending_wipes`), removed only once VACUUM and the WAL truncation are done:
+  a wipe that another connection blocks (a reader holding the WAL) or that a crash interrupts is
+  finished by the next `Store.open(..., finish_wipes=True)` (the sync's writer, every command of
+  the command line), which says so in the activity log ("WIPE_COMPLETED").
+- **What is refused.** `open` never turns a file it did not create into a cache: a zero-length
+  file (a cache cannot be one: SQLite writes its header with the schema), a file that is not
+  SQLite, or a SQLite database of something else (tables, but not our migrations) are refused
+  with a sentence (`CacheCorrupt`, `CacheForeign`) and left as they are. A new cache is built
+  under a temporary name and linked into place whole, so the file at the cache's path is always
+  a cache with its schema.
 - **Threads.** A `Store` is one SQLite connection and belongs to the thread that opened it
   (sqlite3 enforces this): a background writer opens its own `Store` on the same file. In WAL mode
   readers never wait for the writer; a second writer waits up to `busy_timeout`, then gets
@@ -62,9 +76,11 @@ Choices a reader should know about:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sqlite3
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
@@ -86,6 +102,8 @@ from flinks_desktop.core.flinks.models import (
     Transaction,
 )
 from flinks_desktop.core.redact import mask_id, redact
+
+_log = logging.getLogger("flinks_desktop.store")
 
 Status = Literal["ok", "needs_mfa", "error", "deleted"]
 ActivityKind = Literal["api", "connect", "app"]
@@ -122,6 +140,14 @@ class CacheCorrupt(CacheError):
 
 class CacheTooNew(CacheError):
     """The database has migrations this version does not know: a newer version wrote it."""
+
+
+class CacheForeign(CacheError):
+    """The file is a SQLite database, but not a Flinks Desktop cache: it holds other tables."""
+
+
+class UnstorableText(CacheError):
+    """Text that is not valid Unicode (a lone surrogate) reached the cache: SQLite keeps UTF-8 only."""
 
 
 class UnknownLogin(CacheError):
@@ -259,6 +285,9 @@ class PurgeStats:
     accounts: int
     transactions: int
     statements: int
+    #: Whether the freed space was wiped (VACUUM, WAL truncated). False: another connection kept the
+    #: file busy; the rows are gone and the wipe is pending, finished by the next writer's open.
+    wiped: bool = True
 
 
 class Totals(NamedTuple):
@@ -391,6 +420,51 @@ def login_tag(db: Database) -> None:
     db.execute("ALTER TABLE logins ADD COLUMN tag TEXT")
 
 
+@_migration
+def pending_wipes(db: Database) -> None:
+    """A purge's durable "wipe pending" mark (module docstring): no bank data, a masked loginId."""
+    db.execute("""
+        CREATE TABLE pending_wipes (
+            id INTEGER PRIMARY KEY,
+            since TEXT NOT NULL,
+            login TEXT
+        ) STRICT
+    """)
+
+
+@_migration
+def transactions_keyed_by_account(db: Database) -> None:
+    """Transactions unique by (login_id, account_id, id), not (login_id, id): one Id in two accounts
+    keeps both. SQLite cannot change a UNIQUE constraint in place: the table is rebuilt with its
+    rows (and their `seq`, the full-text index's rowid), then the index and its triggers are made
+    again, so search finds the same rows."""
+    db["transactions"].disable_fts()
+    db.executescript("""
+        CREATE TABLE transactions_rebuilt (
+            seq INTEGER PRIMARY KEY,
+            login_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            description TEXT,
+            debit INTEGER,
+            credit INTEGER,
+            balance INTEGER,
+            code TEXT,
+            UNIQUE (login_id, account_id, id),
+            FOREIGN KEY (login_id, account_id) REFERENCES accounts (login_id, id)
+        ) STRICT;
+        INSERT INTO transactions_rebuilt
+            SELECT seq, login_id, account_id, id, date, description, debit, credit, balance, code
+            FROM transactions;
+        DROP TABLE transactions;
+        ALTER TABLE transactions_rebuilt RENAME TO transactions;
+        CREATE INDEX transactions_by_account ON transactions (login_id, account_id, date);
+        CREATE INDEX transactions_by_date ON transactions (login_id, date);
+    """)
+    db["transactions"].enable_fts(["description"], create_triggers=True)
+
+
 # -- the store -----------------------------------------------------------------------------------
 
 
@@ -404,16 +478,28 @@ class Store:
         self.path = path
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> Self:
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        finish_wipes: bool = False,
+    ) -> Self:
         """Open the cache at `path`, creating it (and its directory) if needed, and migrate it.
 
         `busy_timeout` is how many seconds a write waits for another writer before `CacheLocked`.
-        Raises `CacheCorrupt` if the file is not a healthy SQLite database (`PRAGMA quick_check`),
-        `CacheTooNew` if a newer version wrote it, `CacheError` if it cannot be created or opened.
+        Raises `CacheCorrupt` if the file is empty or not a healthy SQLite database (`PRAGMA
+        quick_check`), `CacheForeign` if it is another program's database, `CacheTooNew` if a newer
+        version wrote it, `CacheError` if it cannot be created or opened; the file is left as it is.
+        `finish_wipes` (a writer's open, never the GUI thread's: VACUUM takes a while) finishes a
+        purge's pending wipe (`finish_pending_wipes`); one still blocked stays pending, silently.
         """
         path = Path(path)
         with _translated_errors(path):
-            _create_private_file(path)
+            _prepare_directory(path)
+            if not path.exists():
+                _create_cache(path, busy_timeout)
+            _tighten(path)
             conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
         store = cls(Database(conn, execute_plugins=False), path)
         try:
@@ -421,6 +507,11 @@ class Store:
         except BaseException:
             conn.close()
             raise
+        if finish_wipes:
+            try:
+                store.finish_pending_wipes(at=datetime.now(UTC))
+            except CacheError as error:  # the cache is usable; the wipe is tried again next time
+                _log.warning("a pending wipe of %s could not be finished: %s", path, error)
         return store
 
     def close(self) -> None:
@@ -433,14 +524,23 @@ class Store:
         self.close()
 
     def _prepare(self) -> None:
+        if self.path.stat().st_size == 0:  # not a cache: ours are created with their schema
+            raise CacheCorrupt(_EMPTY.format(path=self.path))
         with self._errors():
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            # Explicit, whatever SQLite was compiled with: freed pages are zeroed at once, so
+            # deleted bank data does not wait for VACUUM to leave the file.
+            self._conn.execute("PRAGMA secure_delete = ON")
             self._conn.execute("PRAGMA foreign_keys = ON")
             problems = [row[0] for row in self._conn.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
             raise CacheCorrupt(_CORRUPT.format(path=self.path))
         with self._errors():
             applied = {migration.name for migration in MIGRATIONS.applied(self._db)}
+            tables = self._db.table_names()
+        if not applied and tables:  # somebody else's database: never migrated into a cache
+            raise CacheForeign(_FOREIGN.format(path=self.path))
+        with self._errors():
+            self._conn.execute("PRAGMA journal_mode = WAL")
         if not applied <= set(_MIGRATION_NAMES):
             raise CacheTooNew(_TOO_NEW.format(path=self.path))
         if len(applied) < len(_MIGRATION_NAMES):
@@ -465,7 +565,7 @@ class Store:
         /Authorize, replace the cached ones when given. A None `environment` or `tag` keeps the
         cached one.
         """
-        if details is not None and details.id != login_id:
+        if details is not None and not _same_id(details.id, login_id):
             raise ValueError(f"the details are of login {mask_id(details.id)}, not {mask_id(login_id)}")
         fields: dict[str, Any] = {"institution": institution}
         if environment is not None:
@@ -491,14 +591,14 @@ class Store:
         or marked missing on their account). Raises `UnsupportedAmount` before writing anything if
         an amount is not a whole number of cents (`storable_amount` tells beforehand).
         """
-        if result.login is not None and result.login.id != login_id:
+        if result.login is not None and not _same_id(result.login.id, login_id):
             raise ValueError(f"the snapshot is of login {mask_id(result.login.id)}, not {mask_id(login_id)}")
         seen_at = _timestamp(synced_at)
         accounts = [_account_record(login_id, position, account, seen_at)
                     for position, account in enumerate(result.accounts)]
         # Oldest first, so that `seq` follows time within a day too (Flinks lists newest first).
         incoming = {
-            transaction.id: _transaction_record(login_id, account.id, transaction)
+            (account.id, transaction.id): _transaction_record(login_id, account.id, transaction)
             for account in result.accounts
             for transaction in reversed(account.transactions)
         }
@@ -514,16 +614,17 @@ class Store:
                 f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(accounts))})",
                 [seen_at, login_id, *(record["id"] for record in accounts)],
             ).rowcount
-            cached = {row["id"]: row for row in self._db.query(
+            cached = {(row["account_id"], row["id"]): row for row in self._db.query(
                 f"SELECT {', '.join(_TRANSACTION_COLUMNS)} FROM transactions WHERE login_id = ?", [login_id]
             )}
-            changed = [record for id_, record in incoming.items() if cached.get(id_) != record]
-            self._db["transactions"].upsert_all(changed, pk=("login_id", "id"))
+            changed = [record for key, record in incoming.items() if cached.get(key) != record]
+            self._db["transactions"].upsert_all(changed, pk=("login_id", "account_id", "id"))
             stale = _stale_transactions(result, cached, incoming)
             self._conn.executemany(
-                "DELETE FROM transactions WHERE login_id = ? AND id = ?", [(login_id, id_) for id_ in stale]
+                "DELETE FROM transactions WHERE login_id = ? AND account_id = ? AND id = ?",
+                [(login_id, account_id, id_) for account_id, id_ in stale],
             )
-        new = sum(1 for id_ in incoming if id_ not in cached)
+        new = sum(1 for key in incoming if key not in cached)
         return SnapshotStats(
             accounts=len(accounts),
             accounts_missing=missing,
@@ -667,12 +768,14 @@ class Store:
         counts, and `by`, who asked, if given); the audit of its API calls and Connect events stays.
         Then VACUUM rewrites the file without the freed pages and the WAL is truncated.
 
-        Purging a login that is not cached only does the second part, so calling this again after
-        a `CacheLocked` finishes the job. Raises `CacheLocked` (after the rows are deleted) when
-        another connection keeps the WAL in use.
+        The same transaction writes a "wipe pending" mark, removed once the wipe is done. When
+        another connection keeps the file busy, the rows are gone, the mark stays and `wiped` is
+        False: the next `finish_pending_wipes` (the next writer's `open`) finishes it. Raises
+        `CacheLocked` (nothing deleted) when another writer keeps the file busy past the timeout.
         """
         with self._transaction():
             existed = self.login(login_id) is not None
+            self._db["pending_wipes"].insert({"since": _timestamp(at), "login": mask_id(login_id)})
             deleted = {
                 table: self._conn.execute(f"DELETE FROM {table} WHERE login_id = ?", [login_id]).rowcount
                 for table in ("transactions", "statements", "accounts")
@@ -684,13 +787,41 @@ class Store:
                 self._record_event(
                     at=at, source="app", name="LOGIN_PURGED", login_id=login_id, detail={**deleted, "by": by}
                 )
-        self._wipe_free_space()
+        wiped = self.finish_pending_wipes(at=at, recorded=False) is not False
         return PurgeStats(
             login=existed,
             accounts=deleted["accounts"],
             transactions=deleted["transactions"],
             statements=deleted["statements"],
+            wiped=wiped,
         )
+
+    def pending_wipes(self) -> int:
+        """How many purges wait for their wipe (another connection kept the file busy, or a crash)."""
+        return self._query("SELECT count(*) AS n FROM pending_wipes")[0]["n"]
+
+    def finish_pending_wipes(self, *, at: datetime, recorded: bool = True) -> bool | None:
+        """Wipe the free space purges left (VACUUM, then the WAL truncated) and clear their marks.
+
+        None when no wipe is pending; True when it is done now, with a "WIPE_COMPLETED" line in
+        the activity log (unless not `recorded`: the purge that asked says so itself); False when
+        another connection still keeps the file busy: the marks stay for the next try.
+        """
+        marks = self._query("SELECT since, login FROM pending_wipes ORDER BY id")
+        if not marks:
+            return None
+        if not self._wipe_free_space():
+            return False
+        with self._transaction():
+            self._conn.execute("DELETE FROM pending_wipes")
+            if recorded:
+                self._record_event(
+                    at=at, source="app", name="WIPE_COMPLETED", login_id=None,
+                    detail={"since": marks[0]["since"], "logins": [mark["login"] for mark in marks]},
+                )
+        with self._errors():  # the few pages the mark's removal wrote: nothing of the deleted data
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return True
 
     # -- reads -----------------------------------------------------------------------------------
 
@@ -909,17 +1040,17 @@ class Store:
         words = [phrase for phrase in phrases if any(character.isalnum() for character in phrase)]
         return " ".join(f"{phrase}*" for phrase in words) if words else None
 
-    def _wipe_free_space(self) -> None:
+    def _wipe_free_space(self) -> bool:
         """VACUUM (rewrite the file without free pages), then copy the WAL into the file and
-        truncate it to zero bytes: deleted rows then exist nowhere on disk."""
+        truncate it to zero bytes: deleted rows then exist nowhere on disk. False when another
+        connection kept the file busy (a reader holding the WAL), so it could not be done."""
         try:
             with self._errors():
                 self._conn.execute("VACUUM")
                 busy = self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
-        except CacheLocked as exc:
-            raise CacheLocked(_NOT_WIPED.format(path=self.path)) from exc
-        if busy:
-            raise CacheLocked(_NOT_WIPED.format(path=self.path))
+        except CacheLocked:
+            return False
+        return not busy
 
 
 # -- errors: SQLite's, in words ------------------------------------------------------------------------
@@ -941,10 +1072,25 @@ _UNREACHABLE = (
     "The cache {path} could not be opened or written ({reason}). "
     "Check that the data directory exists, belongs to you and is writable, then try again."
 )
-_NOT_WIPED = (
-    "The connection's data was deleted from the cache {path}, but another Flinks Desktop window or "
-    "sync is still using the file, so the deleted data could not be wiped from it yet. Close the "
-    "other windows and delete the connection again to finish."
+#: What a person reads when a purge's wipe waits (`PurgeStats.wiped` False): something they can do.
+NOT_WIPED = (
+    "Its rows are deleted, but another Flinks Desktop window or command is still reading the cache, "
+    "so the deleted data could not be wiped from the file yet. That finishes by itself the next "
+    "time Flinks Desktop or a flinks-desktop command opens this cache; closing the other windows "
+    "lets it finish now."
+)
+_EMPTY = (
+    "The file {path} is empty, so it is not a Flinks Desktop cache (one is never empty), and it was "
+    "left as it is. Move it elsewhere or delete it, then start again: a new cache is made, and "
+    "refreshing your connections fills it."
+)
+_FOREIGN = (
+    "The file {path} is a database of another program, not a Flinks Desktop cache, so it was left "
+    "as it is. Move it elsewhere, or start Flinks Desktop with another data directory."
+)
+_UNSTORABLE_TEXT = (
+    "Text that is not valid Unicode could not be saved in the cache {path}, so nothing of it was "
+    "written. Report this problem to support."
 )
 _UNKNOWN_LOGIN = (
     "The connection {login} is no longer in the cache: it may have been deleted meanwhile. "
@@ -968,6 +1114,8 @@ def _translated_errors(path: Path) -> Iterator[None]:
         if error is None:
             raise
         raise error from exc
+    except UnicodeEncodeError as exc:  # sqlite3 binds str as UTF-8: a lone surrogate cannot be
+        raise UnstorableText(_UNSTORABLE_TEXT.format(path=path)) from exc
     except OSError as exc:
         raise CacheError(_UNREACHABLE.format(path=path, reason=exc.strerror or exc)) from exc
 
@@ -988,17 +1136,47 @@ def _cache_error(exc: sqlite3.Error, path: Path) -> CacheError | None:
 # -- files ---------------------------------------------------------------------------------------
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the database's directory (0700) and file (0600) if missing, before SQLite does (with
-    the umask's mode); tighten an existing file and its WAL and shared-memory files to 0600."""
+def _prepare_directory(path: Path) -> None:
+    """Create the database's directory (0700) if missing."""
     directory = path.parent
     if not directory.exists():
         directory.mkdir(parents=True, mode=_DIRECTORY_MODE)
         directory.chmod(_DIRECTORY_MODE)  # mkdir's mode is filtered by the umask
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, _FILE_MODE))
+
+
+def _tighten(path: Path) -> None:
+    """Tighten the database file and its WAL and shared-memory files to 0600."""
     for file in (path, *(path.with_name(path.name + suffix) for suffix in _SQLITE_SIDE_FILES)):
         if file.exists():
             file.chmod(_FILE_MODE)
+
+
+def _create_cache(path: Path, busy_timeout: float) -> None:
+    """A new cache at `path`: built whole (WAL mode, every migration) under a temporary name beside
+    it, owner-only from the start, then linked into place. A crash leaves no half-made file at the
+    cache's path, and a cache another process linked there meanwhile is kept, not replaced."""
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)  # 0600
+    os.close(handle)
+    building = Path(name)
+    try:
+        conn = sqlite3.connect(building, timeout=busy_timeout, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            MIGRATIONS.apply(Database(conn, execute_plugins=False))
+            conn.execute("COMMIT")
+        finally:
+            conn.close()  # the last connection: its WAL is written into the file and removed
+        try:
+            os.link(building, path)
+        except FileExistsError:
+            pass  # another process made the cache first: use that one
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(building, path)
+    finally:
+        for file in (building, *(building.with_name(building.name + suffix) for suffix in _SQLITE_SIDE_FILES)):
+            file.unlink(missing_ok=True)
 
 
 # -- rows <-> records ------------------------------------------------------------------------------
@@ -1056,18 +1234,20 @@ def _transaction_record(login_id: str, account_id: str, transaction: Transaction
 
 
 def _stale_transactions(
-    result: AccountsResult, cached: Mapping[str, Mapping[str, Any]], incoming: Mapping[str, Any]
-) -> list[str]:
-    """Ids of cached transactions that Flinks no longer returns within the period it returned.
-    None of an account with a transaction the client could not read: it may be one of those."""
+    result: AccountsResult,
+    cached: Mapping[tuple[str, str], Mapping[str, Any]],
+    incoming: Mapping[tuple[str, str], Any],
+) -> list[tuple[str, str]]:
+    """(account Id, Id) of cached transactions that Flinks no longer returns within the period it
+    returned. None of an account with a transaction the client could not read: it may be one of those."""
     oldest = {
         account.id: min(transaction.date for transaction in account.transactions).isoformat()
         for account in result.accounts
         if account.transactions and not account.unread_transactions
     }
     return [
-        id_ for id_, row in cached.items()
-        if id_ not in incoming and row["account_id"] in oldest and row["date"] >= oldest[row["account_id"]]
+        key for key, row in cached.items()
+        if key not in incoming and row["account_id"] in oldest and row["date"] >= oldest[row["account_id"]]
     ]
 
 
@@ -1185,6 +1365,11 @@ def _moment(text: str | None) -> datetime | None:
 
 def _day(text: str | None) -> date | None:
     return date.fromisoformat(text) if text is not None else None
+
+
+def _same_id(one: str, other: str) -> bool:
+    """Whether two Flinks ids are the same: GUIDs, which Flinks may write in either case."""
+    return one == other or one.casefold() == other.casefold()
 
 
 def _masked(value: str | None) -> str | None:

@@ -30,10 +30,24 @@ Decisions a reader should know:
 - **Delete refuses while a sync runs** (the same `SyncInProgress`) rather than cancelling it: the
   sync may be waiting for the user's MFA answer, and Flinks answers CARD_IN_USE while it prepares
   data anyway. Cancel the sync's task, then delete.
-- **Cancellation** of the caller's task stops the HTTP call or the poll in flight. Nothing is
-  written before all the data has arrived, so the cache and the login's status stay as they were.
-  A write already handed to the writer thread either completes or, still queued, never starts:
-  SQLite commits it whole or not at all. A purge always completes once it is decided.
+- **Cancellation tells the truth.** Cancelling the caller's task stops the HTTP call or the poll
+  in flight, and the use case raises `SyncCancelled` (a `CancelledError`) saying what became of
+  the data. Nothing is written before all the data has arrived: cancelled until then, "nothing
+  was saved". Once the snapshot is handed to the writer thread, it is saved whole (SQLite commits
+  it whole or not at all) and the cancellation waits for it: "the new data was already being
+  saved and is kept", with the result in `SyncCancelled.kept`. So the sentence a person reads
+  after Cancel or Ctrl-C always matches the cache. A purge always completes once it is decided.
+- **Whatever Flinks answers ends in a sentence.** An answer for another login (Login.Id is not the
+  loginId asked for), text that is not Unicode (a lone surrogate, which SQLite cannot store) or
+  an id with control characters fails the sync as a `ProtocolError` whose sentence names the
+  field, recorded as the login's "error"; nothing of that answer is saved, and the next good
+  refresh succeeds. Control characters in free text (a description) are kept as sent: the
+  screens show them as plain text.
+- **A deletion always finishes, or says what to do.** /DeleteCard refused: nothing changes. No
+  answer after the request went out (a dropped connection, the deadline, a 5xx): whether Flinks
+  deleted it is unknown, and the sentence says how to find out (a cached refresh: INVALID_LOGIN
+  means it is gone). A purge whose wipe another process blocks is done all the same: the wipe is
+  pending and finishes at the next open of the cache (`core.store`).
 - **Statements are best effort.** GetStatements may be disabled for an instance, and failing a
   refresh over it would throw good account data away: the accounts are saved and the result says
   why the statements are missing (`statements_error`). A statement whose file is not Base64 is
@@ -72,11 +86,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, TypeVar
@@ -101,12 +116,15 @@ from flinks_desktop.core.flinks import (
     SecurityResponseRejected,
     StatementsResult,
     Transaction,
+    TransportError,
     check_answerable,
 )
 from flinks_desktop.core.flinks.client import ApiCall, ApiCallObserver
+from flinks_desktop.core.flinks.errors import valid_text
 from flinks_desktop.core.redact import is_guid, mask_id, redact
 from flinks_desktop.core.statement_period import period_from_pdf
 from flinks_desktop.core.store import (
+    NOT_WIPED,
     CacheError,
     LoginRow,
     PurgeStats,
@@ -133,6 +151,13 @@ _NO_LOGIN_ID = (
     "Flinks signed in at the bank but did not say which connection (loginId) it made, so nothing "
     "was saved. Connect the account with Flinks Connect instead."
 )
+#: What a cancelled sync says when nothing was handed to the writer.
+NOTHING_SAVED = "Cancelled: nothing more was sent to Flinks or saved."
+#: ... and when its snapshot was already being saved: kept whole (the saved message follows).
+ALREADY_SAVED = "Cancelled, but the new data was already being saved and is kept."
+#: What `finish_pending_wipes` says when it finished a wipe a deletion had left pending.
+WIPE_FINISHED = ("The data of a deleted connection, which another window or command had kept from being "
+                 "wiped, is now wiped from this computer (see All activity).")
 
 
 # -- what the use cases take and give --------------------------------------------------------------
@@ -147,10 +172,12 @@ class SyncProgress:
     #: "authorize", "mfa", "accounts", "waiting" (Flinks answered 202: the client polls),
     #: "statements", "saving", and "done" (whatever the outcome, cancellation aside).
     stage: Stage
-    #: "waiting" only: the endpoint being prepared, how many 202s so far, seconds since the request.
+    #: "waiting" only: the endpoint being prepared, how many 202s so far, seconds since the request,
+    #: and the most the client waits before it gives up (its poll_timeout), in seconds.
     endpoint: str | None = None
     attempt: int | None = None
     elapsed: float | None = None
+    limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -211,10 +238,41 @@ class DeleteResult:
     purged: PurgeStats | None
     message: str
     error: FlinksError | CacheError | None = None
+    #: The request reached Flinks (or may have) but no clear answer came back: whether Flinks
+    #: deleted the card is unknown (the message says how to find out). Nothing was purged.
+    outcome_unknown: bool = False
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def wipe_pending(self) -> bool:
+        """The rows are gone, but another process kept the file busy: the wipe finishes later."""
+        return self.purged is not None and not self.purged.wiped
+
+
+class SyncCancelled(asyncio.CancelledError):
+    """A sync (or several) was cancelled. `message` is the sentence that says what became of the
+    data; `kept` holds the results of the syncs whose new data was already being saved when the
+    cancellation came, and is kept (empty: nothing was saved). It is a `CancelledError`: catching
+    `CancelledError` still catches it, and the task ends cancelled. (On Python 3.11, bound a use
+    case with `asyncio.wait_for`, not `asyncio.timeout`: the latter turns only the exact
+    `CancelledError` into `TimeoutError`.)"""
+
+    def __init__(self, message: str, kept: Sequence[SyncResult] = ()) -> None:
+        super().__init__(message)
+        self.message = message
+        self.kept = tuple(kept)
+
+    @classmethod
+    def of(cls, kept: Sequence[SyncResult]) -> SyncCancelled:
+        """The cancellation of several syncs (`refresh_all`, `add_many`)."""
+        if not kept:
+            return cls(NOTHING_SAVED)
+        which = "1 connection" if len(kept) == 1 else f"{len(kept):,} connections"
+        return cls(f"Cancelled, but the new data of {which} was already being saved and is kept; nothing "
+                   "else was saved.", kept)
 
 
 class SyncRefused(Exception):
@@ -302,7 +360,7 @@ class Sync:
         question: `mfa` answers it (without it the login ends "needs_mfa").
         """
         _require_guid(login_id)
-        with self._exclusive(login_id, "being refreshed"):
+        with self._exclusive(login_id, "being refreshed"), _said_if_cancelled():
             try:
                 await self._writer.run(lambda store: store.upsert_login(
                     login_id, institution, at=self._clock(), environment=self._environment, tag=tag
@@ -333,7 +391,7 @@ class Sync:
         loginId already cached is refreshed from Flinks' cache instead.
         """
         _require_guid(login_id)
-        with self._exclusive(login_id, "being added"):
+        with self._exclusive(login_id, "being added"), _said_if_cancelled():
             row = await self._writer.run(lambda store: store.login(login_id))
             if row is not None:
                 self._require_environment(row)
@@ -352,6 +410,7 @@ class Sync:
                 return report.finished(SyncResult(login_id, "error", message, error=error))
             institution = (authorized.institution if authorized else None) or first.institution or ""
             try:
+                _check_authorized(authorized, first, login_id)
                 await self._writer.run(lambda store: store.upsert_login(
                     login_id, institution, at=self._clock(), environment=self._environment,
                     details=_details_of(authorized, login_id),
@@ -377,7 +436,7 @@ class Sync:
         bank (`live=True`), which may ask security questions through `mfa`. Without `mfa`, or when
         it returns None, the login ends "needs_mfa" and its cached data stays as it was."""
         _require_guid(login_id)
-        with self._exclusive(login_id, "being refreshed"):
+        with self._exclusive(login_id, "being refreshed"), _said_if_cancelled():
             row = await self._cached_login(login_id)
             return await self._sync(login_id, row.institution, live=live, mfa=mfa, progress=progress)
 
@@ -399,6 +458,20 @@ class Sync:
         to be syncing already (Flinks logged in; nothing is written).
         """
         self._check_open()
+        with _said_if_cancelled():
+            return await self._login(institution, username, password, mfa=mfa, language=language,
+                                     progress=progress)
+
+    async def _login(
+        self,
+        institution: str,
+        username: str,
+        password: str,
+        *,
+        mfa: MfaCallback,
+        language: str | None,
+        progress: Progress | None,
+    ) -> SyncResult:
         report = _Reporter(None, progress)
         report("authorize")
         try:
@@ -406,6 +479,8 @@ class Sync:
                 institution, username, password, language=language
             )
             authorized = await self._answer_challenges(first, None, institution, mfa, report)
+            if authorized is not None and authorized.login is not None:
+                _check_authorized(authorized, first, None)
         except FlinksError as error:
             return report.finished(SyncResult(None, "error", error.user_message, error=error))
         if authorized is None:
@@ -445,11 +520,15 @@ class Sync:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self._check_open()
         slots = asyncio.Semaphore(concurrency)
+        kept: list[SyncResult] = []
 
         async def add_one(login_id: str) -> SyncResult:
             async with slots:
                 try:
                     result = await self.add(login_id, mfa=mfa, progress=progress)
+                except SyncCancelled as cancelled:
+                    kept.extend(cancelled.kept)
+                    raise
                 except ValueError as invalid:
                     result = SyncResult(login_id, "error", f"“{login_id}” is not a loginId: {invalid}.",
                                         error=invalid)
@@ -462,8 +541,11 @@ class Sync:
             return result
 
         unique = list(dict.fromkeys(login_ids))
-        async with asyncio.TaskGroup() as group:
-            tasks = [group.create_task(add_one(login_id)) for login_id in unique]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(add_one(login_id)) for login_id in unique]
+        except asyncio.CancelledError:
+            raise SyncCancelled.of(kept) from None
         return [task.result() for task in tasks]
 
     async def refresh_all(
@@ -483,13 +565,18 @@ class Sync:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, not {concurrency}")
         self._check_open()
-        logins = await self._writer.run(lambda store: store.logins())
+        with _said_if_cancelled(several=True):
+            logins = await self._writer.run(lambda store: store.logins())
         slots = asyncio.Semaphore(concurrency)
+        kept: list[SyncResult] = []
 
         async def refresh_one(login_id: str) -> SyncResult:
             async with slots:
                 try:
                     result = await self.refresh(login_id, live=live, mfa=mfa, progress=progress)
+                except SyncCancelled as cancelled:
+                    kept.extend(cancelled.kept)
+                    raise
                 except (SyncRefused, UnknownLogin) as refused:
                     result = SyncResult(login_id, "skipped", str(refused), error=refused)
                 except Exception as unexpected:  # a bug: this login's error, not the others' end
@@ -498,12 +585,15 @@ class Sync:
                 done(result)
             return result
 
-        async with asyncio.TaskGroup() as group:
-            tasks = [
-                group.create_task(refresh_one(row.id))
-                for row in logins
-                if row.environment in (None, self._environment)
-            ]
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(refresh_one(row.id))
+                    for row in logins
+                    if row.environment in (None, self._environment)
+                ]
+        except asyncio.CancelledError:
+            raise SyncCancelled.of(kept) from None
         return [task.result() for task in tasks]
 
     async def delete_card(
@@ -515,7 +605,12 @@ class Sync:
         kept in the audit's "LOGIN_PURGED" record, which outlives the login.
 
         When Flinks refuses or cannot be reached, nothing changes here, the login's status
-        included, and the result says why.
+        included, and the result says why. When the request went out but no clear answer came back
+        (the connection broke, the deadline passed, a 5xx), whether Flinks deleted the card is
+        unknown (`outcome_unknown`): nothing is purged, and the sentence says how to find out.
+        When another process keeps the file busy, the rows are purged and the wipe is left pending
+        (`wipe_pending`): it finishes at the next open of the cache, and the sentence says so.
+        Cancelled once the purge has started: it completes, and `SyncCancelled` says so.
         """
         _require_guid(login_id)
         with self._exclusive(login_id, "being deleted"):
@@ -526,10 +621,12 @@ class Sync:
                 try:
                     await self._client.delete_card(login_id)
                 except FlinksError as error:
+                    if _may_have_acted(error):
+                        return DeleteResult(login_id, False, None, _delete_unknown(error), error, outcome_unknown=True)
                     message = f"Flinks did not delete the card, so nothing was removed: {error.user_message}"
                     return DeleteResult(login_id, False, None, message, error)
             # Decided: the purge completes even if the caller is cancelled while it runs.
-            purge = self._writer.run(lambda store: store.purge_login(login_id, at=self._clock(), by=by))
+            purge = self._writer.start(lambda store: store.purge_login(login_id, at=self._clock(), by=by))
             try:
                 purged = await asyncio.shield(purge)
             except CacheError as error:
@@ -538,11 +635,18 @@ class Sync:
                     "To finish, delete the connection again, from this computer only."
                 )
                 return DeleteResult(login_id, not local_only, None, message, error)
-            if local_only:
-                message = "The connection's data was removed from this computer. Flinks still holds the card."
-            else:
-                message = "The card was deleted at Flinks and its data removed from this computer."
-            return DeleteResult(login_id, not local_only, purged, message)
+            except asyncio.CancelledError:
+                raise await _cancelled_purge(purge, local_only) from None
+            return DeleteResult(login_id, not local_only, purged, _deleted_message(purged, local_only))
+
+    async def finish_pending_wipes(self) -> str | None:
+        """Finish the wipe a deletion left pending (another process kept the cache busy, or the app
+        stopped first), on the writer thread: a sentence when one was finished now, else None.
+        The app calls it at start-up; the writer's first open of the cache does it too."""
+        self._check_open()
+        done = await self._writer.run(lambda store: store.finish_pending_wipes(at=self._clock()))
+        done, self._writer.wipe_finished = done or self._writer.wipe_finished, False
+        return WIPE_FINISHED if done else None
 
     async def close(self) -> None:
         """Write what the audit queued, close the cache, stop the writer thread; give the client its
@@ -613,7 +717,7 @@ class Sync:
             except SecurityResponseRejected as rejected:
                 if not rejected.can_retry:
                     raise
-                retry_message = redact(rejected.server_message or rejected.user_message)
+                retry_message = valid_text(redact(rejected.server_message or rejected.user_message))
         return result
 
     async def _fetch_and_save(
@@ -640,18 +744,61 @@ class Sync:
         # thousands of objects are freed on the writer thread when the job ends, not on the loop's.
         job = _SaveJob(login_id, institution, accounts, statements, self._clock())
         del accounts, statements
-        saved = await self._writer.run(job)
+        # Handed to the writer from here: it runs whole whatever happens to this task, and a
+        # cancellation waits for it so that what it says matches the cache.
+        saving = self._writer.start(job)
+        try:
+            saved = await asyncio.shield(saving)
+        except asyncio.CancelledError:
+            raise await self._cancelled_while_saving(login_id, saving, job, authorized, statements_error,
+                                                     report) from None
+        return report.finished(self._saved_result(login_id, saved, authorized, statements_error))
+
+    def _saved_result(
+        self, login_id: str, saved: _Saved, authorized: Authorized, statements_error: FlinksError | None
+    ) -> SyncResult:
         dropped = (*authorized.dropped, *saved.dropped)
         self.audit.record_dropped(login_id, dropped)
         message = _saved_message(saved.snapshot, saved.statements, statements_error, dropped)
-        return report.finished(SyncResult(
+        return SyncResult(
             login_id, "ok", message, snapshot=saved.snapshot, statements=saved.statements,
             statements_error=statements_error, dropped=dropped,
-        ))
+        )
+
+    async def _cancelled_while_saving(
+        self,
+        login_id: str,
+        saving: asyncio.Future[_Saved],
+        job: _SaveJob,
+        authorized: Authorized,
+        statements_error: FlinksError | None,
+        report: _Reporter,
+    ) -> SyncCancelled:
+        """The sync was cancelled after its save was handed to the writer: wait for the save (a
+        second cancellation too: it cannot be stopped), then say what it did."""
+        while not saving.done():
+            try:
+                await asyncio.shield(saving)
+            except asyncio.CancelledError:
+                continue
+            except Exception:  # the save failed: read below
+                break
+        failure = saving.exception()
+        report("done")
+        if failure is None:
+            result = self._saved_result(login_id, saving.result(), authorized, statements_error)
+            return SyncCancelled(f"{ALREADY_SAVED} {result.message}", (result,))
+        log.warning("the save of login %s, cancelled, failed: %s", mask_id(login_id), failure)
+        why = failure.user_message if isinstance(failure, FlinksError) else str(failure)
+        if job.snapshot is not None:  # the snapshot committed, then the statements failed
+            result = SyncResult(login_id, "ok", _saved_message(job.snapshot, None, None), snapshot=job.snapshot)
+            return SyncCancelled(f"{ALREADY_SAVED} The accounts and transactions were saved, but not the "
+                                 f"statements: {why}", (result,))
+        return SyncCancelled(f"Cancelled: the save had started but failed, so nothing was saved ({why})")
 
     async def _failed(self, login_id: str, error: FlinksError | CacheError) -> SyncResult:
         """Record the failure as the login's status, and return it as the result."""
-        message = error.user_message if isinstance(error, FlinksError) else str(error)
+        message = valid_text(error.user_message if isinstance(error, FlinksError) else str(error))
         code = error.flinks_code if isinstance(error, FlinksError) else None
         status = "deleted" if code == "INVALID_LOGIN" else "error"
         try:
@@ -735,6 +882,8 @@ def _save(
     accounts: AccountsResult,
     statements: StatementsResult | None,
     at: datetime,
+    *,
+    committed: Callable[[SnapshotStats], None] = lambda snapshot: None,
 ) -> _Saved:
     """Write a sync's data (on the writer thread): the snapshot, then the statements.
 
@@ -744,8 +893,10 @@ def _save(
     statement whose file is not Base64 are left out, each on its own (`Dropped`), with what the
     client left out; a PDF whose period cannot be read is saved with an unknown period.
     """
+    _check_answer(login_id, accounts, statements)
     accounts, unstorable = _storable(accounts)
     snapshot = store.save_snapshot(login_id, accounts, synced_at=at)
+    committed(snapshot)
     if not institution and accounts.institution:  # Connect did not name it: Flinks just did
         store.upsert_login(login_id, accounts.institution, at=at)
     dropped = (*accounts.dropped, *unstorable)
@@ -755,6 +906,111 @@ def _save(
     periods = _statement_periods(store, login_id, statements)
     saved = store.save_statements(login_id, statements, fetched_at=at, periods=periods)
     return _Saved(snapshot, saved, (*dropped, *statements.dropped, *files))
+
+
+# -- what the cache cannot keep: refused with a sentence naming the field ------------------------------
+
+_OTHER_LOGIN = (
+    "Flinks answered {endpoint} with the data of another connection (its Login.Id is not the loginId "
+    "asked for), so nothing was saved and the connection keeps the data it had. Report this problem "
+    "to your Flinks contact."
+)
+_UNSTORABLE = (
+    "Flinks sent {reason} in {field}, which the cache cannot keep, so nothing was saved and the "
+    "connection keeps the data it had. Report this problem to your Flinks contact."
+)
+_NOT_A_LOGIN_ID = (
+    "Flinks answered the login with a loginId that is not one (Login.Id is not a GUID), so nothing "
+    "was saved. Report this problem to your Flinks contact."
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def _check_answer(login_id: str, accounts: AccountsResult, statements: StatementsResult | None) -> None:
+    """Raise `ProtocolError`, naming the field, when the answer is of another login or holds text the
+    cache cannot keep (on the writer thread: it reads every string of tens of thousands of rows)."""
+    for result, endpoint in ((accounts, "GetAccountsDetail"), (statements, "GetStatements")):
+        if result is not None and result.login is not None and result.login.id.casefold() != login_id.casefold():
+            raise ProtocolError(_OTHER_LOGIN.format(endpoint=endpoint), http_status=200,
+                                detail=f"{endpoint}: Login.Id is another loginId")
+    for field, value, is_id in _texts(accounts, statements):
+        reason = _unstorable(value, is_id=is_id)
+        if reason is not None:
+            raise ProtocolError(_UNSTORABLE.format(reason=reason, field=field), http_status=200,
+                                detail=f"{field}: {reason}")
+
+
+def _check_authorized(authorized: Authorized | None, first: AuthorizeResult, login_id: str | None) -> None:
+    """`_check_answer` for what /Authorize says that is cached: the institution, the login's details
+    (of `login_id`; of the new login, whose Login.Id must then be a GUID, when None)."""
+    texts = [("Institution", first.institution, False)]
+    if authorized is not None:
+        texts.append(("Institution", authorized.institution, False))
+        login = authorized.login
+        if login is not None and login_id is None and not is_guid(login.id):
+            raise ProtocolError(_NOT_A_LOGIN_ID, http_status=200, detail="Authorize: Login.Id is not a GUID")
+        if login is not None and (login_id is None or login.id.casefold() == login_id.casefold()):
+            texts += [("Login.Username", login.username, False), ("Login.Type", login.type, False)]
+    for field, value, is_id in texts:
+        reason = _unstorable(value, is_id=is_id)
+        if reason is not None:
+            raise ProtocolError(_UNSTORABLE.format(reason=reason, field=f"/Authorize's {field}"),
+                                http_status=200, detail=f"Authorize {field}: {reason}")
+
+
+def _unstorable(value: str | None, *, is_id: bool) -> str | None:
+    """Why the cache cannot keep `value` (a lone surrogate; a control character in an id), or None.
+    Control characters in free text are kept: every screen shows them as plain text."""
+    if value is None or (value.isascii() and not (is_id and _CONTROL.search(value))):
+        return None
+    if _LONE_SURROGATE.search(value):
+        return "text that is not valid Unicode"
+    if is_id and _CONTROL.search(value):
+        return "an id with control characters"
+    return None
+
+
+def _texts(accounts: AccountsResult, statements: StatementsResult | None) -> Iterator[tuple[str, str | None, bool]]:
+    """(field, text, whether it is an id) for every string of the answers that the cache keeps."""
+    for name, result in (("", accounts), ("GetStatements: ", statements)):
+        if result is None:
+            continue
+        yield f"{name}Institution", result.institution, False
+        if result.login is not None:
+            yield f"{name}Login.Username", result.login.username, False
+            yield f"{name}Login.Type", result.login.type, False
+    yield "InstitutionName", accounts.institution_name, False
+    for index, account in enumerate(accounts.accounts):
+        where = f"Accounts[{index}]"
+        yield f"{where}.Id", account.id, True
+        yield f"{where}.AccountNumber", account.account_number, True
+        for key, value in (("Title", account.title), ("LastFourDigits", account.last_four_digits),
+                           ("TransitNumber", account.transit_number),
+                           ("InstitutionNumber", account.institution_number), ("Category", account.category),
+                           ("Type", account.type), ("Currency", account.currency),
+                           ("AccountType", account.account_type)):
+            yield f"{where}.{key}", value, False
+        holder = account.holder
+        if holder is not None:
+            for key, value in (("Name", holder.name), ("Email", holder.email), ("PhoneNumber", holder.phone_number)):
+                yield f"{where}.Holder.{key}", value, False
+            address = holder.address
+            if address is not None:
+                for key, value in (("CivicAddress", address.civic_address), ("City", address.city),
+                                   ("Province", address.province), ("PostalCode", address.postal_code),
+                                   ("POBox", address.po_box), ("Country", address.country)):
+                    yield f"{where}.Holder.Address.{key}", value, False
+        for number, transaction in enumerate(account.transactions):
+            yield f"{where}.Transactions[{number}].Id", transaction.id, True
+            yield f"{where}.Transactions[{number}].Description", transaction.description, False
+            yield f"{where}.Transactions[{number}].Code", transaction.code, False
+    for index, group in enumerate(statements.accounts if statements is not None else ()):
+        where = f"StatementsByAccount[{index}]"
+        yield f"{where}.AccountNumber", group.account_number, True
+        for number, statement in enumerate(group.statements):
+            yield f"{where}.Statements[{number}].UniqueId", statement.unique_id, True
+            yield f"{where}.Statements[{number}].FileType", statement.file_type, False
 
 
 def _storable(accounts: AccountsResult) -> tuple[AccountsResult, list[Dropped]]:
@@ -855,12 +1111,17 @@ class _SaveJob:
         at: datetime,
     ) -> None:
         self._arguments: tuple | None = (login_id, institution, accounts, statements, at)
+        #: Set once the snapshot is committed (the statements are a second transaction).
+        self.snapshot: SnapshotStats | None = None
 
     def __call__(self, store: Store) -> _Saved:
         arguments, self._arguments = self._arguments, None
         if arguments is None:
             raise RuntimeError("a save job runs once")
-        return _save(store, *arguments)
+        return _save(store, *arguments, committed=self._committed)
+
+    def _committed(self, snapshot: SnapshotStats) -> None:
+        self.snapshot = snapshot
 
 
 class _Writer:
@@ -872,12 +1133,19 @@ class _Writer:
         #: Opened by the first job; used, and closed, on the writer thread only.
         self._store: Store | None = None
         self._closing = False
+        #: Whether opening the cache finished a wipe a deletion had left pending (not said yet).
+        self.wipe_finished = False
 
     async def run(self, job: Callable[[Store], T]) -> T:
-        """Run `job` on the writer thread, after the jobs queued before it; the loop runs meanwhile."""
+        """Run `job` on the writer thread, after the jobs queued before it; the loop runs meanwhile.
+        Cancelling the caller before the job starts drops it; once it runs, it runs to its end."""
+        return await self.start(job)
+
+    def start(self, job: Callable[[Store], T]) -> asyncio.Future[T]:
+        """Queue `job` now and return its future: shield it (`asyncio.shield`) to make sure it runs."""
         if self._closing:
             raise RuntimeError("the cache writer is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, job)
+        return asyncio.get_running_loop().run_in_executor(self._thread, self._call, job)
 
     def submit(self, job: StoreJob) -> None:
         """Queue `job` without waiting (audit rows): a failure is logged; after `close`, dropped."""
@@ -894,6 +1162,10 @@ class _Writer:
     def _call(self, job: Callable[[Store], T]) -> T:
         if self._store is None:
             self._store = Store.open(self._path)
+            try:  # a wipe a deletion left pending: this writer finishes it first
+                self.wipe_finished = bool(self._store.finish_pending_wipes(at=datetime.now(UTC)))
+            except CacheError as error:  # still held by another process: the next open tries again
+                log.warning("a pending wipe could not be finished: %s", error)
         return job(self._store)
 
     def _close_store(self) -> None:
@@ -928,7 +1200,8 @@ class _Reporter:
         """The client's poll callback: Flinks answered 202 and the client will ask again."""
         if self._progress is not None:
             self._progress(SyncProgress(
-                self._login_id, "waiting", endpoint=poll.endpoint, attempt=poll.attempt, elapsed=poll.elapsed
+                self._login_id, "waiting", endpoint=poll.endpoint, attempt=poll.attempt, elapsed=poll.elapsed,
+                limit=poll.limit,
             ))
 
     def finished(self, result: SyncResult) -> SyncResult:
@@ -951,6 +1224,63 @@ def _details_of(authorized: Authorized | None, login_id: str) -> Login | None:
     """What /Authorize said of the login, when it said it of this one (it may leave Login out)."""
     login = authorized.login if authorized is not None else None
     return login if login is not None and login.id == login_id else None
+
+
+@contextmanager
+def _said_if_cancelled(*, several: bool = False) -> Iterator[None]:
+    """A cancellation that comes through here leaves as `SyncCancelled`: "nothing was saved", unless
+    a save already running said otherwise (a `SyncCancelled` of its own passes unchanged)."""
+    try:
+        yield
+    except SyncCancelled:
+        raise
+    except asyncio.CancelledError:
+        raise (SyncCancelled.of(()) if several else SyncCancelled(NOTHING_SAVED)) from None
+
+
+def _may_have_acted(error: FlinksError) -> bool:
+    """Whether Flinks may have done what was asked although the call failed: the request went out
+    and no clear answer came back (the connection broke or the deadline passed after sending, a 5xx
+    from Flinks or a proxy, a 2xx that could not be read)."""
+    if isinstance(error, TransportError):
+        return error.sent
+    status = error.http_status
+    return status is not None and (status >= 500 or (200 <= status < 300 and isinstance(error, ProtocolError)))
+
+
+def _delete_unknown(error: FlinksError) -> str:
+    return (
+        f"Flinks may or may not have deleted the card: the request was sent, but no clear answer came back "
+        f"({error}). Nothing was removed from this computer. To find out, refresh the connection (a cached "
+        "refresh): if Flinks answers INVALID_LOGIN, the card is gone and you can remove it from this "
+        "computer only; if the refresh works, delete the card again."
+    )
+
+
+def _deleted_message(purged: PurgeStats, local_only: bool) -> str:
+    if local_only:
+        message = "The connection's data was removed from this computer. Flinks still holds the card."
+    else:
+        message = "The card was deleted at Flinks and its data removed from this computer."
+    return message if purged.wiped else f"{message} {NOT_WIPED}"
+
+
+async def _cancelled_purge(purge: asyncio.Future[PurgeStats], local_only: bool) -> SyncCancelled:
+    """A deletion cancelled once its purge had started: the purge goes on to its end; say how it ended."""
+    while not purge.done():
+        try:
+            await asyncio.shield(purge)
+        except asyncio.CancelledError:
+            continue
+        except Exception:  # read below
+            break
+    failure = purge.exception()
+    if failure is not None:
+        at_flinks = "" if local_only else " The card was deleted at Flinks."
+        return SyncCancelled(f"Cancelled while the data was being removed, which failed: {failure}{at_flinks} "
+                             "The connection is still listed: remove it from this computer only to finish.")
+    finished = _deleted_message(purge.result(), local_only)
+    return SyncCancelled(f"Cancelled, but the removal had started and finished: {finished}")
 
 
 def _require_guid(login_id: str) -> None:

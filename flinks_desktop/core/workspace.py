@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flinks_desktop.core.flinks import FlinksClient, NumberOfStatements
+from flinks_desktop.core.flinks.client import DEFAULT_DEADLINE
 from flinks_desktop.core.settings import Environment, SecretStore, Settings, client_for, secrets_for
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync
@@ -51,11 +52,20 @@ class Workspace:
 
 
 def open_workspace(
-    settings: Settings, secrets: SecretStore, environment: Environment, *, poll_interval: float | None = None
+    settings: Settings,
+    secrets: SecretStore,
+    environment: Environment,
+    *,
+    poll_interval: float | None = None,
+    timeout: float | None = None,
 ) -> Workspace:
-    """Everything needed to work with `environment`. Raises SettingsError (keyring unreadable)."""
+    """Everything needed to work with `environment`. Raises SettingsError (keyring unreadable).
+
+    `timeout` (seconds) bounds every wait for Flinks: a call (its whole exchange, at most the
+    client's default deadline) and the wait for data Flinks answers 202 for (poll_timeout)."""
     interval = POLL_INTERVAL[environment.kind] if poll_interval is None else poll_interval
-    client = client_for(environment, secrets, poll_interval=interval)
+    limits = {} if timeout is None else {"poll_timeout": timeout, "deadline": min(timeout, DEFAULT_DEADLINE)}
+    client = client_for(environment, secrets, poll_interval=interval, **limits)
     cache_path = settings.cache_path(environment)
     sync = Sync(
         client,

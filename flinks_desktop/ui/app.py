@@ -134,6 +134,10 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
     app.setApplicationName("Flinks Desktop")
+    from flinks_desktop.ui.icons import app_icon
+
+    app.setDesktopFileName("flinks-desktop")  # the Wayland app id: the .desktop file's name
+    app.setWindowIcon(app_icon())
     app.setStyleSheet(style_sheet())
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
@@ -157,6 +161,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
         QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
         return 1
     window = MainWindow(session)
+    window.run(finish_pending_wipes(session, window))
     instance.activated.connect(lambda: bring_forward(window))
     painted = FirstPaint(window)
     window.show()
@@ -191,6 +196,20 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
         loop.run_until_complete(finished)
     instance.release()
     return 0
+
+
+async def finish_pending_wipes(session: AppSession, window) -> None:
+    """At start-up, finish the wipe of a deletion that another window or command kept from being
+    done (the cache's writer does it, off the GUI thread), and say so in the status bar."""
+    from flinks_desktop.core.store import CacheError
+
+    try:
+        done = await session.workspace.sync.finish_pending_wipes()
+    except CacheError as error:  # still held: the next open of the cache tries again
+        log.warning("a pending wipe could not be finished at start-up: %s", error)
+        return
+    if done:
+        window.show_status(done)
 
 
 def _has_display() -> bool:

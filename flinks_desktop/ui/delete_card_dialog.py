@@ -19,7 +19,9 @@ Decisions a reader should know:
 - **The outcome is the core's sentence.** `DeleteResult.message` already says what happened and,
   for a refusal, Flinks' reason and advice; the dialog adds only the headline and what is left.
   When Flinks deleted the card but this computer could not purge it, "Try again" purges locally
-  only, as the sentence advises.
+  only, as the sentence advises. When the request went out but no answer came back, nobody knows
+  whether Flinks deleted the card: the dialog says so (not "Nothing was deleted"), and the core's
+  sentence says how to find out.
 - **Never `exec()`.** The dialog is opened window-modal and awaited (`open_and_wait`'s way), so the
   asyncio loop, and the deletion itself, run while it is on screen.
 """
@@ -240,6 +242,15 @@ class DeleteCardDialog(QDialog):
                 "The connection stays listed until its data is removed from this computer.",
             )
             self._retry_choice = DeleteChoice(local_only=True)
+        elif result.outcome_unknown:
+            # The request may have reached Flinks: "nothing was deleted" could be false. A retry is
+            # harmless: Flinks deletes the card, or answers INVALID_LOGIN if it already did.
+            self._set_outcome(
+                "failed", "Flinks may or may not have deleted the card",
+                "The connection and its data are still on this computer. Refresh it to find out, or "
+                "try again: if the card is already gone, Flinks says so and it can be removed here.",
+            )
+            self._retry_choice = self.choice()
         elif _flinks_code(result) == "INVALID_LOGIN" and not self.choice().local_only:
             # Flinks no longer knows the card (deleted elsewhere, or expired): nothing is left to
             # delete there, and retrying would fail the same way. What finishes the job is local.

@@ -45,7 +45,7 @@ from flinks_desktop.core.login_ids import login_id_in
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.settings import SettingsError
 from flinks_desktop.core.store import CacheError, LoginRow, Store
-from flinks_desktop.core.sync import SyncProgress, SyncRefused, SyncResult
+from flinks_desktop.core.sync import SyncCancelled, SyncProgress, SyncRefused, SyncResult
 from flinks_desktop.core.workspace import Workspace
 from flinks_desktop.ui.accounts_view import AccountsView
 from flinks_desktop.ui.activity_view import ActivityView
@@ -618,9 +618,11 @@ class MainWindow(QMainWindow):
         try:
             outcome = await work
             results = outcome if isinstance(outcome, list) else [outcome]
-        except asyncio.CancelledError:
+        except asyncio.CancelledError as stopped:
             cancelled = True
-            self.show_status("Sync cancelled: nothing was changed.")
+            # The sync says what became of its data: a snapshot already being saved is kept.
+            told = stopped.message if isinstance(stopped, SyncCancelled) else "Sync cancelled: nothing was changed."
+            self.show_status(told)
             return
         except (SyncRefused, CacheError, ValueError) as error:
             self.show_status(str(error))
@@ -653,7 +655,9 @@ class MainWindow(QMainWindow):
 
     def on_progress(self, progress: SyncProgress) -> None:
         if progress.stage == "waiting":
-            self.show_status(f"Flinks is preparing the data… {progress.elapsed:.0f} s (poll {progress.attempt})")
+            limit = f", gives up after {progress.limit:.0f} s" if progress.limit is not None else ""
+            self.show_status(f"Flinks is preparing the data… {progress.elapsed:.0f} s "
+                             f"(poll {progress.attempt}{limit})")
         else:
             self.show_status(STAGES.get(progress.stage, progress.stage))
 

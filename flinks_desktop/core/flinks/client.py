@@ -27,6 +27,13 @@ HTTP exchange: logged, and reported to the observer, so the Activity shows "503,
 retry loop is tenacity's (the standard, well-kept retry library: stop, wait and retry conditions
 composed, an injectable sleep for tests, no hand-written loop to get wrong).
 
+**Deadlines.** httpx's time-outs bound each operation (connect, each read): a server that
+trickles its answer a byte every few seconds never trips them. So each exchange, from connecting
+to the last byte of the answer, also runs under one `asyncio.timeout` (`deadline`); one that runs
+out is a `TransportError` whose `sent` says the request may have reached Flinks (not tried again:
+Flinks may be working on it). A 202 is polled for `poll_timeout` seconds at most, and the progress
+callback hears that limit. An answer larger than `max_body_bytes` is refused as it arrives.
+
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
 bodies. The log has one line per HTTP call with the method, endpoint, status, FlinksCode, duration
 and a masked id, and nothing else. An optional observer (`on_call`) gets the same facts as an
@@ -36,6 +43,7 @@ and a masked id, and nothing else. An optional observer (`on_call`) gets the sam
 from __future__ import annotations
 
 import asyncio
+import json as _json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
@@ -57,11 +65,13 @@ from tenacity import (
 )
 
 from flinks_desktop.core.flinks.errors import (
+    DEADLINE_MESSAGE,
     FlinksError,
     PollTimeout,
     ProtocolError,
     RateLimited,
     ServerError,
+    TransportError,
     error_from_response,
     flinks_code,
     transport_error,
@@ -83,6 +93,14 @@ log = logging.getLogger("flinks_desktop.flinks")
 
 #: /Authorize waits for the bank (a live refresh can take a minute or more), hence the long read.
 DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+#: The most one HTTP exchange may take, from connecting to the last byte of the body. httpx's
+#: time-outs are per operation: a server trickling a byte every few seconds never trips them.
+DEFAULT_DEADLINE = 180.0
+#: How long a data call waits for Flinks to stop answering 202 ("still preparing").
+DEFAULT_POLL_TIMEOUT = 1800.0
+#: The largest answer read. GetAccountsDetail of a big connection is a few MB, GetStatements of a
+#: year of PDFs tens of MB: anything past this is not an answer, and reading it would fill the memory.
+DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 
 DaysOfTransactions = Literal["Days90", "Days365"]
 NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
@@ -126,6 +144,8 @@ class PollProgress:
     elapsed: float
     #: "OPERATION_PENDING" or "OPERATION_DISPATCHED" (None if Flinks sent neither).
     flinks_code: str | None
+    #: The most the client waits, in seconds since the POST (its `poll_timeout`).
+    limit: float | None = None
 
 
 ProgressCallback = Callable[[PollProgress], None]
@@ -166,6 +186,9 @@ class FlinksClient:
     once per HTTP exchange; an observer that raises is logged, never the call's failure.
     `retries`, `retry_backoff`, `retry_backoff_max` and `retry_after_limit` bound the retries of
     reads (module docstring); `sleep` is how the client waits between them (tests pass their own).
+    `deadline` bounds each HTTP exchange as a whole (connection, request, the whole answer), over
+    `timeout`'s per-operation limits; `poll_timeout` bounds the wait of a data call that Flinks
+    answers 202; `max_body_bytes` refuses a bigger answer (`ProtocolError`) instead of reading it.
     Every method raises only `FlinksError` subclasses (and `asyncio.CancelledError`).
     """
 
@@ -176,8 +199,10 @@ class FlinksClient:
         auth_secret: str | None = None,
         api_key: str | None = None,
         poll_interval: float = 10.0,
-        poll_timeout: float = 1800.0,
+        poll_timeout: float = DEFAULT_POLL_TIMEOUT,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        deadline: float = DEFAULT_DEADLINE,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         transport: httpx.AsyncBaseTransport | None = None,
         on_call: ApiCallObserver | None = None,
         retries: int = DEFAULT_RETRIES,
@@ -188,6 +213,10 @@ class FlinksClient:
     ) -> None:
         if retries < 0:
             raise ValueError(f"retries must be 0 or more, not {retries}")
+        if not deadline > 0 or not poll_timeout > 0:
+            raise ValueError("deadline and poll_timeout are positive numbers of seconds")
+        self._deadline = deadline
+        self._max_body = max_body_bytes
         self._retries = retries
         self._backoff = wait_exponential(multiplier=retry_backoff, max=retry_backoff_max) + wait_random(0, retry_backoff)
         self._retry_after_limit = retry_after_limit
@@ -208,6 +237,11 @@ class FlinksClient:
         the ones it was sent with, and nothing needs closing or reopening."""
         self._auth_secret = auth_secret
         self._api_key = api_key
+
+    @property
+    def poll_timeout(self) -> float:
+        """How long a data call waits, in seconds, while Flinks answers 202."""
+        return self._poll_timeout
 
     @property
     def has_auth_secret(self) -> bool:
@@ -432,9 +466,12 @@ class FlinksClient:
             elapsed = time.monotonic() - started
             code = flinks_code(payload)
             if progress is not None:
-                progress(PollProgress(endpoint, attempt, elapsed, code))
+                progress(PollProgress(endpoint, attempt, elapsed, code, self._poll_timeout))
             if elapsed + self._poll_interval > self._poll_timeout:
                 raise PollTimeout(
+                    f"Flinks is taking too long to prepare the data: it was still preparing it after "
+                    f"{_duration(elapsed)}, and this app waits {_duration(self._poll_timeout)} at most. "
+                    "Try again later.",
                     http_status=_PENDING,
                     flinks_code=code,
                     request_id=request_id,
@@ -518,19 +555,29 @@ class FlinksClient:
         log_id = login_id or request_id
         started = time.monotonic()
         try:
-            response = await self._http.request(method, path, json=json, headers=headers)
-        except httpx.HTTPError as exc:
-            error = transport_error(exc, request_id=log_id)
+            response, content = await self._receive(method, path, json, headers)
+        except (httpx.HTTPError, TimeoutError, _TooLarge) as exc:
+            if isinstance(exc, httpx.HTTPError):
+                error = transport_error(exc, request_id=log_id)
+            elif isinstance(exc, TimeoutError):  # the whole exchange's deadline: it may have reached Flinks
+                error = TransportError(DEADLINE_MESSAGE.format(seconds=self._deadline), request_id=log_id,
+                                       detail="deadline", sent=True)
+            else:
+                error = ProtocolError(
+                    f"Flinks sent an answer larger than {self._max_body // (1024 * 1024):,} MB, which this app "
+                    "does not read. Report this problem to support.",
+                    http_status=exc.status, request_id=log_id, detail=f"{endpoint}: body over {self._max_body} bytes",
+                )
             _log_call(method, endpoint, error.detail, None, started, log_id, failed=True)
-            self._observe(ApiCall(method, endpoint, None, error.detail, None, time.monotonic() - started,
-                                  login_id, request_id))
+            self._observe(ApiCall(method, endpoint, getattr(exc, "status", None), error.detail, None,
+                                  time.monotonic() - started, login_id, request_id))
             raise error from exc
         status = response.status_code
         read_with = parse if status == _OK and status in ok else None
-        if read_with is not None or len(response.content) > DECODE_ON_LOOP_LIMIT:
+        if read_with is not None or len(content) > DECODE_ON_LOOP_LIMIT:
             try:
                 answer = await asyncio.get_running_loop().run_in_executor(
-                    self._reader, _read, response.content, read_with
+                    self._reader, _read, content, read_with
                 )
             except asyncio.CancelledError:  # the answer came: the call is logged and observed all the same
                 _log_call(method, endpoint, status, None, started, log_id, failed=status not in ok)
@@ -538,7 +585,7 @@ class FlinksClient:
                                       login_id, request_id))
                 raise
         else:
-            answer = _read(response.content, None)
+            answer = _read(content, None)
         id_for_log = log_id or answer.request_id
         _log_call(method, endpoint, status, answer.flinks_code, started, id_for_log, failed=status not in ok)
         self._observe(ApiCall(method, endpoint, status, None, answer.flinks_code, time.monotonic() - started,
@@ -560,6 +607,28 @@ class FlinksClient:
             )
         return status, answer.body
 
+    async def _receive(
+        self, method: str, path: str, json: Mapping[str, object] | None, headers: Mapping[str, str]
+    ) -> tuple[httpx.Response, bytes]:
+        """Send the request and read the whole answer, within `deadline` seconds in all (TimeoutError)
+        and `max_body_bytes` (`_TooLarge`, as soon as the answer says or shows it is bigger)."""
+        content = None
+        if json is not None:  # ASCII, with \u escapes: a lone surrogate an answer held goes back as sent
+            content = _json.dumps(json, separators=(",", ":"), allow_nan=False).encode("ascii")
+            headers = {**headers, "Content-Type": "application/json"}
+        async with asyncio.timeout(self._deadline):
+            async with self._http.stream(method, path, content=content, headers=headers) as response:
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > self._max_body:
+                    raise _TooLarge(response.status_code)
+                chunks, size = [], 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self._max_body:
+                        raise _TooLarge(response.status_code)
+                    chunks.append(chunk)
+                return response, b"".join(chunks)
+
     def _observe(self, call: ApiCall) -> None:
         """Report `call` to the observer, if any. Its failure is logged: the API call went fine."""
         if self.on_call is None:
@@ -568,6 +637,25 @@ class FlinksClient:
             self.on_call(call)
         except Exception:
             log.exception("the on_call observer failed on %s %s", call.method, call.endpoint)
+
+
+class _TooLarge(Exception):
+    """An answer bigger than the client reads (`max_body_bytes`)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def _duration(seconds: float) -> str:
+    """ "45 s", "2 min 5 s", "30 min": how long, as a person reads it."""
+    if seconds < 10 and seconds != int(seconds):
+        return f"{max(0.0, seconds):.1f} s"
+    whole = max(0, round(seconds))
+    minutes, rest = divmod(whole, 60)
+    if not minutes:
+        return f"{rest} s"
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def _worth_another_try(error: BaseException) -> bool:

@@ -124,15 +124,25 @@ class ServerError(FlinksError):
 
 
 class PollTimeout(FlinksError):
-    """Flinks kept answering "still processing" past the client's poll time-out."""
+    """Flinks kept answering "still processing" past the client's poll time-out (its message says
+    how long the client waited)."""
 
     default_message = "Flinks is taking too long to prepare the data. Try again later."
 
 
 class TransportError(FlinksError):
-    """No usable HTTP response: refused connection, DNS failure, time-out, dropped connection."""
+    """No usable HTTP response: refused connection, DNS failure, time-out, dropped connection.
+
+    `sent` says whether the request may have reached Flinks (the connection broke or the time ran
+    out after it was sent): Flinks may then have acted on it, and whether it did is unknown. False
+    when the connection was never made, so Flinks cannot have seen the request.
+    """
 
     default_message = "The connection to Flinks failed. Check the network and try again."
+
+    def __init__(self, user_message: str | None = None, *, sent: bool = False, **fields: object) -> None:
+        super().__init__(user_message, **fields)  # type: ignore[arg-type]
+        self.sent = sent
 
 
 class UnsupportedChallenge(FlinksError):
@@ -222,6 +232,11 @@ _BY_CODE: dict[str, tuple[type[FlinksError], str]] = {
     ),
 }
 
+#: The user message of a call that ran out of its whole deadline (`FlinksClient(deadline=...)`).
+DEADLINE_MESSAGE = "Flinks did not answer in time (the call took longer than {seconds:g} s). Try again later."
+#: Transport failures before the request could have reached Flinks: nothing was sent.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
 #: httpx exception -> user message, first match wins.
 _TRANSPORT_MESSAGES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
     (httpx.TimeoutException, "Flinks did not answer in time. Try again later."),
@@ -284,7 +299,8 @@ def transport_error(exc: httpx.HTTPError, *, request_id: str | None = None) -> F
             (text for kind, text in _TRANSPORT_MESSAGES if isinstance(exc, kind)),
             TransportError.default_message,
         )
-        return TransportError(message, request_id=request_id, detail=type(exc).__name__)
+        sent = not isinstance(exc, _NOT_SENT)
+        return TransportError(message, request_id=request_id, detail=type(exc).__name__, sent=sent)
     # DecodingError, TooManyRedirects...: a response arrived but could not be used.
     return ProtocolError(request_id=request_id, detail=type(exc).__name__)
 
@@ -301,10 +317,19 @@ def _classify(
     if http_status < 400:
         return ProtocolError, ProtocolError.default_message
     if message:
-        quoted = " ".join(redact(message, secrets).split())[:_QUOTED_MESSAGE_LENGTH]
+        quoted = " ".join(valid_text(redact(message, secrets)).split())[:_QUOTED_MESSAGE_LENGTH]
         return FlinksError, f"Flinks refused the request: {quoted}"
     return FlinksError, FlinksError.default_message
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def valid_text(text: str) -> str:
+    """`text` with each lone surrogate (JSON's "\\ud800": not a character, and not writable as
+    UTF-8 to a file, a terminal or SQLite) replaced by U+FFFD, the replacement character."""
+    return _LONE_SURROGATE.sub("\ufffd", text)

@@ -34,7 +34,6 @@ usable when one of them is damaged, and the error arrives when that one file is 
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import json
 import re
@@ -58,6 +57,8 @@ _DATETIME = re.compile(
 #: no exponent: "1,234" or "1 234,56" depends on a locale, and guessing it would invent money.
 _AMOUNT_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
 _INTEGER_TEXT = re.compile(r"[+-]?\d{1,18}", re.ASCII)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _MFA_STATUS = 203
 
 #: Challenge types, lower-cased: a free-text answer, or one option (several) out of `Iterables`.
@@ -249,7 +250,7 @@ class Statement:
         """The file's bytes. Raises ProtocolError when Flinks sent something that is not Base64."""
         try:
             return base64.b64decode("".join(self.base64_bytes.split()), validate=True)
-        except binascii.Error as exc:
+        except ValueError as exc:  # binascii.Error, or text that is not ASCII at all
             raise ProtocolError(detail=f"statement {self.unique_id}: Base64Bytes is not Base64") from exc
 
 
@@ -320,9 +321,9 @@ def parse_authorize(http_status: int, body: object, *, request_id: str | None = 
     `Authorized` with `login=None` (real instances answer MFA that way).
     """
     fields = _Fields.of_body(body)
-    session = fields.get("RequestId", _as_id) or request_id
+    session = fields.get("RequestId", _as_session_id) or request_id
     if session is None:
-        fields.need("RequestId", _as_id)  # raises: "RequestId: missing" or its wrong type
+        fields.need("RequestId", _as_session_id)  # raises: "RequestId: missing" or its wrong type
     institution = fields.get("Institution", _as_text)
     if http_status == _MFA_STATUS:
         challenges = fields.challenges("SecurityChallenges")
@@ -343,7 +344,7 @@ def parse_authorize(http_status: int, body: object, *, request_id: str | None = 
 def parse_accounts(body: object) -> AccountsResult:
     """The 200 of GetAccountsSummary or GetAccountsDetail (and of their Async forms)."""
     fields = _Fields.of_body(body)
-    request_id = fields.need("RequestId", _as_id)
+    request_id = fields.need("RequestId", _as_session_id)
     accounts, _ = fields.rows("Accounts", _account, "account", required_list=True)
     return AccountsResult(
         request_id=request_id,
@@ -360,7 +361,7 @@ def parse_accounts(body: object) -> AccountsResult:
 def parse_statements(body: object) -> StatementsResult:
     """The 200 of GetStatements (and of GetStatementsAsync)."""
     fields = _Fields.of_body(body)
-    request_id = fields.need("RequestId", _as_id)
+    request_id = fields.need("RequestId", _as_session_id)
     groups, _ = fields.rows("StatementsByAccount", _account_statements, None, required_list=True)
     return StatementsResult(
         request_id=request_id,
@@ -387,7 +388,7 @@ def check_answerable(challenges: Sequence[SecurityChallenge]) -> None:
 
 def _login(fields: _Fields) -> Login:
     return Login(
-        id=fields.need("Id", _as_id),
+        id=fields.need("Id", _as_session_id),
         username=fields.get("Username", _as_text),
         is_scheduled_refresh=fields.get("IsScheduledRefresh", _as_flag) or False,
         last_refresh=fields.get("LastRefresh", _as_moment),
@@ -540,6 +541,17 @@ def _as_id(value: object) -> str:
             raise _Wrong("empty")
         return value
     _wrong("a string", value)
+
+
+def _as_session_id(value: object) -> str:
+    """A RequestId or a Login.Id: a string sent back to Flinks (in a body, in a URL) and kept, so
+    neither a lone surrogate (no UTF-8 can carry it) nor a control character."""
+    text = _as_id(value)
+    if not text.isascii() and _LONE_SURROGATE.search(text):
+        raise _Wrong("not valid Unicode text")
+    if _CONTROL.search(text):
+        raise _Wrong("control characters in an id")
+    return text
 
 
 def _as_text(value: object) -> str:

@@ -1,0 +1,340 @@
+"""Every fault ends in the truth: a loopback Flinks (`fault_server`) misbehaves in each way a network
+and a server can, and the command line (and, for a few of them, the window) ends with one clear
+sentence, within its deadline, the previous snapshot exactly as it was, and a sound cache.
+
+Deadlines are small here (`--timeout`); the client's own defaults are minutes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backends import fail
+
+from fault_server import (
+    LOGIN_ID,
+    PENDING,
+    Dropped,
+    Fault,
+    FaultServer,
+    Huge,
+    Slow,
+    Trickle,
+    flinks_error,
+    reply_with_headers,
+)
+from flinks_desktop import cli
+from flinks_desktop.cli import main
+from flinks_desktop.core import paths
+from flinks_desktop.core.flinks import FlinksClient, PollProgress, TransportError
+from flinks_desktop.core.settings import Settings, custom_api
+from flinks_desktop.core.sync import SyncProgress
+from scripted_server import Reply
+
+TIMEOUT = 1.5
+#: What the process may take on top of the deadline it was given (start-up, the good calls).
+SLACK = 4.0
+HTML_502 = Reply(502, b"<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+
+
+@dataclass(frozen=True)
+class Row:
+    #: The endpoint (or endpoints) that misbehave.
+    endpoint: str | tuple[str, ...]
+    fault: Fault
+    said: str
+    command: str = "sync"
+    #: How long the command may run in all (it is given --timeout TIMEOUT where it takes one).
+    within: float = TIMEOUT + SLACK
+
+
+ROWS = {
+    "slow": Row("Authorize", Slow(30, Reply(200, b"{}")), "Flinks did not answer in time (the call took longer "
+                "than 1.5 s)."),
+    "trickled body": Row("GetAccountsDetail", Trickle(every=0.3), "Flinks did not answer in time"),
+    "dropped mid-body": Row("Authorize", Dropped(), "The connection to Flinks failed. Check the network"),
+    "5xx": Row("Authorize", Reply(503, b'{"HttpStatusCode": 503}'), "Flinks had a problem on its side. Try again "
+               "later."),
+    "HTML 502": Row("Authorize", HTML_502, "Flinks had a problem on its side. Try again later."),
+    "invalid JSON": Row("GetAccountsDetail", Reply(200, b"{not json at all"), "Flinks sent an answer this app "
+                        "cannot read. Report this problem to support."),
+    "truncated JSON": Row("GetAccountsDetail", Reply(200, b'{"HttpStatusCode": 200, "Accounts": [{"Id": "27a'),
+                          "Flinks sent an answer this app cannot read."),
+    "endless 202": Row(("GetAccountsDetail", "GetAccountsDetailAsync"), PENDING,
+                       "Flinks is taking too long to prepare the data: it was still preparing it after "),
+    "429 with Retry-After": Row("Authorize", reply_with_headers(
+        429, b'{"HttpStatusCode": 429, "FlinksCode": "TOO_MANY_REQUESTS"}', {"Retry-After": "1"}),
+        "Flinks received too many requests. Wait a minute, then try again. (TOO_MANY_REQUESTS)", within=3 + SLACK),
+    "SESSION_EXPIRED": Row("GetAccountsDetail", flinks_error(401, "SESSION_EXPIRED"),
+                           "The Flinks session is no longer valid. Start the connection again. (SESSION_EXPIRED)"),
+    "oversized body": Row("GetAccountsDetail", Huge(), "Flinks sent an answer larger than 256 MB"),
+    "CARD_IN_USE": Row("DeleteCard", flinks_error(409, "CARD_IN_USE"), "Flinks did not delete the card, so "
+                       "nothing was removed: Flinks is still processing this login.", command="delete-card"),
+    "dropped delete": Row("DeleteCard", Dropped(), "Flinks may or may not have deleted the card: the request "
+                          "was sent, but no clear answer came back", command="delete-card"),
+    "deleted elsewhere": Row("DeleteCard", flinks_error(401, "INVALID_LOGIN"), "this login no longer exists at "
+                             "Flinks", command="delete-card"),
+}
+
+
+@pytest.fixture(scope="module")
+def flinks():
+    with FaultServer(transactions=400) as server:
+        yield server
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, flinks) -> Path:
+    monkeypatch.setenv(paths.HOME_VARIABLE, str(tmp_path / "home"))
+    monkeypatch.setenv(cli.POLL_INTERVAL_VARIABLE, "0.05")
+    monkeypatch.delenv(cli.DEBUG_VARIABLE, raising=False)
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    flinks.clear()
+    yield tmp_path / "home"
+    flinks.clear()
+    keyring.set_keyring(previous)
+
+
+def run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def snapshot(cache: Path) -> dict[str, list[tuple]]:
+    """Every row the cache holds of the connection's data, its login without its status; and the
+    cache's own checks."""
+    with closing(sqlite3.connect(cache)) as db:
+        assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        rows = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+                for table in ("accounts", "transactions", "statements")}
+        rows["logins"] = db.execute(
+            "SELECT id, institution, environment, username, type, is_scheduled_refresh, last_refresh, synced_at, "
+            "added_at, tag FROM logins").fetchall()
+    return rows
+
+
+@pytest.mark.parametrize("name", list(ROWS))
+def test_each_fault_ends_in_one_sentence_in_time_with_the_snapshot_untouched(name, flinks, home, capsys) -> None:
+    row = ROWS[name]
+    api = ["--api-url", flinks.api_url]
+    code, out, err = run(capsys, *api, "sync", LOGIN_ID)
+    assert code == 0, err
+    cache = Settings(home).cache_path(custom_api(flinks.api_url))
+    before = snapshot(cache)
+
+    install(flinks, row)
+    options = ["--timeout", str(TIMEOUT)] if row.command == "sync" else ["--yes"]
+    started = time.monotonic()
+    code, out, err = run(capsys, *api, row.command, LOGIN_ID, *options)
+    took = time.monotonic() - started
+    flinks.clear()
+
+    assert code == 1, (out, err)
+    lines = err.strip().splitlines()
+    assert lines[0].startswith("flinks-desktop: ") and row.said in lines[0], err
+    assert "Traceback" not in err and out == ""
+    assert took < row.within, f"{name}: {took:.1f} s"
+    assert snapshot(cache) == before
+    listing = run(capsys, *api, "list")[1]
+    if row.command == "sync":  # the login says what went wrong
+        assert f"{LOGIN_ID}  " in listing and "error" in listing
+    else:
+        assert LOGIN_ID in listing
+    if name == "deleted elsewhere":  # Flinks no longer knows it: what is left here can be removed
+        assert lines[1:] == [f"Flinks no longer knows this card. Remove it from this computer with: "
+                             f"flinks-desktop delete-card {LOGIN_ID} --local-only"]
+        assert run(capsys, *api, "delete-card", LOGIN_ID, "--local-only", "--yes")[0] == 0
+    else:
+        assert len(lines) == 1, err
+    code, out, err = run(capsys, *api, "sync", LOGIN_ID)  # and the next good sync works (adds it again)
+    assert code == 0, err
+
+
+def install(flinks: FaultServer, row: Row) -> None:
+    for endpoint in (row.endpoint,) if isinstance(row.endpoint, str) else row.endpoint:
+        flinks.fault(endpoint, row.fault)
+
+
+# -- deadlines, in the client ----------------------------------------------------------------------------
+
+
+def test_a_body_trickled_a_byte_at_a_time_ends_at_the_deadline(flinks) -> None:
+    """httpx's time-outs are per read: a byte every 0.3 s never trips a 120 s read time-out."""
+    flinks.fault("GetAccountsDetail", Trickle(every=0.3))
+
+    async def fetch() -> None:
+        async with FlinksClient(flinks.api_url, deadline=1.0, retries=3) as client:
+            await client.get_accounts_detail("006fd2f3-055b-4ef6-a9fc-c1261cd76ec6")
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(TransportError) as caught:
+            asyncio.run(fetch())
+    finally:
+        flinks.clear()
+    assert 1.0 <= time.monotonic() - started < 2.5  # once: a deadline is not tried again
+    assert caught.value.sent and caught.value.detail == "deadline"
+    assert str(caught.value) == "Flinks did not answer in time (the call took longer than 1 s). Try again later."
+
+
+def test_the_wait_for_a_202_is_bounded_and_says_its_limit(flinks) -> None:
+    flinks.fault("GetAccountsDetail", PENDING)
+    flinks.fault("GetAccountsDetailAsync", PENDING)
+    polls: list[PollProgress] = []
+
+    async def fetch() -> None:
+        async with FlinksClient(flinks.api_url, poll_interval=0.05, poll_timeout=0.5) as client:
+            await client.get_accounts_detail("006fd2f3-055b-4ef6-a9fc-c1261cd76ec6", progress=polls.append)
+
+    try:
+        with pytest.raises(Exception) as caught:
+            asyncio.run(fetch())
+    finally:
+        flinks.clear()
+    assert type(caught.value).__name__ == "PollTimeout"
+    assert "this app waits 0.5 s at most" in str(caught.value)
+    assert polls and all(poll.limit == 0.5 for poll in polls)
+
+
+def test_the_progress_line_says_how_long_it_waited_and_for_how_long_it_will(monkeypatch) -> None:
+    from flinks_desktop.terminal import Progress
+
+    class Terminal:
+        def __init__(self) -> None:
+            self.text = ""
+
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> None:
+            self.text += text
+
+        def flush(self) -> None:
+            pass
+
+    terminal = Terminal()
+    Progress(terminal)(SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=3, elapsed=12.4,
+                                    limit=1800.0))
+    assert terminal.text == "\r\x1b[KWaiting for Flinks… 12 s (at most 30 min)"
+
+
+def test_the_command_line_takes_a_timeout_for_sync_and_add(capsys, home) -> None:
+    for bad in ("0", "-1", "soon", "100000"):
+        code, _, err = run(capsys, "sync", LOGIN_ID, "--timeout", bad)
+        assert code == 2 and "is not a number of seconds" in err
+    code, _, err = run(capsys, "add", LOGIN_ID, "--timeout", "x")
+    assert code == 2
+
+
+# -- the window, for a few rows ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def window_on(qtbot, tmp_path, qasync_loop, memory_keyring):
+    """`window_on(api_url)`: the main window working in an environment given by its API URL."""
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    from flinks_desktop.core.settings import SecretStore
+    from flinks_desktop.ui.app import AppSession, style_sheet
+    from flinks_desktop.ui.main_window import MainWindow
+
+    made = []
+
+    def build(api_url: str):
+        data_dir = tmp_path / f"data-{len(made)}"
+        data_dir.mkdir(mode=0o700)
+        settings = Settings(data_dir)
+        settings.add_from_url("Faults", api_url)
+        settings.set_active("Faults")
+        settings.save()
+        session = AppSession(data_dir, settings, SecretStore(), poll_interval=0.01)
+        QApplication.instance().setStyleSheet(style_sheet())
+        window = MainWindow(session)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append((window, session))
+        return window
+
+    yield build
+    for window, session in made:
+        window.close()
+        window.deleteLater()
+        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        done = asyncio.ensure_future(session.close())
+        qtbot.waitUntil(done.done, timeout=10_000)
+
+
+@pytest.mark.parametrize("name", ["HTML 502", "truncated JSON", "SESSION_EXPIRED", "dropped mid-body"])
+def test_a_refresh_in_the_window_ends_in_the_same_sentence(name, qtbot, window_on, flinks) -> None:
+    flinks.clear()
+    window = window_on(flinks.api_url)
+    window.on_login_captured(LOGIN_ID, "FlinksCapital")
+    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
+                    timeout=20_000)
+    cache = window.workspace.cache_path
+    before = snapshot(cache)
+    row = ROWS[name]
+    install(flinks, row)
+    try:
+        window.refresh_selected(live=False)
+        qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+    finally:
+        flinks.clear()
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith(row.said.split(" (")[0]), shown
+    assert snapshot(cache) == before
+    [login] = window.connections.model.logins
+    assert login.status == "error" and login.error_message == shown
+
+
+def test_the_window_says_how_long_it_waits_at_most(window_on, flinks) -> None:
+    window = window_on(flinks.api_url)
+    window.on_progress(SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=2, elapsed=12.2,
+                                    limit=1800.0))
+    assert window.statusBar().currentMessage() == "Flinks is preparing the data… 12 s (poll 2, gives up after 1800 s)"
+
+
+def test_a_deletion_whose_answer_never_came_says_nobody_knows_in_the_dialog(qtbot, window_on, flinks) -> None:
+    from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
+
+    flinks.clear()
+    window = window_on(flinks.api_url)
+    window.on_login_captured(LOGIN_ID, "FlinksCapital")
+    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
+                    timeout=20_000)
+    before = snapshot(window.workspace.cache_path)
+    flinks.fault("DeleteCard", Dropped())
+    dialogs: list[DeleteCardDialog] = []
+    real_open = DeleteCardDialog.open
+
+    def opened(dialog) -> None:
+        dialogs.append(dialog)
+        real_open(dialog)
+
+    DeleteCardDialog.open = opened
+    try:
+        window.delete_selected()
+        qtbot.waitUntil(lambda: bool(dialogs))
+        dialog = dialogs[0]
+        dialog.confirm_input.setText(LOGIN_ID[-4:])
+        dialog.confirm_button.click()
+        qtbot.waitUntil(lambda: dialog.current_page() is dialog.outcome_page, timeout=10_000)
+        assert dialog.title.text() == "Flinks may or may not have deleted the card"
+        assert dialog.outcome.text().startswith("Flinks may or may not have deleted the card")
+        assert "run" not in dialog.retry_button.text() and dialog.retry_button.isVisible()
+        dialog.close_button.click()
+    finally:
+        DeleteCardDialog.open = real_open
+        flinks.clear()
+    assert snapshot(window.workspace.cache_path) == before
