@@ -34,13 +34,13 @@ from flinks_desktop.ui.open_login_ids_dialog import SyncSummaryDialog
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 LOGIN_ID = "5602459c-f6d0-4ca0-6750-08dccdcadcc0"
 #: Markup Qt would render (harmless if it did: the test must not hurt the machine when it fails).
-USERNAME = "<i>customer</i>"
+USERNAME = '<b>bold</b><img src="x">'  # the issue's own example (a missing image: harmless if shown)
 INSTITUTION = "<b>Banque</b>"
 TITLE = "<u>Chequing</u>"
 HOLDER = "<s>Holder</s>"
 DESCRIPTION = "<b>PAYROLL</b> &amp; <i>more</i>"
 ERROR = "<i>The bank said no</i>"
-MARKUP = (USERNAME, INSTITUTION, TITLE, HOLDER, "<b>PAYROLL</b>", ERROR, "<u>Question?</u>")
+MARKUP = ("<b>bold</b>", "<img", INSTITUTION, TITLE, HOLDER, "<b>PAYROLL</b>", ERROR, "<u>Question?</u>")
 
 
 def markup_snapshot():
