@@ -343,6 +343,7 @@ def test_the_last_selection_is_restored_without_keeping_the_login_id_in_the_sett
     settings = QSettings()
     stored = [settings.value(key) for key in settings.allKeys() if key.startswith("selection/")]
     assert stored and all(login_id not in str(value) for value in stored)
+    assert os.stat(settings.fileName()).st_mode & 0o777 == 0o600  # owner-only
     window.connections.list.clearSelection()
     window.connections.list.setCurrentIndex(window.connections.filter.index(-1, -1))
     assert window.connections.current_login_id() == ""

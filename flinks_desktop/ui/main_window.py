@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import hashlib
+import os
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
@@ -853,6 +854,11 @@ class MainWindow(QMainWindow):
         settings.setValue("window/splitter", self.workspace_splitter.saveState())
         current = self.connections.current_login_id()
         settings.setValue(f"selection/{self.workspace.environment.slug}", _selection_key(current) if current else "")
+        settings.sync()
+        try:  # what the window remembers is this user's business only
+            os.chmod(settings.fileName(), 0o600)
+        except OSError:
+            pass  # not a file (the Windows registry), or not ours to change
 
     def closeEvent(self, event) -> None:
         self._closing = True
