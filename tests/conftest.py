@@ -37,3 +37,44 @@ def use_keyring():
 def memory_keyring(flinks_memory_keyring):
     """An empty in-memory keyring for the test (`.entries` holds what was stored)."""
     return flinks_memory_keyring
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, qasync_loop, memory_keyring):
+    """`make_window(prepare=None, **sandbox_config)`: the real main window on a data directory of
+    its own (`prepare(settings)` may add and choose an environment first; the offline sandbox, with
+    `sandbox_config`, otherwise), shown; every window made is closed, deleted and its session closed
+    after the test (QtWebEngine objects left to the garbage collector crash a later test)."""
+    import asyncio
+
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+
+    from flinks_desktop.core.settings import SecretStore, Settings
+    from flinks_desktop.ui.app import AppSession, style_sheet
+    from flinks_desktop.ui.main_window import MainWindow
+
+    made = []
+
+    def build(prepare=None, **sandbox_config):
+        data_dir = tmp_path / f"data-{len(made)}"
+        data_dir.mkdir(mode=0o700)
+        settings = Settings(data_dir)
+        if prepare is not None:
+            prepare(settings)
+        session = AppSession(data_dir, settings, SecretStore(), sandbox_config={"bank_delay": 0.0, **sandbox_config},
+                             poll_interval=0.01)
+        QApplication.instance().setStyleSheet(style_sheet())
+        window = MainWindow(session)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append((window, session))
+        return window
+
+    yield build
+    for window, session in made:
+        window.close()
+        window.deleteLater()
+        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        done = asyncio.ensure_future(session.close())
+        qtbot.waitUntil(done.done, timeout=10_000)

@@ -240,39 +240,18 @@ def test_the_command_line_takes_a_timeout_for_sync_and_add(capsys, home) -> None
 
 
 @pytest.fixture
-def window_on(qtbot, tmp_path, qasync_loop, memory_keyring):
+def window_on(make_window):
     """`window_on(api_url)`: the main window working in an environment given by its API URL."""
-    import shiboken6
-    from PySide6.QtWidgets import QApplication
-
-    from flinks_desktop.core.settings import SecretStore
-    from flinks_desktop.ui.app import AppSession, style_sheet
-    from flinks_desktop.ui.main_window import MainWindow
-
-    made = []
 
     def build(api_url: str):
-        data_dir = tmp_path / f"data-{len(made)}"
-        data_dir.mkdir(mode=0o700)
-        settings = Settings(data_dir)
-        settings.add_from_url("Faults", api_url)
-        settings.set_active("Faults")
-        settings.save()
-        session = AppSession(data_dir, settings, SecretStore(), poll_interval=0.01)
-        QApplication.instance().setStyleSheet(style_sheet())
-        window = MainWindow(session)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append((window, session))
-        return window
+        def faults_environment(settings: Settings) -> None:
+            settings.add_from_url("Faults", api_url)
+            settings.set_active("Faults")
+            settings.save()
 
-    yield build
-    for window, session in made:
-        window.close()
-        window.deleteLater()
-        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
-        done = asyncio.ensure_future(session.close())
-        qtbot.waitUntil(done.done, timeout=10_000)
+        return make_window(faults_environment)
+
+    return build
 
 
 @pytest.mark.parametrize("name", ["HTML 502", "truncated JSON", "SESSION_EXPIRED", "dropped mid-body"])

@@ -5,19 +5,15 @@ and another process changing the same data directory."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
 
 import httpx
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
 
-from flinks_desktop.core.settings import SecretStore, Settings
-from flinks_desktop.ui.app import AppSession, style_sheet
 from flinks_desktop.ui.main_window import MainWindow
 from flinks_desktop.ui.mfa_dialog import MfaDialog
 from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
@@ -43,29 +39,9 @@ def made_elsewhere(sandbox, username: str = "greatday_nomfa") -> str:
 
 
 @pytest.fixture
-def open_window(qtbot, tmp_path, qasync_loop, memory_keyring):
+def open_window(make_window):
     """`open_window(**sandbox_config)`: the main window on its own data directory and sandbox."""
-    made = []
-
-    def build(**sandbox_config) -> MainWindow:
-        data_dir = tmp_path / f"data-{len(made)}"
-        data_dir.mkdir(mode=0o700)
-        session = AppSession(data_dir, Settings(data_dir), SecretStore(),
-                             sandbox_config={"bank_delay": 0.0, **sandbox_config}, poll_interval=0.01)
-        QApplication.instance().setStyleSheet(style_sheet())
-        window = MainWindow(session)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append((window, session))
-        return window
-
-    yield build
-    for window, session in made:
-        window.close()
-        window.deleteLater()
-        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
-        done = asyncio.ensure_future(session.close())
-        qtbot.waitUntil(done.done, timeout=10_000)
+    return lambda **sandbox_config: make_window(**sandbox_config)
 
 
 def accounts_shown(window: MainWindow) -> int:
