@@ -1,6 +1,6 @@
 """FlinksClient over real loopback HTTP: first the request shapes and the 202 polling against
 `ScriptedServer` (exact replies, exact timing), then whole journeys against the Flinks Capital
-sandbox (`flinks_sandbox`), which behaves as flinks-api.md documents."""
+sandbox (`flinks_sandbox`), which behaves as the Flinks API reference documents."""
 
 from __future__ import annotations
 

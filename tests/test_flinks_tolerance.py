@@ -53,7 +53,7 @@ def raw_json(value: object) -> bytes:
     return json.dumps(value).replace('"<HUGE>"', HUGE).encode()
 
 
-# -- what real instances send (built from the shapes flinks-api.md documents) ---------------------------
+# -- what real instances send (built from the shapes the Flinks API reference documents) ---------------------------
 
 
 def loose_detail(login_id: str = LOGIN_ID, request_id: str = REQUEST_ID) -> dict:
