@@ -39,6 +39,38 @@ def prepare_qt_environment() -> None:
         os.environ.setdefault("QTWEBENGINE_DISABLE_SANDBOX", "1")
 
 
+#: What Qt's xcb platform (X11) loads besides Qt itself, and the Debian/Ubuntu package of each: a
+#: stock system without them makes Qt abort ("could not load the Qt platform plugin").
+XCB_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0",
+    "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0",
+}
+
+
+def missing_platform_libraries(environ=os.environ, loadable=None) -> list[str]:
+    """The system packages Qt's X11 platform needs and this computer lacks ([] when Qt will not use
+    X11: offscreen, Wayland, another OS). Looked for before Qt starts, so that a missing one is a
+    sentence instead of Qt's abort."""
+    if not sys.platform.startswith("linux") or environ.get("QT_QPA_PLATFORM", "xcb") != "xcb":
+        return []
+    if not environ.get("DISPLAY") or (environ.get("WAYLAND_DISPLAY") and "QT_QPA_PLATFORM" not in environ):
+        return []
+    loadable = loadable or _loadable
+    return [package for library, package in XCB_LIBRARIES.items() if not loadable(library)]
+
+
+def _loadable(library: str) -> bool:
+    import ctypes
+
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
+
+
 def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs whole URLs at INFO, and URLs carry loginIds and RequestIds: keep it quiet.
@@ -123,6 +155,13 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     if smoke and not _has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     prepare_qt_environment()
+    missing = missing_platform_libraries()
+    if missing:
+        print("flinks-desktop: Qt cannot open a window on this X11 desktop: the system libraries "
+              f"{', '.join(missing)} are missing. Install them (Debian/Ubuntu: sudo apt-get install "
+              f"{' '.join(missing)}; Fedora: sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
+              "libxkbcommon-x11), then start Flinks Desktop again.", file=sys.stderr)
+        return 1
     configure_logging()
     import qasync
     from PySide6.QtWidgets import QApplication, QMessageBox
