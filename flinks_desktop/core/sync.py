@@ -416,10 +416,7 @@ class Sync:
                     details=_details_of(authorized, login_id),
                 ))
                 if authorized is None:
-                    await self._writer.run(lambda store: store.set_status(
-                        login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
-                    ))
-                    return report.finished(SyncResult(login_id, "needs_mfa", _NEEDS_MFA))
+                    return report.finished(await self._unanswered(login_id))
                 return await self._fetch_and_save(login_id, authorized, institution, report)
             except (FlinksError, CacheError) as error:
                 return report.finished(await self._failed(login_id, error))
@@ -678,10 +675,7 @@ class Sync:
                 first = await self._client.authorize_cached(login_id)
             authorized = await self._answer_challenges(first, login_id, institution, mfa, report)
             if authorized is None:
-                await self._writer.run(lambda store: store.set_status(
-                    login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
-                ))
-                return report.finished(SyncResult(login_id, "needs_mfa", _NEEDS_MFA))
+                return report.finished(await self._unanswered(login_id))
             return await self._fetch_and_save(login_id, authorized, institution, report)
         except (FlinksError, CacheError) as error:
             return report.finished(await self._failed(login_id, error))
@@ -795,6 +789,13 @@ class Sync:
             return SyncCancelled(f"{ALREADY_SAVED} The accounts and transactions were saved, but not the "
                                  f"statements: {why}", (result,))
         return SyncCancelled(f"Cancelled: the save had started but failed, so nothing was saved ({why})")
+
+    async def _unanswered(self, login_id: str) -> SyncResult:
+        """The bank's questions went unanswered: the login says so, its cached data stays as it was."""
+        await self._writer.run(lambda store: store.set_status(
+            login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
+        ))
+        return SyncResult(login_id, "needs_mfa", _NEEDS_MFA)
 
     async def _failed(self, login_id: str, error: FlinksError | CacheError) -> SyncResult:
         """Record the failure as the login's status, and return it as the result."""
