@@ -15,19 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGui
-from PySide6.QtWidgets import QApplication, QDialog, QLabel, QWidget
+from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
 from flinks_desktop.core.flinks import SecurityChallenge
 from flinks_desktop.core.flinks.models import loads, parse_accounts
-from flinks_desktop.core.settings import SecretStore, Settings, offline_sandbox
+from flinks_desktop.core.settings import Settings, offline_sandbox
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, SyncResult
-from flinks_desktop.ui.app import AppSession, style_sheet
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
-from flinks_desktop.ui.main_window import MainWindow
 from flinks_desktop.ui.mfa_dialog import MfaDialog
 from flinks_desktop.ui.open_login_ids_dialog import SyncSummaryDialog
 
@@ -57,30 +54,19 @@ def markup_snapshot():
 
 
 @pytest.fixture
-def window(qtbot, tmp_path, qasync_loop, memory_keyring):
-    data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700)
-    settings = Settings(data_dir)
-    settings.add_private("<b>Acme</b> prod", "acme", "43387ca6-0391-4c82-857d-70d95f087ecb")
-    snapshot = markup_snapshot()
-    now = datetime.now(UTC)
-    with Store.open(settings.cache_path(offline_sandbox())) as store:
-        store.upsert_login(LOGIN_ID, INSTITUTION, at=now, details=snapshot.login, tag="<b>tag</b>")
-        store.save_snapshot(LOGIN_ID, snapshot, synced_at=now)
-        store.set_status(LOGIN_ID, "error", at=now, error_code="RETRY_LATER", error_message=ERROR)
-        store.record_connect_event({"step": "REDIRECT", "institution": INSTITUTION}, at=now, login_id=LOGIN_ID)
-    session = AppSession(data_dir, settings, SecretStore(), sandbox_config={"bank_delay": 0.0},
-                         poll_interval=0.01)
-    QApplication.instance().setStyleSheet(style_sheet())
-    main = MainWindow(session)
-    main.show()
-    qtbot.waitExposed(main)
-    yield main
-    main.close()
-    main.deleteLater()
-    qtbot.waitUntil(lambda: not shiboken6.isValid(main))
-    done = asyncio.ensure_future(session.close())
-    qtbot.waitUntil(done.done, timeout=10_000)
+def window(make_window):
+    def markup_everywhere(settings: Settings) -> None:
+        """A user-named environment, and a cached login whose every text is markup."""
+        settings.add_private("<b>Acme</b> prod", "acme", "43387ca6-0391-4c82-857d-70d95f087ecb")
+        snapshot = markup_snapshot()
+        now = datetime.now(UTC)
+        with Store.open(settings.cache_path(offline_sandbox())) as store:
+            store.upsert_login(LOGIN_ID, INSTITUTION, at=now, details=snapshot.login, tag="<b>tag</b>")
+            store.save_snapshot(LOGIN_ID, snapshot, synced_at=now)
+            store.set_status(LOGIN_ID, "error", at=now, error_code="RETRY_LATER", error_message=ERROR)
+            store.record_connect_event({"step": "REDIRECT", "institution": INSTITUTION}, at=now, login_id=LOGIN_ID)
+
+    return make_window(markup_everywhere)
 
 
 def interpreted(top: QWidget) -> list[str]:
