@@ -12,7 +12,6 @@ import asyncio
 import os
 import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 for name, value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1",
@@ -22,154 +21,136 @@ for name, value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX
 import httpx  # noqa: E402
 import keyring  # noqa: E402
 import qasync  # noqa: E402
-from PySide6.QtWidgets import QApplication, QDialog, QLineEdit, QPushButton  # noqa: E402
-from PySide6.QtWebEngineWidgets import QWebEngineView  # noqa: E402
+from PySide6 import QtWebEngineWidgets  # noqa: E402, F401 — QtWebEngine loads before the QApplication exists
+from PySide6.QtWidgets import QApplication, QDialog, QLineEdit  # noqa: E402
 
 from flinks_desktop.core import paths  # noqa: E402
-from flinks_desktop.testing import MemoryKeyring  # noqa: E402
 from flinks_desktop.core.settings import SecretStore, Settings  # noqa: E402
+from flinks_desktop.testing import (  # noqa: E402
+    ConnectPage,
+    MemoryKeyring,
+    ScriptBot,
+    answer_mfa,
+    close_window,
+    sandbox_answers,
+    wait_synced,
+    wait_until,
+)
 from flinks_desktop.ui.app import AppSession, style_sheet  # noqa: E402
 from flinks_desktop.ui.main_window import MainWindow  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-ANSWERS = {"What city were you born in?": "Montreal", "What is the best country on earth?": "Canada",
-           "What shape do people like most?": "Triangle"}
 
 
-async def until(condition: Callable[[], bool], timeout: float = 20.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not condition():
-        if loop.time() > deadline:
-            raise TimeoutError("the app did not get there in time")
-        await asyncio.sleep(0.05)
-
-
-async def js(frame, code: str):
-    future = asyncio.get_running_loop().create_future()
-    frame.runJavaScript(code, 0, lambda result: future.done() or future.set_result(result))
-    return await future
-
-
-async def walk(window: MainWindow, out: Path) -> None:
+def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
     def shot(name: str, widget=None) -> None:
         (widget or window).grab().save(str(out / f"{name}.png"))
         print(f"  {name}.png")
 
-    await asyncio.sleep(0.3)
+    def dialog_shown(name: str) -> QDialog:
+        wait_until(bot, lambda: (d := window.findChild(QDialog, name)) is not None and d.isVisible(),
+                   failure=f"{name} did not open")
+        return window.findChild(QDialog, name)
+
+    bot.wait(300)
     shot("01-welcome")
 
-    def last_step_is(label: str) -> bool:
-        return window.timeline.count() > 0 and window.timeline.item(window.timeline.count() - 1).text().endswith(label)
-
-    window.connect_button.click()
     # Connect opens on its consent screen (consent first, as in Flinks Connect).
-    await until(lambda: last_step_is("Load consent"))
-    frame = window.findChild(QWebEngineView, "connectWebView").page().mainFrame().children()[0]
-    await asyncio.sleep(1.0)  # Connect's fade-in
-    await js(frame, "document.getElementById('consent-accept').click()")
-    await until(lambda: last_step_is("Load institution selector"))
-    await asyncio.sleep(0.6)
+    page = ConnectPage(bot, window)
+    assert page.open() == "consent"
+    bot.wait(1000)  # Connect's fade-in
+    page.accept_consent()
+    bot.wait(600)
     shot("02-connect-institutions")
-    await js(frame, "document.getElementById('institution-FlinksCapital').click()")
-    await asyncio.sleep(0.6)
-    await js(frame, "document.getElementById('username').value = 'Greatday';"
-                    "document.getElementById('password').value = 'Everyday';")
+    page.pick_institution("FlinksCapital")
+    bot.wait(600)
+    page.type_credentials("Greatday", "Everyday")
     shot("03-connect-credentials")
-    await js(frame, "document.getElementById('submit').click()")
-    await until(lambda: last_step_is("Load MFA"))
-    await asyncio.sleep(0.6)
+    assert page.submit_credentials() == "mfa"
+    bot.wait(600)
     shot("04-connect-security-question")
-    await js(frame, "document.getElementById('mfa-answer').value = 'Montreal';"
-                    "document.getElementById('mfa-submit').click()")
-    await until(lambda: window.accounts_view.model.rowCount() == 4 and window._sync_task is None)
-    await asyncio.sleep(0.4)
+    page.answer()
+    wait_until(bot, lambda: window.accounts_view.model.rowCount() == 4 and window.syncing is None)
+    bot.wait(400)
     shot("05-accounts")
 
     window.tabs.setCurrentWidget(window.transactions_view)
-    await asyncio.sleep(0.4)
+    bot.wait(400)
     shot("06-transactions")
     search = window.transactions_view.findChild(QLineEdit, "transactionSearch")
     search.setText("hydro")
-    await asyncio.sleep(0.8)
+    bot.wait(800)
     shot("07-transactions-search")
     search.clear()
 
     window.tabs.setCurrentWidget(window.statements_view)
     rows = window.store.statements(window.connections.current_login_id())
     window.statements_view.select_statement(rows[0].unique_id)
-    await asyncio.sleep(1.0)
+    bot.wait(1000)
     shot("08-statements")
 
     window.tabs.setCurrentWidget(window.activity_view)
     window.activity_view.reload()
-    await asyncio.sleep(0.4)
+    bot.wait(400)
     shot("09-activity")
 
     window.tabs.setCurrentWidget(window.accounts_view)
+    login_id = window.connections.current_login_id()
     window.live_refresh_button.click()
-    await until(lambda: (d := window.findChild(QDialog, "mfaDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "mfaDialog")
-    await asyncio.sleep(0.3)
+    dialog = dialog_shown("mfaDialog")
+    bot.wait(300)
     shot("10-mfa-dialog", dialog)
-    prompt = dialog.findChild(type(window.connection_title), "mfaPrompt0").text()
-    dialog.findChild(QLineEdit, "mfaAnswer0").setText(ANSWERS[prompt])
-    dialog.findChild(QPushButton, "mfaSubmit").click()
-    await until(lambda: window._sync_task is None)
+    answer_mfa(bot, window)
+    wait_synced(bot, window, login_id)
 
     window.delete_card_button.click()
-    await until(lambda: (d := window.findChild(QDialog, "deleteCardDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "deleteCardDialog")
-    await asyncio.sleep(0.3)
+    dialog = dialog_shown("deleteCardDialog")
+    bot.wait(300)
     shot("11-delete-card-dialog", dialog)
     dialog.reject()
 
     window.settings_action.trigger()
-    await until(lambda: (d := window.findChild(QDialog, "settingsDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "settingsDialog")
-    await asyncio.sleep(0.3)
+    dialog = dialog_shown("settingsDialog")
+    bot.wait(300)
     shot("12-settings-dialog", dialog)
     dialog.reject()
 
     # The support desk: loginIds made on customers' own devices (the sandbox's API, not this app).
-    sandbox = window.session.sandbox
-    ticket = await made_elsewhere(sandbox.banking_url, "greatday_nomfa")
+    ticket = made_elsewhere(window.sandbox.banking_url, "greatday_nomfa")
     window.connections.search.setText(ticket)
-    await asyncio.sleep(0.4)
+    bot.wait(400)
     shot("13-look-up-login")
     window.connections.look_up_button.click()
-    await until(lambda: window._sync_task is None and window.connections.current_login_id() == ticket)
-    await asyncio.sleep(0.4)
+    wait_until(bot, lambda: window.syncing is None and window.connections.current_login_id() == ticket)
+    bot.wait(400)
     shot("14-looked-up-login")
 
-    others = [await made_elsewhere(sandbox.banking_url, name) for name in ("greatday_cachedmfa", "test_pending")]
+    others = [made_elsewhere(window.sandbox.banking_url, name) for name in ("greatday_cachedmfa", "test_pending")]
     window.open_login_ids_action.trigger()
-    await until(lambda: (d := window.findChild(QDialog, "openLoginIdsDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "openLoginIdsDialog")
+    dialog = dialog_shown("openLoginIdsDialog")
     dialog.input.setPlainText(f"loginId,ticket\n{others[0]},4521\n0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d,4522\n"
                               f"b0debb48-f9f1,4523\n{ticket},4524\n")
-    await asyncio.sleep(0.3)
+    bot.wait(300)
     shot("15-open-login-ids", dialog)
     dialog.open_button.click()
-    await until(lambda: (d := window.findChild(QDialog, "syncSummaryDialog")) is not None and d.isVisible())
-    summary = window.findChild(QDialog, "syncSummaryDialog")
-    await until(lambda: window._sync_task is None, timeout=60)
-    await asyncio.sleep(0.3)
+    summary = dialog_shown("syncSummaryDialog")
+    wait_until(bot, lambda: window.syncing is None, timeout=60)
+    bot.wait(300)
     shot("16-open-login-ids-summary", summary)
     summary.close()
 
 
-async def made_elsewhere(banking_url: str, username: str) -> str:
+def made_elsewhere(banking_url: str, username: str) -> str:
     """A login made at Flinks by a customer's own device: its loginId."""
-    async with httpx.AsyncClient() as http:
-        url = f"{banking_url}/Authorize"
-        answer = (await http.post(url, json={"Institution": "FlinksCapital", "Username": username,
-                                             "Password": "Everyday", "MostRecentCached": False})).json()
-        while "SecurityChallenges" in answer:
-            prompt = answer["SecurityChallenges"][0]["Prompt"]
-            answer = (await http.post(url, json={"RequestId": answer["RequestId"],
-                                                 "SecurityResponses": {prompt: [ANSWERS[prompt]]}})).json()
-        return answer["Login"]["Id"]
+    answers = sandbox_answers()
+    url = f"{banking_url}/Authorize"
+    answer = httpx.post(url, json={"Institution": "FlinksCapital", "Username": username,
+                                   "Password": "Everyday", "MostRecentCached": False}).json()
+    while "SecurityChallenges" in answer:
+        prompt = answer["SecurityChallenges"][0]["Prompt"]
+        answer = httpx.post(url, json={"RequestId": answer["RequestId"],
+                                       "SecurityResponses": {prompt: [answers[prompt]]}}).json()
+    return answer["Login"]["Id"]
 
 
 def main(argv: list[str]) -> int:
@@ -179,8 +160,11 @@ def main(argv: list[str]) -> int:
     app = QApplication([argv[0]])
     app.setOrganizationName("Flinks Desktop Screenshots")
     app.setStyleSheet(style_sheet())
-    loop = qasync.QEventLoop(app)
+    # The loop marked running and driven by Qt's own (as the tests' is): the walk waits the way a
+    # test does, through the kit's ScriptBot.
+    loop = qasync.QEventLoop(app, already_running=True)
     asyncio.set_event_loop(loop)
+    bot = ScriptBot()
     with tempfile.TemporaryDirectory() as temporary:
         # A home of its own, so the data directory is the usual one and shows as "~/..." on screen.
         os.environ["HOME"] = temporary
@@ -191,10 +175,12 @@ def main(argv: list[str]) -> int:
         window.resize(1280, 800)
         window.show()
         print(f"Screenshots into {out}")
-        with loop:
-            loop.run_until_complete(walk(window, out))
-            window.close()
-            loop.run_until_complete(session.close())
+        try:
+            walk(bot, window, out)
+        finally:
+            close_window(bot, window)
+            closed = asyncio.ensure_future(session.close())
+            wait_until(bot, closed.done, failure="the session did not close")
     return 0
 
 

@@ -2,8 +2,8 @@
 
 CI runs as root with no display: QtWebEngine refuses to start as root unless its Chromium sandbox
 is off, and there is no GPU. The project's pytest plugin (flinks_desktop.pytest_plugin) sets these
-in pytest_configure for every suite that installs it; setting them here as well makes sure they
-hold before anything imports Qt, whatever order pytest loads plugins in.
+only for the tests that use its Qt fixtures (or with --flinks-offscreen); this suite has Qt tests
+that do not, so they are set here, for every test, before anything imports Qt.
 """
 
 import os

@@ -3,8 +3,8 @@
 A host page at another origin (http://localhost:PORT, while the sandbox answers on 127.0.0.1:PORT)
 embeds the Connect iframe, records every `message` event as {origin, data} in `window.__flinksEvents`
 and also logs it to the console under a marker, so the test hears about each event as it arrives
-(no polling of the page). The cross-origin iframe's DOM is driven through `QWebEngineFrame`
-(`page.mainFrame().children()`), with `runJavaScript` running inside that frame.
+(no polling of the page). The cross-origin iframe's DOM is driven by the kit's
+`flinks_desktop.testing.ConnectPage`, which runs its scripts inside that frame.
 
 JavaScript console errors from any frame are collected: a test asserts there are none.
 """
@@ -19,6 +19,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QUrl
 from PySide6.QtWebEngineCore import QWebEnginePage
 from PySide6.QtWebEngineWidgets import QWebEngineView
 from PySide6.QtWidgets import QApplication
+
+from flinks_desktop.testing import ConnectPage
 
 EVENT_MARKER = "__flinks_connect_event__ "
 
@@ -92,6 +94,8 @@ class ConnectHarness:
         self.iframe_attrs = iframe_attrs
         #: The host page's origin: same port, other host name, so another origin than the sandbox.
         self.host_origin = f"http://localhost:{sandbox.port}"
+        #: Connect's DOM, driven by the kit (it looks the iframe up for every script).
+        self.connect = ConnectPage(qtbot, self.view, events=lambda: [event["data"] for event in self.page.events])
 
     # -- lifecycle ----------------------------------------------------------------------------
     def open(self, *, accept_consent: bool = True, **params) -> "ConnectHarness":
@@ -144,14 +148,10 @@ class ConnectHarness:
 
     # -- JavaScript ---------------------------------------------------------------------------
     def page_js(self, code: str, timeout: int = 5_000):
+        """Run `code` in the host page (ours, not Connect) and return its value."""
         with self.qtbot.waitCallback(timeout=timeout) as callback:
             self.page.runJavaScript(code, 0, callback)
         return callback.args[0]
-
-    def frame(self):
-        frames = self.page.mainFrame().children()
-        assert frames, "the Connect iframe is not there"
-        return frames[0]
 
     def frame_url(self) -> str:
         frames = self.page.mainFrame().children()
@@ -159,37 +159,26 @@ class ConnectHarness:
 
     def js(self, code: str, timeout: int = 5_000):
         """Run `code` (an expression) inside the Connect iframe and return its value."""
-        with self.qtbot.waitCallback(timeout=timeout) as callback:
-            self.frame().runJavaScript(code, 0, callback)
-        return callback.args[0]
+        return self.connect.js(code, timeout=timeout / 1000)
 
-    # -- driving the Connect DOM (through its documented ids) ----------------------------------
+    # -- driving the Connect DOM: the kit's ConnectPage, through Connect's documented ids -----------
     def screen(self) -> str:
-        return self.js("document.body.dataset.screen")
+        return self.connect.screen()
 
     def click(self, selector: str) -> None:
-        found = self.js(f"(function () {{ var el = document.querySelector({json.dumps(selector)});"
-                        f" if (!el) return false; el.click(); return true; }})()")
-        assert found, f"nothing matches {selector} in Connect"
+        self.connect.click(selector)
 
     def fill(self, element_id: str, value: str) -> None:
-        found = self.js(
-            f"(function () {{ var el = document.getElementById({json.dumps(element_id)}); if (!el) return false;"
-            f" el.focus(); el.value = {json.dumps(value)};"
-            f" el.dispatchEvent(new Event('input', {{bubbles: true}})); return true; }})()"
-        )
-        assert found, f"no #{element_id} in Connect"
+        self.connect.fill(element_id, value)
 
     def text(self, element_id: str) -> str:
-        return self.js(f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
-                       f" return el ? el.textContent : null; }})()")
+        return self.connect.text(element_id)
 
     def visible_text(self) -> str:
-        return self.js("document.body.innerText")
+        return self.connect.visible_text()
 
     def is_visible(self, element_id: str) -> bool:
-        return self.js(f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
-                       f" return !!el && el.getClientRects().length > 0; }})()")
+        return self.connect.is_visible(element_id)
 
     def real_click(self, selector: str) -> None:
         """A real mouse click (not a script's) at the centre of an element of the Connect frame.
@@ -197,27 +186,19 @@ class ConnectHarness:
         Chromium discards clicks on a cross-origin frame that has just appeared or moved (an anti
         clickjacking rule), so click, ask the frame whether the press arrived, and click again if not.
         """
-        box = json.loads(self.js(f"JSON.stringify(document.querySelector({json.dumps(selector)})"
-                                 ".getBoundingClientRect())"))
+        box = self.js(f"document.querySelector({json.dumps(selector)}).getBoundingClientRect()")
         frame_box = json.loads(self.page_js("JSON.stringify(document.getElementById('connect')"
                                             ".getBoundingClientRect())"))
         centre = QPoint(int(frame_box["x"] + box["x"] + box["width"] / 2),
                         int(frame_box["y"] + box["y"] + box["height"] / 2))
-        self.js("window.__pressed = false; document.addEventListener('pointerdown', function () {"
-                " window.__pressed = true; }, {capture: true, once: true}); true")
+        self.js("(function () { window.__pressed = false; document.addEventListener('pointerdown',"
+                " function () { window.__pressed = true; }, {capture: true, once: true}); return true; })()")
         target = self.view.focusProxy()
-        probe = {"pressed": False, "waiting": False}
-
-        def answered(value) -> None:
-            probe.update(pressed=value is True, waiting=False)
 
         def pressed() -> bool:
-            if not probe["pressed"] and not probe["waiting"]:
-                probe["waiting"] = True
-                self.qtbot.mouseMove(target, centre)
-                self.qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=centre)
-                self.frame().runJavaScript("window.__pressed === true", 0, answered)
-            return probe["pressed"]
+            self.qtbot.mouseMove(target, centre)
+            self.qtbot.mouseClick(target, Qt.MouseButton.LeftButton, pos=centre)
+            return self.js("window.__pressed === true") is True
 
         self.qtbot.waitUntil(pressed)
 
@@ -234,14 +215,8 @@ class ConnectHarness:
         self.click("#mfa-submit")
 
     def choose_account(self, index: int = 0) -> str:
-        account_id = self.js(f"(function () {{ var r = document.getElementById('account-{index}');"
-                             f" r.click(); return r.value; }})()")
-        self.click("#account-continue")
-        return account_id
+        return self.connect.select_accounts(index)[0]
 
     def choose_accounts(self, *indexes: int) -> list[str]:
         """Tick the check boxes at `indexes` (accountSelectorMultiple), then Continue: their ids."""
-        ids = [self.js(f"(function () {{ var r = document.getElementById('account-{index}');"
-                       f" r.click(); return r.value; }})()") for index in indexes]
-        self.click("#account-continue")
-        return ids
+        return self.connect.select_accounts(*indexes)

@@ -33,6 +33,7 @@ from PySide6.QtWebEngineWidgets import QWebEngineView
 
 from flinks_desktop.core.connect_events import account_ids_from_event
 from flinks_desktop.core.redact import is_guid
+from flinks_desktop.testing import ConnectPage
 from flinks_desktop.ui.connect_view import HOST_URL, ConnectView
 
 REDIRECT_URL = "http://flinks-desktop.localhost/connected"
@@ -221,23 +222,14 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
     qtbot.waitUntil(lambda: has_colour(view.grab().toImage()), timeout=5000)  # drawn, not just loaded
     view.grab().save(str(tmp_path / "connect-view.png"))
 
-    def act_then_wait(code: str, step: str) -> None:
-        with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step(step), timeout=10_000):
-            js(qtbot, frame, code)
-
-    act_then_wait("document.getElementById('consent-accept').click()", "COMPONENT_LOAD_INSTITUTION_SELECTOR")
-    act_then_wait("document.getElementById('institution-FlinksCapital').click()", "COMPONENT_LOAD_CREDENTIAL")
-    act_then_wait("document.getElementById('username').value = 'Greatday';"
-                  "document.getElementById('password').value = 'Everyday';"
-                  "document.getElementById('submit').click()", "COMPONENT_LOAD_MFA")
-    prompt = js(qtbot, frame, "document.getElementById('mfa-prompt').textContent")
-    assert prompt == "What city were you born in?"
-    act_then_wait("document.getElementById('mfa-answer').value = 'Montreal';"
-                  "document.getElementById('mfa-submit').click()", "COMPONENT_LOAD_ACCOUNT_SELECTION")
+    page = ConnectPage(qtbot, view)
+    assert page.accept_consent() == "institutions"
+    assert page.pick_institution("FlinksCapital") == "credentials"
+    assert page.sign_in("Greatday", "Everyday") == "mfa"
+    assert page.prompts() == ["What city were you born in?"]
+    assert page.answer({"What city were you born in?": "Montreal"}) == "accounts"
     with qtbot.waitSignal(view.loginCaptured, timeout=10_000) as capture:
-        account_id = js(qtbot, frame, "document.getElementById('account-0').click();"
-                                      "document.getElementById('account-continue').click();"
-                                      "document.getElementById('account-0').value")
+        [account_id] = page.select_accounts(0)
     login_id, institution = capture.args
     assert is_guid(login_id) and login_id == login_id.lower()
     assert institution == "FlinksCapital"
@@ -250,7 +242,7 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
     log_has("Kept a frame from going to the redirect URL")
     assert captured == [(login_id, "FlinksCapital")]
     assert frame.url().toString().startswith(flinks_sandbox.connect_url)
-    assert js(qtbot, frame, "document.body.dataset.screen") == "success"
+    assert page.screen() == "success"
 
     authorized = httpx.post(f"{flinks_sandbox.banking_url}/Authorize",
                             json={"LoginId": login_id, "MostRecentCached": True}, timeout=10)
@@ -260,11 +252,11 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
 
 def test_stringified_events_arrive_as_dicts(qtbot, make_view, flinks_sandbox):
     view = make_view()
-    frame = start(qtbot, view, sandbox_connect_url(flinks_sandbox, stringify="true"), flinks_sandbox.base_url)
-    with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("COMPONENT_LOAD_INSTITUTION_SELECTOR")):
-        js(qtbot, frame, "document.getElementById('consent-accept').click()")
+    start(qtbot, view, sandbox_connect_url(flinks_sandbox, stringify="true"), flinks_sandbox.base_url)
+    page = ConnectPage(qtbot, view)
+    page.accept_consent()
     with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("INSTITUTION_SELECTED")) as selected:
-        js(qtbot, frame, "document.getElementById('institution-FlinksCapital').click()")
+        page.pick_institution("FlinksCapital")
     assert selected.args == [{"step": "INSTITUTION_SELECTED", "institution": "FlinksCapital"}]
 
 
@@ -273,22 +265,13 @@ def test_a_redirect_with_several_account_ids_is_captured(qtbot, make_view, flink
     view = make_view()
     events = record(view.connectEvent)
     url = sandbox_connect_url(flinks_sandbox, consentEnable="false", accountSelectorMultiple="true")
-    frame = start(qtbot, view, url, flinks_sandbox.base_url)
-
-    def act_then_wait(code: str, step: str) -> None:
-        with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step(step), timeout=10_000):
-            js(qtbot, frame, code)
-
-    act_then_wait("document.getElementById('institution-FlinksCapital').click()", "COMPONENT_LOAD_CREDENTIAL")
-    act_then_wait("document.getElementById('username').value = 'greatday_nomfa';"
-                  "document.getElementById('password').value = 'Everyday';"
-                  "document.getElementById('submit').click()", "COMPONENT_LOAD_ACCOUNT_SELECTION")
+    start(qtbot, view, url, flinks_sandbox.base_url)
+    page = ConnectPage(qtbot, view)
+    assert page.pick_institution("FlinksCapital") == "credentials"
+    assert page.sign_in("greatday_nomfa", "Everyday") == "accounts"
+    page.wait_for_step("COMPONENT_LOAD_ACCOUNT_SELECTION")
     with qtbot.waitSignal(view.loginCaptured, timeout=10_000) as capture:
-        chosen = json.loads(js(qtbot, frame, "document.getElementById('account-0').click();"
-                                             "document.getElementById('account-1').click();"
-                                             "document.getElementById('account-continue').click();"
-                                             "JSON.stringify([document.getElementById('account-0').value,"
-                                             " document.getElementById('account-1').value])"))
+        chosen = page.select_accounts(0, 1)
     login_id, institution = capture.args
     assert is_guid(login_id) and institution == "FlinksCapital"
     assert [e["step"] for e in events][-2:] == ["ACCOUNT_SELECTED", "REDIRECT"]
@@ -300,9 +283,9 @@ def test_closing_connect_emits_closed(qtbot, make_view, flinks_sandbox):
     view = make_view()
     events = record(view.connectEvent)
     connect_url = sandbox_connect_url(flinks_sandbox, closeEnable="true")
-    frame = start(qtbot, view, connect_url, flinks_sandbox.base_url)
+    start(qtbot, view, connect_url, flinks_sandbox.base_url)
     with qtbot.waitSignal(view.closed):
-        js(qtbot, frame, "document.getElementById('close').click()")
+        ConnectPage(qtbot, view).close()
     assert events[-1] == {"step": "COMPONENT_CLOSE_SESSION"}
 
 

@@ -6,53 +6,34 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QListView, QPushButton, QTableView
-from PySide6.QtWebEngineWidgets import QWebEngineView
+from PySide6.QtWidgets import QDialog, QLabel, QListView, QPushButton, QTableView
 
+from flinks_desktop.testing import ConnectPage, answer_mfa, connect, delete_card, wait_synced
 from flinks_desktop.ui.main_window import MainWindow
 
 
-def js(qtbot, frame, code: str):
-    with qtbot.waitCallback(timeout=5000) as callback:
-        frame.runJavaScript(code, 0, callback)
-    return callback.args[0] if callback.args else None
-
-
-def connect_frame(window: MainWindow):
-    page = window.findChild(QWebEngineView, "connectWebView").page()
-    frames = page.mainFrame().children()
-    assert len(frames) == 1
-    return frames[0]
-
-
-def wait_for_step(qtbot, window: MainWindow, step: str, action) -> None:
-    with qtbot.waitSignal(window.connect_view.connectEvent, timeout=10_000,
-                          check_params_cb=lambda event: event.get("step") == step):
-        action()
-
-
-def connect_greatday(qtbot, window: MainWindow) -> None:
-    """The demo: Connect an account, consent (first, as in Flinks Connect), Flinks Capital,
-    Greatday / Everyday, the question."""
-    button = window.findChild(QPushButton, "connectButton")
-    wait_for_step(qtbot, window, "APP_MOUNTED", lambda: qtbot.mouseClick(button, Qt.MouseButton.LeftButton))
-    frame = connect_frame(window)
-    wait_for_step(qtbot, window, "COMPONENT_LOAD_INSTITUTION_SELECTOR",
-                  lambda: js(qtbot, frame, "document.getElementById('consent-accept').click()"))
-    wait_for_step(qtbot, window, "COMPONENT_LOAD_CREDENTIAL",
-                  lambda: js(qtbot, frame, "document.getElementById('institution-FlinksCapital').click()"))
-    wait_for_step(qtbot, window, "COMPONENT_LOAD_MFA", lambda: js(
-        qtbot, frame, "document.getElementById('username').value = 'Greatday';"
-                      "document.getElementById('password').value = 'Everyday';"
-                      "document.getElementById('submit').click()"))
-    assert js(qtbot, frame, "document.getElementById('mfa-prompt').textContent") == "What city were you born in?"
-    wait_for_step(qtbot, window, "REDIRECT", lambda: js(
-        qtbot, frame, "document.getElementById('mfa-answer').value = 'Montreal';"
-                      "document.getElementById('mfa-submit').click()"))
+def connect_greatday(qtbot, window: MainWindow) -> str:
+    """The demo, step by step as a person goes: Connect an account, consent (first, as in Flinks
+    Connect), Flinks Capital, Greatday / Everyday, the question; its loginId."""
+    page = ConnectPage(qtbot, window)
+    assert page.open() == "consent"
+    page.accept_consent()
+    assert page.pick_institution("FlinksCapital") == "credentials"
+    assert page.sign_in("Greatday", "Everyday") == "mfa"
+    assert page.prompts() == ["What city were you born in?"]
+    with qtbot.waitSignal(window.syncFinished, timeout=15_000) as synced:
+        page.answer({"What city were you born in?": "Montreal"})
+    login_id, outcome = synced.args
+    assert outcome == "ok"
     table = window.findChild(QTableView, "accountsTable")
     qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
+    assert page.steps[:4] == ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
+                              "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
+    assert page.steps[-1] == "REDIRECT"
+    return login_id
 
 
 def test_first_start_shows_the_welcome_panel_on_the_offline_sandbox(flinks_main_window):
@@ -97,38 +78,40 @@ def test_connect_an_account_ends_with_its_accounts_transactions_and_statements(q
 
 def test_live_refresh_asks_the_bank_s_question_in_the_mfa_dialog(qtbot, flinks_main_window):
     window = flinks_main_window
-    connect_greatday(qtbot, window)
-    qtbot.mouseClick(window.findChild(QPushButton, "liveRefreshButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (dialog := window.findChild(QDialog, "mfaDialog")) is not None and dialog.isVisible(),
-                    timeout=10_000)
-    dialog = window.findChild(QDialog, "mfaDialog")
+    login_id = connect_greatday(qtbot, window)
+    with qtbot.waitSignal(window.syncStarted) as started, qtbot.waitSignal(window.mfaRequested) as asked:
+        qtbot.mouseClick(window.findChild(QPushButton, "liveRefreshButton"), Qt.MouseButton.LeftButton)
+    assert started.args == [login_id] and window.syncing == login_id
+    dialog = asked.args[0]
+    assert dialog.isVisible() and dialog.objectName() == "mfaDialog"
+
+    # A wrong answer: the bank says so, in the same dialog object, handed over again.
     prompt = dialog.findChild(QLabel, "mfaPrompt0").text()
-    answers = {"What city were you born in?": "Montreal", "What is the best country on earth?": "Canada",
-               "What shape do people like most?": "Triangle"}
-    qtbot.keyClicks(dialog.findChild(QLineEdit, "mfaAnswer0"), answers[prompt])
-    qtbot.mouseClick(dialog.findChild(QPushButton, "mfaSubmit"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._sync_task is None, timeout=15_000)
-    login = window.selected_login()
-    assert login.status == "ok"
+    with qtbot.waitSignal(window.mfaRequested, timeout=10_000) as again:
+        answer_mfa(qtbot, window, {prompt: "Atlantis"})
+    assert again.args[0] is dialog and dialog.isVisible()
+    assert "did not accept" in dialog.findChild(QLabel, "mfaError").text()
+
+    with qtbot.waitSignal(window.syncFinished, timeout=15_000) as finished:
+        assert answer_mfa(qtbot, window) == [prompt]
+    assert finished.args == [login_id, "ok"]
+    assert window.syncing is None
+    assert wait_synced(qtbot, window, login_id) == "ok"
     assert "refreshed" in window.statusBar().currentMessage().lower() or "saved" in \
         window.statusBar().currentMessage().lower()
+    window.sandbox.assert_called("Authorize", LoginId=login_id, MostRecentCached=False)
 
 
 def test_delete_card_removes_the_connection(qtbot, flinks_main_window):
     window = flinks_main_window
-    connect_greatday(qtbot, window)
+    login_id = connect(qtbot, window)
     login = window.selected_login()
-    qtbot.mouseClick(window.findChild(QPushButton, "deleteCardButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (d := window.findChild(QDialog, "deleteCardDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "deleteCardDialog")
-    confirm = dialog.findChild(QPushButton, "deleteConfirmButton")
-    assert not confirm.isEnabled()
-    qtbot.keyClicks(dialog.findChild(QLineEdit, "deleteConfirmInput"), login.id[-4:])
-    qtbot.mouseClick(confirm, Qt.MouseButton.LeftButton)
-    close = dialog.findChild(QPushButton, "deleteCloseButton")
-    qtbot.waitUntil(lambda: close.isVisible(), timeout=10_000)
-    qtbot.mouseClick(close, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window.findChild(QListView, "connectionsList").model().rowCount() == 0)
+    assert login.id == login_id
+    with qtbot.waitSignal(window.connectionRemoved) as removed:
+        delete_card(qtbot, window)
+    assert removed.args == [login_id]
+    assert window.sandbox.assert_called("DeleteCard").argument == login_id
+    assert window.findChild(QListView, "connectionsList").model().rowCount() == 0
     assert window.pages.currentWidget().objectName() == "welcomePanel"
     assert window.store.login(login.id) is None
     cache = window.workspace.cache_path.read_bytes()
@@ -156,9 +139,10 @@ def test_cancelling_the_bank_s_question_leaves_the_connection_as_it_was(qtbot, f
     qtbot.mouseClick(window.findChild(QPushButton, "liveRefreshButton"), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: (dialog := window.findChild(QDialog, "mfaDialog")) is not None and dialog.isVisible(),
                     timeout=10_000)
-    qtbot.mouseClick(window.findChild(QDialog, "mfaDialog").findChild(QPushButton, "mfaCancel"),
-                     Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: window._sync_task is None, timeout=10_000)
+    with qtbot.waitSignal(window.syncFinished, timeout=10_000) as finished:
+        qtbot.mouseClick(window.findChild(QDialog, "mfaDialog").findChild(QPushButton, "mfaCancel"),
+                         Qt.MouseButton.LeftButton)
+    assert finished.args[1] == "needs_mfa"
     assert window.selected_login().status == "needs_mfa"
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
     assert "Needs MFA" in window.findChild(QLabel, "connectionDetails").text()
@@ -169,16 +153,10 @@ def test_a_failed_deletion_keeps_the_connection_and_says_why(qtbot, flinks_main_
     connect_greatday(qtbot, window)
     login = window.selected_login()
     flinks_app_session.sandbox.stop()  # Flinks cannot be reached
-    qtbot.mouseClick(window.findChild(QPushButton, "deleteCardButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (d := window.findChild(QDialog, "deleteCardDialog")) is not None and d.isVisible())
-    dialog = window.findChild(QDialog, "deleteCardDialog")
-    qtbot.keyClicks(dialog.findChild(QLineEdit, "deleteConfirmInput"), login.id[-4:])
-    qtbot.mouseClick(dialog.findChild(QPushButton, "deleteConfirmButton"), Qt.MouseButton.LeftButton)
-    outcome = dialog.findChild(QLabel, "deleteOutcome")
-    qtbot.waitUntil(lambda: outcome.isVisible() and outcome.text() != "", timeout=15_000)
-    assert "could not be reached" in outcome.text()
-    dialog.findChild(QPushButton, "deleteCloseButton").click()
-    qtbot.waitUntil(lambda: not dialog.isVisible())
+    with pytest.raises(AssertionError, match="could not be reached"):
+        delete_card(qtbot, window)
+    assert window.findChild(QDialog, "deleteCardDialog") is None or not window.findChild(
+        QDialog, "deleteCardDialog").isVisible()
     assert window.store.login(login.id) is not None
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
 

@@ -8,6 +8,12 @@ call it again with the bank's message, so the dialog comes back saying why.
 
 Decisions a reader should know:
 
+- **One dialog for all of a window's questions.** The main window asks through `ask_reusing`: a
+  wrong answer, or the bank's next round of questions, shows the same `MfaDialog` object again with
+  the new prompt (`set_prompt`), so a reference held by a test or a screen reader stays valid, and
+  the window's `mfaRequested(dialog)` hands that object over each time it is shown. Its answer
+  fields are new each time (look them up by objectName, as `findChild` sees only the current ones).
+
 - **Never `exec()`.** The asyncio loop runs on the GUI thread (qasync): a nested event loop inside a
   running task would stall it. `open_and_wait` shows the dialog window-modal and awaits a future
   resolved from `finished`, so the loop (and every other sync) keeps running meanwhile.
@@ -27,6 +33,7 @@ Decisions a reader should know:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import shiboken6
 from PySide6.QtCore import Qt, Slot
@@ -50,12 +57,14 @@ from flinks_desktop.ui.formatting import institution_name
 _DIALOG_WIDTH = 500
 
 
-async def open_and_wait(dialog: QDialog) -> int:
+async def open_and_wait(dialog: QDialog, *, shown: Callable[[], None] | None = None) -> int:
     """Show `dialog` window-modal and wait, without blocking the loop, until it finishes.
 
     Returns its result code (`QDialog.DialogCode`). A dialog destroyed under the wait (its parent
     window closed) counts as rejected. When the waiting task is cancelled, the dialog is rejected
-    so it does not stay on screen with nobody waiting for it. Shared by the app's dialogs.
+    so it does not stay on screen with nobody waiting for it. `shown()` is called once the dialog
+    is on screen. Shared by the app's dialogs; a dialog shown again and again (the window's MFA
+    dialog) keeps no connection from an earlier wait.
     """
     future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
@@ -63,14 +72,22 @@ async def open_and_wait(dialog: QDialog) -> int:
         if not future.done():
             future.set_result(code)
 
+    def destroyed() -> None:
+        resolve(QDialog.DialogCode.Rejected.value)
+
     dialog.finished.connect(resolve)
-    dialog.destroyed.connect(lambda: resolve(QDialog.DialogCode.Rejected.value))
+    dialog.destroyed.connect(destroyed)
     dialog.open()  # window-modal to the parent, and returns at once
+    if shown is not None:
+        shown()
     try:
         return await future
     finally:
-        if shiboken6.isValid(dialog) and dialog.isVisible():
-            dialog.reject()
+        if shiboken6.isValid(dialog):
+            dialog.finished.disconnect(resolve)
+            dialog.destroyed.disconnect(destroyed)
+            if dialog.isVisible():
+                dialog.reject()
 
 
 def fit_height(dialog: QDialog) -> None:
@@ -87,53 +104,91 @@ def fit_height(dialog: QDialog) -> None:
 
 
 class MfaDialog(QDialog):
-    """The bank's questions of one `MfaPrompt`, with an answer field for each."""
+    """The bank's questions of one `MfaPrompt`, with an answer field for each.
+
+    `set_prompt` shows another prompt in the same dialog (a wrong answer, the next round of
+    questions): the window asks every question of a sync through one dialog (`ask_reusing`), so a
+    reference to it, or a test's, stays good from the first question to the last.
+    """
 
     def __init__(self, prompt: MfaPrompt, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.prompt = prompt
         self.setObjectName("mfaDialog")
-        bank = institution_name(prompt.institution) if prompt.institution else "The bank"
-        self.setWindowTitle(f"Security question — {bank}")
-
-        several = len(prompt.challenges) > 1
-        title = QLabel(
-            f"{bank} asks {'security questions' if several else 'a security question'}",
-            objectName="mfaTitle",
-        )
-        title.setTextFormat(Qt.TextFormat.PlainText)
-        title.setWordWrap(True)
-        intro = QLabel(
-            "The bank wants an answer before it sends fresh data. Ask the customer and type "
-            f"{'each answer' if several else 'the answer'} as they give it. "
-            "Answers go to Flinks only; they are not saved.",
-            objectName="mfaIntro",
-        )
-        intro.setWordWrap(True)
+        self._title = QLabel(objectName="mfaTitle")
+        self._title.setTextFormat(Qt.TextFormat.PlainText)
+        self._title.setWordWrap(True)
+        self._intro = QLabel(objectName="mfaIntro")
+        self._intro.setWordWrap(True)
 
         self.error = QLabel(objectName="mfaError")
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         self.error.setWordWrap(True)
+
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(28, 24, 28, 20)
+        self._layout.setSpacing(10)
+        self._layout.addWidget(self._title)
+        self._layout.addWidget(self._intro)
+        self._layout.addSpacing(2)
+        self._layout.addWidget(self.error)
+        #: The questions of the prompt shown, replaced as a whole by set_prompt.
+        self._questions = QWidget()
+        self._layout.addWidget(self._questions)
+
+        self.cancel_button = QPushButton("Cancel", objectName="mfaCancel")
+        self.cancel_button.setAutoDefault(False)
+        self.cancel_button.clicked.connect(self.reject)
+        self.submit_button = QPushButton("Submit answer", objectName="mfaSubmit")
+        self.submit_button.clicked.connect(self._submit)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.cancel_button)
+        buttons.addWidget(self.submit_button)
+        self._layout.addStretch(1)
+        self._layout.addSpacing(14)
+        self._layout.addLayout(buttons)
+        self.setFixedWidth(_DIALOG_WIDTH)
+
+        self._answers: list[_Answer] = []
+        self.set_prompt(prompt)
+
+    def set_prompt(self, prompt: MfaPrompt) -> None:
+        """Show `prompt`: its questions with empty answer fields and, on a retry, why the bank
+        refused the last answer. The fields of the prompt shown before are gone."""
+        self.prompt = prompt
+        bank = institution_name(prompt.institution) if prompt.institution else "The bank"
+        self.setWindowTitle(f"Security question — {bank}")
+        several = len(prompt.challenges) > 1
+        self._title.setText(f"{bank} asks {'security questions' if several else 'a security question'}")
+        self._intro.setText(
+            "The bank wants an answer before it sends fresh data. Ask the customer and type "
+            f"{'each answer' if several else 'the answer'} as they give it. "
+            "Answers go to Flinks only; they are not saved."
+        )
+
         self.unsupported = _unsupported(prompt)
+        self._intro.setVisible(self.unsupported is None)
         if self.unsupported is not None:  # no field to type in: the sentence says what to do instead
-            intro.hide()
             self.error.setText(self.unsupported.user_message)
         elif prompt.retry_message:
             self.error.setText(
                 f"The bank did not accept the answer: “{prompt.retry_message}”. Check it and try again."
             )
         else:
-            self.error.hide()
+            self.error.clear()
+        self.error.setVisible(bool(self.error.text()))
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 20)
-        layout.setSpacing(10)
-        layout.addWidget(title)
-        layout.addWidget(intro)
-        layout.addSpacing(2)
-        layout.addWidget(self.error)
-
-        self._answers: list[_Answer] = []
+        # The previous questions leave the dialog at once (findChild no longer sees their fields),
+        # and are deleted once Qt is done with them.
+        old, self._questions = self._questions, QWidget()
+        self._layout.replaceWidget(old, self._questions)
+        old.hide()
+        old.setParent(None)
+        old.deleteLater()
+        column = QVBoxLayout(self._questions)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(10)
+        self._answers = []
         for index, challenge in enumerate(prompt.challenges if self.unsupported is None else ()):
             label = QLabel(challenge.prompt or "(The bank sent no question text.)", objectName=f"mfaPrompt{index}")
             label.setTextFormat(Qt.TextFormat.PlainText)
@@ -146,50 +201,62 @@ class MfaDialog(QDialog):
             question.setSpacing(6)
             question.addWidget(label)
             question.addWidget(answer.widget)
-            layout.addSpacing(8)
-            layout.addLayout(question)
+            column.addSpacing(8)
+            column.addLayout(question)
             self._answers.append(answer)
+        self._questions.setVisible(bool(self._answers))
 
-        self.cancel_button = QPushButton("Cancel" if self.unsupported is None else "Close", objectName="mfaCancel")
-        self.cancel_button.setAutoDefault(False)
-        self.cancel_button.clicked.connect(self.reject)
-        self.submit_button = QPushButton(
-            "Submit answers" if several else "Submit answer", objectName="mfaSubmit"
-        )
-        self.submit_button.setDefault(True)
-        self.submit_button.clicked.connect(self._submit)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(self.cancel_button)
-        buttons.addWidget(self.submit_button)
-        if self.unsupported is not None:
-            self.submit_button.hide()
-            self.cancel_button.setDefault(True)
-        layout.addStretch(1)
-        layout.addSpacing(14)
-        layout.addLayout(buttons)
-
+        self.cancel_button.setText("Cancel" if self.unsupported is None else "Close")
+        self.submit_button.setText("Submit answers" if several else "Submit answer")
+        self.submit_button.setVisible(self.unsupported is None)
+        self.submit_button.setDefault(self.unsupported is None)
+        self.cancel_button.setDefault(self.unsupported is not None)
         self._update_submit()
-        self.setFixedWidth(_DIALOG_WIDTH)
         if self._answers:
             self._answers[0].widget.setFocus()
+        if self.isVisible():
+            fit_height(self)
 
     @classmethod
     async def ask(cls, parent: QWidget | None, prompt: MfaPrompt) -> dict[str, list[str]] | None:
         """Ask the agent; `{prompt: [answers]}`, or None when cancelled. An `MfaCallback`.
 
-        Raises `UnsupportedChallenge`, once the agent has read it and closed the dialog, when the
-        bank asks something that cannot be answered here.
+        A dialog of its own, deleted once answered. Raises `UnsupportedChallenge`, once the agent has
+        read it and closed the dialog, when the bank asks something that cannot be answered here.
         """
         dialog = cls(prompt, parent)
         try:
-            accepted = await open_and_wait(dialog) == QDialog.DialogCode.Accepted.value
-            if dialog.unsupported is not None:
-                raise dialog.unsupported
-            return dialog.answers() if accepted else None
+            return await dialog.run()
         finally:
             if shiboken6.isValid(dialog):
                 dialog.deleteLater()
+
+    @classmethod
+    async def ask_reusing(cls, parent: QWidget, prompt: MfaPrompt, *,
+                          shown: Callable[[MfaDialog], None] | None = None) -> dict[str, list[str]] | None:
+        """`ask`, through the one MFA dialog `parent` keeps for all its questions (the main window's
+        way): a wrong answer or another round of questions shows the same dialog object again, with
+        the new prompt. `shown(dialog)` is called each time it is on screen.
+
+        Should a second question come while the dialog is still asking, it gets a dialog of its own.
+        """
+        dialog = next((child for child in parent.findChildren(cls, "mfaDialog",
+                                                              Qt.FindChildOption.FindDirectChildrenOnly)
+                       if child.property("reused") and not child.isVisible()), None)
+        if dialog is None:
+            dialog = cls(prompt, parent)
+            dialog.setProperty("reused", True)
+        else:
+            dialog.set_prompt(prompt)
+        return await dialog.run(shown=None if shown is None else lambda: shown(dialog))
+
+    async def run(self, *, shown: Callable[[], None] | None = None) -> dict[str, list[str]] | None:
+        """Show the prompt and wait for the agent: the answers, or None when cancelled. The dialog
+        stays (hidden) afterwards; `ask` deletes its own."""
+        accepted = await open_and_wait(self, shown=shown) == QDialog.DialogCode.Accepted.value
+        if self.unsupported is not None:
+            raise self.unsupported
+        return self.answers() if accepted else None
 
     def answers(self) -> dict[str, list[str]]:
         """The answers as `core.sync` takes them: each challenge's exact prompt -> its answers."""

@@ -54,8 +54,11 @@
  *   #institution-empty       "no match" message of the search
  *   #unavailable-back        Back button of the "not available in the offline sandbox" panel
  *   #username  #password  #password-toggle  #submit  #credentials-error
- *   #mfa-prompt              the bank's question (plain text; further ones: #mfa-prompt-1, ...)
- *   #mfa-answer              answer input (further ones: #mfa-answer-1, ...)
+ *   #mfa-prompt              the bank's question (plain text; further ones: #mfa-prompt-1, ...);
+ *                            every one is [data-testid="mfa-prompt"]
+ *   #mfa-answer              answer input (further ones: #mfa-answer-1, ...); a multiple choice is
+ *                            a fieldset of that id holding input[type=radio][data-testid="mfa-option"]
+ *                            with the option's text as its value
  *   #mfa-submit  #mfa-error
  *   #account-list            the accounts: radios, or checkboxes with accountSelectorMultiple;
  *                            each is input[name="account"][value="<AccountId>"]
@@ -909,13 +912,13 @@
       var group = el("div", { className: "fc-question" }, [svgIcon("shield")]);
       if (options.length) {
         var fieldset = el("fieldset", { className: "fc-options", id: "mfa-answer" + suffix(index), "data-testid": "mfa-options" }, [
-          el("legend", { className: "fc-prompt", id: "mfa-prompt" + suffix(index), text: prompt })
+          el("legend", { className: "fc-prompt", id: "mfa-prompt" + suffix(index), "data-testid": "mfa-prompt", text: prompt })
         ]);
         options.forEach(function (option, optionIndex) {
           var id = "mfa-answer" + suffix(index) + "-option-" + optionIndex;
           fieldset.appendChild(
             el("label", { className: "fc-option", for: id }, [
-              el("input", { type: "radio", id: id, name: "mfa-" + index, value: String(option) }),
+              el("input", { type: "radio", id: id, name: "mfa-" + index, value: String(option), "data-testid": "mfa-option" }),
               el("span", { text: String(option) })
             ])
           );
@@ -925,7 +928,7 @@
         var inputId = "mfa-answer" + suffix(index);
         group.appendChild(
           el("div", { className: "fc-question-body" }, [
-            el("label", { className: "fc-prompt", id: "mfa-prompt" + suffix(index), for: inputId, text: prompt }),
+            el("label", { className: "fc-prompt", id: "mfa-prompt" + suffix(index), for: inputId, "data-testid": "mfa-prompt", text: prompt }),
             el("input", {
               className: "fc-input",
               type: "text",
