@@ -1,8 +1,8 @@
 """Render the application icon's PNG sizes from its SVG, with Qt's own SVG renderer (QSvgRenderer).
 
-    .venv/bin/python packaging/make_icons.py       # rewrites resources/icons/flinks-desktop-<size>.png
+    .venv/bin/python packaging/make_icons.py       # rewrites flinks_desktop/ui/icon/flinks-desktop-<size>.png
 
-resources/icons/flinks-desktop.svg is the icon's only source: edit it, run this, commit the PNGs.
+flinks_desktop/ui/icon/flinks-desktop.svg is the icon's only source: edit it, run this, commit the PNGs.
 They are what the desktop bundle, the window (flinks_desktop.ui.icons.app_icon) and an icon theme
 (hicolor/<size>x<size>/apps/flinks-desktop.png) use. Runs offscreen when there is no display.
 """
@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-ICONS = ROOT / "resources" / "icons"
+ICONS = ROOT / "flinks_desktop" / "ui" / "icon"  # package data: wheels and the bundle carry it
 NAME = "flinks-desktop"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 

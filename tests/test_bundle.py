@@ -25,7 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
-ICONS = ROOT / "resources" / "icons"
+ICONS = ROOT / "flinks_desktop" / "ui" / "icon"
 SIZES = (16, 32, 48, 64, 128, 256, 512)
 BUNDLE_VARIABLE = "FLINKS_DESKTOP_BUNDLE_TEST"
 
@@ -109,7 +109,7 @@ def test_each_png_size_is_the_svg_rendered_at_that_size(qapp, size):
     assert committed.pixelColor(size // 2, size // 2).alpha() == 255, "an opaque middle"
     fresh = make_icons.render(size).convertToFormat(committed.format())
     difference = max(abs(a - b) for a, b in zip(bytes(fresh.constBits()), bytes(committed.constBits()), strict=True))
-    assert difference <= 8, "resources/icons is out of date with the SVG: run packaging/make_icons.py"
+    assert difference <= 8, "the icon PNGs are out of date with the SVG: run packaging/make_icons.py"
 
 
 def test_the_window_icon_has_every_size(qapp):
@@ -161,7 +161,7 @@ def test_the_built_bundle_passes_its_self_test_and_starts_with_no_python_on_path
     data = folder / "_internal"
     for asset in ("flinks_desktop/sandbox/connect/index.html", "flinks_desktop/ui/connect_host.html",
                   "flinks_desktop/ui/connect_bridge.js", "flinks_desktop/ui/styles/00-base.qss",
-                  "resources/icons/flinks-desktop-256.png"):
+                  "flinks_desktop/ui/icon/flinks-desktop-256.png"):
         assert (data / asset).is_file(), f"{asset} is missing from the bundle"
 
     checked = build.self_test(folder)

@@ -38,4 +38,4 @@ def test_the_desktop_entry_starts_the_console_command_and_names_an_icon_we_ship(
     desktop = entry["Desktop Entry"]
     assert desktop["Type"] == "Application" and desktop["Name"] == "Flinks Desktop"
     assert desktop["Exec"].split()[0] in pyproject()["project"]["scripts"]
-    assert (ROOT / "resources" / "icons" / f"{desktop['Icon']}.svg").is_file()
+    assert (ROOT / "flinks_desktop" / "ui" / "icon" / f"{desktop['Icon']}.svg").is_file()
