@@ -2,7 +2,8 @@
 and a server can, and the command line (and, for a few of them, the window) ends with one clear
 sentence, within its deadline, the previous snapshot exactly as it was, and a sound cache.
 
-Deadlines are small here (`--timeout`); the client's own defaults are minutes.
+Deadlines are small here (`--timeout`; in the window, the environment's "Wait for Flinks" setting); the
+client's own defaults are minutes.
 """
 
 from __future__ import annotations
@@ -281,7 +282,138 @@ def test_the_window_says_how_long_it_waits_at_most(window_on, flinks) -> None:
     window = window_on(flinks.api_url)
     window.on_progress(SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=2, elapsed=12.2,
                                     limit=1800.0))
-    assert window.statusBar().currentMessage() == "Flinks is preparing the data… 12 s (poll 2, gives up after 1800 s)"
+    assert window.statusBar().currentMessage() == "Flinks is preparing the data… waited 12 s, gives up after 30 min"
+    window.on_progress(SyncProgress(LOGIN_ID, "statements"))
+    assert window.statusBar().currentMessage() == "Fetching statements…"
+
+
+# -- deadlines in the window: its own limit, the environment's "Wait for Flinks" setting ---------------------
+
+#: The environment's wait, in seconds: the 202 wait, and the longest any one call may take.
+WAIT = 2
+
+
+@dataclass(frozen=True)
+class WindowRow:
+    faults: dict[str, Fault]
+    said: str
+
+
+WINDOW_DEADLINE_ROWS = {
+    "endless 202": WindowRow({"GetAccountsDetail": PENDING, "GetAccountsDetailAsync": PENDING},
+                             "Flinks is taking too long to prepare the data: it was still preparing it after "),
+    "trickled body": WindowRow({"GetAccountsDetail": Trickle(every=0.3)},
+                               f"Flinks did not answer in time (the call took longer than {WAIT} s). Try again later."),
+}
+
+
+class LoopWatch:
+    """The longest pause between two turns of the window's event loop (a 20 ms timer), while on."""
+
+    def __init__(self) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.longest = 0.0
+        self._last: float | None = None
+        self._timer = QTimer(interval=20)
+        self._timer.timeout.connect(self._beat)
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if self._last is not None:
+            self.longest = max(self.longest, now - self._last)
+        self._last = now
+
+    def __enter__(self) -> LoopWatch:
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._timer.stop()
+
+
+@pytest.fixture
+def window_waiting(make_window):
+    """`window_waiting(api_url, wait)`: the main window in an environment given by its API URL whose
+    "Wait for Flinks" setting is `wait` seconds, with the fault server's login added and selected."""
+
+    def build(api_url: str, wait: int, qtbot):
+        def faults_environment(settings: Settings) -> None:
+            settings.add_from_url("Faults", api_url)
+            settings.update_private("Faults", wait_limit=wait)
+            settings.set_active("Faults")
+            settings.save()
+
+        window = make_window(faults_environment)
+        window.on_login_captured(LOGIN_ID, "FlinksCapital")
+        qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
+                        timeout=20_000)
+        return window
+
+    return build
+
+
+@pytest.mark.parametrize("name", list(WINDOW_DEADLINE_ROWS))
+def test_a_deadline_in_the_window_ends_at_the_environments_wait(name, qtbot, window_waiting, flinks) -> None:
+    flinks.clear()
+    window = window_waiting(flinks.api_url, WAIT, qtbot)
+    assert window.workspace.client.poll_timeout == WAIT
+    cache = window.workspace.cache_path
+    before = snapshot(cache)
+    row = WINDOW_DEADLINE_ROWS[name]
+    for endpoint, fault in row.faults.items():
+        flinks.fault(endpoint, fault)
+    statuses: list[str] = []
+    window.statusBar().messageChanged.connect(statuses.append)
+    try:
+        with LoopWatch() as loop:
+            started = time.monotonic()
+            window.refresh_selected(live=False)
+            assert window.cancel_sync_button.isVisible() and window.cancel_sync_button.isEnabled()
+            qtbot.waitUntil(lambda: window._sync_task is None, timeout=(WAIT + SLACK + 5) * 1000)
+            took = time.monotonic() - started
+    finally:
+        flinks.clear()
+
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith(row.said), shown
+    if name == "endless 202":
+        assert shown.endswith(f"and this app waits {WAIT} s at most. Try again later."), shown
+        assert any(status.startswith("Flinks is preparing the data… waited ") and
+                   status.endswith(f", gives up after {WAIT} s") for status in statuses), statuses
+    assert WAIT <= took < WAIT + SLACK, f"{name}: {took:.1f} s"
+    assert loop.longest < 0.5, f"the window did not answer for {loop.longest:.2f} s"  # it stayed responsive
+    assert snapshot(cache) == before  # nothing lost
+    [login] = window.connections.model.logins
+    assert login.status == "error" and login.error_message == shown
+
+    window.refresh_selected(live=False)  # the server behaves again: the next refresh works
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+    [login] = window.connections.model.logins
+    assert login.status == "ok", window.statusBar().currentMessage()
+    assert snapshot(cache) != before
+
+
+def test_the_wait_counts_the_seconds_between_two_polls(qtbot, window_waiting, flinks) -> None:
+    """A real Flinks answers a poll every 10 s: the status counts on in between, from the window's
+    own ticker, rather than standing still until the next answer."""
+    flinks.clear()
+    window = window_waiting(flinks.api_url, 3, qtbot)
+    flinks.fault("GetAccountsDetail", PENDING)  # the first 202 at once, then a poll that takes 2.5 s
+    flinks.fault("GetAccountsDetailAsync", Slow(2.5, PENDING))
+    statuses: list[str] = []
+    window.statusBar().messageChanged.connect(statuses.append)
+    try:
+        window.refresh_selected(live=False)
+        qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+    finally:
+        flinks.clear()
+    waits = [status for status in statuses if status.startswith("Flinks is preparing the data… waited ")]
+    # The client reported at 0 s and (the slow poll's answer) at 2.5 s; 1 s and 2 s are the ticker's.
+    for seconds in (0, 1, 2):
+        assert f"Flinks is preparing the data… waited {seconds} s, gives up after 3 s" in waits, waits
+    [login] = window.connections.model.logins
+    assert login.status == "error" and "this app waits 3 s at most" in login.error_message
 
 
 def test_a_deletion_whose_answer_never_came_says_nobody_knows_in_the_dialog(qtbot, window_on, flinks) -> None:

@@ -43,6 +43,7 @@ class Workspace:
         if environment.kind == "sandbox" and environment.sandbox_url is None:  # it runs where it ran
             environment = environment.running_at(self.environment.sandbox_url)
         self.client.set_secrets(auth_secret=auth_secret, api_key=api_key)
+        self.client.set_limits(**_limits(environment.wait_limit))
         self.sync.configure(days=environment.days_of_transactions, statements=_statements(environment))
         self.environment = environment
 
@@ -62,9 +63,10 @@ def open_workspace(
     """Everything needed to work with `environment`. Raises SettingsError (keyring unreadable).
 
     `timeout` (seconds) bounds every wait for Flinks: a call (its whole exchange, at most the
-    client's default deadline) and the wait for data Flinks answers 202 for (poll_timeout)."""
+    client's default deadline) and the wait for data Flinks answers 202 for (poll_timeout). None:
+    the environment's own limit (`Environment.wait_limit`, a setting; the CLI's --timeout is over it)."""
     interval = POLL_INTERVAL[environment.kind] if poll_interval is None else poll_interval
-    limits = {} if timeout is None else {"poll_timeout": timeout, "deadline": min(timeout, DEFAULT_DEADLINE)}
+    limits = _limits(environment.wait_limit if timeout is None else timeout)
     client = client_for(environment, secrets, poll_interval=interval, **limits)
     cache_path = settings.cache_path(environment)
     sync = Sync(
@@ -75,6 +77,12 @@ def open_workspace(
         statements=_statements(environment),
     )
     return Workspace(environment, client, sync, cache_path)
+
+
+def _limits(wait: float) -> dict[str, float]:
+    """The client's limits for a wait of `wait` seconds: the 202 wait, and no call longer than it
+    (nor than the client's default deadline: a long wait for data is not a long wait for one answer)."""
+    return {"poll_timeout": wait, "deadline": min(wait, DEFAULT_DEADLINE)}
 
 
 def _statements(environment: Environment) -> NumberOfStatements | None:

@@ -55,6 +55,18 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
     return f"{local:%b} {local.day}" if local.year == now.year else f"{local:%b} {local.day}, {local.year}"
 
 
+def duration(seconds: float) -> str:
+    """"45 s", "2 min 5 s", "30 min", "1 h 30 min": a length of time, as a person reads it."""
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, seconds_left = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    if minutes:
+        return f"{minutes} min {seconds_left} s" if seconds_left else f"{minutes} min"
+    return f"{seconds_left} s"
+
+
 def local_time(moment: datetime | None) -> str:
     return "—" if moment is None else f"{moment.astimezone():%Y-%m-%d %H:%M}"
 

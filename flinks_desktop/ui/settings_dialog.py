@@ -16,7 +16,13 @@ Decisions a reader should know:
 - **What may change is what core lets change.** The built-ins are read-only; the Flinks toolbox
   still takes secrets (some of its calls need them), the offline sandbox needs none. A private
   instance's instance and customer id are fixed once it is added (its cache holds that customer's
-  connections): only its name, Connect parameters, statements and days of transactions change.
+  connections): only its name, Connect parameters, statements, days of transactions and the wait
+  for Flinks change.
+- **The wait for Flinks belongs to an environment.** The offline sandbox answers at once; a real
+  instance may prepare a big connection's data for many minutes. The field takes a whole number
+  of minutes or seconds (the unit beside it says which); the most a sync waits for data Flinks
+  is still preparing, and no single call waits longer (`workspace.open_workspace`). Saved, it
+  applies from the next sync on, without a restart.
 - **A secret is never shown back.** The fields are password fields that start empty; next to each,
   "set" or "not set" from `SecretStore.is_set`. After Save the fields are emptied. A secret is never
   logged, and never put in any other widget.
@@ -26,6 +32,7 @@ Decisions a reader should know:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,6 +61,8 @@ from PySide6.QtWidgets import (
 )
 
 from flinks_desktop.core.settings import (
+    DEFAULT_WAIT_LIMIT,
+    LONGEST_WAIT_LIMIT,
     SECRET_LABELS,
     Environment,
     SecretKind,
@@ -66,6 +75,12 @@ from flinks_desktop.ui.mfa_dialog import open_and_wait
 
 #: Days of transactions as the agent reads them.
 DAYS = {"Days90": "90 days of transactions", "Days365": "365 days of transactions"}
+
+#: The units the wait for Flinks is typed in, and their seconds.
+WAIT_UNITS = {"minutes": 60, "seconds": 1}
+_WAIT_HINT = "at most, while Flinks prepares the data"
+_WAIT_TIP = ("How long a sync waits for Flinks to prepare the data before it stops and says so. No single "
+             "call to Flinks waits longer than this either (nor than 3 minutes).")
 
 #: objectName prefix of each secret's widgets: <prefix>Input, <prefix>Status, <prefix>Clear.
 SECRET_FIELDS: dict[SecretKind, str] = {"auth-secret": "authSecret", "api-key": "apiKey"}
@@ -179,10 +194,20 @@ class SettingsDialog(QDialog):
         for value, label in DAYS.items():
             self.days_combo.addItem(label, value)
 
-        for field in (self.name_input, self.instance_input, self.customer_input):
+        self.wait_input = QLineEdit(objectName="waitLimit")
+        self.wait_input.setFixedWidth(90)
+        self.wait_input.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.wait_input.setToolTip(_WAIT_TIP)
+        self.wait_unit = QComboBox(objectName="waitLimitUnit")
+        for unit in WAIT_UNITS:
+            self.wait_unit.addItem(unit, unit)
+        self.wait_unit.setToolTip(_WAIT_TIP)
+
+        for field in (self.name_input, self.instance_input, self.customer_input, self.wait_input):
             field.textChanged.connect(self._mark_dirty)
         self.statements_check.toggled.connect(self._mark_dirty)
         self.days_combo.currentIndexChanged.connect(self._mark_dirty)
+        self.wait_unit.currentIndexChanged.connect(self._mark_dirty)
 
         self.instance_host = _hint("-api.private.fin.ag", "instanceHost")
         instance_row = QHBoxLayout()
@@ -196,6 +221,15 @@ class SettingsDialog(QDialog):
         fetched_row.addWidget(self.statements_check)
         fetched_row.addStretch(1)
 
+        wait_hint = _hint(_WAIT_HINT, "waitLimitHint")
+        wait_hint.setToolTip(_WAIT_TIP)
+        wait_row = QHBoxLayout()
+        wait_row.setSpacing(8)
+        wait_row.addWidget(self.wait_input)
+        wait_row.addWidget(self.wait_unit)
+        wait_row.addSpacing(6)
+        wait_row.addWidget(wait_hint, 1)
+
         fields = QGridLayout()
         fields.setHorizontalSpacing(14)
         fields.setVerticalSpacing(8)
@@ -206,6 +240,7 @@ class SettingsDialog(QDialog):
             ("Instance", instance_row),
             ("Customer id", self.customer_input),
             ("Each sync fetches", fetched_row),
+            ("Wait for Flinks", wait_row),
         )):
             label = QLabel(text)
             fields.addWidget(label, row, 0, Qt.AlignmentFlag.AlignVCenter)
@@ -429,11 +464,14 @@ class SettingsDialog(QDialog):
         self.statements_check.setChecked(environment.statements_enabled if environment else True)
         days = environment.days_of_transactions if environment else "Days90"
         self.days_combo.setCurrentIndex(self.days_combo.findData(days))
+        self._show_wait_limit(environment.wait_limit if environment else DEFAULT_WAIT_LIMIT)
         self.name_input.setReadOnly(not editable)
         self.instance_input.setReadOnly(environment is not None)
         self.customer_input.setReadOnly(environment is not None)
         self.statements_check.setEnabled(editable)
         self.days_combo.setEnabled(editable)
+        self.wait_input.setReadOnly(not editable)
+        self.wait_unit.setEnabled(editable)
 
         self.parameters.setRowCount(0)
         for name, value in (environment.connect_parameters.items() if environment else ()):
@@ -470,6 +508,29 @@ class SettingsDialog(QDialog):
             self.secret_status[kind].setProperty("state", state.replace(" ", "-"))
             _repolish(self.secret_status[kind])
             self.secret_clear[kind].setEnabled(state == "set")
+
+    def _show_wait_limit(self, seconds: int) -> None:
+        """In minutes when it is whole minutes (as a person thinks of it), else in seconds."""
+        unit = "minutes" if seconds % 60 == 0 else "seconds"
+        self.wait_input.setText(str(seconds // WAIT_UNITS[unit]))
+        self.wait_unit.setCurrentIndex(self.wait_unit.findData(unit))
+
+    def _form_wait_limit(self) -> int:
+        """The wait typed in, in seconds. Raises SettingsError with a sentence when it is not a
+        whole number of the unit chosen, or is out of range."""
+        text = self.wait_input.text().strip()
+        unit = self.wait_unit.currentData()
+        if not text:
+            raise SettingsError("Give how long to wait for Flinks, such as 30 minutes.")
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            example = "30" if unit == "minutes" else "90"
+            raise SettingsError(f"“{text}” is not a whole number of {unit}: give one such as {example}"
+                                + (", or choose seconds." if unit == "minutes" else "."))
+        seconds = int(text) * WAIT_UNITS[unit]
+        if not 1 <= seconds <= LONGEST_WAIT_LIMIT:
+            raise SettingsError(f"The wait for Flinks must be from 1 second to 24 hours "
+                                f"({LONGEST_WAIT_LIMIT // 60:,} minutes); {text} {unit} is not.")
+        return seconds
 
     def _form_connect_parameters(self) -> dict[str, str]:
         """The table's parameters; empty rows are left out. Raises SettingsError for a repeated name."""
@@ -542,21 +603,24 @@ class SettingsDialog(QDialog):
         if current is not None and current.kind != "private":
             return current  # a built-in: only its secrets change
         parameters = self._form_connect_parameters()
+        wait = self._form_wait_limit()
         statements = self.statements_check.isChecked()
         days = self.days_combo.currentData()
         if current is None:
             added = self.settings.add_private(
                 self.name_input.text(), self.instance_input.text(), self.customer_input.text(),
                 connect_parameters=parameters, statements_enabled=statements, days_of_transactions=days,
+                wait_limit=wait,
             )
             return self._write(added, undo=lambda: self.settings.remove_private(added.name))
         updated = self.settings.update_private(
             current.name, new_name=self.name_input.text(), connect_parameters=parameters,
-            statements_enabled=statements, days_of_transactions=days,
+            statements_enabled=statements, days_of_transactions=days, wait_limit=wait,
         )
         return self._write(updated, undo=lambda: self.settings.update_private(
             updated.name, new_name=current.name, connect_parameters=current.connect_parameters,
             statements_enabled=current.statements_enabled, days_of_transactions=current.days_of_transactions,
+            wait_limit=current.wait_limit,
         ))
 
     def _write(self, environment: Environment, undo: Callable[[], object]) -> Environment:
