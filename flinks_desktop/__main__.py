@@ -1,3 +1,3 @@
-from flinks_desktop.cli import main
+from flinks_desktop.launch import main
 
 raise SystemExit(main())

@@ -11,6 +11,7 @@
     transactions LOGIN_ID [--search TEXT] [--since DATE] [--limit N] [--format table|csv|json]
     statements LOGIN_ID [--save DIR [--overwrite]]
     activity [LOGIN_ID] [--limit N]
+    check                                                        read the whole cache and check it
     delete-card LOGIN_ID [--local-only] [--yes]
     env list | add NAME --api-url URL [--connect-url URL] | use NAME | remove NAME
         | set-secret NAME (auth-secret | api-key) [--clear]      the environments, without the app
@@ -68,9 +69,10 @@ Decisions a reader should know:
   saved, or, when Ctrl-C comes while a snapshot is being written, that it was already being saved
   and is kept (`core.sync.SyncCancelled`).
 - **Waits are bounded.** Every call to Flinks has a deadline for its whole exchange (a server
-  trickling its answer cannot hold a command), and data Flinks answers 202 for is polled for 30
-  minutes at most; `--timeout SECONDS` on `sync` and `add` bounds both (the progress line says how
-  long it has waited, and for how long it will).
+  trickling its answer cannot hold a command), and data Flinks answers 202 for is polled for as
+  long as the environment's "Wait for Flinks" setting says (30 minutes unless changed in the app's
+  Settings); `--timeout SECONDS` on `sync` and `add` bounds both instead (the progress line says
+  how long it has waited, and for how long it will).
 - **env** changes the settings the desktop app uses too (`core.settings`): `env add` keeps a
   Flinks instance's URL as that private instance and any other server that speaks the Flinks API
   by its URLs. The environment in use cannot be removed; a removed one's secrets leave the
@@ -271,6 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--limit", type=_positive, default=DEFAULT_ACTIVITY_LIMIT, metavar="N",
                           help=f"the newest N entries (default: {DEFAULT_ACTIVITY_LIMIT})")
 
+    command("check", check_cache, "read the whole cache and check that it is healthy",
+            "Read every page of the environment's cache and check it: SQLite's integrity check, and the "
+            "search index against the transactions. Opening the cache checks only its schema (and "
+            "everything after a session that did not close it); this is the full check on demand. "
+            "Exit status 0 when it is healthy.")
+
     delete = command("delete-card", delete_card, "delete a card at Flinks and its data on this computer")
     delete.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     delete.add_argument("--local-only", action="store_true",
@@ -340,7 +348,8 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: object) ->
 def _add_timeout_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
                         help="give up on Flinks after this long: on any one call, and on data Flinks is "
-                             "still preparing (default: 30 minutes for that wait)")
+                             "still preparing (default: the environment's wait setting, 30 minutes "
+                             "unless changed)")
 
 
 def _add_format_option(parser: argparse.ArgumentParser) -> None:
@@ -830,6 +839,13 @@ def _save_statements(store: Store, login: LoginRow, statements: Sequence[Stateme
     if refused:
         others = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
         raise Failure(f"{refused[0]}{others} Add --overwrite to replace what is there.")
+    return 0
+
+
+def check_cache(context: Context, args: argparse.Namespace) -> int:
+    with context.cache() as store:
+        result = store.check()
+    print(f"The cache {store.path} is healthy: {result.size / 1_000_000:,.1f} MB checked, nothing wrong found.")
     return 0
 
 

@@ -15,7 +15,7 @@ def main(argv: list[str]) -> int:
         from flinks_desktop import self_test
 
         return self_test.run()
-    from flinks_desktop.cli import main as command
+    from flinks_desktop.launch import main as command
 
     return command(argv)
 

@@ -309,7 +309,8 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
         assert "UNIQUE (login_id, account_id, id)" in schema
         assert [row[0] for row in raw.execute("SELECT seq FROM transactions ORDER BY seq LIMIT 3")] == [10, 11, 12]
         triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert triggers == {"transactions_ai", "transactions_ad", "transactions_au"}
+        assert triggers == {"transactions_ai", "transactions_ad", "transactions_au",
+                            "transaction_days_ai", "transaction_days_ad", "transaction_days_au"}
 
 
 def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:

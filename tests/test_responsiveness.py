@@ -23,6 +23,7 @@ import pytest
 
 from flinks_desktop.core.flinks import AccountsResult, FlinksClient, FlinksError, ProtocolError
 from flinks_desktop.core.flinks import client as client_module
+from flinks_desktop.core.flinks import models
 from flinks_desktop.core.flinks.client import ApiCall
 from flinks_desktop.core.flinks.models import loads
 from flinks_desktop.core.store import Store
@@ -275,17 +276,19 @@ def test_decoding_a_big_body_lets_other_threads_run(big_detail) -> None:
 
 
 def test_a_sync_frees_the_fetched_data_off_the_loop(server, big_detail, monkeypatch, tmp_path: Path) -> None:
-    """The snapshot's last reference goes to the writer's job: its tens of thousands of objects are
-    freed on the writer thread, not on the loop's when the sync returns."""
+    """The answer is read on the writer's thread (`models.AccountsStream`), a batch at a time: every
+    batch of transactions is made there and freed there, none on the loop's."""
+    made_on: list[str] = []
     freed_on: list[str] = []
-    real_parse = client_module.parse_accounts
+    real_batch = models.TransactionBatch
 
-    def watched_parse(body):
-        result = real_parse(body)
-        weakref.finalize(result, lambda: freed_on.append(threading.current_thread().name))
-        return result
+    def watched_batch(*args):
+        batch = real_batch(*args)
+        made_on.append(threading.current_thread().name)
+        weakref.finalize(batch, lambda: freed_on.append(threading.current_thread().name))
+        return batch
 
-    monkeypatch.setattr(client_module, "parse_accounts", watched_parse)
+    monkeypatch.setattr(models, "TransactionBatch", watched_batch)
     authorized = {"HttpStatusCode": 200, "RequestId": REQUEST_ID, "Institution": "FlinksCapital",
                   "Login": {"Id": LOGIN_ID, "Username": "bench", "IsScheduledRefresh": False}}
     server.script(json_reply(200, authorized), Reply(200, big_detail))
@@ -304,5 +307,6 @@ def test_a_sync_frees_the_fetched_data_off_the_loop(server, big_detail, monkeypa
     assert message == f"Saved 2 accounts, {TRANSACTIONS:,} new transactions, 0 updated."
     with Store.open(cache) as store:
         assert store.count_transactions(LOGIN_ID) == TRANSACTIONS
-    assert freed_on and freed_on != [loop_thread], freed_on
+    assert made_on and loop_thread not in made_on, made_on
+    assert len(freed_on) == len(made_on) and loop_thread not in freed_on, freed_on
     assert freed_on[0].startswith("flinks-cache-writer")

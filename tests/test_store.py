@@ -174,14 +174,14 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
 
     db = Database(db_path)
     assert [migration.name for migration in MIGRATIONS.applied(db)] == [
-        "initial_schema", "login_tag", "pending_wipes", "transactions_keyed_by_account"]
+        "initial_schema", "login_tag", "pending_wipes", "transactions_keyed_by_account", "transaction_days"]
     assert MIGRATIONS.pending(db) == []
     tables = {"logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events",
-              "pending_wipes"}
+              "pending_wipes", "transaction_days"}
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
-    assert len(MIGRATIONS.applied(Database(db_path))) == 4
+    assert len(MIGRATIONS.applied(Database(db_path))) == 5
     assert not [path for path in db_path.parent.iterdir() if ".new" in path.name]  # nothing left of the making
 
     empty = db_path.with_name("empty.db")  # no cache is ever empty: this one is not ours
@@ -559,8 +559,8 @@ def test_statements_are_stored_with_their_bytes(store, sandbox_data):
 
 # -- crash mid-write -------------------------------------------------------------------------------------
 
-#: Runs in a child process: saves the snapshot pickled in argv[2] and, once a few batches of its
-#: transactions are written, says "partway" on stdout and waits to be killed.
+#: Runs in a child process: saves the snapshot pickled in argv[2] and, once the transactions of two
+#: of its accounts are written, says "partway" on stdout and waits to be killed.
 CRASHING_WRITER = """
 import pickle, sqlite3, sys, time
 from datetime import UTC, datetime
@@ -571,7 +571,7 @@ batches = 0
 
 def stop_halfway(sql):
     global batches
-    if sql.startswith('INSERT INTO "transactions"'):
+    if sql.startswith("INSERT INTO transactions "):  # one per account, its staged rows into the cache
         batches += 1
         if batches == 3:
             print("partway", flush=True)

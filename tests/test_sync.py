@@ -489,13 +489,13 @@ def test_the_loop_stays_responsive_while_the_largest_snapshot_is_saved(
     """Writes run on the writer thread: a 10 ms ticker on the loop never waits long (a correctness
     bound for "writes are off the loop thread", not a benchmark)."""
     writers: set[str] = set()
-    save_snapshot = Store.save_snapshot
+    snapshot_writer = Store.snapshot_writer
 
     def noting_thread(store: Store, *args: Any, **kwargs: Any) -> Any:
         writers.add(threading.current_thread().name)
-        return save_snapshot(store, *args, **kwargs)
+        return snapshot_writer(store, *args, **kwargs)
 
-    monkeypatch.setattr(Store, "save_snapshot", noting_thread)
+    monkeypatch.setattr(Store, "snapshot_writer", noting_thread)
     gaps: list[float] = []
 
     async def ticker(stop: asyncio.Event) -> None:

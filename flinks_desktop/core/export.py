@@ -1,8 +1,8 @@
 """Cached data for other programs and for tickets: logins, accounts and transactions as CSV or JSON,
 exactly as the cache holds them, and statement files saved under readable names.
 
-    with open(path, "w", encoding="utf-8", newline="") as file:      # the GUI's Export action
-        export.write_csv(store.transactions(login_id, since=start), file)
+    job = export.TransactionsExport(cache_path, login_id, path, since=start)   # the GUI's Export action
+    count = await asyncio.to_thread(job.run)        # job.written / job.total meanwhile; job.cancel()
     export.write_json(store.accounts(login_id), sys.stdout, AccountRow)     # the CLI
     name = export.statement_file_name(statement, account)
     export.save_file(folder / name, store.statement_pdf(login_id, statement.unique_id))
@@ -28,6 +28,15 @@ Decisions a reader should know:
   tab, carriage return first) with an apostrophe; amounts and dates are never touched. It is off by
   default, as it changes the text.
 - **JSON**: one array of objects, UTF-8 text (`ensure_ascii=False`), two-space indent, a final line break.
+- **Streamed.** Both writers take any iterable and write each row as it comes, so an export of a
+  million transactions (`Store.iter_transactions`) never holds them all. The JSON is written item
+  by item, byte for byte what `json.dump(items, indent=2)` writes.
+- **Export files are whole or absent.** `write_file` writes into a temporary file beside the
+  target (owner-only, as the data is the user's bank data) and moves it over the target once it
+  is complete and on disk: a failure, a cancel or a crash halfway leaves whatever was there
+  before, and no partial file under the final name. `TransactionsExport` is one such export made
+  to run on a worker thread (the GUI's event loop keeps running), with a count to show progress
+  and a cancel.
 - **Statement files** are named from what a person recognises: the account title and last four
   digits, the statement's period end (else the day it was fetched), and the start of its UniqueId,
   which keeps names unique ("Everyday-Chequing-2087_2025-01-31_D6EABD8B.pdf"). `save_file` writes
@@ -42,8 +51,9 @@ import json
 import os
 import re
 import tempfile
+import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -51,7 +61,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, TextIO, TypeVar
 
-from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, TransactionRow
+from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, Store, TransactionRow
 
 Row = TypeVar("Row", TransactionRow, AccountRow, LoginRow)
 Value = str | bool | None
@@ -70,6 +80,10 @@ class ExportError(Exception):
 
 class ExportConflict(ExportError):
     """A file with other content is where a file was to be saved: it was left as it is."""
+
+
+class ExportCancelled(ExportError):
+    """The export was cancelled before it was complete: no file was written or replaced."""
 
 
 # -- columns ---------------------------------------------------------------------------------------
@@ -191,13 +205,15 @@ def columns(kind: type[Row]) -> Sequence[Column[Row]]:
 
 def records(rows: Iterable[Row], kind: type[Row] = TransactionRow) -> list[dict[str, Value]]:
     """The rows as flat dicts, column name -> exact value (a str, a bool or None)."""
+    return list(_records(rows, kind))
+
+
+def _records(rows: Iterable[Row], kind: type[Row]) -> Iterator[dict[str, Value]]:
     chosen = columns(kind)
-    result = []
     for row in rows:
         if not isinstance(row, kind):
             raise TypeError(f"expected {kind.__name__} rows, got a {type(row).__name__}")
-        result.append({column.name: column.value(row) for column in chosen})
-    return result
+        yield {column.name: column.value(row) for column in chosen}
 
 
 # -- writers -----------------------------------------------------------------------------------------
@@ -206,24 +222,131 @@ def records(rows: Iterable[Row], kind: type[Row] = TransactionRow) -> list[dict[
 def write_csv(
     rows: Iterable[Row], stream: TextIO, kind: type[Row] = TransactionRow, *, spreadsheet_safe: bool = False
 ) -> int:
-    """Write a header row and one row per item to `stream`; return how many items were written."""
+    """Write a header row and one row per item to `stream`, as they come; return how many items
+    were written."""
     chosen = columns(kind)
-    items = records(rows, kind)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([column.name for column in chosen])
-    for item in items:
+    count = 0
+    for item in _records(rows, kind):
         writer.writerow([
             _csv_cell(item[column.name], guard=spreadsheet_safe and column.text) for column in chosen
         ])
-    return len(items)
+        count += 1
+    return count
 
 
 def write_json(rows: Iterable[Row], stream: TextIO, kind: type[Row] = TransactionRow) -> int:
-    """Write the items as one JSON array of objects to `stream`; return how many were written."""
-    items = records(rows, kind)
-    json.dump(items, stream, ensure_ascii=False, indent=2)
-    stream.write("\n")
-    return len(items)
+    """Write the items as one JSON array of objects to `stream`, one item at a time (exactly what
+    `json.dump(items, stream, ensure_ascii=False, indent=2)` writes, then a line break); return how
+    many were written."""
+    columns(kind)  # an unknown kind fails before anything is written
+    count = 0
+    for item in _records(rows, kind):
+        # An item at the array's depth: its own lines indented once more (a value holds no raw line break).
+        stream.write("[\n  " if count == 0 else ",\n  ")
+        stream.write(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
+        count += 1
+    stream.write("\n]\n" if count else "[]\n")
+    return count
+
+
+def write_file(
+    path: Path,
+    rows: Iterable[Row],
+    kind: type[Row] = TransactionRow,
+    *,
+    as_json: bool = False,
+    spreadsheet_safe: bool = False,
+) -> int:
+    """Write `rows` to `path` as JSON or CSV (`write_json`, `write_csv`), whole or not at all: into a
+    temporary file beside it (owner-only), flushed to disk, then moved over `path`. When anything
+    fails halfway (the disk, the cache, an `ExportCancelled` raised by `rows`) the temporary file
+    goes and whatever was at `path` stays as it was. Raises `ExportError` with a sentence for a
+    file that cannot be written; returns how many rows were written."""
+    path = Path(path)
+    try:
+        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
+            if as_json:
+                count = write_json(rows, stream, kind)
+            else:
+                count = write_csv(rows, stream, kind, spreadsheet_safe=spreadsheet_safe)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
+        raise
+    return count
+
+
+_NOT_WRITTEN = "{path} could not be written ({reason}); nothing was written there."
+
+
+class TransactionsExport:
+    """One export of a login's transactions to a file, made to run on a worker thread (`run`) while
+    the GUI thread shows `written` of `total` and may `cancel` it.
+
+    `run` opens its own `Store` on `cache` (a Store belongs to the thread that opened it), reads
+    the transactions the filters select newest first, a page at a time from one read of the cache
+    (`Store.iter_transactions`), and writes them with `write_file`. It returns how many were
+    written; raises `ExportCancelled` after `cancel`, `ExportError` or `CacheError` with a sentence
+    otherwise; in every failure the file at `path` is as it was.
+    """
+
+    def __init__(
+        self,
+        cache: Path,
+        login_id: str,
+        path: Path,
+        *,
+        account_id: str | None = None,
+        search: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        as_json: bool = False,
+        spreadsheet_safe: bool = False,
+    ) -> None:
+        self.cache = Path(cache)
+        self.login_id = login_id
+        self.path = Path(path)
+        self.filters = {"account_id": account_id, "search": search, "since": since, "until": until}
+        self.as_json = as_json
+        self.spreadsheet_safe = spreadsheet_safe
+        #: How many transactions the filters select (None until `run` has counted them).
+        self.total: int | None = None
+        #: How many have been written so far (read from any thread: an int, replaced whole).
+        self.written = 0
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        """Stop at the next row: the file is not written (from any thread)."""
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def run(self) -> int:
+        with Store.open(self.cache) as store:
+            self.total = store.count_transactions(self.login_id, **self.filters)
+            return write_file(self.path, self._rows(store), as_json=self.as_json,
+                              spreadsheet_safe=self.spreadsheet_safe and not self.as_json)
+
+    def _rows(self, store: Store) -> Iterator[TransactionRow]:
+        for row in store.iter_transactions(self.login_id, **self.filters):
+            if self._cancelled.is_set():
+                raise ExportCancelled(f"The export was cancelled, so {self.path} was not written.")
+            yield row
+            self.written += 1
+        if self._cancelled.is_set():  # cancelled after the last row: still nothing written
+            raise ExportCancelled(f"The export was cancelled, so {self.path} was not written.")
 
 
 def _csv_cell(value: Value, *, guard: bool) -> str:

@@ -6,7 +6,8 @@ An environment is where the Flinks API and Flinks Connect of a set of connection
   app starts it on a free port each run, so its URLs are known only then: `running_at(base_url)`.
 - "Flinks toolbox": the public Flinks sandbox (`toolbox-api.private.fin.ag`).
 - Any number of private instances (`{instance}-api.private.fin.ag`, the customer's own customer id,
-  Connect parameters, whether statements are fetched, how many days of transactions).
+  Connect parameters, whether statements are fetched, how many days of transactions, how long to
+  wait for Flinks).
 - Any number of environments known by their URL: any server that speaks the Flinks API (a sandbox
   started apart, a mock, a proxy), its API base up to the customer id and, optionally, its Connect
   URL (else the API's origin + /v2/). They are private instances in every other respect (kind
@@ -29,7 +30,7 @@ Choices a reader should know about:
   never inherit the cache or the keyring entries of a removed one of the same name.
 - **Where the data comes from is fixed.** The instance and customer id of a private environment
   cannot be changed: its cache holds that customer's connections. Add another environment instead.
-  Its name, Connect parameters, statements and days of transactions can be changed.
+  Its name, Connect parameters, statements, days of transactions and wait for Flinks can be changed.
 - **The environment in use cannot be removed**, and the two built-ins can be neither removed nor
   changed. The file records the active environment by slug, so a rename does not lose it; an
   active slug the file does not know (a hand edit) falls back to the offline sandbox.
@@ -60,24 +61,22 @@ import json
 import logging
 import os
 import re
-import secrets as random_tokens
-import tempfile
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlencode, urlsplit
 
-import keyring
-from keyring.backend import KeyringBackend
-from keyring.backends import chainer, fail, null
-from keyring.errors import KeyringLocked
-
 from flinks_desktop.core import paths
-from flinks_desktop.core.flinks import DaysOfTransactions, FlinksClient
+from flinks_desktop.core.flinks.models import DaysOfTransactions
 from flinks_desktop.core.redact import is_guid
+
+if TYPE_CHECKING:  # keyring and the client (httpx) load on first use: not before the first paint
+    from keyring.backend import KeyringBackend
+
+    from flinks_desktop.core.flinks import FlinksClient
 
 log = logging.getLogger("flinks_desktop.settings")
 
@@ -110,6 +109,13 @@ TOOLBOX_SLUG = "toolbox"
 
 #: Long enough for "Acme Corp — production (Quebec)", short enough for a window title.
 MAX_NAME_LENGTH = 60
+
+#: How long an environment waits for Flinks, in seconds, unless its settings say otherwise: half an
+#: hour for data Flinks is still preparing (the client's own default poll limit). A real instance
+#: can take that long on a big connection; the offline sandbox answers at once.
+DEFAULT_WAIT_LIMIT = 30 * 60
+#: The longest wait a setting may ask for (the CLI's --timeout takes as much): a day.
+LONGEST_WAIT_LIMIT = 24 * 60 * 60
 
 #: A DNS label is at most 63 characters and the longest host we build is "{instance}-iframe".
 _INSTANCE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
@@ -170,6 +176,9 @@ class Environment:
     custom_api_url: str | None = None
     #: With `custom_api_url` only: its Connect widget, without a query. None: the API's origin + /v2/.
     custom_connect_url: str | None = None
+    #: Whole seconds: the most a sync waits for data Flinks answers 202 for, and for any one call
+    #: when that is shorter than the client's own deadline (`workspace.open_workspace`).
+    wait_limit: int = DEFAULT_WAIT_LIMIT
 
     def __post_init__(self) -> None:
         if self.kind not in get_args(Kind):
@@ -195,6 +204,9 @@ class Environment:
             raise SettingsError("Whether statements are fetched must be true or false.")
         if self.days_of_transactions not in get_args(DaysOfTransactions):
             raise SettingsError('Days of transactions must be "Days90" or "Days365".')
+        limit = self.wait_limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LONGEST_WAIT_LIMIT:
+            raise SettingsError("The wait for Flinks must be a whole number of seconds, from 1 second to 24 hours.")
 
     def _check_custom_urls(self) -> None:
         if self.kind != "private" or self.instance is not None:
@@ -279,6 +291,7 @@ def private_instance(
     connect_parameters: Mapping[str, str] | None = None,
     statements_enabled: bool = True,
     days_of_transactions: DaysOfTransactions = "Days90",
+    wait_limit: int = DEFAULT_WAIT_LIMIT,
 ) -> Environment:
     """A customer's own Flinks instance. `name` defaults to `instance`, `slug` to a new one."""
     name = instance if name is None else name
@@ -291,6 +304,7 @@ def private_instance(
         connect_parameters=dict(connect_parameters or {}),
         statements_enabled=statements_enabled,
         days_of_transactions=days_of_transactions,
+        wait_limit=wait_limit,
     )
 
 
@@ -303,6 +317,7 @@ def url_environment(
     connect_parameters: Mapping[str, str] | None = None,
     statements_enabled: bool = True,
     days_of_transactions: DaysOfTransactions = "Days90",
+    wait_limit: int = DEFAULT_WAIT_LIMIT,
 ) -> Environment:
     """An environment known by its URL (see the module): any server that speaks the Flinks API.
     `slug` defaults to a new one. Raises SettingsError with a sentence when a URL is not valid."""
@@ -317,6 +332,7 @@ def url_environment(
         connect_parameters=dict(connect_parameters or {}),
         statements_enabled=statements_enabled,
         days_of_transactions=days_of_transactions,
+        wait_limit=wait_limit,
     )
 
 
@@ -440,7 +456,9 @@ def _new_slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
     words = re.findall(r"[a-z0-9]+", ascii_name.lower())
     base = "-".join(words)[:40].strip("-") or "environment"
-    return f"{base}-{random_tokens.token_hex(3)}"
+    import secrets  # only when a private instance is added: not at start-up
+
+    return f"{base}-{secrets.token_hex(3)}"
 
 
 def _check_name(name: object) -> None:
@@ -609,6 +627,7 @@ class Settings:
         connect_parameters: Mapping[str, str] | None = None,
         statements_enabled: bool = True,
         days_of_transactions: DaysOfTransactions = "Days90",
+        wait_limit: int = DEFAULT_WAIT_LIMIT,
     ) -> Environment:
         """Add a private instance. Raises SettingsError with a sentence when a field is not valid."""
         name = name.strip()
@@ -622,6 +641,7 @@ class Settings:
             connect_parameters=connect_parameters,
             statements_enabled=statements_enabled,
             days_of_transactions=days_of_transactions,
+            wait_limit=wait_limit,
         )
         self._private.append(environment)
         return environment
@@ -653,6 +673,7 @@ class Settings:
         connect_parameters: Mapping[str, str] | None = None,
         statements_enabled: bool | None = None,
         days_of_transactions: DaysOfTransactions | None = None,
+        wait_limit: int | None = None,
     ) -> Environment:
         """Change what may change of a private instance (not its instance or customer id)."""
         current = self._private_named(name, "changed")
@@ -668,6 +689,8 @@ class Settings:
             changes["statements_enabled"] = statements_enabled
         if days_of_transactions is not None:
             changes["days_of_transactions"] = days_of_transactions
+        if wait_limit is not None:
+            changes["wait_limit"] = wait_limit
         updated = replace(current, **changes)
         self._private = [updated if e.slug == current.slug else e for e in self._private]
         return updated
@@ -728,6 +751,9 @@ def _private_to_json(environment: Environment) -> dict[str, object]:
             where["connect_url"] = environment.custom_connect_url
     else:
         where = {"instance": environment.instance, "customer_id": environment.customer_id}
+    # The wait is written only when it was changed: an environment left alone follows the default
+    # (and its entry reads as an older Flinks Desktop wrote it, which ignores the key anyway).
+    wait = {} if environment.wait_limit == DEFAULT_WAIT_LIMIT else {"wait_limit_seconds": environment.wait_limit}
     return {
         "name": environment.name,
         "slug": environment.slug,
@@ -735,6 +761,7 @@ def _private_to_json(environment: Environment) -> dict[str, object]:
         "connect_parameters": dict(environment.connect_parameters),
         "statements_enabled": environment.statements_enabled,
         "days_of_transactions": environment.days_of_transactions,
+        **wait,
     }
 
 
@@ -754,6 +781,7 @@ def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Enviro
         "connect_parameters": entry.get("connect_parameters", {}),
         "statements_enabled": entry.get("statements_enabled", True),
         "days_of_transactions": entry.get("days_of_transactions", "Days90"),
+        "wait_limit": entry.get("wait_limit_seconds", DEFAULT_WAIT_LIMIT),  # absent in older files
     }
     if by_url:
         api_url, connect_url = entry["api_url"], entry.get("connect_url")
@@ -770,6 +798,8 @@ def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Enviro
 
 def _write_atomically(path: Path, text: str) -> None:
     """Write `path` so that a crash leaves either the old file or the new one, owner-only (0600)."""
+    import tempfile  # only when the settings are saved: not at start-up
+
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(descriptor, "w", encoding="utf-8") as file:
@@ -826,9 +856,24 @@ class SecretStore:
 
     def __init__(self, service: str = KEYRING_SERVICE) -> None:
         self._service = service
-        self._backend, self.status = _detect_keyring()
+        # keyring's backend is looked for on first use (loading keyring and probing its backends
+        # takes tens of milliseconds: the window paints first).
+        self._detected: tuple[KeyringBackend | None, KeyringStatus] | None = None
         #: Used only when no keyring is available: "<slug>:<kind>" -> secret.
         self._session: dict[str, str] = {}
+
+    @property
+    def _backend(self) -> KeyringBackend | None:
+        if self._detected is None:
+            self._detected = _detect_keyring()
+        return self._detected[0]
+
+    @property
+    def status(self) -> KeyringStatus:
+        """Whether secrets go to the system keyring, which one, and a sentence saying so."""
+        if self._detected is None:
+            self._detected = _detect_keyring()
+        return self._detected[1]
 
     def get(self, environment: Environment, kind: SecretKind) -> str | None:
         username = _username(environment, kind)
@@ -879,6 +924,9 @@ class SecretStore:
 
 def _detect_keyring() -> tuple[KeyringBackend | None, KeyringStatus]:
     """keyring's chosen backend, or None (and why) when secrets cannot be kept in it."""
+    import keyring
+    from keyring.backends import chainer, fail, null
+
     try:
         backend = keyring.get_keyring()
     except Exception as error:  # a broken keyring plugin or config must not stop the app
@@ -911,6 +959,8 @@ def _keyring_failure(action: str, environment: Environment, kind: SecretKind, er
     exceptions through (jeepney, secretstorage, pywin32), and none of them may end the app. Only
     the exception's type is logged: its text is the backend's and is not shown or trusted.
     """
+    from keyring.errors import KeyringLocked
+
     log.warning("the keyring could not %s the %s of %s: %s", action, kind, environment.slug, type(error).__name__)
     reason = "it is locked" if isinstance(error, KeyringLocked) else "it may be locked or not running"
     return SecretStoreError(
@@ -945,5 +995,7 @@ def client_for(environment: Environment, secrets: SecretStore, **client_options:
     `client_options` go to `FlinksClient` (poll_interval, timeout, transport...). Raises
     SecretStoreError when the keyring cannot be read.
     """
+    from flinks_desktop.core.flinks import FlinksClient
+
     auth_secret, api_key = secrets_for(environment, secrets)
     return FlinksClient(environment.api_url, auth_secret=auth_secret, api_key=api_key, **client_options)

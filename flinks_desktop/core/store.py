@@ -20,7 +20,10 @@ Choices a reader should know about:
   VACUUM may renumber the rowids of a table without one.
 - **One transaction per snapshot.** `save_snapshot` writes the login, its accounts and its
   transactions in one `BEGIN IMMEDIATE ... COMMIT`: a crash mid-write leaves the previous snapshot
-  as it was (SQLite ignores a WAL tail without a commit record).
+  as it was (SQLite ignores a WAL tail without a commit record). `snapshot_writer` does the same
+  for a snapshot written as it is read, a batch at a time (a million transactions are never held
+  in memory): staged in a temporary table, moved into the cache account by account, oldest first
+  (`SnapshotWriter`); `save_snapshot` is written with it.
 - **Money** is INTEGER cents in STRICT tables, so SQL sums are exact integer sums and SQLite itself
   refuses a float. Converting refuses, loudly (`UnsupportedAmount`), any amount that is not a whole
   number of cents, rather than rounding it. Decimal text was the alternative: exact too, but SQL
@@ -45,7 +48,18 @@ Choices a reader should know about:
   adds and replaces: "MostRecent" after "Months12" must not delete eleven statements.
 - **Search** is FTS5 over descriptions (sqlite-utils' `enable_fts(..., create_triggers=True)`, so
   the index follows every insert, update and delete). User text goes through `quote_fts`, so it is
-  never query syntax, and each of its words matches as a prefix.
+  never query syntax, and each of its words matches as a prefix. Which side a search reads from
+  is chosen per query (`_selection`): a rare word is read from the index (each match is one
+  lookup by rowid, then the few are sorted), a common word by walking the date index and keeping
+  the rows the index matched (the first page is found after a few hundred rows, `_walk_window`).
+  SQLite's planner alone always walks the date index: a word with 20 matches in a million rows
+  took 100 ms. A count or totals with search text read every match from the index.
+- **Counts and totals without search text** add up `transaction_days`: per login, account and
+  day, how many transactions and the sums of their debits and credits, kept by triggers in the
+  same transaction as the rows themselves (so they can never disagree with them). A million
+  transactions over ten years are about 15,000 such rows: the whole login's count and totals per
+  currency take a few milliseconds instead of reading every row (half a second). With search
+  text the matches themselves are read, from the index, in one query for count and totals.
 - **Audit.** API calls and Connect events keep masked ids only (`core.redact`), never a body or a
   secret. They survive `purge_login`: they hold no bank data, and "this card was deleted then"
   must stay on record (the purge itself is audited as an "app" event).
@@ -57,6 +71,15 @@ Choices a reader should know about:
   a wipe that another connection blocks (a reader holding the WAL) or that a crash interrupts is
   finished by the next `Store.open(..., finish_wipes=True)` (the sync's writer, every command of
   the command line), which says so in the activity log ("WIPE_COMPLETED").
+- **Opening is cheap; the full check runs when it is due.** Every open reads the schema (which
+  reads the header and the first pages: a file that is not SQLite fails there) and the applied
+  migrations, and that is all. The full check (`PRAGMA quick_check`, which reads every page: 0.3 s
+  at 400 MB, seconds when the file is not in the OS's cache) runs when the cache was not closed
+  cleanly: a small lock file beside it (`<name>-lock`, no data in it) tells who has it open and
+  how the last session ended (`_Sessions`); the first to open it after a process or the machine
+  stopped with it open checks it before anything reads it. `Store.check` (and `flinks-desktop
+  check`) runs the complete check on demand. A damaged page the open did not read fails the read
+  that reaches it, with the same sentence (`CacheCorrupt`), and nothing is written over it.
 - **What is refused.** `open` never turns a file it did not create into a cache: a zero-length
   file (a cache cannot be one: SQLite writes its header with the schema), a file that is not
   SQLite, or a SQLite database of something else (tables, but not our migrations) are refused
@@ -70,26 +93,34 @@ Choices a reader should know about:
 - **Files.** The data directory is created owner-only (0700) and the database file is 0600;
   SQLite gives its -wal and -shm files the database file's mode.
 - **Migrations** are sqlite-utils `Migrations`, from the first release on. A database that has a
-  migration this version does not know was written by a newer version: `CacheTooNew`.
+  migration this version does not know was written by a newer version: `CacheTooNew`. sqlite-utils
+  is imported only when a migration or a write needs it (`migrations()`, `Store._db`): reading an
+  up-to-date cache never does, which keeps 40 ms of imports out of the app's start-up.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import os
 import re
 import sqlite3
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Self, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, get_args
 
-from sqlite_utils import Database, Migrations
+try:
+    import fcntl
+except ImportError:  # Windows: no flock; every open gets the full check (`_Sessions`)
+    fcntl = None  # type: ignore[assignment]
 
 from flinks_desktop.core.flinks.models import (
     Account,
@@ -102,6 +133,9 @@ from flinks_desktop.core.flinks.models import (
     Transaction,
 )
 from flinks_desktop.core.redact import mask_id, redact
+
+if TYPE_CHECKING:  # imported at run time only by migrations and writes (module docstring)
+    from sqlite_utils import Database, Migrations
 
 _log = logging.getLogger("flinks_desktop.store")
 
@@ -117,10 +151,23 @@ _SQLITE_SIDE_FILES = ("-wal", "-shm")
 
 #: Amounts are converted in a context that raises instead of rounding.
 _EXACT = Context(traps=[Inexact, InvalidOperation])
-_SQLITE_INTEGER_RANGE = range(-(2**63), 2**63)
+_SMALLEST_INTEGER, _LARGEST_INTEGER = -(2**63), 2**63 - 1
 
-#: A phrase of `Database.quote_fts`'s output.
+#: A phrase of `_quote_fts`'s output.
 _QUOTED_PHRASE = re.compile(r'"[^"]*"')
+#: How `_quote_fts` splits text: sqlite-utils' `Database.quote_fts`, whose output the search keeps.
+_FTS_SPLIT = re.compile(r'\s+|(".*?")')
+
+#: The lock file beside the cache (`_Sessions`): "<cache name>-lock", as SQLite's -wal and -shm.
+_LOCK_SUFFIX = "-lock"
+#: How long an open waits for another one to finish checking the cache (a full check of a big file
+#: read cold from the disk takes seconds) before it says the cache is busy.
+_SESSION_WAIT = 60.0
+#: The tables of an up-to-date cache: one missing after every migration ran means a damaged file.
+_TABLES = frozenset({
+    "logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events",
+    "pending_wipes", "transaction_days",
+})
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -297,17 +344,66 @@ class Totals(NamedTuple):
     credits: Decimal
 
 
+class CurrencySums(NamedTuple):
+    """The selected transactions of the accounts in one currency (None: accounts without one)."""
+
+    currency: str | None
+    count: int
+    debits: Decimal
+    credits: Decimal
+
+
+class TransactionSummary(NamedTuple):
+    """What `Store.transaction_summary` returns: the count, and the sums per currency."""
+
+    count: int
+    #: One entry per currency that has selected transactions, in the order of the login's accounts
+    #: (`Store.accounts`); empty when nothing is selected.
+    currencies: tuple[CurrencySums, ...]
+
+
+class CheckResult(NamedTuple):
+    """What `Store.check` found in a healthy cache."""
+
+    pages: int
+    size: int
+
+
 # -- schema ------------------------------------------------------------------------------------
 
-MIGRATIONS = Migrations("flinks_desktop.cache")
-#: Every migration's name, oldest first. Append only: a released migration never changes.
+#: The migration set's name in sqlite-utils' `_sqlite_migrations` table.
+_MIGRATION_SET = "flinks_desktop.cache"
+#: Every migration, oldest first, as (name, step). Append only: a released migration never changes.
+_MIGRATION_STEPS: list[tuple[str, Callable[[Database], None]]] = []
+#: Every migration's name, oldest first.
 _MIGRATION_NAMES: list[str] = []
 
 
 def _migration(step: Callable[[Database], None]) -> Callable[[Database], None]:
     """Register `step` as the next migration, under its function name."""
     _MIGRATION_NAMES.append(step.__name__)
-    return MIGRATIONS(name=step.__name__)(step)
+    _MIGRATION_STEPS.append((step.__name__, step))
+    return step
+
+
+@functools.cache
+def migrations() -> Migrations:
+    """The migrations as sqlite-utils' `Migrations` (also `store.MIGRATIONS`), built on first use:
+    importing sqlite-utils costs 40 ms, and only a cache that needs migrating needs it."""
+    from sqlite_utils import Migrations
+
+    built = Migrations(_MIGRATION_SET)
+    for name, step in _MIGRATION_STEPS:
+        built(name=name)(step)
+    return built
+
+
+def __getattr__(name: str) -> Any:
+    """`MIGRATIONS`, built when first asked for (PEP 562), so that importing this module does not
+    import sqlite-utils."""
+    if name == "MIGRATIONS":
+        return migrations()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @_migration
@@ -465,17 +561,75 @@ def transactions_keyed_by_account(db: Database) -> None:
     db["transactions"].enable_fts(["description"], create_triggers=True)
 
 
+#: `transaction_days` takes a transaction in (new.*) or out (old.*) of its day's row.
+_DAY_IN = """
+    INSERT INTO transaction_days (login_id, account_id, date, count, debits, credits)
+    VALUES (new.login_id, new.account_id, new.date, 1, coalesce(new.debit, 0), coalesce(new.credit, 0))
+    ON CONFLICT (login_id, account_id, date) DO UPDATE
+    SET count = count + 1, debits = debits + excluded.debits, credits = credits + excluded.credits;
+"""
+_DAY_OUT = """
+    UPDATE transaction_days
+    SET count = count - 1, debits = debits - coalesce(old.debit, 0), credits = credits - coalesce(old.credit, 0)
+    WHERE login_id = old.login_id AND account_id = old.account_id AND date = old.date;
+    DELETE FROM transaction_days
+    WHERE login_id = old.login_id AND account_id = old.account_id AND date = old.date AND count <= 0;
+"""
+
+
+@_migration
+def transaction_days(db: Database) -> None:
+    """Per login, account and day: the number of transactions and the sums of their debits and
+    credits (module docstring), filled from the rows already cached, then kept by triggers. A day
+    whose last transaction goes loses its row, so no empty day (and no purged login) stays.
+    Statement by statement (not `executescript`, which would commit the migration's transaction)."""
+    for statement in (
+        """
+        CREATE TABLE transaction_days (
+            login_id TEXT NOT NULL,
+            account_id TEXT NOT NULL,
+            date TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            debits INTEGER NOT NULL,
+            credits INTEGER NOT NULL,
+            PRIMARY KEY (login_id, account_id, date)
+        ) STRICT, WITHOUT ROWID
+        """,
+        """
+        INSERT INTO transaction_days (login_id, account_id, date, count, debits, credits)
+        SELECT login_id, account_id, date, count(*), coalesce(sum(debit), 0), coalesce(sum(credit), 0)
+        FROM transactions GROUP BY login_id, account_id, date
+        """,
+        f"CREATE TRIGGER transaction_days_ai AFTER INSERT ON transactions BEGIN {_DAY_IN} END",
+        f"CREATE TRIGGER transaction_days_ad AFTER DELETE ON transactions BEGIN {_DAY_OUT} END",
+        "CREATE TRIGGER transaction_days_au AFTER UPDATE OF login_id, account_id, date, debit, credit "
+        f"ON transactions BEGIN {_DAY_OUT} {_DAY_IN} END",
+    ):
+        db.execute(statement)
+
+
 # -- the store -----------------------------------------------------------------------------------
 
 
 class Store:
     """The cache in one SQLite file. Open with `Store.open`; one instance per thread."""
 
-    def __init__(self, db: Database, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, sessions: _Sessions | None = None) -> None:
         """Use `Store.open`, which prepares the file and the connection this expects."""
-        self._db = db
-        self._conn = db.conn
+        self._conn = conn
         self.path = path
+        self._sessions = sessions
+        self._database: Database | None = None
+        #: The last `_rows_within` answer, keyed by its filters and the file's data_version.
+        self._within: tuple[tuple[Any, ...], int] | None = None
+
+    @property
+    def _db(self) -> Database:
+        """sqlite-utils' view of the connection, for the writes written with it: made (and
+        sqlite-utils imported) on first use, so that reading never pays for it."""
+        if self._database is None:
+            self._database = _database(self._conn)
+        return self._database
 
     @classmethod
     def open(
@@ -488,8 +642,9 @@ class Store:
         """Open the cache at `path`, creating it (and its directory) if needed, and migrate it.
 
         `busy_timeout` is how many seconds a write waits for another writer before `CacheLocked`.
-        Raises `CacheCorrupt` if the file is empty or not a healthy SQLite database (`PRAGMA
-        quick_check`), `CacheForeign` if it is another program's database, `CacheTooNew` if a newer
+        Raises `CacheCorrupt` if the file is empty, not a SQLite database, or damaged where the open
+        reads (its schema; every page when the last session did not close it, see the module
+        docstring), `CacheForeign` if it is another program's database, `CacheTooNew` if a newer
         version wrote it, `CacheError` if it cannot be created or opened; the file is left as it is.
         `finish_wipes` (a writer's open, never the GUI thread's: VACUUM takes a while) finishes a
         purge's pending wipe (`finish_pending_wipes`); one still blocked stays pending, silently.
@@ -497,15 +652,26 @@ class Store:
         path = Path(path)
         with _translated_errors(path):
             _prepare_directory(path)
-            if not path.exists():
-                _create_cache(path, busy_timeout)
-            _tighten(path)
-            conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-        store = cls(Database(conn, execute_plugins=False), path)
+            sessions = _Sessions.join(path, max(busy_timeout, _SESSION_WAIT))
         try:
-            store._prepare()
+            with _translated_errors(path):
+                created = not path.exists()
+                if created:
+                    _create_cache(path, busy_timeout)
+                _tighten(path)
+                conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
+            store = cls(conn, path, sessions)
+            try:
+                # Nobody else has it open and its last session did not close it: check every page
+                # before anything reads it. A cache made just now needs no check.
+                store._prepare(full_check=sessions.unclean and not created)
+                with _translated_errors(path):
+                    sessions.opened()
+            except BaseException:
+                conn.close()
+                raise
         except BaseException:
-            conn.close()
+            sessions.leave(clean=False)
             raise
         if finish_wipes:
             try:
@@ -515,7 +681,11 @@ class Store:
         return store
 
     def close(self) -> None:
+        """Close the connection; the last `Store` of the file to close marks it closed cleanly."""
         self._conn.close()
+        if self._sessions is not None:
+            self._sessions.leave(clean=True)
+            self._sessions = None
 
     def __enter__(self) -> Self:
         return self
@@ -523,7 +693,7 @@ class Store:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _prepare(self) -> None:
+    def _prepare(self, *, full_check: bool) -> None:
         if self.path.stat().st_size == 0:  # not a cache: ours are created with their schema
             raise CacheCorrupt(_EMPTY.format(path=self.path))
         with self._errors():
@@ -531,21 +701,65 @@ class Store:
             # deleted bank data does not wait for VACUUM to leave the file.
             self._conn.execute("PRAGMA secure_delete = ON")
             self._conn.execute("PRAGMA foreign_keys = ON")
-            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check")]
+            # As sqlite-utils' Database sets it, whether or not one is ever made on this connection:
+            # a REPLACE then fires the delete triggers (search index, day totals) of the row it replaces.
+            self._conn.execute("PRAGMA recursive_triggers = ON")
+            # The header and the schema's pages: a file that is not SQLite, or whose schema is
+            # damaged, fails here (SQLITE_NOTADB, SQLITE_CORRUPT).
+            tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            problems = [row[0] for row in self._conn.execute("PRAGMA quick_check")] if full_check else ["ok"]
         if problems != ["ok"]:
             raise CacheCorrupt(_CORRUPT.format(path=self.path))
-        with self._errors():
-            applied = {migration.name for migration in MIGRATIONS.applied(self._db)}
-            tables = self._db.table_names()
+        applied = self._applied_migrations(tables)
         if not applied and tables:  # somebody else's database: never migrated into a cache
             raise CacheForeign(_FOREIGN.format(path=self.path))
         with self._errors():
-            self._conn.execute("PRAGMA journal_mode = WAL")
+            if self._conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._conn.execute("PRAGMA journal_mode = WAL")
         if not applied <= set(_MIGRATION_NAMES):
             raise CacheTooNew(_TOO_NEW.format(path=self.path))
         if len(applied) < len(_MIGRATION_NAMES):
             with self._transaction():  # IMMEDIATE: two first starts cannot both create the schema
-                MIGRATIONS.apply(self._db)
+                migrations().apply(self._db)
+            with self._errors():
+                tables = {row[0] for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not _TABLES <= tables:  # every migration ran, yet a table is gone: not a file to write into
+            raise CacheCorrupt(_CORRUPT.format(path=self.path))
+
+    def _applied_migrations(self, tables: set[str]) -> set[str]:
+        """The names of our migrations the file has had (sqlite-utils' table, read with plain SQL)."""
+        if "_sqlite_migrations" not in tables:
+            return set()
+        with self._errors():
+            rows = self._conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = ?", [_MIGRATION_SET]
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def check(self) -> CheckResult:
+        """Read every page of the file and check it all: SQLite's `integrity_check` (the b-trees,
+        every index against its table, the constraints) and the full-text index against the rows.
+
+        Takes seconds on a big cache (2.7 s at 360 MB): a command or a background thread, never
+        the GUI thread. Raises `CacheCorrupt` with the usual sentence when anything is wrong, after
+        logging what SQLite found. Changes nothing (FTS5's check is an INSERT that writes nothing,
+        so it waits for a sync that is writing, as a write would: `CacheLocked` after the timeout).
+        """
+        with self._errors():
+            problems = [row[0] for row in self._conn.execute("PRAGMA integrity_check")]
+            if problems == ["ok"]:
+                try:  # FTS5's check of an external-content index: its entries against the rows
+                    self._conn.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+                except sqlite3.DatabaseError as error:
+                    if getattr(error, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CORRUPT:
+                        raise
+                    problems = [f"full-text index: {error}"]  # SQLITE_CORRUPT_VTAB: they disagree
+            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
+            page_size = self._conn.execute("PRAGMA page_size").fetchone()[0]
+        if problems != ["ok"]:
+            _log.error("the cache %s failed its integrity check: %s", self.path, "; ".join(problems[:20]))
+            raise CacheCorrupt(_CORRUPT.format(path=self.path))
+        return CheckResult(pages=pages, size=pages * page_size)
 
     # -- writes ----------------------------------------------------------------------------------
 
@@ -588,51 +802,40 @@ class Store:
         updated from `result.login`, `synced_at` recorded, and its status set to "ok". Accounts and
         transactions are upserted by Flinks id; see the module docstring for what happens to those
         the snapshot no longer contains (and for rows the client could not read: nothing is deleted
-        or marked missing on their account). Raises `UnsupportedAmount` before writing anything if
-        an amount is not a whole number of cents (`storable_amount` tells beforehand).
+        or marked missing on their account). Raises `UnsupportedAmount`, and writes nothing, if an
+        amount is not a whole number of cents (`storable_amount` tells beforehand).
+
+        The snapshot written whole from memory: `snapshot_writer` writes one as it is read.
         """
         if result.login is not None and not _same_id(result.login.id, login_id):
             raise ValueError(f"the snapshot is of login {mask_id(result.login.id)}, not {mask_id(login_id)}")
+        with self.snapshot_writer(login_id, synced_at=synced_at) as writer:
+            for index, account in enumerate(result.accounts):
+                writer.add(index, [transaction_row(t) for t in account.transactions])
+                writer.account(index, account)
+            return writer.finish(result.login, all_accounts_read=result.all_accounts_read)
+
+    @contextmanager
+    def snapshot_writer(self, login_id: str, *, synced_at: datetime) -> Iterator[SnapshotWriter]:
+        """Write a snapshot as it is read, without ever holding it whole (a million transactions).
+
+            with store.snapshot_writer(login_id, synced_at=now) as writer:
+                writer.add(0, rows)                 # the transactions of the answer's first account...
+                writer.account(0, account)          # ...then that account, once all of it was read
+                stats = writer.finish(login, all_accounts_read=True)
+
+        One `BEGIN IMMEDIATE ... COMMIT`, as `save_snapshot`: the block's end commits the snapshot
+        whole; an exception, or a block left without `finish`, rolls it back (nothing written). The
+        transactions wait in a temporary table of this connection (`SnapshotWriter`), on disk past
+        a few MB, and go into the cache account by account. Raises `UnknownLogin` as `save_snapshot`.
+        """
         seen_at = _timestamp(synced_at)
-        accounts = [_account_record(login_id, position, account, seen_at)
-                    for position, account in enumerate(result.accounts)]
-        # Oldest first, so that `seq` follows time within a day too (Flinks lists newest first).
-        incoming = {
-            (account.id, transaction.id): _transaction_record(login_id, account.id, transaction)
-            for account in result.accounts
-            for transaction in reversed(account.transactions)
-        }
-        login = {"synced_at": seen_at, **_status_fields("ok", seen_at)}
-        if result.login is not None:
-            login.update(_login_details(result.login))
         with self._transaction():
             self._require_login(login_id)
-            self._db["logins"].update(login_id, login)
-            self._db["accounts"].upsert_all(accounts, pk=("login_id", "id"))
-            missing = 0 if not result.all_accounts_read else self._conn.execute(
-                "UPDATE accounts SET missing_since = coalesce(missing_since, ?) "
-                f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(accounts))})",
-                [seen_at, login_id, *(record["id"] for record in accounts)],
-            ).rowcount
-            cached = {(row["account_id"], row["id"]): row for row in self._db.query(
-                f"SELECT {', '.join(_TRANSACTION_COLUMNS)} FROM transactions WHERE login_id = ?", [login_id]
-            )}
-            changed = [record for key, record in incoming.items() if cached.get(key) != record]
-            self._db["transactions"].upsert_all(changed, pk=("login_id", "account_id", "id"))
-            stale = _stale_transactions(result, cached, incoming)
-            self._conn.executemany(
-                "DELETE FROM transactions WHERE login_id = ? AND account_id = ? AND id = ?",
-                [(login_id, account_id, id_) for account_id, id_ in stale],
-            )
-        new = sum(1 for key in incoming if key not in cached)
-        return SnapshotStats(
-            accounts=len(accounts),
-            accounts_missing=missing,
-            new=new,
-            updated=len(changed) - new,
-            unchanged=len(incoming) - len(changed),
-            removed=len(stale),
-        )
+            writer = SnapshotWriter(self._conn, self._db, login_id, seen_at)
+            yield writer
+            if not writer.finished:
+                raise RuntimeError("a snapshot must end with finish(): nothing of it was written")
 
     def save_statements(
         self,
@@ -857,21 +1060,112 @@ class Store:
         until: date | None = None,
         limit: int | None = None,
         offset: int = 0,
+        oldest_first: bool = False,
     ) -> list[TransactionRow]:
-        """The login's transactions, newest first, filtered.
+        """The login's transactions, newest first (oldest first if `oldest_first`), filtered.
 
         `since` and `until` are inclusive. `search` finds descriptions containing every word of it
         as a word or the start of one, ignoring case and accents ("tim hort" finds "TIM HORTONS
         #2417"); it is never parsed as a query, so any text is safe, and text without a letter or
-        digit does not filter at all.
+        digit does not filter at all. A page deep in one order is a page near the start of the
+        other: reading it that way skips fewer rows (`TransactionsModel` does).
         """
-        where, params = self._transaction_filter(login_id, account_id, search, since, until)
-        rows = self._query(
-            f"SELECT {', '.join(_TRANSACTION_COLUMNS)} FROM transactions WHERE {where} "
-            "ORDER BY date DESC, seq DESC LIMIT ? OFFSET ?",
-            [*params, -1 if limit is None else limit, offset],  # LIMIT -1: no limit
+        selection = self._selection(
+            login_id, account_id, search, since, until, reach=None if limit is None else offset + limit
         )
-        return [_transaction_row(row) for row in rows]
+        if selection is None:
+            return []
+        order = "ASC" if oldest_first else "DESC"
+        where, params = selection.where, selection.params
+        if selection.walk is not None:
+            assert limit is not None  # `_selection` walks only for a page
+            rows = self._walk_window(selection, order, limit, offset)
+            if rows is not None:
+                return rows
+            where, params = f"{where} AND {_WALK_MATCH.format(range='')}", [*params, selection.walk]
+        with self._errors():
+            rows = self._conn.execute(
+                f"SELECT {_TRANSACTION_SELECT} FROM {selection.source} WHERE {where} "
+                f"ORDER BY t.date {order}, t.seq {order} LIMIT ? OFFSET ?",
+                [*params, -1 if limit is None else limit, offset],  # LIMIT -1: no limit
+            ).fetchall()
+        return [_transaction_from_tuple(row) for row in rows]
+
+    def _walk_window(self, selection: _Selection, order: str, limit: int, offset: int) -> list[TransactionRow] | None:
+        """A page of a common word's matches, read among the first rows of the walk only.
+
+        Gathering the rowids of every match costs as much as there are (50 ms for 270,000), yet the
+        first page of a common word lies among the first few hundred rows of the walk. So: take the
+        first `window` rows in the page's order (the date index alone), and keep those the index
+        matched within their rowids' range (`rowid BETWEEN`: the index reads only that range).
+        Every row before the page is in the window, so a full page read this way is the exact page.
+        A window without enough matches grows fourfold; None (read the usual way) once it would be
+        half of the rows, or when the window's rowids are spread too widely to gain anything (rows
+        cached in an order far from their dates')."""
+        # The window: rows from the start of the order down to its last row (rowids are unique).
+        bound = ">=" if order == "DESC" else "<="
+        window = 16 * (offset + limit)  # a word in one row of 16: one window (each costs a read of the index)
+        while window * 2 < selection.within:
+            with self._errors():
+                last = self._conn.execute(
+                    f"SELECT t.date, t.seq FROM transactions AS t WHERE {selection.where} "
+                    f"ORDER BY t.date {order}, t.seq {order} LIMIT 1 OFFSET ?",
+                    [*selection.params, window - 1],
+                ).fetchone()
+                if last is None:
+                    return None
+                inside = f"{selection.where} AND t.date {bound} ? AND (t.date, t.seq) {bound} (?, ?)"
+                low, high = self._conn.execute(
+                    f"SELECT min(t.seq), max(t.seq) FROM transactions AS t WHERE {inside}",
+                    [*selection.params, last[0], *last],
+                ).fetchone()
+            if high - low > 16 * window:
+                return None
+            with self._errors():
+                rows = self._conn.execute(
+                    f"SELECT {_TRANSACTION_SELECT} FROM transactions AS t "
+                    f"WHERE {inside} AND {_WALK_MATCH.format(range=' AND rowid BETWEEN ? AND ?')} "
+                    f"ORDER BY t.date {order}, t.seq {order} LIMIT ? OFFSET ?",
+                    [*selection.params, last[0], *last, selection.walk, low, high, limit, offset],
+                ).fetchall()
+            if len(rows) == limit:
+                return [_transaction_from_tuple(row) for row in rows]
+            window *= 4
+        return None
+
+    def iter_transactions(
+        self,
+        login_id: str,
+        *,
+        account_id: str | None = None,
+        search: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+        batch: int = 1000,
+    ) -> Iterator[TransactionRow]:
+        """Every transaction `transactions` returns with the same filters, newest first, fetched
+        `batch` rows at a time from one statement: a million rows never sit in memory together, and
+        however slowly the caller goes, it reads one state of the cache (a sync that commits
+        meanwhile is not half seen). For an export, on a thread with its own `Store`."""
+        selection = self._selection(login_id, account_id, search, since, until, reach=None)
+        if selection is None:
+            return
+        with self._errors():
+            cursor = self._conn.execute(
+                f"SELECT {_TRANSACTION_SELECT} FROM {selection.source} WHERE {selection.where} "
+                "ORDER BY t.date DESC, t.seq DESC",
+                selection.params,
+            )
+        try:
+            while True:
+                with self._errors():
+                    rows = cursor.fetchmany(batch)
+                if not rows:
+                    return
+                for row in rows:
+                    yield _transaction_from_tuple(row)
+        finally:
+            cursor.close()  # a caller that stops early ends the read at once
 
     def count_transactions(
         self,
@@ -883,8 +1177,12 @@ class Store:
         until: date | None = None,
     ) -> int:
         """How many transactions `transactions` would return with the same filters and no limit."""
-        where, params = self._transaction_filter(login_id, account_id, search, since, until)
-        return self._query(f"SELECT count(*) AS n FROM transactions WHERE {where}", params)[0]["n"]
+        if self._fts_query(search) is None:
+            where, params = _day_filter(login_id, account_id, since, until)
+            return self._scalar(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
+        selection = self._selection(login_id, account_id, search, since, until, reach=None)
+        assert selection is not None
+        return self._scalar(f"SELECT count(*) FROM {selection.source} WHERE {selection.where}", selection.params)
 
     def totals(
         self,
@@ -895,14 +1193,124 @@ class Store:
         since: date | None = None,
         until: date | None = None,
     ) -> Totals:
-        """The exact sums of the debits and credits of the transactions the filters select."""
-        where, params = self._transaction_filter(login_id, account_id, search, since, until)
-        row = self._query(
-            f"SELECT coalesce(sum(debit), 0) AS debits, coalesce(sum(credit), 0) AS credits "
-            f"FROM transactions WHERE {where}",
-            params,
-        )[0]
-        return Totals(_decimal(row["debits"]), _decimal(row["credits"]))
+        """The exact sums of the debits and credits of the transactions the filters select.
+        Currencies are added together: `transaction_summary` keeps them apart."""
+        if self._fts_query(search) is None:
+            where, params = _day_filter(login_id, account_id, since, until)
+            sql = f"SELECT coalesce(sum(debits), 0), coalesce(sum(credits), 0) FROM transaction_days WHERE {where}"
+        else:
+            selection = self._selection(login_id, account_id, search, since, until, reach=None)
+            assert selection is not None
+            sql = (f"SELECT coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
+                   f"FROM {selection.source} WHERE {selection.where}")
+            params = selection.params
+        with self._errors():
+            debits, credits = self._conn.execute(sql, params).fetchone()
+        return Totals(_decimal(debits), _decimal(credits))
+
+    def transaction_summary(
+        self,
+        login_id: str,
+        *,
+        account_id: str | None = None,
+        search: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> TransactionSummary:
+        """How many transactions the filters select, and the exact sums of their debits and credits
+        per currency (their account's): what the Transactions tab shows under its table.
+
+        One query: without search text over `transaction_days` (a few thousand rows however many
+        transactions there are), with search text over the matches, read from the full-text index,
+        each currency's sums kept apart by a FILTER clause (a GROUP BY would sort every match).
+        """
+        accounts = self._query(
+            "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
+            [login_id],
+        )
+        currency_of = {row["id"]: row["currency"] for row in accounts}
+        #: Per currency, in the accounts' order: [count, debits, credits] in cents.
+        sums: dict[str | None, list[int]] = {currency: [0, 0, 0] for currency in currency_of.values()}
+        if self._fts_query(search) is None:
+            where, params = _day_filter(login_id, account_id, since, until)
+            with self._errors():
+                rows = self._conn.execute(
+                    "SELECT account_id, sum(count), sum(debits), sum(credits) FROM transaction_days "
+                    f"WHERE {where} GROUP BY account_id",  # in the key's order: nothing to sort
+                    params,
+                ).fetchall()
+            for account, count, debits, credits in rows:
+                entry = sums.setdefault(currency_of.get(account), [0, 0, 0])
+                entry[0] += count
+                entry[1] += debits
+                entry[2] += credits
+        else:
+            selection = self._selection(login_id, account_id, search, since, until, reach=None)
+            assert selection is not None
+            groups: dict[str | None, list[str]] = {}
+            for account, currency in currency_of.items():
+                groups.setdefault(currency, []).append(account)
+            # Every transaction has its account (the foreign key), so the currency with the most
+            # accounts gets what the others do not claim: one FILTER fewer, each costs every match.
+            rest = max(groups, key=lambda currency: len(groups[currency]), default=None)
+            columns, filter_params = [], []
+            for currency, ids in groups.items():
+                if currency == rest:
+                    continue
+                chosen = (f"FILTER (WHERE t.account_id = ?)" if len(ids) == 1 else
+                          f"FILTER (WHERE t.account_id IN ({', '.join('?' * len(ids))}))")
+                columns += [f"count(*) {chosen}", f"coalesce(sum(t.debit) {chosen}, 0)",
+                            f"coalesce(sum(t.credit) {chosen}, 0)"]
+                filter_params += ids * 3
+            columns += ["count(*)", "coalesce(sum(t.debit), 0)", "coalesce(sum(t.credit), 0)"]
+            with self._errors():
+                row = self._conn.execute(
+                    f"SELECT {', '.join(columns)} FROM {selection.source} WHERE {selection.where}",
+                    [*filter_params, *selection.params],
+                ).fetchone()
+            values = iter(row[:-3])
+            for currency in groups:
+                if currency != rest:
+                    sums[currency] = [next(values), next(values), next(values)]
+            sums.setdefault(rest, [0, 0, 0])
+            sums[rest] = [whole - sum(entry[index] for key, entry in sums.items() if key != rest)
+                          for index, whole in enumerate(row[-3:])]
+        currencies = tuple(
+            CurrencySums(currency, count, _decimal(debits), _decimal(credits))
+            for currency, (count, debits, credits) in sums.items()
+            if count
+        )
+        return TransactionSummary(sum(entry.count for entry in currencies), currencies)
+
+    def transaction_dates(self, login_id: str) -> tuple[date, date] | None:
+        """The dates of the login's oldest and newest transactions; None when it has none. Two
+        lookups in the (login, date) index, whatever the number of transactions."""
+        with self._errors():
+            oldest, newest = self._conn.execute(
+                "SELECT (SELECT min(date) FROM transactions WHERE login_id = ?), "
+                "(SELECT max(date) FROM transactions WHERE login_id = ?)",
+                [login_id, login_id],
+            ).fetchone()
+        return (date.fromisoformat(oldest), date.fromisoformat(newest)) if oldest is not None else None
+
+    def search_matches(self, search: str, *, at_most: int) -> int:
+        """How many descriptions of the whole cache (every login) `search` matches, counting no
+        further than `at_most` + 1: a bound on what a count of that search will read, read from the
+        full-text index alone (a few milliseconds even for a word in a quarter of a million
+        descriptions, whose list the index still merges). 0 for text without a word."""
+        match = self._fts_query(search)
+        if match is None:
+            return 0
+        return self._scalar(
+            "SELECT count(*) FROM (SELECT 1 FROM transactions_fts WHERE transactions_fts MATCH ? LIMIT ?)",
+            [match, at_most + 1],
+        )
+
+    def interrupt(self) -> None:
+        """Stop the query this Store runs now, from any thread (the one call that may cross them):
+        it fails with SQLite's "interrupted" error. A read counting for a search nobody waits for
+        any more ends at once instead of holding its thread."""
+        self._conn.interrupt()
 
     def statements(self, login_id: str) -> list[StatementRow]:
         """The login's statements by account number, each account's in Flinks' order."""
@@ -974,9 +1382,15 @@ class Store:
     def _errors(self) -> AbstractContextManager[None]:
         return _translated_errors(self.path)
 
-    def _query(self, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         with self._errors():
-            return list(self._db.query(sql, params or []))
+            cursor = self._conn.execute(sql, params)
+            names = [column[0] for column in cursor.description]
+            return [dict(zip(names, row)) for row in cursor]
+
+    def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        with self._errors():
+            return self._conn.execute(sql, params).fetchone()[0]
 
     def _require_login(self, login_id: str) -> None:
         if self._conn.execute("SELECT 1 FROM logins WHERE id = ?", [login_id]).fetchone() is None:
@@ -1005,38 +1419,81 @@ class Store:
             "detail": redact(json.dumps(detail, ensure_ascii=False, sort_keys=True)),
         })
 
-    def _transaction_filter(
+    def _selection(
         self,
         login_id: str,
         account_id: str | None,
         search: str | None,
         since: date | None,
         until: date | None,
-    ) -> tuple[str, list[Any]]:
-        """The WHERE clause (and its parameters) shared by the transaction reads."""
-        clauses, params = ["login_id = ?"], [login_id]
+        *,
+        reach: int | None,
+    ) -> _Selection | None:
+        """The FROM and WHERE clauses (rows as `t`) shared by the transaction reads; None when the
+        search text matches no description at all.
+
+        Search text is read one of two ways, whichever reads fewer rows (module docstring): from
+        the full-text index (`f`), one lookup by rowid per match, or down the date index keeping
+        the rows whose rowid the index matched. `reach` is how far into the order a page read goes
+        (offset + limit); None when every selected row is read (a count, totals, an export), which
+        the index always does best.
+        """
+        clauses, params = ["t.login_id = ?"], [login_id]
         if account_id is not None:
-            clauses.append("account_id = ?")
+            clauses.append("t.account_id = ?")
             params.append(account_id)
         if since is not None:
-            clauses.append("date >= ?")
+            clauses.append("t.date >= ?")
             params.append(since.isoformat())
         if until is not None:
-            clauses.append("date <= ?")
+            clauses.append("t.date <= ?")
             params.append(until.isoformat())
-        match = self._fts_query(search) if search is not None else None
-        if match is not None:
-            clauses.append("seq IN (SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH ?)")
-            params.append(match)
-        return " AND ".join(clauses), params
+        match = self._fts_query(search)
+        if match is None:
+            return _Selection("transactions AS t", " AND ".join(clauses), params)
+        from_index = True
+        if reach is not None:
+            # Walking `within` rows finds the page after about reach × within / matches of them; a
+            # lookup by rowid costs about four steps of the walk, and the matches are sorted after.
+            within = self._rows_within(login_id, account_id, since, until)
+            enough = math.isqrt(reach * within // 4) + 1
+            with self._errors():
+                matches = self._conn.execute(
+                    "SELECT count(*) FROM (SELECT 1 FROM transactions_fts WHERE transactions_fts MATCH ? LIMIT ?)",
+                    [match, enough + 1],
+                ).fetchone()[0]
+            if not matches:
+                return None
+            from_index = matches <= enough
+        if from_index:
+            return _Selection(
+                "transactions_fts AS f CROSS JOIN transactions AS t ON t.seq = f.rowid",  # CROSS: f first
+                " AND ".join(["f.transactions_fts MATCH ?", *clauses]),
+                [match, *params],
+            )
+        return _Selection("transactions AS t", " AND ".join(clauses), params, walk=match, within=within)
 
-    def _fts_query(self, text: str) -> str | None:
+    def _rows_within(self, login_id: str, account_id: str | None, since: date | None, until: date | None) -> int:
+        """How many transactions the filters other than search select (from `transaction_days`),
+        remembered until the file changes: successive pages of one search ask the same."""
+        key = (login_id, account_id, since, until)
+        version = self.data_version()
+        if self._within is not None and self._within[0] == (key, version):
+            return self._within[1]
+        where, params = _day_filter(login_id, account_id, since, until)
+        within = self._scalar(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
+        self._within = ((key, version), within)
+        return within
+
+    def _fts_query(self, text: str | None) -> str | None:
         """`text` as an FTS5 query matching every word of it as a prefix; None if it has no words.
 
-        `quote_fts` makes each word a quoted phrase, so FTS5 syntax (quotes, NEAR, AND, *, ^,
+        `_quote_fts` makes each word a quoted phrase, so FTS5 syntax (quotes, NEAR, AND, *, ^,
         column:) in the text is only text; a NUL would end the string early, so it goes.
         """
-        phrases = _QUOTED_PHRASE.findall(self._db.quote_fts(text.replace("\x00", " ")))
+        if text is None:
+            return None
+        phrases = _QUOTED_PHRASE.findall(_quote_fts(text.replace("\x00", " ")))
         words = [phrase for phrase in phrases if any(character.isalnum() for character in phrase)]
         return " ".join(f"{phrase}*" for phrase in words) if words else None
 
@@ -1051,6 +1508,155 @@ class Store:
         except CacheLocked:
             return False
         return not busy
+
+
+# -- a snapshot written as it is read -------------------------------------------------------------------
+
+#: Transactions per multi-row INSERT into the staging table (8 values each: well under SQLite's limit).
+_STAGED_PER_INSERT = 500
+#: The columns a transaction's values are written to, after login_id and account_id.
+_VALUE_COLUMNS = ("id", "date", "description", "debit", "credit", "balance", "code")
+_CHANGED_VALUES = ", ".join(_VALUE_COLUMNS[1:])
+_NEW_VALUES = ", ".join(f"excluded.{column}" for column in _VALUE_COLUMNS[1:])
+
+
+class SnapshotWriter:
+    """A snapshot being written (`Store.snapshot_writer`), one account of the answer at a time.
+
+    `add` stages an account's transactions, in Flinks' order (newest first), in a temporary table
+    of the connection (`temp.snapshot_rows`: one row per account and Id, the first Flinks lists;
+    SQLite keeps it in memory up to its cache size, then in an unnamed temporary file). `account`
+    then writes the account and moves its transactions into the cache with one INSERT ... SELECT,
+    oldest first (so that `seq`, the full-text index's rowid, follows time within a day too, and
+    FTS5 gets rising rowids, which it needs to stay fast): an upsert that changes only the rows
+    whose values differ, so an unchanged transaction costs neither its search index nor its day
+    totals an update. `finish` updates the login, marks the accounts the snapshot no longer holds,
+    and deletes what Flinks no longer returns (module docstring), all in the same transaction.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, db: Database, login_id: str, seen_at: str) -> None:
+        self._conn = conn
+        self._db = db
+        self._login_id = login_id
+        self._seen_at = seen_at
+        self.finished = False
+        #: The next staged row's place: an account's rows take one range of them.
+        self._next = 1
+        #: Per place in the answer: (first staged place, rows staged, oldest date), while being read.
+        self._staging: dict[int, tuple[int, int, str | None]] = {}
+        #: Per account Id written: its places in the answer, rows staged, oldest date, all read.
+        self._written: dict[str, tuple[list[int], int, str | None, bool]] = {}
+        self._records: list[dict[str, Any]] = []
+        self._changes = 0
+        conn.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS snapshot_rows (place INTEGER PRIMARY KEY, account INTEGER NOT NULL, "
+            "id TEXT NOT NULL, date TEXT NOT NULL, description TEXT, debit INTEGER, credit INTEGER, "
+            "balance INTEGER, code TEXT, UNIQUE (account, id)) STRICT"
+        )
+        conn.execute("DELETE FROM temp.snapshot_rows")
+        #: Rows above this `seq` were added by this snapshot.
+        self._last_seq = conn.execute("SELECT coalesce(max(seq), 0) FROM transactions").fetchone()[0]
+
+    def add(self, account: int, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Stage transactions of the account at place `account` of the answer, as `transaction_row`
+        makes them; a repeated Id of the same account is left out (the first one stays)."""
+        if not rows:
+            return
+        first, staged, oldest = self._staging.get(account, (self._next, 0, None))
+        for start in range(0, len(rows), _STAGED_PER_INSERT):  # within SQLite's limit of parameters
+            chunk = rows[start:start + _STAGED_PER_INSERT]
+            place = self._next
+            values: list[Any] = []
+            for row in chunk:
+                values.append(place)
+                values.append(account)
+                values.extend(row)
+                place += 1
+            self._next = place
+            staged += self._conn.execute(
+                "INSERT OR IGNORE INTO temp.snapshot_rows VALUES "
+                + ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk)),
+                values,
+            ).rowcount
+        batch_oldest = min(row[1] for row in rows)
+        self._staging[account] = (first, staged, batch_oldest if oldest is None else min(oldest, batch_oldest))
+
+    def account(self, index: int, account: Account | None) -> None:
+        """The account at place `index` of the answer has all been read: write it and its staged
+        transactions. None: it was left out, and its transactions with it."""
+        first, staged, oldest = self._staging.pop(index, (self._next, 0, None))
+        if account is None:
+            self._conn.execute("DELETE FROM temp.snapshot_rows WHERE place BETWEEN ? AND ?", [first, self._next])
+            return
+        record = _account_record(self._login_id, len(self._records), account, self._seen_at)
+        self._records.append(record)
+        self._db["accounts"].upsert_all([record], pk=("login_id", "id"))
+        if staged:
+            self._changes += self._conn.execute(
+                "INSERT INTO transactions (login_id, account_id, id, date, description, debit, credit, balance, code) "
+                "SELECT ?, ?, id, date, description, debit, credit, balance, code FROM temp.snapshot_rows "
+                "WHERE place BETWEEN ? AND ? ORDER BY place DESC "
+                f"ON CONFLICT (login_id, account_id, id) DO UPDATE SET ({_CHANGED_VALUES}) = ({_NEW_VALUES}) "
+                f"WHERE ({_CHANGED_VALUES}) IS NOT ({_NEW_VALUES})",
+                [self._login_id, account.id, first, self._next],
+            ).rowcount
+        places, count, earliest, whole = self._written.get(account.id, ([], 0, None, True))
+        if oldest is not None:
+            earliest = oldest if earliest is None else min(earliest, oldest)
+        self._written[account.id] = ([*places, index], count + staged, earliest,
+                                     whole and not account.unread_transactions)
+
+    def finish(self, login: Login | None, *, all_accounts_read: bool) -> SnapshotStats:
+        """The login's details and status, the accounts gone from the answer marked missing, the
+        transactions Flinks no longer returns deleted; the snapshot's figures."""
+        conn, login_id, seen_at = self._conn, self._login_id, self._seen_at
+        fields = {"synced_at": seen_at, **_status_fields("ok", seen_at)}
+        if login is not None:
+            fields.update(_login_details(login))
+        self._db["logins"].update(login_id, fields)
+        ids = list(self._written)
+        missing = 0 if not all_accounts_read else conn.execute(
+            "UPDATE accounts SET missing_since = coalesce(missing_since, ?) "
+            f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(ids))})",
+            [seen_at, login_id, *ids],
+        ).rowcount
+        new = conn.execute("SELECT count(*) FROM transactions WHERE seq > ?", [self._last_seq]).fetchone()[0]
+        removed = sum(self._remove_stale(account_id, *written) for account_id, written in self._written.items())
+        conn.execute("DELETE FROM temp.snapshot_rows")
+        staged = sum(written[1] for written in self._written.values())
+        self.finished = True
+        return SnapshotStats(
+            accounts=len(self._records),
+            accounts_missing=missing,
+            new=new,
+            updated=self._changes - new,
+            unchanged=max(0, staged - self._changes),
+            removed=removed,
+        )
+
+    def _remove_stale(self, account_id: str, places: list[int], staged: int, oldest: str | None, whole: bool) -> int:
+        """Delete the account's cached transactions, dated within the period the snapshot returned
+        for it, that the snapshot does not hold. None when a transaction of it could not be read
+        (it may be one of those), nor when it returned none (no period). Counted first: every row
+        the snapshot holds is within the period, so more rows there than it holds means some go."""
+        if not whole or oldest is None:
+            return 0
+        conn = self._conn
+        within = conn.execute(
+            "SELECT count(*) FROM transactions WHERE login_id = ? AND account_id = ? AND date >= ?",
+            [self._login_id, account_id, oldest],
+        ).fetchone()[0]
+        marks = ", ".join("?" * len(places))
+        if len(places) > 1:  # the account came twice: its rows are counted once
+            staged = conn.execute(f"SELECT count(DISTINCT id) FROM temp.snapshot_rows WHERE account IN ({marks})",
+                                  places).fetchone()[0]
+        if within <= staged:
+            return 0
+        return conn.execute(
+            "DELETE FROM transactions WHERE login_id = ? AND account_id = ? AND date >= ? AND NOT EXISTS "
+            f"(SELECT 1 FROM temp.snapshot_rows AS s WHERE s.account IN ({marks}) AND s.id = transactions.id)",
+            [self._login_id, account_id, oldest, *places],
+        ).rowcount
 
 
 # -- errors: SQLite's, in words ------------------------------------------------------------------------
@@ -1151,6 +1757,114 @@ def _tighten(path: Path) -> None:
             file.chmod(_FILE_MODE)
 
 
+class _Sessions:
+    """Who has a cache open, and whether the last one to have it open closed it: the lock file
+    beside it (`<name>-lock`), which every open `Store` holds a lock on, and whose few bytes say
+    "clean" once the last of them closed normally, "open" while any has it open.
+
+    The locks are `flock` locks, one per open file description: two Stores of one process (the
+    window's reader, the sync's writer) count as two, and they are not the POSIX locks SQLite
+    takes on the database, which closing any other descriptor of the database would drop.
+
+    - Opening: an exclusive lock granted means nobody else has the cache open. That opener reads
+      the mark: anything but "clean" (a process killed, or the machine stopped, while it had the
+      cache open; or a cache from before this file existed) means the full check is due
+      (`unclean`). Once its open succeeded it writes "open", durably, then keeps a shared lock.
+      When the exclusive lock is refused, a shared one means others have it open and checked it.
+      When both are refused, someone holds the exclusive lock: an opener checking the cache, or
+      the last one closing it; the open waits for it (polling: `flock` has no timeout).
+    - Closing: an exclusive lock granted means this was the last one: it writes "clean".
+
+    A process killed while others keep the cache open is not noticed: its unfinished transaction
+    is one SQLite's write-ahead log already ignores, and the last to close writes "clean". What the
+    check is for is the machine stopping with the cache open (power, a crash of the system), when a
+    disk that reorders writes may leave a damaged page: then no process is left to write "clean".
+    Without `flock` (Windows) nobody can tell: every open is `unclean`, as every open was before.
+    """
+
+    CLEAN = b"clean\n"
+    OPEN = b"open\n"
+
+    def __init__(self, descriptor: int | None, *, first: bool, unclean: bool) -> None:
+        self._descriptor = descriptor
+        #: Whether this open was the only one (it holds the exclusive lock until `opened`).
+        self.first = first
+        #: Whether the full check is due before the cache is used.
+        self.unclean = unclean
+
+    @classmethod
+    def join(cls, cache: Path, wait: float) -> _Sessions:
+        """Take a lock on the cache's lock file (created if missing); `CacheLocked` after `wait`
+        seconds of another open or close holding it exclusively (a long check)."""
+        if fcntl is None:
+            return cls(None, first=False, unclean=True)
+        lock = cache.with_name(cache.name + _LOCK_SUFFIX)
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, _FILE_MODE)
+        try:
+            deadline = time.monotonic() + wait
+            while True:
+                for mode, first in ((fcntl.LOCK_EX, True), (fcntl.LOCK_SH, False)):
+                    try:
+                        fcntl.flock(descriptor, mode | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue
+                    unclean = first and os.pread(descriptor, 64, 0) != cls.CLEAN
+                    return cls(descriptor, first=first, unclean=unclean)
+                if time.monotonic() >= deadline:
+                    raise CacheLocked(_LOCKED.format(path=cache))
+                time.sleep(0.01)
+        except BaseException:
+            os.close(descriptor)
+            raise
+
+    def opened(self) -> None:
+        """The open succeeded: mark the cache open (durably, before anything can write to it) and
+        let others in."""
+        if self._descriptor is None or not self.first:
+            return
+        self._write(self.OPEN, durable=True)
+        fcntl.flock(self._descriptor, fcntl.LOCK_SH)
+        self.first = False
+
+    def leave(self, *, clean: bool) -> None:
+        """Let go of the lock; the last one out of a `clean` session marks the cache closed cleanly.
+        A failed open leaves the mark as it found it: a refused file stays refused, a cache whose
+        check failed is checked again."""
+        descriptor, self._descriptor = self._descriptor, None
+        if descriptor is None:
+            return
+        try:
+            if clean:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    pass  # others still have it open: the last of them marks it
+                else:
+                    self._write(self.CLEAN, durable=False, descriptor=descriptor)  # lost: one more check
+        except OSError as error:
+            _log.warning("the cache's lock file could not be marked closed: %s", error)
+        finally:
+            os.close(descriptor)
+
+    def _write(self, mark: bytes, *, durable: bool, descriptor: int | None = None) -> None:
+        descriptor = self._descriptor if descriptor is None else descriptor
+        os.pwrite(descriptor, mark, 0)
+        os.ftruncate(descriptor, len(mark))
+        if durable:
+            os.fsync(descriptor)
+
+    def __del__(self) -> None:  # a Store never closed: its lock goes with it, the mark stays "open"
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+
+
+def _database(conn: sqlite3.Connection) -> Database:
+    """sqlite-utils' `Database` over `conn` (imported here: only migrations and writes use it)."""
+    from sqlite_utils import Database
+
+    return Database(conn, execute_plugins=False)
+
+
 def _create_cache(path: Path, busy_timeout: float) -> None:
     """A new cache at `path`: built whole (WAL mode, every migration) under a temporary name beside
     it, owner-only from the start, then linked into place. A crash leaves no half-made file at the
@@ -1163,7 +1877,7 @@ def _create_cache(path: Path, busy_timeout: float) -> None:
         try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("BEGIN IMMEDIATE")
-            MIGRATIONS.apply(Database(conn, execute_plugins=False))
+            migrations().apply(_database(conn))
             conn.execute("COMMIT")
         finally:
             conn.close()  # the last connection: its WAL is written into the file and removed
@@ -1185,6 +1899,52 @@ def _create_cache(path: Path, busy_timeout: float) -> None:
 _TRANSACTION_COLUMNS = (
     "login_id", "account_id", "id", "date", "description", "debit", "credit", "balance", "code",
 )
+#: The same columns of the transactions a read selects (`_Selection`: the rows are `t`).
+_TRANSACTION_SELECT = ", ".join(f"t.{column}" for column in _TRANSACTION_COLUMNS)
+
+
+class _Selection(NamedTuple):
+    """A transaction read's FROM and WHERE clauses (the rows as `t`), and the WHERE's parameters."""
+
+    source: str
+    where: str
+    params: list[Any]
+    #: A search read down the date index: its full-text query, which `Store.transactions` adds
+    #: (`_WALK_MATCH`), and how many rows the other filters select. None when read otherwise.
+    walk: str | None = None
+    within: int = 0
+
+
+#: How a search read down the date index keeps the rows the full-text index matched: the unary +
+#: keeps the planner from reading the matches by rowid instead of walking the date index.
+_WALK_MATCH = "+t.seq IN (SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH ?{range})"
+
+
+def _day_filter(
+    login_id: str, account_id: str | None, since: date | None, until: date | None
+) -> tuple[str, list[Any]]:
+    """The WHERE clause over `transaction_days` that selects the days of the transactions the
+    filters (other than search) select."""
+    clauses, params = ["login_id = ?"], [login_id]
+    if account_id is not None:
+        clauses.append("account_id = ?")
+        params.append(account_id)
+    if since is not None:
+        clauses.append("date >= ?")
+        params.append(since.isoformat())
+    if until is not None:
+        clauses.append("date <= ?")
+        params.append(until.isoformat())
+    return " AND ".join(clauses), params
+
+
+def _quote_fts(text: str) -> str:
+    """Every word of `text` as a quoted FTS5 phrase: sqlite-utils' `Database.quote_fts`, which the
+    search has always used, so that importing sqlite-utils is not needed to read."""
+    if text.count('"') % 2:
+        text += '"'
+    bits = [bit for bit in _FTS_SPLIT.split(text) if bit and bit != '""']
+    return " ".join(f'"{bit}"' if not bit.startswith('"') else bit for bit in bits)
 
 
 def _account_record(login_id: str, position: int, account: Account, seen_at: str) -> dict[str, Any]:
@@ -1216,39 +1976,23 @@ def _account_record(login_id: str, position: int, account: Account, seen_at: str
     }
 
 
-def _transaction_record(login_id: str, account_id: str, transaction: Transaction) -> dict[str, Any]:
-    def cents(amount: Decimal | None, field: str) -> int | None:
-        return _cents(amount, f"{field} of transaction {mask_id(transaction.id)}")
-
-    return {
-        "login_id": login_id,
-        "account_id": account_id,
-        "id": transaction.id,
-        "date": transaction.date.isoformat(),
-        "description": transaction.description,
-        "debit": cents(transaction.debit, "Debit"),
-        "credit": cents(transaction.credit, "Credit"),
-        "balance": cents(transaction.balance, "Balance"),
-        "code": transaction.code,
-    }
-
-
-def _stale_transactions(
-    result: AccountsResult,
-    cached: Mapping[tuple[str, str], Mapping[str, Any]],
-    incoming: Mapping[tuple[str, str], Any],
-) -> list[tuple[str, str]]:
-    """(account Id, Id) of cached transactions that Flinks no longer returns within the period it
-    returned. None of an account with a transaction the client could not read: it may be one of those."""
-    oldest = {
-        account.id: min(transaction.date for transaction in account.transactions).isoformat()
-        for account in result.accounts
-        if account.transactions and not account.unread_transactions
-    }
-    return [
-        key for key, row in cached.items()
-        if key not in incoming and row["account_id"] in oldest and row["date"] >= oldest[row["account_id"]]
-    ]
+def transaction_row(transaction: Transaction) -> tuple[Any, ...]:
+    """A transaction as `SnapshotWriter.add` takes it: (Id, ISO date, description, debit, credit,
+    balance, code), amounts in cents. Raises `UnsupportedAmount` for an amount that is not a whole
+    number of cents (`storable_amount`). Runs for every transaction of a snapshot."""
+    debit, credit, balance = transaction.debit, transaction.credit, transaction.balance
+    try:
+        return (
+            transaction.id, transaction.date.isoformat(), transaction.description,
+            None if debit is None else _whole_cents(debit),
+            None if credit is None else _whole_cents(credit),
+            None if balance is None else _whole_cents(balance),
+            transaction.code,
+        )
+    except (ArithmeticError, ValueError):  # which one: said with its name
+        for amount, field in ((debit, "Debit"), (credit, "Credit"), (balance, "Balance")):
+            _cents(amount, f"{field} of transaction {mask_id(transaction.id)}")
+        raise
 
 
 def _login_details(login: Login) -> dict[str, Any]:
@@ -1310,14 +2054,13 @@ def _account_row(row: Mapping[str, Any]) -> AccountRow:
     )
 
 
-def _transaction_row(row: Mapping[str, Any]) -> TransactionRow:
-    return TransactionRow(**{
-        **row,
-        "date": date.fromisoformat(row["date"]),
-        "debit": _decimal(row["debit"]),
-        "credit": _decimal(row["credit"]),
-        "balance": _decimal(row["balance"]),
-    })
+def _transaction_from_tuple(row: Sequence[Any]) -> TransactionRow:
+    """A row of `_TRANSACTION_SELECT` as a TransactionRow (no dict in between: exports read millions)."""
+    login_id, account_id, id_, day, description, debit, credit, balance, code = row
+    return TransactionRow(
+        login_id, account_id, id_, date.fromisoformat(day), description,
+        _decimal(debit), _decimal(credit), _decimal(balance), code,
+    )
 
 
 # -- values --------------------------------------------------------------------------------------
@@ -1336,16 +2079,33 @@ def _cents(amount: Decimal | None, where: str) -> int | None:
     """`amount` as a whole number of cents; raises `UnsupportedAmount` rather than round it."""
     if amount is None:
         return None
-    try:
-        cents = int(_EXACT.to_integral_exact(_EXACT.multiply(amount, 100)))
-    except (ArithmeticError, ValueError):  # a fraction of a cent, more digits than kept, NaN, infinity
-        cents = None
-    if cents is None or cents not in _SQLITE_INTEGER_RANGE:
-        raise UnsupportedAmount(
-            f"Flinks sent {amount} as the {where}, which is not a whole number of cents the cache can "
-            "store exactly, so this refresh was not saved. Report it to your Flinks contact."
-        )
+    cents = _exact_cents(amount)
+    if cents is None:
+        raise _unsupported(amount, where)
     return cents
+
+
+def _exact_cents(amount: Decimal) -> int | None:
+    """`amount` in cents, or None when that is not a whole number the cache can keep."""
+    try:
+        return _whole_cents(amount)
+    except (ArithmeticError, ValueError):  # a fraction of a cent, more digits than kept, NaN, infinity
+        return None
+
+
+def _whole_cents(amount: Decimal) -> int:
+    """`amount` in cents; ArithmeticError (or ValueError) when that is not a whole number the cache can keep."""
+    cents = int(_EXACT.to_integral_exact(_EXACT.multiply(amount, 100)))
+    if not _SMALLEST_INTEGER <= cents <= _LARGEST_INTEGER:
+        raise OverflowError("beyond SQLite's integers")
+    return cents
+
+
+def _unsupported(amount: Decimal, where: str) -> UnsupportedAmount:
+    return UnsupportedAmount(
+        f"Flinks sent {amount} as the {where}, which is not a whole number of cents the cache can "
+        "store exactly, so this refresh was not saved. Report it to your Flinks contact."
+    )
 
 
 def _decimal(cents: int | None) -> Decimal | None:

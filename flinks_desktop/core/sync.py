@@ -32,10 +32,10 @@ Decisions a reader should know:
   data anyway. Cancel the sync's task, then delete.
 - **Cancellation tells the truth.** Cancelling the caller's task stops the HTTP call or the poll
   in flight, and the use case raises `SyncCancelled` (a `CancelledError`) saying what became of
-  the data. Nothing is written before all the data has arrived: cancelled until then, "nothing
-  was saved". Once the snapshot is handed to the writer thread, it is saved whole (SQLite commits
-  it whole or not at all) and the cancellation waits for it: "the new data was already being
-  saved and is kept", with the result in `SyncCancelled.kept`. So the sentence a person reads
+  the data. Nothing is handed to the writer before all the data has arrived: cancelled until
+  then, "nothing was saved". Once the snapshot is handed to the writer thread, it is saved whole
+  (SQLite commits it whole or not at all) and the cancellation waits for it: "the new data was
+  already being saved and is kept", with the result in `SyncCancelled.kept`. So the sentence a person reads
   after Cancel or Ctrl-C always matches the cache. A purge always completes once it is decided.
 - **Whatever Flinks answers ends in a sentence.** An answer for another login (Login.Id is not the
   loginId asked for), text that is not Unicode (a lone surrogate, which SQLite cannot store) or
@@ -76,9 +76,12 @@ waiting. One thread runs the jobs in the order they were queued, so two writes o
 contend for the file, and an API call's audit row is written before the purge that follows it. The
 GUI and the CLI read the cache with their own `Store` (in WAL mode readers never wait for the
 writer). `close()` writes what is queued, closes the writer's `Store` on its thread, and stops it.
-The loop does no bulk work on the data either: the client decodes and parses big answers on its
-reader thread, and the snapshot it returns is handed over to the writer's job (`_SaveJob`), whose
-thread then frees it.
+The loop does no bulk work on the data either, and nothing holds a whole answer: the client writes
+GetAccountsDetail's 200 to a temporary file as it arrives (`stream_accounts_detail`), and the
+writer's job (`_SaveJob`) reads it from there a batch of transactions at a time and writes each
+batch as it goes, in the snapshot's one SQLite transaction (`_write_snapshot`): a sync of a million
+transactions needs tens of MB, not GB. The statements' answer (a few PDFs) is decoded and parsed
+on the client's reader thread, and freed on the writer's.
 """
 
 from __future__ import annotations
@@ -87,7 +90,7 @@ import asyncio
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -121,6 +124,7 @@ from flinks_desktop.core.flinks import (
 )
 from flinks_desktop.core.flinks.client import ApiCall, ApiCallObserver
 from flinks_desktop.core.flinks.errors import valid_text
+from flinks_desktop.core.flinks.models import AccountsStream, TransactionBatch
 from flinks_desktop.core.redact import is_guid, mask_id, redact
 from flinks_desktop.core.statement_period import period_from_pdf
 from flinks_desktop.core.store import (
@@ -132,7 +136,9 @@ from flinks_desktop.core.store import (
     StatementStats,
     Store,
     UnknownLogin,
+    UnsupportedAmount,
     storable_amount,
+    transaction_row,
 )
 
 log = logging.getLogger("flinks_desktop.sync")
@@ -717,30 +723,36 @@ class Sync:
     async def _fetch_and_save(
         self, login_id: str, authorized: Authorized, institution: str | None, report: _Reporter
     ) -> SyncResult:
-        """Fetch everything first, then write it at once: a failure or a cancellation while
-        fetching leaves the cache as it was."""
+        """Fetch everything first, then write it (the snapshot in one SQLite transaction, read from
+        the answer's file as it is written): a failure or a cancellation while fetching leaves the
+        cache as it was."""
         request_id = authorized.request_id
         report("accounts")
-        accounts = await self._client.get_accounts_detail(
+        # The answer arrives on file, unread: the writer reads it as it writes it (`_write_snapshot`).
+        accounts = await self._client.stream_accounts_detail(
             request_id, days_of_transactions=self._days, progress=report.waiting
         )
         statements, statements_error = None, None
-        if self._statements is not None:
-            report("statements")
-            try:
-                statements = await self._client.get_statements(
-                    request_id, number_of_statements=self._statements, progress=report.waiting
-                )
-            except FlinksError as error:
-                statements_error = error
-        report("saving")
-        # The job takes the fetched data and the loop keeps no reference to it, so that its tens of
-        # thousands of objects are freed on the writer thread when the job ends, not on the loop's.
-        job = _SaveJob(login_id, institution, accounts, statements, self._clock())
+        try:
+            if self._statements is not None:
+                report("statements")
+                try:
+                    statements = await self._client.get_statements(
+                        request_id, number_of_statements=self._statements, progress=report.waiting
+                    )
+                except FlinksError as error:
+                    statements_error = error
+            report("saving")
+            # The job takes the fetched data and the loop keeps no reference to it, so that what is
+            # made of it is made, and freed, on the writer thread, not on the loop's.
+            job = _SaveJob(login_id, institution, accounts, statements, self._clock())
+            # Handed to the writer from here: it runs whole whatever happens to this task, and a
+            # cancellation waits for it so that what it says matches the cache.
+            saving = self._writer.start(job)
+        except BaseException:  # cancelled (or the writer closed) before the writer had it: nothing saved
+            accounts.close()
+            raise
         del accounts, statements
-        # Handed to the writer from here: it runs whole whatever happens to this task, and a
-        # cancellation waits for it so that what it says matches the cache.
-        saving = self._writer.start(job)
         try:
             saved = await asyncio.shield(saving)
         except asyncio.CancelledError:
@@ -880,7 +892,7 @@ def _save(
     store: Store,
     login_id: str,
     institution: str | None,
-    accounts: AccountsResult,
+    accounts: AccountsStream,
     statements: StatementsResult | None,
     at: datetime,
     *,
@@ -888,25 +900,64 @@ def _save(
 ) -> _Saved:
     """Write a sync's data (on the writer thread): the snapshot, then the statements.
 
-    The snapshot (login, accounts, transactions) is one transaction and raises `UnknownLogin`,
-    writing nothing, if the login was purged meanwhile. The statements are a second one, as the
-    store has none spanning both: each is whole. An amount the cache cannot keep exactly and a
-    statement whose file is not Base64 are left out, each on its own (`Dropped`), with what the
-    client left out; a PDF whose period cannot be read is saved with an unknown period.
+    The snapshot (login, accounts, transactions) is one transaction, written as the answer is read
+    (`_write_snapshot`), and raises `UnknownLogin`, writing nothing, if the login was purged
+    meanwhile. The statements are a second one, as the store has none spanning both: each is
+    whole. An amount the cache cannot keep exactly and a statement whose file is not Base64 are
+    left out, each on its own (`Dropped`), with what the client left out; a PDF whose period cannot
+    be read is saved with an unknown period.
     """
-    _check_answer(login_id, accounts, statements)
-    accounts, unstorable = _storable(accounts)
-    snapshot = store.save_snapshot(login_id, accounts, synced_at=at)
+    with accounts:
+        snapshot, result, unstorable = _write_snapshot(store, login_id, accounts, statements, at)
     committed(snapshot)
-    if not institution and accounts.institution:  # Connect did not name it: Flinks just did
-        store.upsert_login(login_id, accounts.institution, at=at)
-    dropped = (*accounts.dropped, *unstorable)
+    if not institution and result.institution:  # Connect did not name it: Flinks just did
+        store.upsert_login(login_id, result.institution, at=at)
+    dropped = (*result.dropped, *unstorable)
     if statements is None:
         return _Saved(snapshot, None, dropped)
     statements, files = _decodable(statements)
     periods = _statement_periods(store, login_id, statements)
     saved = store.save_statements(login_id, statements, fetched_at=at, periods=periods)
     return _Saved(snapshot, saved, (*dropped, *statements.dropped, *files))
+
+
+def _write_snapshot(
+    store: Store, login_id: str, stream: AccountsStream, statements: StatementsResult | None, at: datetime
+) -> tuple[SnapshotStats, AccountsResult, list[Dropped]]:
+    """Read GetAccountsDetail's answer from `stream` and write it as it comes, a batch of
+    transactions at a time: the sync never holds the whole answer. One SQLite transaction
+    (`Store.snapshot_writer`): whatever fails, the answer or the cache, nothing of it is written.
+
+    What `_check_answer` refuses is found as the answer is read; from then on nothing more is
+    written, the rest is read to its end (a refusal of the whole answer, such as another login's
+    Login.Id, which Flinks sends after the accounts, is said first, as before), and the snapshot
+    is rolled back. Returns the figures, the answer without its transactions, and the amounts left out.
+    """
+    unstorable: list[Dropped] = []
+    #: Amounts left out of the account being read: its Id comes with its end.
+    pending: list[Dropped] = []
+    refused: ProtocolError | None = None  # in an account already read
+    refused_here: ProtocolError | None = None  # in a transaction of the account being read
+    with store.snapshot_writer(login_id, synced_at=at) as writer:
+        for part in stream:
+            if isinstance(part, TransactionBatch):
+                if refused is None and refused_here is None:
+                    rows, refused_here = _storable_rows(part, pending)
+                    writer.add(part.account, rows)
+                continue
+            account = part.account
+            if account is not None:  # an account left out takes its transactions' faults with it
+                refused = refused or _account_refused(part.index, account) or refused_here
+                account, dropped = _storable_account(account)
+                unstorable += [*dropped, *(replace(item, account_id=account.id) for item in pending)]
+            pending.clear()
+            refused_here = None
+            if refused is None:
+                writer.account(part.index, account)
+        result = stream.result
+        _check_answer(login_id, result, statements, refused)
+        snapshot = writer.finish(result.login, all_accounts_read=result.all_accounts_read)
+    return snapshot, result, unstorable
 
 
 # -- what the cache cannot keep: refused with a sentence naming the field ------------------------------
@@ -928,18 +979,32 @@ _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 
-def _check_answer(login_id: str, accounts: AccountsResult, statements: StatementsResult | None) -> None:
+def _check_answer(
+    login_id: str, accounts: AccountsResult, statements: StatementsResult | None, refused: ProtocolError | None
+) -> None:
     """Raise `ProtocolError`, naming the field, when the answer is of another login or holds text the
-    cache cannot keep (on the writer thread: it reads every string of tens of thousands of rows)."""
+    cache cannot keep. `accounts` is without its transactions: `refused` is what its accounts and
+    transactions held (`_account_refused`, `_storable_rows`), said in its place among the others."""
     for result, endpoint in ((accounts, "GetAccountsDetail"), (statements, "GetStatements")):
         if result is not None and result.login is not None and result.login.id.casefold() != login_id.casefold():
             raise ProtocolError(_OTHER_LOGIN.format(endpoint=endpoint), http_status=200,
                                 detail=f"{endpoint}: Login.Id is another loginId")
-    for field, value, is_id in _texts(accounts, statements):
+    _refuse(_head_texts(accounts, statements))
+    if refused is not None:
+        raise refused
+    _refuse(_statement_texts(statements))
+
+
+def _refuse(texts: Iterable[tuple[str, str | None, bool]]) -> None:
+    """Raise the refusal of the first of `texts` the cache cannot keep."""
+    for field, value, is_id in texts:
         reason = _unstorable(value, is_id=is_id)
         if reason is not None:
-            raise ProtocolError(_UNSTORABLE.format(reason=reason, field=field), http_status=200,
-                                detail=f"{field}: {reason}")
+            raise _refusal(field, reason)
+
+
+def _refusal(field: str, reason: str) -> ProtocolError:
+    return ProtocolError(_UNSTORABLE.format(reason=reason, field=field), http_status=200, detail=f"{field}: {reason}")
 
 
 def _check_authorized(authorized: Authorized | None, first: AuthorizeResult, login_id: str | None) -> None:
@@ -972,8 +1037,9 @@ def _unstorable(value: str | None, *, is_id: bool) -> str | None:
     return None
 
 
-def _texts(accounts: AccountsResult, statements: StatementsResult | None) -> Iterator[tuple[str, str | None, bool]]:
-    """(field, text, whether it is an id) for every string of the answers that the cache keeps."""
+def _head_texts(accounts: AccountsResult, statements: StatementsResult | None) -> Iterator[tuple[str, str | None, bool]]:
+    """(field, text, whether it is an id) for the strings of the answers that the cache keeps,
+    outside their accounts and statements."""
     for name, result in (("", accounts), ("GetStatements: ", statements)):
         if result is None:
             continue
@@ -982,30 +1048,32 @@ def _texts(accounts: AccountsResult, statements: StatementsResult | None) -> Ite
             yield f"{name}Login.Username", result.login.username, False
             yield f"{name}Login.Type", result.login.type, False
     yield "InstitutionName", accounts.institution_name, False
-    for index, account in enumerate(accounts.accounts):
-        where = f"Accounts[{index}]"
-        yield f"{where}.Id", account.id, True
-        yield f"{where}.AccountNumber", account.account_number, True
-        for key, value in (("Title", account.title), ("LastFourDigits", account.last_four_digits),
-                           ("TransitNumber", account.transit_number),
-                           ("InstitutionNumber", account.institution_number), ("Category", account.category),
-                           ("Type", account.type), ("Currency", account.currency),
-                           ("AccountType", account.account_type)):
-            yield f"{where}.{key}", value, False
-        holder = account.holder
-        if holder is not None:
-            for key, value in (("Name", holder.name), ("Email", holder.email), ("PhoneNumber", holder.phone_number)):
-                yield f"{where}.Holder.{key}", value, False
-            address = holder.address
-            if address is not None:
-                for key, value in (("CivicAddress", address.civic_address), ("City", address.city),
-                                   ("Province", address.province), ("PostalCode", address.postal_code),
-                                   ("POBox", address.po_box), ("Country", address.country)):
-                    yield f"{where}.Holder.Address.{key}", value, False
-        for number, transaction in enumerate(account.transactions):
-            yield f"{where}.Transactions[{number}].Id", transaction.id, True
-            yield f"{where}.Transactions[{number}].Description", transaction.description, False
-            yield f"{where}.Transactions[{number}].Code", transaction.code, False
+
+
+def _account_texts(index: int, account: Account) -> Iterator[tuple[str, str | None, bool]]:
+    """The same for one account, its transactions aside; `index` is its place in the answer."""
+    where = f"Accounts[{index}]"
+    yield f"{where}.Id", account.id, True
+    yield f"{where}.AccountNumber", account.account_number, True
+    for key, value in (("Title", account.title), ("LastFourDigits", account.last_four_digits),
+                       ("TransitNumber", account.transit_number),
+                       ("InstitutionNumber", account.institution_number), ("Category", account.category),
+                       ("Type", account.type), ("Currency", account.currency),
+                       ("AccountType", account.account_type)):
+        yield f"{where}.{key}", value, False
+    holder = account.holder
+    if holder is not None:
+        for key, value in (("Name", holder.name), ("Email", holder.email), ("PhoneNumber", holder.phone_number)):
+            yield f"{where}.Holder.{key}", value, False
+        address = holder.address
+        if address is not None:
+            for key, value in (("CivicAddress", address.civic_address), ("City", address.city),
+                               ("Province", address.province), ("PostalCode", address.postal_code),
+                               ("POBox", address.po_box), ("Country", address.country)):
+                yield f"{where}.Holder.Address.{key}", value, False
+
+
+def _statement_texts(statements: StatementsResult | None) -> Iterator[tuple[str, str | None, bool]]:
     for index, group in enumerate(statements.accounts if statements is not None else ()):
         where = f"StatementsByAccount[{index}]"
         yield f"{where}.AccountNumber", group.account_number, True
@@ -1014,32 +1082,56 @@ def _texts(accounts: AccountsResult, statements: StatementsResult | None) -> Ite
             yield f"{where}.Statements[{number}].FileType", statement.file_type, False
 
 
-def _storable(accounts: AccountsResult) -> tuple[AccountsResult, list[Dropped]]:
-    """`accounts` without the amounts the cache cannot keep exactly (a fraction of a cent, too large):
-    each becomes None, and a `Dropped` names the field and its row's ids (indices would be those of
-    the rows read, not Flinks'). The same object when every amount is fine."""
+def _account_refused(index: int, account: Account) -> ProtocolError | None:
+    """The refusal of the first text of the account (transactions aside) the cache cannot keep."""
+    try:
+        _refuse(_account_texts(index, account))
+    except ProtocolError as refusal:
+        return refusal
+    return None
+
+
+def _storable_rows(batch: TransactionBatch, dropped: list[Dropped]) -> tuple[list[tuple], ProtocolError | None]:
+    """The batch's transactions as the cache's rows (`transaction_row`), each amount the cache
+    cannot keep exactly left out (a `Dropped`, whose account Id is not known yet); up to the first
+    text it cannot keep at all, which is returned as the refusal. Runs for every transaction of a
+    snapshot: the common case (ASCII text, two decimals) costs a few tests per row."""
+    rows = []
+    for position, transaction in zip(batch.positions, batch.transactions):
+        identifier, description, code = transaction.id, transaction.description, transaction.code
+        if not (identifier.isascii() and not _CONTROL.search(identifier)
+                and (description is None or description.isascii()) and (code is None or code.isascii())):
+            where = f"Accounts[{batch.account}].Transactions[{position}]"
+            for key, value, is_id in (("Id", identifier, True), ("Description", description, False),
+                                      ("Code", code, False)):
+                reason = _unstorable(value, is_id=is_id)
+                if reason is not None:
+                    return rows, _refusal(f"{where}.{key}", reason)
+        try:
+            rows.append(transaction_row(transaction))
+        except UnsupportedAmount:  # rare: checked here only once the row failed
+            rows.append(transaction_row(_storable_transaction(transaction, None, dropped)))
+    return rows, None
+
+
+def _storable_account(account: Account) -> tuple[Account, list[Dropped]]:
+    """`account` without the amounts the cache cannot keep exactly (each becomes None, and a
+    `Dropped` names the field and the account)."""
     dropped: list[Dropped] = []
-    kept: list[Account] = []
-    for account in accounts.accounts:
-        balance = account.balance
-        if not all(map(_fits, (account.overdraft_limit, balance.available, balance.current, balance.limit))):
-            account = replace(
-                account,
-                overdraft_limit=_kept(account.overdraft_limit, "Account.OverdraftLimit", account.id, None, dropped),
-                balance=Balance(*(
-                    _kept(getattr(balance, name), f"Account.Balance.{key}", account.id, None, dropped)
-                    for name, key in (("available", "Available"), ("current", "Current"), ("limit", "Limit"))
-                )),
-            )
-        if not all(_fits(t.debit) and _fits(t.credit) and _fits(t.balance) for t in account.transactions):
-            account = replace(account, transactions=tuple(
-                _storable_transaction(transaction, account.id, dropped) for transaction in account.transactions
-            ))
-        kept.append(account)
-    return (replace(accounts, accounts=tuple(kept)) if dropped else accounts), dropped
+    balance = account.balance
+    if not all(map(_fits, (account.overdraft_limit, balance.available, balance.current, balance.limit))):
+        account = replace(
+            account,
+            overdraft_limit=_kept(account.overdraft_limit, "Account.OverdraftLimit", account.id, None, dropped),
+            balance=Balance(*(
+                _kept(getattr(balance, name), f"Account.Balance.{key}", account.id, None, dropped)
+                for name, key in (("available", "Available"), ("current", "Current"), ("limit", "Limit"))
+            )),
+        )
+    return account, dropped
 
 
-def _storable_transaction(transaction: Transaction, account_id: str, dropped: list[Dropped]) -> Transaction:
+def _storable_transaction(transaction: Transaction, account_id: str | None, dropped: list[Dropped]) -> Transaction:
     return replace(transaction, **{
         name: _kept(getattr(transaction, name), f"Transaction.{key}", account_id, transaction.id, dropped)
         for name, key in (("debit", "Debit"), ("credit", "Credit"), ("balance", "Balance"))
@@ -1058,7 +1150,7 @@ def _fits(amount: Decimal | None) -> bool:
 
 
 def _kept(
-    amount: Decimal | None, where: str, account_id: str, item_id: str | None, dropped: list[Dropped]
+    amount: Decimal | None, where: str, account_id: str | None, item_id: str | None, dropped: list[Dropped]
 ) -> Decimal | None:
     if _fits(amount):
         return amount
@@ -1099,15 +1191,14 @@ def _statement_periods(store: Store, login_id: str, statements: StatementsResult
 
 
 class _SaveJob:
-    """`_save` as a writer job that owns the sync's data and lets go of it as it runs: the last
-    reference then dies on the writer thread, and the data is freed there (freeing 50,000
-    transactions holds the thread for about 10 ms, which the loop's thread, the GUI's, must not)."""
+    """`_save` as a writer job that owns the sync's data and lets go of it as it runs: the answer is
+    read, and what is made of it freed, on the writer thread, never on the loop's (the GUI's)."""
 
     def __init__(
         self,
         login_id: str,
         institution: str | None,
-        accounts: AccountsResult,
+        accounts: AccountsStream,
         statements: StatementsResult | None,
         at: datetime,
     ) -> None:

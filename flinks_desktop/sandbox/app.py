@@ -577,6 +577,38 @@ class RecordedRequest:
     body: bytes
     status: int = 0
 
+    @property
+    def json(self) -> Any:
+        """The body parsed as JSON; None when there is none, or it is not JSON."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except (ValueError, RecursionError):
+            return None
+
+    @property
+    def endpoint(self) -> str:
+        """The Flinks endpoint called ("Authorize", "GetAccountsDetailAsync", "DeleteCard"...), or ""
+        for anything else (the Connect page and its assets)."""
+        parts = self.path.split("?", 1)[0].split("/")
+        if len(parts) > 4 and parts[1] == "v3" and parts[3] == "BankingServices":
+            return parts[4]
+        return ""
+
+    @property
+    def argument(self) -> str | None:
+        """What the path names after the endpoint: the loginId of DeleteCard and GetMFAQuestions,
+        the RequestId of an Async poll; None when there is nothing."""
+        parts = self.path.split("?", 1)[0].split("/")
+        if self.endpoint and len(parts) > 5 and parts[5]:
+            return parts[5]
+        return None
+
+    def __str__(self) -> str:
+        """One line for a test's failure message: method, path, status and the start of the body."""
+        text = self.body.decode("utf-8", "replace")
+        body = f" {text[:200]}{'…' if len(text) > 200 else ''}" if text else ""
+        return f"{self.method} {self.path} -> {self.status}{body}"
+
 
 class RecordRequests:
     """ASGI middleware that reports each request (method, path, headers, body, status)."""

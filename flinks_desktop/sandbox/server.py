@@ -9,13 +9,34 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+from typing import Any
 
 import uvicorn
 
 from flinks_desktop.sandbox.app import RecordedRequest, create_app
 from flinks_desktop.sandbox.config import TOOLBOX_CUSTOMER_ID, SandboxConfig
 
-__all__ = ["TOOLBOX_CUSTOMER_ID", "RecordedRequest", "SandboxConfig", "SandboxServer", "serve_forever"]
+__all__ = ["TOOLBOX_CUSTOMER_ID", "RecentRequests", "RecordedRequest", "SandboxConfig", "SandboxServer",
+           "serve_forever"]
+
+#: How many of the last requests `SandboxServer.requests` keeps.
+KEPT_REQUESTS = 300
+
+
+class RecentRequests(list):
+    """The requests a sandbox received, oldest first: the last `limit` of them. The app runs its
+    sandbox for as long as it is open, and a list of every request (headers and body) would grow
+    with each refresh; tests read the few they sent, as from any list."""
+
+    def __init__(self, limit: int = KEPT_REQUESTS) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def append(self, request: RecordedRequest) -> None:
+        super().append(request)
+        if len(self) > self.limit:
+            del self[0]
+
 
 class SandboxServer:
     """The sandbox on a free (or given) loopback port, served by uvicorn in a daemon thread.
@@ -28,7 +49,7 @@ class SandboxServer:
         self.config = config or SandboxConfig()
         self.host = host
         self._requested_port = port
-        self.requests: list[RecordedRequest] = []
+        self.requests = RecentRequests()
         self.app = create_app(self.config, on_request=self.requests.append)
         #: The sandbox's memory: logins, sessions, tokens (tests move its clock with advance_clock).
         self.state = self.app.state.sandbox
@@ -56,6 +77,51 @@ class SandboxServer:
     def connect_url(self) -> str:
         """The Connect widget page; append Flinks Connect's query parameters."""
         return f"{self.base_url}/v2/"
+
+    # -- the request log, for tests ------------------------------------------------------------
+    def calls(self, endpoint: str, **fields: Any) -> list[RecordedRequest]:
+        """The requests received for `endpoint` ("Authorize", "DeleteCard"...: `RecordedRequest.
+        endpoint`), oldest first, whose JSON body has each of `fields` (`LoginId=...`; compared
+        with ==, so `unittest.mock.ANY` matches any value that is there)."""
+        return [request for request in self._logged()
+                if request.endpoint == endpoint and _has_fields(request, fields)]
+
+    def assert_called(self, endpoint: str, **fields: Any) -> RecordedRequest:
+        """The last request for `endpoint` with `fields` in its body; AssertionError listing what
+        the sandbox did receive for that endpoint when there is none."""
+        matching = self.calls(endpoint, **fields)
+        if not matching:
+            raise AssertionError(self._no_call(endpoint, fields, "no"))
+        return matching[-1]
+
+    def assert_not_called(self, endpoint: str, **fields: Any) -> None:
+        """AssertionError, listing them, when a request for `endpoint` with `fields` was received."""
+        if self.calls(endpoint, **fields):
+            raise AssertionError(self._no_call(endpoint, fields, "at least one"))
+
+    def _logged(self) -> list[RecordedRequest]:
+        # A copy taken in one C call: the server's thread appends while a test reads.
+        return self.requests.copy()
+
+    def _no_call(self, endpoint: str, fields: dict[str, Any], which: str) -> str:
+        wanted = ", ".join(f"{name}={value!r}" for name, value in fields.items())
+        received = [request for request in self._logged() if request.endpoint == endpoint]
+        sentence = (f"the sandbox received {which} {endpoint} request{' with ' + wanted if wanted else ''}; "
+                    f"{len(received)} {endpoint} request{'' if len(received) == 1 else 's'} in all")
+        lines = [f"  {request}" for request in received[-10:]]
+        if len(received) > 10:
+            lines.insert(0, f"  ... {len(received) - 10} earlier ones")
+        if not received:
+            others = sorted({request.endpoint for request in self._logged() if request.endpoint})
+            lines = [f"  endpoints called: {', '.join(others) if others else 'none'}"]
+        return "\n".join([sentence + ":", *lines])
+
+    def reset(self) -> None:
+        """Forget what earlier tests did, as a sandbox just started would: logins, deleted cards,
+        sessions, tokens, the clock, and the request log. (With a `state_file`, what the file holds
+        is read again.) For a sandbox shared by several tests (`flinks_sandbox_session`)."""
+        self.state.__init__(self.config)  # every attribute as a new SandboxState has it
+        self.requests.clear()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self, timeout: float = 10.0) -> "SandboxServer":
@@ -100,6 +166,14 @@ class SandboxServer:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _has_fields(request: RecordedRequest, fields: dict[str, Any]) -> bool:
+    """Whether the request's JSON body holds each of `fields` with an equal value."""
+    if not fields:
+        return True
+    body = request.json
+    return isinstance(body, dict) and all(name in body and value == body[name] for name, value in fields.items())
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -35,6 +35,13 @@ from flinks_desktop.sandbox.config import SandboxConfig
 from flinks_desktop.sandbox.institution import TestUser
 
 
+#: The most sessions (RequestIds) kept at once: past it, the least recently used goes before its time
+#: is up. The app's sandbox runs as long as the app, and each refresh opens a session.
+MAX_SESSIONS = 200
+#: The most authorize tokens kept at once: past it, the oldest goes (each is single-use anyway).
+MAX_TOKENS = 500
+
+
 class SandboxError(Exception):
     """A Flinks error answer: HTTP status, FlinksCode and Flinks' message."""
 
@@ -153,6 +160,8 @@ class SandboxState:
     def issue_token(self) -> str:
         token = new_guid()
         self.tokens[token] = self.now()
+        if len(self.tokens) > MAX_TOKENS:  # tokens asked for and never used: the oldest first
+            del self.tokens[next(iter(self.tokens))]
         return token
 
     def consume_token(self, token: str | None) -> None:
@@ -256,6 +265,8 @@ class SandboxState:
     # -- sessions -----------------------------------------------------------------------------
     def open_session(self, user: TestUser, username: str, language: str, login_id: str | None) -> Session:
         self._expire_sessions()
+        while len(self.sessions) >= MAX_SESSIONS:
+            del self.sessions[min(self.sessions, key=lambda request_id: self.sessions[request_id].last_used)]
         session = Session(new_guid(), user, username, language, login_id, last_used=self.now())
         self.sessions[session.request_id] = session
         return session

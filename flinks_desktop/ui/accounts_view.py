@@ -1,15 +1,26 @@
-"""The Accounts tab: one row per account of the selected connection, balances in its currency."""
+"""The Accounts tab: one row per account of the selected connection, balances in its currency.
+
+When the cache cannot be read (a damaged page the open did not read: the full check runs only after
+a session that did not close the cache, see `core.store`), the tab shows the store's sentence
+instead of the table, as the Transactions tab does.
+"""
 
 from __future__ import annotations
+
+import logging
+import sqlite3
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, QWidget
 
 from flinks_desktop.core.redact import mask_account_number
-from flinks_desktop.core.store import AccountRow, Store
+from flinks_desktop.core.store import AccountRow, CacheError, Store
 from flinks_desktop.ui.formatting import account_type, money
 
+log = logging.getLogger("flinks_desktop.ui")
+
+NO_ACCOUNTS = "No accounts yet: this connection has not been synced."
 NEGATIVE = QColor("#b42318")
 MUTED = QColor("#8a94a6")
 
@@ -92,14 +103,22 @@ class AccountsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
-        self.empty = QLabel("No accounts yet: this connection has not been synced.",
-                            objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.empty = QLabel(NO_ACCOUNTS, objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
+        self.empty.setTextFormat(Qt.TextFormat.PlainText)  # the store's sentence names a path
         self._layout = QStackedLayout(self)
         self._layout.addWidget(self.table)
         self._layout.addWidget(self.empty)
 
     def set_login(self, store: Store | None, login_id: str | None) -> None:
-        accounts = store.accounts(login_id) if store is not None and login_id else []
+        try:
+            accounts = store.accounts(login_id) if store is not None and login_id else []
+            self.empty.setText(NO_ACCOUNTS)
+        except (CacheError, sqlite3.Error) as error:
+            log.warning("accounts could not be read: %s", error)
+            accounts = []
+            self.empty.setText(str(error) if isinstance(error, CacheError) else
+                               "The accounts could not be read from the cache. Restart Flinks Desktop; "
+                               "if this keeps happening, move the cache elsewhere and refresh your connections.")
         self.model.set_accounts(accounts)
         self._layout.setCurrentWidget(self.table if accounts else self.empty)

@@ -3,21 +3,26 @@ environment is the sandbox, the workspace, the window."""
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
-from importlib import resources
+from concurrent.futures import Future
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flinks_desktop.core import paths
 from flinks_desktop.core.settings import REDIRECT_URL, Environment, SecretStore, Settings, SettingsError
-from flinks_desktop.core.workspace import Workspace, open_workspace
 
-STYLES = resources.files("flinks_desktop.ui") / "styles"
+if TYPE_CHECKING:
+    from flinks_desktop.core.workspace import Workspace
+
+#: Beside this module in a checkout, a wheel and the bundle alike (importlib.resources would cost
+#: the first paint ~8 ms to import, for the same directory).
+STYLES = Path(__file__).with_name("styles")
 #: The fake bank's pause in the offline sandbox: the demo reads like a real bank, briefly.
 SANDBOX_BANK_DELAY = 0.8
 
@@ -85,19 +90,77 @@ class AppSession:
 
     The offline sandbox runs in this process (its own thread) while it is the environment in use;
     its logins persist in the data directory, so loginIds survive a restart.
+
+    `open_now=False` is how the app starts: the window shows the cache first, and `start()` then
+    loads and starts the rest on a thread (the sandbox, the HTTP client, the sync engine, the
+    keyring), so none of it delays the first paint. Anything that asks for `workspace` before
+    that is done waits for it.
     """
 
     redirect_url = REDIRECT_URL
 
     def __init__(self, data_dir: Path, settings: Settings, secrets: SecretStore, *,
-                 sandbox_config: dict | None = None, poll_interval: float | None = None):
+                 sandbox_config: dict | None = None, poll_interval: float | None = None, open_now: bool = True):
         self.data_dir = data_dir
         self.settings = settings
         self.secrets = secrets
         self._sandbox_config = dict(sandbox_config or {})
         self._poll_interval = poll_interval
         self.sandbox = None
-        self.workspace: Workspace = self._open(settings.active)
+        self._environment = settings.active
+        self._workspace: Workspace | None = None
+        self._starting: Future | None = None
+        if open_now:
+            self._workspace = self._open(self._environment)
+
+    @property
+    def environment(self) -> Environment:
+        """The environment in use (known before its workspace is open)."""
+        return self._workspace.environment if self._workspace is not None else self._environment
+
+    @property
+    def cache_path(self) -> Path:
+        """The cache of the environment in use (the window reads it before the workspace is open)."""
+        return self.settings.cache_path(self.environment)
+
+    @property
+    def workspace(self) -> Workspace:
+        if self._workspace is None:
+            if self._starting is not None:
+                self._starting.result()  # what start() loads on its thread, or its failure
+            self._workspace = self._open(self._environment)
+        return self._workspace
+
+    @property
+    def ready(self) -> bool:
+        return self._workspace is not None
+
+    def start(self) -> Future:
+        """Load and start, on a thread, what the workspace needs; the Future is done when it is."""
+        if self._starting is None:
+            self._starting = Future()
+            threading.Thread(target=self._load, name="flinks-desktop start", daemon=True).start()
+        return self._starting
+
+    def _load(self) -> None:
+        try:
+            import flinks_desktop.core.workspace  # noqa: F401 — the HTTP client and the sync engine
+
+            self.secrets.status  # noqa: B018 — keyring and its backends, probed once
+            if self._environment.kind == "sandbox":
+                self._start_sandbox()
+        except BaseException as error:  # told to whoever waits for the workspace
+            self._starting.set_exception(error)
+        else:
+            self._starting.set_result(None)
+
+    async def opened(self) -> Workspace:
+        """The workspace, once `start()` has loaded what it needs (without blocking the loop)."""
+        import asyncio
+
+        if self._workspace is None:
+            await asyncio.wrap_future(self.start())
+        return self.workspace
 
     @property
     def keyring_message(self) -> str | None:
@@ -105,6 +168,8 @@ class AppSession:
         return None if status.available else status.message
 
     def _open(self, environment: Environment) -> Workspace:
+        from flinks_desktop.core.workspace import open_workspace
+
         if environment.kind == "sandbox":
             environment = environment.running_at(self._start_sandbox())
         else:
@@ -130,7 +195,9 @@ class AppSession:
         the client under it would end it half-way."""
         self._refuse_while_busy()
         await self.workspace.aclose()
-        self.workspace = self._open(environment)
+        self._workspace = None
+        self._environment = environment
+        self._workspace = self._open(environment)
 
     def apply_settings(self) -> None:
         """The environment in use was edited (secrets, Connect parameters, days, statements): its
@@ -139,18 +206,33 @@ class AppSession:
         self.workspace.apply(self.settings.active, self.secrets)
 
     def _refuse_while_busy(self) -> None:
-        if self.workspace.sync.busy:
+        if self._workspace is not None and self._workspace.sync.busy:
             raise SettingsError("A sync or a deletion is running in this environment: wait for it to "
                                 "finish, or cancel it, then change the environment in use.")
 
     async def close(self) -> None:
-        await self.workspace.aclose()
+        if self._starting is not None and not self._starting.done():
+            import asyncio
+
+            try:  # the sandbox it starts is stopped below
+                await asyncio.wrap_future(self._starting)
+            except Exception:  # noqa: BLE001 — it failed to start: nothing of it to close
+                pass
+        if self._workspace is not None:
+            await self._workspace.aclose()
         self._stop_sandbox()
 
 
 def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bool = False) -> int:
-    """The desktop app until its window closes. `smoke`: up to the first painted window, then exit 0
-    (a start-up check for packaging and benchmarks; offscreen when there is no display)."""
+    """The desktop app until its window closes. `smoke`: up to the first painted window and the
+    workspace ready behind it, then exit 0 (a start-up check for packaging and benchmarks;
+    offscreen when there is no display).
+
+    The order is the point: Qt, the settings and the cache's connections, the window painted;
+    only then asyncio and qasync, and on a thread the sandbox, the HTTP client, the sync engine
+    and the keyring (`AppSession.start`). The window is usable for reading at once; an action
+    that needs Flinks waits for the rest, a fraction of a second.
+    """
     started = time.perf_counter()
     if smoke and not _has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -163,23 +245,24 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
               "libxkbcommon-x11), then start Flinks Desktop again.", file=sys.stderr)
         return 1
     configure_logging()
-    import qasync
+    # Once PySide6 is imported, it hooks every import that follows and reads the new module's
+    # source (looking for `from __feature__ import ...`): what the window needs without Qt is
+    # loaded before it, and pays nothing.
+    from flinks_desktop.core import connect_events, export, login_ids, redact, store  # noqa: F401
+    from flinks_desktop.ui import formatting  # noqa: F401
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from flinks_desktop.ui.main_window import MainWindow
     from flinks_desktop.ui.first_paint import FirstPaint
+    from flinks_desktop.ui.icons import app_icon
+    from flinks_desktop.ui.main_window import MainWindow
     from flinks_desktop.ui.single_instance import SingleInstance, server_name
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
     app.setApplicationName("Flinks Desktop")
-    from flinks_desktop.ui.icons import app_icon
-
     app.setDesktopFileName("flinks-desktop")  # the Wayland app id: the .desktop file's name
     app.setWindowIcon(app_icon())
     app.setStyleSheet(style_sheet())
-    loop = qasync.QEventLoop(app)
-    asyncio.set_event_loop(loop)
 
     try:
         directory = paths.data_dir(data_dir)
@@ -195,27 +278,26 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
         settings = load_settings(directory, ask_start_over)
         if settings is None:
             return 1
-        session = AppSession(directory, settings, SecretStore())
+        session = AppSession(directory, settings, SecretStore(), open_now=False)
     except SettingsError as error:
         QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
         return 1
     window = MainWindow(session)
-    window.run(finish_pending_wipes(session, window))
     instance.activated.connect(lambda: bring_forward(window))
     painted = FirstPaint(window)
     window.show()
+    painted.wait()
+    if smoke:
+        print(f"flinks-desktop: first paint after {painted.at - started:.3f} s", file=sys.stderr, flush=True)
 
-    def after_first_paint() -> None:
-        # What exists now lives as long as the app: keep the collector from walking it again and
-        # again (a full collection otherwise takes ~50 ms on the GUI thread in the middle of a sync).
-        # Done after the first paint, so the window appears first.
-        gc.collect()
-        gc.freeze()
-        if smoke:
-            print(f"flinks-desktop: first paint after {painted.at - started:.3f} s", file=sys.stderr, flush=True)
-            window.close()
+    import asyncio
 
-    painted.done.connect(after_first_paint)
+    import qasync
+
+    session.start()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window.run(_when_ready(session, window, smoke))
 
     # Closing the window closes the session (the sync's writer thread, the client, the sandbox)
     # while the loop still runs, then the app quits: one run of the loop, start to end.
@@ -234,7 +316,31 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     with loop:
         loop.run_until_complete(finished)
     instance.release()
-    return 0
+    return 1 if smoke and not session.ready else 0  # a smoke run that could not open its environment
+
+
+async def _when_ready(session: AppSession, window, smoke: bool) -> None:
+    """Once the workspace is open: tell the window, finish a wipe left pending, and (smoke) end."""
+    try:
+        await session.opened()
+    except Exception as error:  # noqa: BLE001 — e.g. the sandbox's port or state file: said, not raised
+        log.warning("the workspace could not be opened: %s", error)
+        sentence = (f"{session.environment.name} could not be started ({error}). The cached connections "
+                    "can still be read; restart Flinks Desktop, or choose another environment in Settings.")
+        window.show_status(sentence)
+        window.show_error("Flinks Desktop could not start its environment", sentence)
+        if smoke:
+            print(f"flinks-desktop: {sentence}", file=sys.stderr, flush=True)
+            window.close()
+        return
+    window.session_ready()
+    await finish_pending_wipes(session, window)
+    # What exists now lives as long as the app: keep the collector from walking it again and again
+    # (a full collection otherwise takes ~50 ms on the GUI thread in the middle of a sync).
+    gc.collect()
+    gc.freeze()
+    if smoke:
+        window.close()
 
 
 async def finish_pending_wipes(session: AppSession, window) -> None:

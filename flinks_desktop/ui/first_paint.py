@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtCore import QEvent, QEventLoop, QObject, QTimer, Signal
 from PySide6.QtWidgets import QWidget
 
 
@@ -26,3 +26,13 @@ class FirstPaint(QObject):
             watched.removeEventFilter(self)
             QTimer.singleShot(0, self.done.emit)  # after this paint, not inside it
         return False
+
+    def wait(self, timeout: float = 5.0) -> bool:
+        """Run Qt's events until the first paint is done (or `timeout` seconds, e.g. a window
+        that is never exposed): start-up paints before it loads the rest. True when painted."""
+        if not self.at:
+            loop = QEventLoop()
+            self.done.connect(loop.quit)
+            QTimer.singleShot(int(timeout * 1000), loop.quit)
+            loop.exec()
+        return bool(self.at)

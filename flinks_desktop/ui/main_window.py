@@ -8,14 +8,14 @@ its own `Store`. Nothing here waits on the network or on a big write.
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import hashlib
-import os
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal, Slot
@@ -39,25 +39,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flinks_desktop import __version__
 from flinks_desktop.core import export
 from flinks_desktop.core.connect_events import redirect_tag
 from flinks_desktop.core.login_ids import login_id_in
 from flinks_desktop.core.redact import mask_id
-from flinks_desktop.core.settings import SettingsError
 from flinks_desktop.core.store import CacheError, LoginRow, Store
-from flinks_desktop.core.sync import SyncCancelled, SyncProgress, SyncRefused, SyncResult
-from flinks_desktop.core.workspace import Workspace
 from flinks_desktop.ui.accounts_view import AccountsView
-from flinks_desktop.ui.activity_view import ActivityView
-from flinks_desktop.ui.connect_view import ConnectView  # the module (cheap); the view is built on use
 from flinks_desktop.ui.connections import ConnectionsPanel
-from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
-from flinks_desktop.ui.formatting import STATE_LABELS, ago, institution_name, local_time, login_state, step_label
-from flinks_desktop.ui.mfa_dialog import MfaDialog
-from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
-from flinks_desktop.ui.statements_view import StatementsView
-from flinks_desktop.ui.transactions_view import TransactionsView
+from flinks_desktop.ui.formatting import (
+    STATE_LABELS,
+    ago,
+    duration,
+    institution_name,
+    local_time,
+    login_state,
+    step_label,
+)
+
+# What the first paint does not need loads when it is first used (see `flinks_desktop.ui.app`):
+# asyncio and the sync engine, the HTTP client, QtWebEngine (Connect), QtPdf (Statements), the
+# dialogs. Names used only in annotations come from here.
+if TYPE_CHECKING:
+    import asyncio
+
+    from flinks_desktop.core.sync import SyncProgress, SyncResult
+    from flinks_desktop.core.workspace import Workspace
+    from flinks_desktop.sandbox.server import SandboxServer
+    from flinks_desktop.ui.activity_view import ActivityView
+    from flinks_desktop.ui.statements_view import StatementsView
+    from flinks_desktop.ui.transactions_view import TransactionsView
 
 log = logging.getLogger("flinks_desktop.ui")
 
@@ -66,6 +76,8 @@ BANNER_TEXT = {
     "toolbox": "Flinks toolbox · the public Flinks test environment · test data only",
     "private": "PRODUCTION · {name} · real customers' bank data",
 }
+#: Connect and its timeline side by side, in this proportion.
+CONNECT_PAGE_SIZES = [860, 340]
 STAGES = {
     "authorize": "Authorizing with Flinks…",
     "mfa": "Waiting for the answer to the bank's question…",
@@ -78,9 +90,26 @@ STAGES = {
 
 class MainWindow(QMainWindow):
     """`session` gives the workspace of the active environment and can switch environments
-    (see `flinks_desktop.ui.app.AppSession`). `closed` is emitted once the window has closed."""
+    (see `flinks_desktop.ui.app.AppSession`). `closed` is emitted once the window has closed.
+
+    The other signals say what the window did, for tests and automation (README: "In your own
+    tests"); each comes once the window shows the change, so a slot may act on the window at once.
+    """
 
     closed = Signal()
+    #: A sync began: the loginId it works on, or "" for several connections (Refresh all, Open loginIds).
+    syncStarted = Signal(str)
+    #: That sync ended: the same loginId (or ""), and how: a `SyncResult.outcome` ("ok", "needs_mfa",
+    #: "error", "unknown"), "done" for several connections (each one's outcome is in the summary
+    #: dialog), "cancelled", or "failed" (refused or broken before any outcome; the status bar says why).
+    syncFinished = Signal(str, str)
+    #: The MFA dialog is on screen, asking: the `MfaDialog` (one object for every question of the
+    #: window, so it is the same after a wrong answer; its fields are new each time).
+    mfaRequested = Signal(QDialog)
+    #: A connection appeared in the list (linked, looked up, or added by another window or command).
+    connectionAdded = Signal(str)
+    #: A connection left the list (deleted here, or by another window or command).
+    connectionRemoved = Signal(str)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -88,31 +117,34 @@ class MainWindow(QMainWindow):
         self.store: Store | None = None
         self._tasks: set[asyncio.Task] = set()
         self._sync_task: asyncio.Task | None = None
+        #: The loginId of the sync that runs now ("" for several), as syncStarted gave it.
+        self._sync_login: str | None = None
         #: What to run once the sync that runs now ends: loginIds Connect handed over meanwhile.
         self._queued_links: list[tuple[str, str, str | None]] = []
         self._sync_started = 0.0
+        #: While Flinks answers 202: since when the sync waits (monotonic) and its limit (seconds).
+        self._waiting: tuple[float, float | None] | None = None
         #: The cache's data_version when this window last read it (see `check_cache`).
         self._cache_version: int | None = None
         self._closing = False
         self._connect_events: list[tuple[datetime, dict]] = []
         self.setObjectName("mainWindow")
-        self.resize(1240, 800)
+        # Sized and placed once built, when its minimum size is known: _restore_window_state.
 
-        self.banner = QLabel(objectName="environmentBanner")
-        self.pages = QStackedWidget(objectName="pages")
-        self.welcome = self._build_welcome()
-        self.connect_page = self._build_connect_page()
-        self.workspace_page = self._build_workspace_page()
-        for page in (self.welcome, self.connect_page, self.workspace_page):
-            self.pages.addWidget(page)
-
+        # The frame first, then each page straight into it: with a style sheet, every reparenting
+        # of a built subtree restyles all of it again (a third of the window's build time).
         central = QWidget()
+        self.setCentralWidget(central)
         layout = QVBoxLayout(central)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
+        self.banner = QLabel(objectName="environmentBanner")
+        self.pages = QStackedWidget(objectName="pages")
         layout.addWidget(self.banner)
         layout.addWidget(self.pages, 1)
-        self.setCentralWidget(central)
+        self.welcome = self._build_welcome()
+        self.connect_page = self._build_connect_page()
+        self.workspace_page = self._build_workspace_page()
         self._build_status_bar()
         self._build_actions()
         self._ticker = QTimer(self, interval=500)
@@ -127,8 +159,10 @@ class MainWindow(QMainWindow):
         self._restore_window_state()
 
     # == building ==================================================================================
+    # Each page is added to `pages` first and filled afterwards, for the reason given in __init__.
     def _build_welcome(self) -> QWidget:
         page = QWidget(objectName="welcomePanel")
+        self.pages.addWidget(page)
         self.welcome_title = QLabel("Welcome to Flinks Desktop", objectName="welcomeTitle")
         self.welcome_text = QLabel(objectName="welcomeText")
         self.welcome_text.setWordWrap(True)
@@ -180,7 +214,12 @@ class MainWindow(QMainWindow):
         # The Connect view (QtWebEngine: a browser engine and its profile, half a second to build)
         # is made the first time it is needed, not before the window's first paint.
         self._connect_view = None
+        splitter = QSplitter(objectName="connectPage")
+        self.pages.addWidget(splitter)
         self._connect_placeholder = QWidget(objectName="connectViewPlaceholder")
+        splitter.addWidget(self._connect_placeholder)
+        side = QWidget(objectName="timelinePanel")
+        splitter.addWidget(side)
 
         self.timeline = QListWidget(objectName="connectTimeline")
         self.timeline.setWordWrap(True)
@@ -197,7 +236,6 @@ class MainWindow(QMainWindow):
         buttons = QHBoxLayout()
         buttons.addWidget(retry)
         buttons.addWidget(cancel)
-        side = QWidget(objectName="timelinePanel")
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(12, 12, 12, 12)
         side_layout.addWidget(QLabel("Connect timeline", objectName="sectionTitle"))
@@ -205,12 +243,9 @@ class MainWindow(QMainWindow):
         side_layout.addWidget(self.connect_message)
         side_layout.addLayout(buttons)
 
-        splitter = QSplitter(objectName="connectPage")
-        splitter.addWidget(self._connect_placeholder)
-        splitter.addWidget(side)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([860, 340])
+        splitter.setSizes(CONNECT_PAGE_SIZES)
         self.connect_splitter = splitter
         return splitter
 
@@ -218,26 +253,49 @@ class MainWindow(QMainWindow):
     def connect_view(self):
         """The Connect view (`ConnectView`), built on first use."""
         if self._connect_view is None:
+            from flinks_desktop.ui.connect_view import ConnectView  # QtWebEngine: loaded when first needed
+
             view = ConnectView(self)
             view.loginCaptured.connect(self.on_login_captured)
             view.connectEvent.connect(self.on_connect_event)
             view.failed.connect(self.on_connect_failed)
             view.closed.connect(self.cancel_connect)
-            sizes = self.connect_splitter.sizes()
             self.connect_splitter.replaceWidget(0, view)
-            self.connect_splitter.setSizes(sizes)
+            # The page was laid out around an empty placeholder: give Connect its share again.
+            self.connect_splitter.setSizes(CONNECT_PAGE_SIZES)
             self._connect_placeholder.deleteLater()
             self._connect_view = view
         return self._connect_view
 
     def _build_workspace_page(self) -> QWidget:
+        splitter = QSplitter(objectName="workspacePage")
+        self.pages.addWidget(splitter)
+        self.workspace_splitter = splitter
         self.connections = ConnectionsPanel()
+        splitter.addWidget(self.connections)
+        self.detail_stack = QStackedWidget()
+        splitter.addWidget(self.detail_stack)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([320, 920])
+        self.no_selection = QLabel("Select a connection on the left, or connect a new account.",
+                                   objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.detail_stack.addWidget(self.no_selection)
+        detail = QWidget(objectName="connectionPage")
+        self.detail_stack.addWidget(detail)
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(20, 16, 20, 12)
+        detail_layout.setSpacing(12)
+
         self.connections.selected.connect(self.show_login)
         self.connections.copied.connect(self.show_status)
         self.connections.lookUpRequested.connect(self.look_up_login)
 
         self.connection_title = QLabel(objectName="connectionTitle")
         self.connection_title.setTextFormat(Qt.TextFormat.PlainText)  # a username is bank text
+        # A long bank name or username wraps, or is cut short in a narrow window, rather than make
+        # the window's minimum wider than a small screen.
+        self.connection_title.setWordWrap(True)
+        self.connection_title.setMinimumWidth(120)
         self.connection_details = QLabel(objectName="connectionDetails")
         self.connection_details.setTextFormat(Qt.TextFormat.PlainText)
         self.connection_details.setWordWrap(True)
@@ -263,37 +321,61 @@ class MainWindow(QMainWindow):
         header.addLayout(title_row)
         header.addWidget(self.connection_details)
 
-        self.accounts_view = AccountsView()
-        self.transactions_view = TransactionsView()
-        self.statements_view = StatementsView()
-        self.activity_view = ActivityView()
+        # Accounts is the tab a connection opens on; the others are built when first shown or used
+        # (QtPdf, the activity's audit vocabulary...: not needed for the first paint).
+        detail_layout.addLayout(header)
         self.tabs = QTabWidget(objectName="connectionTabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self.accounts_view, "Accounts")
-        self.tabs.addTab(self.transactions_view, "Transactions")
-        self.tabs.addTab(self.statements_view, "Statements")
-        self.tabs.addTab(self.activity_view, "Activity")
-
-        detail = QWidget(objectName="connectionPage")
-        detail_layout = QVBoxLayout(detail)
-        detail_layout.setContentsMargins(20, 16, 20, 12)
-        detail_layout.setSpacing(12)
-        detail_layout.addLayout(header)
         detail_layout.addWidget(self.tabs, 1)
+        self.accounts_view = AccountsView()
+        self.tabs.addTab(self.accounts_view, "Accounts")
+        self._tab_holders: dict[str, QWidget] = {}
+        self._tab_views: dict[str, QWidget] = {}
+        for name, label in (("transactions", "Transactions"), ("statements", "Statements"), ("activity", "Activity")):
+            holder = QWidget(objectName=f"{name}Tab")
+            holder_layout = QVBoxLayout(holder)
+            holder_layout.setContentsMargins(0, 0, 0, 0)
+            self._tab_holders[name] = holder
+            self.tabs.addTab(holder, label)
+        self.tabs.currentChanged.connect(self._build_current_tab)
+        #: The store and loginId the connection's views show (None, None: nothing selected).
+        self._shown: tuple[Store | None, str | None] = (None, None)
 
-        self.no_selection = QLabel("Select a connection on the left, or connect a new account.",
-                                   objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
-        self.detail_stack = QStackedWidget()
-        self.detail_stack.addWidget(self.no_selection)
-        self.detail_stack.addWidget(detail)
-
-        splitter = QSplitter(objectName="workspacePage")
-        splitter.addWidget(self.connections)
-        splitter.addWidget(self.detail_stack)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([320, 920])
-        self.workspace_splitter = splitter
         return splitter
+
+    @property
+    def transactions_view(self) -> TransactionsView:
+        return self._tab_view("transactions")
+
+    @property
+    def statements_view(self) -> StatementsView:
+        return self._tab_view("statements")
+
+    @property
+    def activity_view(self) -> ActivityView:
+        return self._tab_view("activity")
+
+    def _tab_view(self, name: str) -> QWidget:
+        """The view of tab `name`, built (showing the selected connection) on first use."""
+        view = self._tab_views.get(name)
+        if view is None:
+            if name == "transactions":
+                from flinks_desktop.ui.transactions_view import TransactionsView as View
+            elif name == "statements":
+                from flinks_desktop.ui.statements_view import StatementsView as View
+            else:
+                from flinks_desktop.ui.activity_view import ActivityView as View
+            view = View()
+            self._tab_holders[name].layout().addWidget(view)
+            self._tab_views[name] = view
+            view.set_login(*self._shown)
+        return view
+
+    @Slot(int)
+    def _build_current_tab(self, index: int) -> None:
+        for name, holder in self._tab_holders.items():
+            if self.tabs.widget(index) is holder:
+                self._tab_view(name)
 
     def _build_status_bar(self) -> None:
         self.busy = QProgressBar(objectName="busyIndicator")
@@ -348,9 +430,22 @@ class MainWindow(QMainWindow):
     def workspace(self) -> Workspace:
         return self.session.workspace
 
+    @property
+    def sandbox(self) -> SandboxServer | None:
+        """The offline sandbox this window's session runs (a `SandboxServer`: its `requests` log,
+        its `state`), or None when the environment in use is not the offline sandbox."""
+        return self.session.sandbox
+
+    @property
+    def syncing(self) -> str | None:
+        """The loginId the running sync works on ("" for several connections), or None when no
+        sync runs: what syncStarted said, until syncFinished."""
+        return self._sync_login
+
     def open_environment(self) -> None:
-        """Show the active environment: its banner, its cache, its connections."""
-        environment = self.workspace.environment
+        """Show the active environment: its banner, its cache, its connections. Needs only the
+        settings and the cache: at start-up the window paints this before the workspace opens."""
+        environment = self.session.environment
         self.setWindowTitle(f"Flinks Desktop — {environment.name}")
         self.banner.setText(BANNER_TEXT[environment.kind].format(name=environment.name))
         self.banner.setProperty("kind", environment.kind)
@@ -367,22 +462,46 @@ class MainWindow(QMainWindow):
         if self.store is not None:
             self.store.close()
         self.store = None
-        try:
-            self.store = self.workspace.open_reader()
-        except CacheError as error:
-            self.show_error("The local cache cannot be opened", str(error))
+        self._open_store(say_why=True)
         self.reload_connections()
+        if self.session.ready:
+            self.session_ready()
+
+    def session_ready(self) -> None:
+        """The workspace is open (at start-up, just after the first paint): build the tabs the
+        first paint did without, and say what is missing."""
+        for name in self._tab_holders:
+            self._tab_view(name)
         if self.session.keyring_message:
             self.show_status(self.session.keyring_message)
 
+    def _open_store(self, *, say_why: bool) -> None:
+        """Read the environment's cache, once it exists: a first start paints the welcome page
+        without making one (the sync's writer does, with its first connection)."""
+        if self.store is not None or self._closing or not self.session.cache_path.exists():
+            return  # (closing: the window let its store go; a sync ending now must not reopen it)
+        try:
+            self.store = Store.open(self.session.cache_path)
+        except CacheError as error:
+            if say_why:
+                self.show_error("The local cache cannot be opened", str(error))
+
     def reload_connections(self, select: str | None = None) -> None:
+        self._open_store(say_why=False)
         logins = self.store.logins() if self.store is not None else []
+        before = {login.id for login in self.connections.model.logins}
         self.connections.set_logins(logins, keep=select)
         if self.pages.currentWidget() is not self.connect_page:
             self.pages.setCurrentWidget(self.workspace_page if logins else self.welcome)
         if not self.connections.current_login_id():
             self.show_login("")
         self._update_actions()
+        after = {login.id for login in logins}
+        for login in logins:
+            if login.id not in before:
+                self.connectionAdded.emit(login.id)
+        for login_id in sorted(before - after):
+            self.connectionRemoved.emit(login_id)
 
     # == selection =================================================================================
     @Slot(str)
@@ -392,10 +511,9 @@ class MainWindow(QMainWindow):
         if login:
             self.connection_title.setText(f"{institution_name(login.institution)} · {login.username or 'unknown user'}")
             self.connection_details.setText(self._details(login))
-        store = self.store if login else None
-        for view in (self.accounts_view, self.transactions_view, self.statements_view):
-            view.set_login(store, login.id if login else None)
-        self.activity_view.set_login(store, login.id if login else None)
+        self._shown = (self.store, login.id) if login else (None, None)
+        for view in (self.accounts_view, *self._tab_views.values()):
+            view.set_login(*self._shown)
         self._update_actions()
 
     def _details(self, login: LoginRow) -> str:
@@ -515,9 +633,8 @@ class MainWindow(QMainWindow):
         self._link(login_id, institution, tag)
 
     def _link(self, login_id: str, institution: str, tag: str | None) -> None:
-        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731 — Flinks may question a cached link too
         self.start_sync(f"Linking {mask_id(login_id)}", self.workspace.sync.link(
-            login_id, institution, tag=tag, mfa=mfa, progress=self.on_progress), select=login_id)
+            login_id, institution, tag=tag, mfa=self.ask_mfa, progress=self.on_progress), select=login_id)
 
     async def _remember(self, login_id: str, institution: str, tag: str | None) -> None:
         try:
@@ -538,20 +655,28 @@ class MainWindow(QMainWindow):
         return None
 
     # == syncs =====================================================================================
+    def ask_mfa(self, prompt):
+        """The bank's question(s) in the MFA dialog; the answers, or None when it was cancelled."""
+        from flinks_desktop.ui.mfa_dialog import MfaDialog
+
+        # One dialog for every question, handed over by mfaRequested each time it shows.
+        return MfaDialog.ask_reusing(self, prompt, shown=self.mfaRequested.emit)
+
     def refresh_selected(self, live: bool) -> None:
         login = self.selected_login()
         if login is None:
             return
-        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731 — Flinks may ask on a cached refresh too
         what = "Live refresh" if live else "Refresh"
         self.start_sync(f"{what} of {login.username or mask_id(login.id)}", self.workspace.sync.refresh(
-            login.id, live=live, mfa=mfa, progress=self.on_progress), select=login.id)
+            login.id, live=live, mfa=self.ask_mfa, progress=self.on_progress), select=login.id)
 
     @Slot()
     def refresh_all(self) -> None:
         """Every connection, with the same per-connection summary as Open loginIds."""
         login_ids = [login.id for login in self.connections.model.logins
                      if login.environment in (None, self.workspace.environment.slug)]
+        from flinks_desktop.ui.open_login_ids_dialog import SyncSummaryDialog
+
         dialog = SyncSummaryDialog(self, "Refresh all", login_ids, refresh=True)
         dialog.openLogin.connect(self.connections.select)
         if self.start_sync("Refresh of all connections", self.workspace.sync.refresh_all(
@@ -573,15 +698,16 @@ class MainWindow(QMainWindow):
         if here is not None:
             self.connections.select(here)
             return True
-        mfa = lambda prompt: MfaDialog.ask(self, prompt)  # noqa: E731
         return self.start_sync(f"Looking up {mask_id(login_id)} at Flinks", self.workspace.sync.add(
-            login_id, mfa=mfa, progress=self.on_progress), select=login_id)
+            login_id, mfa=self.ask_mfa, progress=self.on_progress), select=login_id)
 
     @Slot()
     def open_login_ids(self) -> None:
         self.run(self._open_login_ids())
 
     async def _open_login_ids(self, text: str = "") -> None:
+        from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
+
         login_ids = await OpenLoginIdsDialog.ask(self, text)
         if not login_ids:
             return
@@ -602,18 +728,25 @@ class MainWindow(QMainWindow):
             self.show_status("A sync is already running: wait for it or cancel it.")
             work.close()
             return False
-        self._sync_started = asyncio.get_event_loop().time()
+        self._sync_started = time.monotonic()
+        self._waiting = None
         self._sync_title = title
+        self._sync_login = select or ""
         self._sync_task = self.run(self._run_sync(work, select, on_end))
         self.busy.show()
         self.cancel_sync_button.show()
         self._ticker.start()
         self.show_status(f"{title}…")
         self._update_actions()
+        self.syncStarted.emit(self._sync_login)
         return True
 
     async def _run_sync(self, work: Awaitable, select: str | None,
                         on_end: Callable[[list[SyncResult] | None, bool], None] | None) -> None:
+        import asyncio
+
+        from flinks_desktop.core.sync import SyncCancelled, SyncRefused
+
         results: list[SyncResult] | None = None
         cancelled = False
         try:
@@ -643,7 +776,10 @@ class MainWindow(QMainWindow):
                 on_end(results, cancelled)
             if self._queued_links and not self._closing:
                 QTimer.singleShot(0, self._link_next)
-        self.show_status(summary(results))
+            if results is not None:
+                self.show_status(summary(results))
+            login_id, self._sync_login = self._sync_login or "", None
+            self.syncFinished.emit(login_id, sync_outcome(results, cancelled, several=not login_id))
 
     def _link_next(self) -> None:
         if self._sync_task is None and self._queued_links:
@@ -656,15 +792,28 @@ class MainWindow(QMainWindow):
 
     def on_progress(self, progress: SyncProgress) -> None:
         if progress.stage == "waiting":
-            limit = f", gives up after {progress.limit:.0f} s" if progress.limit is not None else ""
-            self.show_status(f"Flinks is preparing the data… {progress.elapsed:.0f} s "
-                             f"(poll {progress.attempt}{limit})")
+            # Polls come every 10 s from a real Flinks: the ticker counts the seconds in between.
+            self._waiting = (time.monotonic() - (progress.elapsed or 0.0), progress.limit)
+            self._show_waiting()
         else:
+            self._waiting = None
             self.show_status(STAGES.get(progress.stage, progress.stage))
 
+    def _show_waiting(self) -> None:
+        """How long the sync has waited for Flinks to prepare the data, and how long it will."""
+        since, limit = self._waiting
+        waited = time.monotonic() - since
+        if limit is None:
+            self.show_status(f"Flinks is preparing the data… waited {duration(waited)}")
+        else:
+            self.show_status(f"Flinks is preparing the data… waited {duration(min(waited, limit))}, "
+                             f"gives up after {duration(limit)}")
+
     def _tick(self) -> None:
-        elapsed = asyncio.get_event_loop().time() - self._sync_started
+        elapsed = time.monotonic() - self._sync_started
         self.busy.setToolTip(f"{self._sync_title}: {elapsed:.0f} s")
+        if self._waiting is not None:
+            self._show_waiting()
 
     # == export and delete =========================================================================
     @Slot()
@@ -676,20 +825,65 @@ class MainWindow(QMainWindow):
         path, chosen = self.choose_export_path(default)
         if not path:
             return
-        filters = self.transactions_view.filters()
-        try:
-            rows = self.store.transactions(login.id, account_id=filters.account_id, search=filters.search,
-                                           since=filters.since, until=filters.until)
-            as_json = path.lower().endswith(".json") or "JSON" in chosen
-            with open(path, "w", encoding="utf-8", newline="") as stream:
-                if as_json:
-                    export.write_json(rows, stream)
-                else:  # a person opens a CSV in a spreadsheet: no cell may run as a formula
-                    export.write_csv(rows, stream, spreadsheet_safe=True)
-        except (OSError, CacheError) as error:
-            self.show_error("The export could not be written", str(error))
-            return
-        self.show_status(f"Exported {len(rows):,} transactions to {Path(path).name}")
+        import asyncio
+        from concurrent.futures import ThreadPoolExecutor
+
+        from PySide6.QtWidgets import QProgressDialog
+
+        # Written on a worker thread with its own Store, a page of rows at a time, into a temporary
+        # file moved into place when whole (`export.TransactionsExport`): the window keeps running,
+        # and a failure or a cancel leaves whatever was at `path` as it was.
+        name = Path(path).name
+        job = export.TransactionsExport(
+            self.store.path, login.id, Path(path), **self.transactions_view.filters().as_kwargs(),
+            as_json=path.lower().endswith(".json") or "JSON" in chosen,
+            spreadsheet_safe=True,  # a person opens a CSV in a spreadsheet: no cell may run as a formula
+        )
+        # Shown only if the export is still running after half a second; Cancel stops it.
+        progress = QProgressDialog(f"Exporting transactions to {name}…", "Cancel", 0, 0, self,
+                                   objectName="exportProgress")
+        progress.setWindowTitle("Export transactions")
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(500)
+        progress.setAutoReset(False)
+        progress.setAutoClose(False)
+        progress.canceled.connect(job.cancel)
+        ticker = QTimer(progress, interval=100)
+
+        def show_progress() -> None:
+            if job.total:
+                progress.setMaximum(job.total)
+                progress.setValue(min(job.written, job.total))
+                progress.setLabelText(f"Exporting {job.written:,} of {job.total:,} transactions to {name}…")
+
+        ticker.timeout.connect(show_progress)
+        ticker.start()
+
+        async def write() -> None:
+            # A thread of its own (qasync's default executor would make it a QThread, left running).
+            worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-export")
+            try:
+                count = await asyncio.get_running_loop().run_in_executor(worker, job.run)
+            except asyncio.CancelledError:  # the window closes: the thread stops at its next row
+                job.cancel()
+                raise
+            except export.ExportCancelled:
+                self.show_status(f"Export cancelled: {name} was not written.")
+                return
+            except (export.ExportError, CacheError) as error:
+                self.show_status(f"The export to {name} failed.")
+                self.show_error("The export could not be written", str(error))
+                return
+            finally:
+                worker.shutdown(wait=False)
+                if shiboken6.isValid(progress):  # gone with the window when it closed meanwhile
+                    ticker.stop()
+                    progress.close()
+                    progress.deleteLater()
+            self.show_status(f"Exported {count:,} transactions to {name}")
+
+        self.show_status(f"Exporting transactions to {name}…")
+        self.run(write())
 
     def choose_export_path(self, default: str) -> tuple[str, str]:
         """The file to export to (tests replace this)."""
@@ -704,6 +898,10 @@ class MainWindow(QMainWindow):
         self.run(self._delete(login))
 
     async def _delete(self, login: LoginRow) -> None:
+        import getpass
+
+        from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
+
         by = getpass.getuser()
         result = await DeleteCardDialog.ask_and_run(
             self, institution=institution_name(login.institution), username=login.username or "",
@@ -724,6 +922,8 @@ class MainWindow(QMainWindow):
         dialog = QDialog(self, objectName="allActivityDialog")
         dialog.setWindowTitle(f"All activity — {self.workspace.environment.name}")
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        from flinks_desktop.ui.activity_view import ActivityView
+
         view = ActivityView(dialog)
         view.set_login(self.store, None)
         layout = QVBoxLayout(dialog)
@@ -737,6 +937,7 @@ class MainWindow(QMainWindow):
         self.run(self._settings())
 
     async def _settings(self) -> None:
+        from flinks_desktop.core.settings import SettingsError
         from flinks_desktop.ui.settings_dialog import SettingsDialog
 
         changed = await SettingsDialog.ask(self, self.session.settings, self.session.secrets, self.session.data_dir,
@@ -755,24 +956,29 @@ class MainWindow(QMainWindow):
 
     def busy_reason(self) -> str | None:
         """Why the environment in use cannot change now (a sync or a deletion runs), or None."""
-        if self._sync_task is not None or self.workspace.sync.busy:
+        if self._sync_task is not None or (self.session.ready and self.workspace.sync.busy):
             return ("A sync or a deletion is running in this environment: wait for it to finish, or "
                     "cancel it, then change the environment in use.")
         return None
 
     @Slot()
     def show_about(self) -> None:
-        QMessageBox.about(self, "About Flinks Desktop",
-                          f"Flinks Desktop {__version__}\n\nManage Flinks bank connections, and demo Flinks "
-                          "Capital with the built-in offline sandbox.")
+        from flinks_desktop.ui.about_dialog import AboutDialog  # built when asked for, not at start-up
+
+        dialog = AboutDialog(self, data_dir=self.session.data_dir, cache_path=self.workspace.cache_path,
+                             environment=self.workspace.environment.name)
+        dialog.open()  # window-modal; never exec(): the asyncio loop keeps running
 
     # == other windows and commands on the same data directory ======================================
     @Slot()
     def check_cache(self) -> None:
         """Show what another window or command changed in the cache (added, refreshed or deleted
         connections), so the window never shows purged data. A cheap PRAGMA when nothing changed."""
-        if self.store is None or self._sync_task is not None or self._closing:
+        if self._sync_task is not None or self._closing:
             return  # our own sync reloads when it ends
+        self._open_store(say_why=False)  # another process may have made the first connection
+        if self.store is None:
+            return
         try:
             version = self.store.data_version()
         except CacheError:
@@ -805,6 +1011,8 @@ class MainWindow(QMainWindow):
     # == plumbing ==================================================================================
     def run(self, coroutine) -> asyncio.Task:
         """Run a coroutine on the shared loop; keep a reference so it is not collected mid-way."""
+        import asyncio
+
         task = asyncio.ensure_future(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -835,12 +1043,18 @@ class MainWindow(QMainWindow):
     def _restore_window_state(self) -> None:
         settings = QSettings()
         geometry = settings.value("window/geometry")
-        if isinstance(geometry, QByteArray):
-            self.restoreGeometry(geometry)
+        # Fitted to the screens there are now: a 1280x720 laptop has no room for the preferred
+        # size, and a geometry saved on a monitor since unplugged must come back onto this one.
+        from flinks_desktop.ui.geometry import fit_restored, place_first
+
+        if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
+            fit_restored(self)
+        else:
+            place_first(self)
         splitter = settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.workspace_splitter.restoreState(splitter)
-        last = settings.value(f"selection/{self.workspace.environment.slug}")
+        last = settings.value(f"selection/{self.session.environment.slug}")
         if isinstance(last, str) and last:
             # Kept as a digest: the settings file is not the cache, and a loginId is the customer's.
             chosen = next((login.id for login in self.connections.model.logins
@@ -853,7 +1067,7 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/splitter", self.workspace_splitter.saveState())
         current = self.connections.current_login_id()
-        settings.setValue(f"selection/{self.workspace.environment.slug}", _selection_key(current) if current else "")
+        settings.setValue(f"selection/{self.session.environment.slug}", _selection_key(current) if current else "")
         settings.sync()
         try:  # what the window remembers is this user's business only
             os.chmod(settings.fileName(), 0o600)
@@ -874,6 +1088,15 @@ class MainWindow(QMainWindow):
             self.store = None
         super().closeEvent(event)
         self.closed.emit()
+
+
+def sync_outcome(results: list[SyncResult] | None, cancelled: bool, *, several: bool) -> str:
+    """What syncFinished says of a sync that ended with `results` (None: none came)."""
+    if cancelled:
+        return "cancelled"
+    if results is None:
+        return "failed"
+    return "done" if several else results[0].outcome
 
 
 def summary(results: list[SyncResult]) -> str:

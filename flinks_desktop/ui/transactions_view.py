@@ -11,16 +11,22 @@ Choices a reader should know about:
   (`Store.count_transactions`). `data()` asks for the page of `PAGE_SIZE` rows around the row Qt
   paints (`Store.transactions(limit, offset)`) and keeps the `MAX_PAGES` most recently used pages;
   a row is formatted once, when first painted, so painting a cell again is a lookup.
-- **OFFSET, for now.** A page is fetched on the GUI thread, so it must be fast. On a 100,000-row
-  cache the deepest page (OFFSET 99,800) takes about 7 ms: SQLite walks the (login_id, date)
-  index, whose entries end with the rowid the order also uses, without sorting anything.
-  `benchmarks/transactions_scroll.py` measures it. Keyset paging (after the last row's date and
-  seq) would make every page cost what the first does; the store has no such read yet.
-- **Oldest first without a new query.** The store returns newest first; row r of the oldest-first
-  order is row count-1-r of the newest-first one, so a page is the mirrored page, reversed.
-- **Totals per currency.** `Store.totals` adds the amounts it selects as they are. When the filter
-  spans accounts of several currencies the view asks per account and adds up per currency, and the
-  label shows each currency on its own: a sum of CAD and USD would be a number that means nothing.
+- **OFFSET, from the nearer end.** A page is fetched on the GUI thread, so it must be fast. SQLite
+  walks the (login_id, date) index, whose entries end with the rowid the order also uses, without
+  sorting anything, but it walks every row it skips: OFFSET 999,800 takes 60 ms. Row r of one
+  order is row count-1-r of the other, so a page in the second half is read from the other end
+  (`Store.transactions(oldest_first=...)`) and reversed: the last page (Ctrl+End) costs what the
+  first does, the middle one half of the deepest. `benchmarks/big_connection.py` measures it.
+- **Count and totals in one query.** `Store.transaction_summary` counts what the filter selects
+  and adds it up per currency (the account's), and the label shows each currency on its own: a
+  sum of CAD and USD would be a number that means nothing. Without search text it reads the
+  store's per-day totals, a few milliseconds however big the connection.
+- **Big searches are counted on a thread.** With search text the count and totals read every
+  match: 60 ms for 90,000 of them, more for a word in every other description. When the index has
+  more than `BACKGROUND_AFTER` matches, the first page is shown at once (its rows are known to be
+  the first ones) and a thread with its own `Store` counts and adds up the rest; the table grows to
+  the count and the totals appear when it is done ("Counting…" meanwhile). A newer search
+  interrupts the one still counting.
 - **Bank text is plain text.** Table cells are plain text already; tooltips would be read as HTML
   by Qt, so they are escaped; labels that repeat user or bank text are set to plain text.
 - **Dates.** Each bound of the date range is either set (From / To edited, or a quick period such
@@ -33,8 +39,10 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -45,6 +53,7 @@ from PySide6.QtCore import (
     QDate,
     QEvent,
     QModelIndex,
+    QObject,
     QSignalBlocker,
     Qt,
     QTimer,
@@ -69,7 +78,14 @@ from PySide6.QtWidgets import (
 )
 
 from flinks_desktop.core.redact import mask_account_number
-from flinks_desktop.core.store import AccountRow, CacheError, Store, TransactionRow
+from flinks_desktop.core.store import (
+    AccountRow,
+    CacheError,
+    CurrencySums,
+    Store,
+    TransactionRow,
+    TransactionSummary,
+)
 from flinks_desktop.ui.formatting import plain_tooltip
 
 log = logging.getLogger("flinks_desktop.ui")
@@ -79,6 +95,9 @@ PAGE_SIZE = 200
 MAX_PAGES = 6
 #: How long the search box waits after the last keystroke before it queries.
 SEARCH_DELAY_MS = 250
+#: A search whose words match more descriptions than this (in the whole cache) is counted and added
+#: up on a thread: reading 20,000 matches takes about 15 ms, and the time grows with the matches.
+BACKGROUND_AFTER = 20_000
 
 #: Muted red for a balance below zero, muted green for money coming in.
 NEGATIVE_COLOR = QColor("#b23b3b")
@@ -166,27 +185,38 @@ def account_label(account: AccountRow) -> str:
     return " ".join(parts)
 
 
-def filter_totals(
-    store: Store, login_id: str, filters: TransactionFilter, accounts: Sequence[AccountRow]
+def currency_totals(
+    summary: TransactionSummary, accounts: Sequence[AccountRow], filters: TransactionFilter
 ) -> list[CurrencyTotals]:
-    """The debits and credits `filters` selects, one entry per currency, in the accounts' order.
-
-    One `Store.totals` query when the selected accounts share a currency; otherwise one per
-    account, added up per currency, because the store adds amounts of any currency together.
-    """
+    """The totals line's sums: one entry per currency of the selected accounts, in the accounts'
+    order, from `Store.transaction_summary`. With several currencies, one whose selected
+    transactions add up to nothing is left out (it adds only noise), unless all of them are."""
     selected = [a for a in accounts if filters.account_id in (None, a.id)]
     currencies = list(dict.fromkeys(a.currency for a in selected))
-    if len(currencies) <= 1:
-        totals = store.totals(login_id, **filters.as_kwargs())
-        return [CurrencyTotals(currencies[0] if currencies else None, totals.debits, totals.credits)]
-    sums = {currency: [Decimal(0), Decimal(0)] for currency in currencies}
-    for account in selected:
-        totals = store.totals(login_id, **{**filters.as_kwargs(), "account_id": account.id})
-        sums[account.currency][0] += totals.debits
-        sums[account.currency][1] += totals.credits
-    totals = [CurrencyTotals(currency, debits, credits) for currency, (debits, credits) in sums.items()]
-    # A currency none of whose selected transactions has an amount adds nothing but noise.
+    found = {entry.currency: entry for entry in summary.currencies}
+    currencies += [currency for currency in found if currency not in currencies]  # an unlisted account's
+    totals = [
+        CurrencyTotals(currency, found[currency].debits, found[currency].credits) if currency in found
+        else CurrencyTotals(currency, Decimal(0), Decimal(0))
+        for currency in currencies
+    ] or [CurrencyTotals(None, Decimal(0), Decimal(0))]
+    if len(totals) == 1:
+        return totals
     return [t for t in totals if t.debits or t.credits] or totals[:1]
+
+
+def summary_of(rows: Sequence[TransactionRow], accounts: Sequence[AccountRow]) -> TransactionSummary:
+    """`Store.transaction_summary` of exactly these rows, added up here: the rows of a search whose
+    first page is all it has."""
+    currency_of = {account.id: account.currency for account in accounts}
+    sums: dict[str | None, list] = {currency: [0, Decimal(0), Decimal(0)] for currency in currency_of.values()}
+    for row in rows:
+        entry = sums.setdefault(currency_of.get(row.account_id), [0, Decimal(0), Decimal(0)])
+        entry[0] += 1
+        entry[1] += row.debit or 0
+        entry[2] += row.credit or 0
+    currencies = tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items() if n)
+    return TransactionSummary(len(rows), currencies)
 
 
 def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
@@ -241,6 +271,8 @@ class TransactionsModel(QAbstractTableModel):
         #: Per account id: its currency, its name in the table, its name in a tooltip.
         self._accounts: dict[str, tuple[str | None, str, str]] = {}
         self._count = 0
+        #: False while `_count` is only the first page's rows and the real count is being made.
+        self._counted = True
         self._order = Qt.SortOrder.DescendingOrder
         #: Page number -> its rows, each formatted when first painted (None: gone since the count).
         self._pages: OrderedDict[int, list[_Row | TransactionRow | None]] = OrderedDict()
@@ -256,8 +288,15 @@ class TransactionsModel(QAbstractTableModel):
         filters: TransactionFilter,
         accounts: Sequence[AccountRow],
         count: int,
+        *,
+        first_page: Sequence[TransactionRow] | None = None,
     ) -> None:
-        """Show the `count` transactions `filters` selects (the caller has counted them)."""
+        """Show the `count` transactions `filters` selects (the caller has counted them).
+
+        With `first_page` (the first rows in the current order, already read), `count` is only how
+        many of them there are, and `set_count` gives the real count when it is known: until then
+        pages are read in the order shown, since the other end is not known yet.
+        """
         self.beginResetModel()
         self._store, self._login_id, self._filters = store, login_id, filters
         self._accounts = {
@@ -269,13 +308,34 @@ class TransactionsModel(QAbstractTableModel):
             for account in accounts
         }
         self._count = count if store is not None and login_id is not None else 0
+        self._counted = first_page is None
         self._pages.clear()
+        if first_page is not None and self._count:
+            self._pages[0] = [*first_page[:PAGE_SIZE], *[None] * (min(PAGE_SIZE, self._count) - len(first_page))]
         self.pages_fetched = 0
         self.endResetModel()
+
+    def set_count(self, count: int) -> None:
+        """The real count of a query shown with its first page: the rows after it come (or go)."""
+        self._counted = True
+        if count > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, count - 1)
+            self._count = count
+            self.endInsertRows()
+        elif count < self._count:  # the cache changed meanwhile; `reload` follows
+            self.beginRemoveRows(QModelIndex(), count, self._count - 1)
+            self._count = count
+            self._pages = OrderedDict((n, page) for n, page in self._pages.items() if n * PAGE_SIZE < count)
+            self.endRemoveRows()
 
     @property
     def order(self) -> Qt.SortOrder:
         return self._order
+
+    @property
+    def filters(self) -> TransactionFilter:
+        """The filter of the rows shown."""
+        return self._filters
 
     @property
     def cached_pages(self) -> tuple[int, ...]:
@@ -369,18 +429,20 @@ class TransactionsModel(QAbstractTableModel):
     def _fetch(self, number: int) -> list[_Row | TransactionRow | None]:
         start = number * PAGE_SIZE
         size = min(PAGE_SIZE, self._count - start)
-        if self._order == Qt.SortOrder.DescendingOrder:
-            offset = start
-        else:  # the mirrored page of the newest-first order
-            offset = max(0, self._count - start - size)
+        oldest_first = self._order == Qt.SortOrder.AscendingOrder
+        # Rows start..start+size of this order are rows count-start-size.. of the other: read the
+        # page from the nearer end (module docstring), once the count says where the other end is.
+        mirrored = self._counted and self._count - start - size < start
+        offset = self._count - start - size if mirrored else start
         self.pages_fetched += 1
         try:
-            rows = self._store.transactions(self._login_id, **self._filters.as_kwargs(), limit=size, offset=offset)
+            rows = self._store.transactions(self._login_id, **self._filters.as_kwargs(), limit=size,
+                                            offset=offset, oldest_first=oldest_first != mirrored)
         except (CacheError, sqlite3.Error) as error:
             log.warning("transactions page %d could not be read: %s", number, error)
             self.failed.emit(_read_error(error))
             rows = []
-        if self._order == Qt.SortOrder.AscendingOrder:
+        if mirrored:
             rows.reverse()
         # The cache changed since the count (a sync wrote meanwhile; `reload` follows): pad.
         return [*rows, *[None] * (size - len(rows))]
@@ -418,6 +480,62 @@ def _read_error(error: Exception) -> str:
             "open it again; if this keeps happening, restart Flinks Desktop.")
 
 
+class _Summaries(QObject):
+    """Counts and totals of big searches, made on a thread of their own (module docstring).
+
+    Each job opens its own `Store` on the cache's file (a `Store` belongs to its thread) and closes
+    it when done, so nothing stays open when the view goes. `ready` carries the job's number and its
+    `TransactionSummary`, or the sentence saying why the cache could not be read; it is queued to
+    the GUI thread. `start` interrupts the job still running: only the newest one is wanted.
+    """
+
+    ready = Signal(int, object)
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-transactions-summary")
+        self._lock = threading.Lock()
+        self._wanted = 0
+        self._running: Store | None = None
+
+    def start(self, job: int, store: Store, login_id: str, filters: TransactionFilter) -> None:
+        self.cancel(job)
+        self._pool.submit(self._run, job, store.path, login_id, filters)
+
+    def cancel(self, job: int = -1) -> None:
+        """Drop every job but `job` (none by default), interrupting the one running."""
+        with self._lock:
+            self._wanted = job
+            if self._running is not None:
+                self._running.interrupt()
+
+    def close(self) -> None:
+        self.cancel()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _run(self, job: int, path, login_id: str, filters: TransactionFilter) -> None:
+        try:
+            with Store.open(path) as store:
+                with self._lock:
+                    if job != self._wanted:
+                        return
+                    self._running = store
+                try:
+                    result: object = store.transaction_summary(login_id, **filters.as_kwargs())
+                finally:
+                    with self._lock:
+                        self._running = None
+        except (CacheError, sqlite3.Error) as error:
+            if job != self._wanted:  # interrupted by a newer search: nobody waits for it
+                return
+            log.warning("transactions could not be counted: %s", error)
+            result = _read_error(error)
+        try:
+            self.ready.emit(job, result)
+        except RuntimeError:  # the view is gone
+            pass
+
+
 # -- the view ------------------------------------------------------------------------------------------
 
 
@@ -435,16 +553,27 @@ class TransactionsView(QWidget):
         self._since: date | None = None
         self._until: date | None = None
         self._everything = 0
+        #: The whole login's count and totals (no filter), read with its accounts.
+        self._overall = TransactionSummary(0, ())
         self._account_width = 160
         self._span: tuple[date, date] | None = None
         #: Why the cache could not be read, until the next `set_login` or `reload`.
         self._failure: str | None = None
+        #: A search's count and totals made on a thread (`_Summaries`): the job the view waits for.
+        self._job = 0
+        #: Whether the count and totals on screen wait for that job ("Counting…").
+        self.counting = False
+        #: Searches with more matches than this in the whole cache are counted on a thread.
+        self.background_after = BACKGROUND_AFTER
 
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._requery)
 
         self.model = TransactionsModel(self)
         self.model.failed.connect(self._on_failed)
+        self._summaries = _Summaries(self)
+        self._summaries.ready.connect(self._on_summary)
+        self.destroyed.connect(self._summaries.close)
         self._build()
         self.set_login(None, None)
 
@@ -502,7 +631,7 @@ class TransactionsView(QWidget):
         self.account_filter = QComboBox(objectName="transactionAccountFilter")
         # As wide as its longest account name (up to a limit), narrower only in a narrow window.
         self.account_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        self.account_filter.setMinimumWidth(150)
+        self.account_filter.setMinimumWidth(120)
         self.account_filter.setMaximumWidth(340)
         self.account_filter.currentIndexChanged.connect(self._requery)
         self.account_filter.currentTextChanged.connect(self.account_filter.setToolTip)  # if clipped
@@ -519,7 +648,9 @@ class TransactionsView(QWidget):
         self.date_to.dateChanged.connect(lambda _: self._on_date_edited(self.date_to))
 
         bar = QHBoxLayout()
-        bar.setSpacing(8)
+        # This bar's minimum width sets the window's: kept small enough (with the account filter's
+        # minimum) for the window to fit a 1366x768 screen at 150 % (910 logical pixels wide).
+        bar.setSpacing(6)
         bar.addWidget(self.search, 1)
         bar.addSpacing(4)
         bar.addWidget(self.account_filter)
@@ -621,13 +752,15 @@ class TransactionsView(QWidget):
 
     def _load_login(self, keep_account: str | None) -> None:
         """Read what the filters offer: the login's accounts (keeping `keep_account` selected if it
-        is still there), how many transactions it has and the dates they span."""
+        is still there), how many transactions it has, their totals and the dates they span."""
         self._accounts, self._everything, self._span = [], 0, None
+        self._overall = TransactionSummary(0, ())
         if self._store is not None and self._login_id is not None:
             try:
                 self._accounts = self._store.accounts(self._login_id)
-                self._everything = self._store.count_transactions(self._login_id)
-                self._span = self._date_span(self._everything)
+                self._overall = self._store.transaction_summary(self._login_id)
+                self._everything = self._overall.count
+                self._span = self._store.transaction_dates(self._login_id) if self._everything else None
             except (CacheError, sqlite3.Error) as error:
                 log.warning("transactions could not be read: %s", error)
                 self._failure = _read_error(error)
@@ -661,16 +794,6 @@ class TransactionsView(QWidget):
         if watched is self.table.viewport() and event.type() == QEvent.Type.Resize:
             self._fit_columns()
         return super().eventFilter(watched, event)
-
-    def _date_span(self, everything: int) -> tuple[date, date] | None:
-        """The login's oldest and newest transaction dates (two one-row queries), None if none."""
-        if not everything:
-            return None
-        newest = self._store.transactions(self._login_id, limit=1)
-        oldest = self._store.transactions(self._login_id, limit=1, offset=everything - 1)
-        if not newest or not oldest:
-            return None
-        return oldest[0].date, newest[0].date
 
     @Slot(int)
     def _on_period(self, _index: int) -> None:
@@ -716,29 +839,70 @@ class TransactionsView(QWidget):
 
     @Slot()
     def _requery(self) -> None:
-        """Count, total and show what the filter selects; the rows come as the table paints."""
+        """Count, total and show what the filter selects; the rows come as the table paints. A big
+        search shows its first page at once, its count and totals when its thread has made them."""
         self._search_timer.stop()
+        self._job += 1
+        self._summaries.cancel(self._job)
+        self.counting = False
         filters = self._chosen_filter()
         has_login = self._store is not None and self._login_id is not None
-        count, totals = 0, []
+        summary, first_page = TransactionSummary(0, ()), None
         if has_login and self._failure is None and self._everything:
             try:
-                count = self._everything if filters.is_empty else self._store.count_transactions(
-                    self._login_id, **filters.as_kwargs())
-                totals = filter_totals(self._store, self._login_id, filters, self._accounts) if count else []
+                if filters.is_empty:
+                    summary = self._overall
+                elif filters.search is not None and self._store.search_matches(
+                        filters.search, at_most=self.background_after) > self.background_after:
+                    first_page = self._store.transactions(
+                        self._login_id, **filters.as_kwargs(), limit=PAGE_SIZE,
+                        oldest_first=self.model.order == Qt.SortOrder.AscendingOrder)
+                    if len(first_page) < PAGE_SIZE:  # all there is: counted and added up here
+                        summary, first_page = summary_of(first_page, self._accounts), None
+                    else:
+                        self.counting = True
+                else:
+                    summary = self._store.transaction_summary(self._login_id, **filters.as_kwargs())
             except (CacheError, sqlite3.Error) as error:
                 log.warning("transactions could not be read: %s", error)
                 self._failure = _read_error(error)
-                count = 0
-        self.model.set_query(self._store, self._login_id, filters, self._accounts, count)
+                summary, first_page, self.counting = TransactionSummary(0, ()), None, False
+        count = len(first_page) if first_page is not None else summary.count
+        self.model.set_query(self._store, self._login_id, filters, self._accounts, count, first_page=first_page)
+        if self.counting:
+            self._summaries.start(self._job, self._store, self._login_id, filters)
         self.table.setColumnHidden(ACCOUNT, filters.account_id is not None)
         self._show_dates()
         usable = has_login and self._everything > 0 and self._failure is None
         for widget in (self.search, self.account_filter, self.period, self.date_from, self.date_to):
             widget.setEnabled(usable)
-        self.totals.setText(totals_text(count, totals) if count else "")
-        self.totals.setVisible(bool(count))
+        self._show_totals(count, summary, filters)
         self._show_state(has_login, count, filters)
+
+    @Slot(int, object)
+    def _on_summary(self, job: int, result: object) -> None:
+        """A big search's count and totals, from its thread: the table grows to the count."""
+        if job != self._job or not self.counting:
+            return  # a search since replaced it
+        self.counting = False
+        filters = self.model.filters
+        if isinstance(result, str):  # the cache could not be read
+            self._failure = result
+            self.model.set_query(self._store, self._login_id, filters, self._accounts, 0)
+            self._show_totals(0, TransactionSummary(0, ()), filters)
+            self._show_state(True, 0, filters)
+            return
+        assert isinstance(result, TransactionSummary)
+        self.model.set_count(result.count)
+        self._show_totals(result.count, result, filters)
+        self._show_state(True, result.count, filters)
+
+    def _show_totals(self, count: int, summary: TransactionSummary, filters: TransactionFilter) -> None:
+        if self.counting:
+            self.totals.setText("Counting the matching transactions…")
+        else:
+            self.totals.setText(totals_text(count, currency_totals(summary, self._accounts, filters)) if count else "")
+        self.totals.setVisible(bool(count))
 
     def _show_dates(self) -> None:
         """Show the chosen bounds; an open bound shows the login's oldest or newest date."""

@@ -11,53 +11,117 @@ Every failure is a `FlinksError`; its `user_message` is ready to show. What Flin
 not be read is left out and listed in the result's `dropped` (see `models`).
 """
 
-from flinks_desktop.core.flinks.client import (
-    DEFAULT_TIMEOUT,
-    ApiCall,
-    DaysOfTransactions,
-    FlinksClient,
-    NumberOfStatements,
-    PollProgress,
-    ProgressCallback,
-)
-from flinks_desktop.core.flinks.errors import (
-    ActionRequired,
-    CardInUse,
-    ChallengeMismatch,
-    FlinksError,
-    InstitutionUnavailable,
-    InvalidCredentials,
-    LoginDisabled,
-    PollTimeout,
-    ProtocolError,
-    RateLimited,
-    RetryLater,
-    SecurityResponseRejected,
-    ServerError,
-    SessionInvalid,
-    TransportError,
-    Unauthorized,
-    UnsupportedChallenge,
-)
-from flinks_desktop.core.flinks.models import (
-    Account,
-    AccountsResult,
-    AccountStatements,
-    Address,
-    Authorized,
-    AuthorizeResult,
-    Balance,
-    Dropped,
-    Holder,
-    Login,
-    MfaRequired,
-    SecurityChallenge,
-    Statement,
-    StatementsResult,
-    Token,
-    Transaction,
-    check_answerable,
-)
+import importlib
+from typing import TYPE_CHECKING
+
+#: Where each public name lives. Loaded on first use (PEP 562): the client pulls in httpx, and
+#: code that only needs the models or the errors (the window's first paint) should not pay for it.
+_HOME = {
+    "DEFAULT_TIMEOUT": "client",
+    "ApiCall": "client",
+    "DaysOfTransactions": "models",
+    "FlinksClient": "client",
+    "NumberOfStatements": "models",
+    "PollProgress": "client",
+    "ProgressCallback": "client",
+    "ActionRequired": "errors",
+    "CardInUse": "errors",
+    "ChallengeMismatch": "errors",
+    "FlinksError": "errors",
+    "InstitutionUnavailable": "errors",
+    "InvalidCredentials": "errors",
+    "LoginDisabled": "errors",
+    "PollTimeout": "errors",
+    "ProtocolError": "errors",
+    "RateLimited": "errors",
+    "RetryLater": "errors",
+    "SecurityResponseRejected": "errors",
+    "ServerError": "errors",
+    "SessionInvalid": "errors",
+    "TransportError": "errors",
+    "Unauthorized": "errors",
+    "UnsupportedChallenge": "errors",
+    "Account": "models",
+    "AccountsResult": "models",
+    "AccountStatements": "models",
+    "Address": "models",
+    "Authorized": "models",
+    "AuthorizeResult": "models",
+    "Balance": "models",
+    "Dropped": "models",
+    "Holder": "models",
+    "Login": "models",
+    "MfaRequired": "models",
+    "SecurityChallenge": "models",
+    "Statement": "models",
+    "StatementsResult": "models",
+    "Token": "models",
+    "Transaction": "models",
+    "check_answerable": "models",
+}
+
+if TYPE_CHECKING:
+    from flinks_desktop.core.flinks.client import (
+        DEFAULT_TIMEOUT,
+        ApiCall,
+        FlinksClient,
+        PollProgress,
+        ProgressCallback,
+    )
+    from flinks_desktop.core.flinks.errors import (
+        ActionRequired,
+        CardInUse,
+        ChallengeMismatch,
+        FlinksError,
+        InstitutionUnavailable,
+        InvalidCredentials,
+        LoginDisabled,
+        PollTimeout,
+        ProtocolError,
+        RateLimited,
+        RetryLater,
+        SecurityResponseRejected,
+        ServerError,
+        SessionInvalid,
+        TransportError,
+        Unauthorized,
+        UnsupportedChallenge,
+    )
+    from flinks_desktop.core.flinks.models import (
+        Account,
+        AccountsResult,
+        AccountStatements,
+        Address,
+        Authorized,
+        AuthorizeResult,
+        Balance,
+        DaysOfTransactions,
+        Dropped,
+        Holder,
+        Login,
+        MfaRequired,
+        NumberOfStatements,
+        SecurityChallenge,
+        Statement,
+        StatementsResult,
+        Token,
+        Transaction,
+        check_answerable,
+    )
+
+
+def __getattr__(name: str) -> object:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))
+
 
 __all__ = [
     "DEFAULT_TIMEOUT",

@@ -11,7 +11,10 @@ it: the 200 of a data endpoint (GetAccountsDetail of a big connection is several
 of thousands of transactions) is decoded and parsed into its dataclasses on the client's reader
 thread, in one go, so that the raw JSON never reaches the loop; any other body larger than
 `DECODE_ON_LOOP_LIMIT` is decoded there too. The loop only sends, receives, logs and maps errors.
-The reader is the client's own thread (not the loop's default executor, which under qasync is made
+A connection too big to hold in memory (a million transactions: 190 MB of JSON) is fetched with
+`stream_accounts_detail` instead: its 200 goes to a temporary file as it arrives, unread, and the
+caller reads it piece by piece where the work is done (`models.AccountsStream`; the sync does it on
+its cache writer's thread, writing as it reads). The reader is the client's own thread (not the loop's default executor, which under qasync is made
 of QThreads that abort the process if they still run when it exits); `aclose()` stops it.
 
 **Retries.** A call that only reads (the data endpoints' POSTs, which carry a RequestId, and every
@@ -27,11 +30,13 @@ HTTP exchange: logged, and reported to the observer, so the Activity shows "503,
 retry loop is tenacity's (the standard, well-kept retry library: stop, wait and retry conditions
 composed, an injectable sleep for tests, no hand-written loop to get wrong).
 
-**Deadlines.** httpx's time-outs bound each operation (connect, each read): a server that
-trickles its answer a byte every few seconds never trips them. So each exchange, from connecting
-to the last byte of the answer, also runs under one `asyncio.timeout` (`deadline`); one that runs
-out is a `TransportError` whose `sent` says the request may have reached Flinks (not tried again:
-Flinks may be working on it). A 202 is polled for `poll_timeout` seconds at most, and the progress
+**Deadlines.** Each exchange, from connecting to the last byte of the answer, runs under one
+deadline (`deadline`); one that runs out is a `TransportError` whose `sent` says the request may
+have reached Flinks (not tried again: Flinks may be working on it). A time-out per operation would
+not do (a server that trickles its answer a byte every few seconds never trips one), so httpx only
+bounds the connection (`DEFAULT_TIMEOUT`). One loop timer serves every deadline (`_Deadlines`):
+under qasync, the app's loop, a timer cancelled when its exchange ends stays in the loop until it
+would have fired, and one per exchange (or per read) piled up thousands over a long session. A 202 is polled for `poll_timeout` seconds at most, and the progress
 callback hears that limit. An answer larger than `max_body_bytes` is refused as it arrives.
 
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
@@ -43,15 +48,17 @@ and a masked id, and nothing else. An optional observer (`on_call`) gets the sam
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json as _json
 import logging
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence, Set
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence, Set
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal, Self, TypeVar
+from typing import IO, Any, Self, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -78,7 +85,10 @@ from flinks_desktop.core.flinks.errors import (
 )
 from flinks_desktop.core.flinks.models import (
     AccountsResult,
+    AccountsStream,
     AuthorizeResult,
+    DaysOfTransactions,
+    NumberOfStatements,
     StatementsResult,
     Token,
     loads,
@@ -91,8 +101,11 @@ from flinks_desktop.core.redact import mask_id
 
 log = logging.getLogger("flinks_desktop.flinks")
 
-#: /Authorize waits for the bank (a live refresh can take a minute or more), hence the long read.
-DEFAULT_TIMEOUT = httpx.Timeout(120.0, connect=10.0)
+#: Only the connection has a time-out of its own: each read and write is bounded by the exchange's
+#: deadline instead (/Authorize waits for the bank: a live refresh can take a minute or more). A
+#: time-out per read would arm a loop timer per read, about 20 a refresh, that qasync (the app's
+#: loop) keeps, cancelled, until it would have fired (see `_Deadlines`).
+DEFAULT_TIMEOUT = httpx.Timeout(None, connect=10.0)
 #: The most one HTTP exchange may take, from connecting to the last byte of the body. httpx's
 #: time-outs are per operation: a server trickling a byte every few seconds never trips them.
 DEFAULT_DEADLINE = 180.0
@@ -102,12 +115,12 @@ DEFAULT_POLL_TIMEOUT = 1800.0
 #: year of PDFs tens of MB: anything past this is not an answer, and reading it would fill the memory.
 DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024
 
-DaysOfTransactions = Literal["Days90", "Days365"]
-NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
-
 #: Bodies up to this size are decoded on the loop (well under a millisecond); larger ones, and every
 #: data endpoint's 200, on the client's reader thread.
 DECODE_ON_LOOP_LIMIT = 64 * 1024
+#: A 200 read as a stream (`stream_accounts_detail`) is kept in memory up to this size, then
+#: written on to a temporary file as it arrives.
+SPOOL_IN_MEMORY = 4 * 1024 * 1024
 
 _OK = 200
 _MFA = 203
@@ -231,12 +244,21 @@ class FlinksClient:
         self.on_call = on_call
         #: Decodes and parses big answers away from the loop (its thread starts with the first one).
         self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-answer-reader")
+        self._deadlines = _Deadlines()
 
     def set_secrets(self, *, auth_secret: str | None, api_key: str | None) -> None:
         """Use these secrets from the next call on (the settings changed): a call in flight keeps
         the ones it was sent with, and nothing needs closing or reopening."""
         self._auth_secret = auth_secret
         self._api_key = api_key
+
+    def set_limits(self, *, deadline: float, poll_timeout: float) -> None:
+        """Use these limits (seconds, as `__init__` takes them) from the next call on: the settings
+        changed, and the client stays open."""
+        if not deadline > 0 or not poll_timeout > 0:
+            raise ValueError("deadline and poll_timeout are positive numbers of seconds")
+        self._deadline = deadline
+        self._poll_timeout = poll_timeout
 
     @property
     def poll_timeout(self) -> float:
@@ -390,16 +412,33 @@ class FlinksClient:
         with_kyc: bool = False,
         progress: ProgressCallback | None = None,
     ) -> AccountsResult:
-        body: dict[str, object] = {
-            "RequestId": request_id,
-            "WithAccountIdentity": with_account_identity,
-            "WithKYC": with_kyc,
-            "WithTransactions": with_transactions,
-            "DaysOfTransactions": days_of_transactions,
-        }
-        if accounts_filter is not None:
-            body["AccountsFilter"] = list(accounts_filter)
+        body = _detail_request(request_id, with_transactions, days_of_transactions, accounts_filter,
+                               with_account_identity, with_kyc)
         return await self._fetch("GetAccountsDetail", body, request_id, progress, parse_accounts)
+
+    async def stream_accounts_detail(
+        self,
+        request_id: str,
+        *,
+        with_transactions: bool = True,
+        days_of_transactions: DaysOfTransactions = "Days90",
+        accounts_filter: Sequence[str] | None = None,
+        with_account_identity: bool = True,
+        with_kyc: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> AccountsStream:
+        """`get_accounts_detail` for a connection too big to hold in memory (a million transactions
+        is about 190 MB of JSON, and several times that as objects): the 200 goes to a temporary
+        file as it arrives (in memory up to `SPOOL_IN_MEMORY`, then an unnamed file in the system's
+        temporary directory), unread, and the `AccountsStream` returned reads it piece by piece
+        wherever the caller iterates it (the sync: on its cache writer's thread). Raises as
+        `get_accounts_detail` does, except for the 200's own content: a body that is not JSON, or
+        has nothing to keep, raises `ProtocolError` while the stream is read. Closing the stream
+        (reading it to its end does) deletes the file.
+        """
+        body = _detail_request(request_id, with_transactions, days_of_transactions, accounts_filter,
+                               with_account_identity, with_kyc)
+        return await self._fetch("GetAccountsDetail", body, request_id, progress, None, spool=AccountsStream)
 
     async def get_statements(
         self,
@@ -440,10 +479,13 @@ class FlinksClient:
         body: Mapping[str, object],
         request_id: str,
         progress: ProgressCallback | None,
-        parse: Callable[[object], T],
+        parse: Callable[[object], T] | None,
+        *,
+        spool: Callable[[IO[bytes]], T] | None = None,
     ) -> T:
         """POST a data endpoint; while Flinks answers 202, GET its Async form every poll interval.
-        The 200 is read with `parse`, off the loop (see `_exchange`).
+        The 200 is read with `parse`, off the loop (see `_exchange`); or, with `spool`, written to a
+        temporary file and returned unread as `spool(file)`.
 
         Gives up with PollTimeout when the next poll would start after `poll_timeout` seconds.
         Cancelling the calling task stops at once: the wait, the request in flight and the reading
@@ -458,6 +500,7 @@ class FlinksClient:
             ok={_OK, _PENDING},
             request_id=request_id,
             parse=parse,
+            spool=spool,
             idempotent=True,
         )
         attempt = 0
@@ -486,6 +529,7 @@ class FlinksClient:
                 ok={_OK, _PENDING},
                 request_id=request_id,
                 parse=parse,
+                spool=spool,
                 idempotent=True,
             )
         return payload
@@ -541,12 +585,15 @@ class FlinksClient:
         request_id: str | None = None,
         secrets: Sequence[str] = (),
         parse: Callable[[object], Any] | None = None,
+        spool: Callable[[IO[bytes]], Any] | None = None,
     ) -> tuple[int, Any]:
         """Send one request; return its status (one of `ok`) and its JSON object, or raise.
 
         With `parse`, a 200 is returned as `parse(its JSON object)` instead, decoded and parsed on
         the reader thread; so is any body over `DECODE_ON_LOOP_LIMIT` decoded. `parse` raising
-        ProtocolError fails the call as a malformed body does, once the exchange is logged.
+        ProtocolError fails the call as a malformed body does, once the exchange is logged. With
+        `spool`, a 200 is written to a temporary file as it arrives and returned as `spool(file)`,
+        unread: its FlinksCode and ids are not known, and the log and the observer go without them.
         `endpoint` names the call in the log (default: `path`); `login_id` or `request_id` is the
         id sent, logged masked and attached to errors; `secrets` are this call's own secrets, kept
         out of error messages along with the client's.
@@ -555,7 +602,7 @@ class FlinksClient:
         log_id = login_id or request_id
         started = time.monotonic()
         try:
-            response, content = await self._receive(method, path, json, headers)
+            response, content = await self._receive(method, path, json, headers, spool=spool is not None)
         except (httpx.HTTPError, TimeoutError, _TooLarge) as exc:
             if isinstance(exc, httpx.HTTPError):
                 error = transport_error(exc, request_id=log_id)
@@ -573,6 +620,12 @@ class FlinksClient:
                                   time.monotonic() - started, login_id, request_id))
             raise error from exc
         status = response.status_code
+        if not isinstance(content, bytes):  # a 200 on file, to be read where it is used
+            _log_call(method, endpoint, status, None, started, log_id, failed=False)
+            self._observe(ApiCall(method, endpoint, status, None, None, time.monotonic() - started,
+                                  login_id, request_id))
+            content.seek(0)
+            return status, spool(content)
         read_with = parse if status == _OK and status in ok else None
         if read_with is not None or len(content) > DECODE_ON_LOOP_LIMIT:
             try:
@@ -608,19 +661,23 @@ class FlinksClient:
         return status, answer.body
 
     async def _receive(
-        self, method: str, path: str, json: Mapping[str, object] | None, headers: Mapping[str, str]
-    ) -> tuple[httpx.Response, bytes]:
+        self, method: str, path: str, json: Mapping[str, object] | None, headers: Mapping[str, str],
+        *, spool: bool = False,
+    ) -> tuple[httpx.Response, bytes | IO[bytes]]:
         """Send the request and read the whole answer, within `deadline` seconds in all (TimeoutError)
-        and `max_body_bytes` (`_TooLarge`, as soon as the answer says or shows it is bigger)."""
+        and `max_body_bytes` (`_TooLarge`, as soon as the answer says or shows it is bigger). With
+        `spool`, a 200 goes to a temporary file (`SPOOL_IN_MEMORY`), returned at its start."""
         content = None
         if json is not None:  # ASCII, with \u escapes: a lone surrogate an answer held goes back as sent
             content = _json.dumps(json, separators=(",", ":"), allow_nan=False).encode("ascii")
             headers = {**headers, "Content-Type": "application/json"}
-        async with asyncio.timeout(self._deadline):
+        async with self._deadlines.within(self._deadline):
             async with self._http.stream(method, path, content=content, headers=headers) as response:
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > self._max_body:
                     raise _TooLarge(response.status_code)
+                if spool and response.status_code == _OK:
+                    return response, await self._spooled(response)
                 chunks, size = [], 0
                 async for chunk in response.aiter_bytes():
                     size += len(chunk)
@@ -628,6 +685,23 @@ class FlinksClient:
                         raise _TooLarge(response.status_code)
                     chunks.append(chunk)
                 return response, b"".join(chunks)
+
+    async def _spooled(self, response: httpx.Response) -> IO[bytes]:
+        """The body written to a temporary file as it arrives: never whole in memory. The file is
+        unnamed (deleted as it is made), so nothing of it stays on disk after it is closed or after
+        a crash. Writing a 64 kB piece to the OS's cache takes microseconds: done on the loop."""
+        file = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
+        try:
+            size = 0
+            async for chunk in response.aiter_bytes():
+                size += len(chunk)
+                if size > self._max_body:
+                    raise _TooLarge(response.status_code)
+                file.write(chunk)
+        except BaseException:
+            file.close()
+            raise
+        return file
 
     def _observe(self, call: ApiCall) -> None:
         """Report `call` to the observer, if any. Its failure is logged: the API call went fine."""
@@ -639,12 +713,83 @@ class FlinksClient:
             log.exception("the on_call observer failed on %s %s", call.method, call.endpoint)
 
 
+class _Deadlines:
+    """The deadlines of the exchanges in flight (`FlinksClient(deadline=...)`), with one timer of the
+    loop for all of them.
+
+    `asyncio.timeout(seconds)` per exchange arms a timer and cancels it when the exchange ends, a
+    second later. asyncio's own loop drops a cancelled timer soon; qasync's, the app's, keeps it (with
+    a Qt timer) until it would have fired, 3 minutes later: a long session piled up thousands. So each
+    exchange runs under `asyncio.timeout(None)`, which arms nothing, and one timer, armed for the
+    earliest deadline and never cancelled, moves the deadline of each exchange past its own to now
+    when it fires (the exchange then ends in TimeoutError, as under `asyncio.timeout`), and arms
+    itself again for the next one, if any exchange is still in flight.
+    """
+
+    #: A timer may fire this much before it is due (qasync counts whole milliseconds).
+    _EARLY = 0.002
+
+    def __init__(self) -> None:
+        self._running: dict[asyncio.Timeout, float] = {}
+        #: When the timers armed and not fired yet are due.
+        self._armed: set[float] = set()
+
+    @contextlib.asynccontextmanager
+    async def within(self, seconds: float) -> AsyncIterator[None]:
+        """The block ends in TimeoutError if it is still running `seconds` from now."""
+        loop = asyncio.get_running_loop()
+        async with asyncio.timeout(None) as scope:
+            when = loop.time() + seconds
+            self._running[scope] = when
+            self._arm(loop, when)
+            try:
+                yield
+            finally:
+                self._running.pop(scope, None)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if not self._armed or when < min(self._armed):
+            self._armed.add(when)
+            loop.call_at(when, self._fire, loop, when)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop, due: float) -> None:
+        self._armed.discard(due)
+        now = loop.time()
+        for scope, when in list(self._running.items()):
+            if when <= now + self._EARLY:
+                del self._running[scope]
+                scope.reschedule(now)  # ends the exchange on the loop's next turn
+        if self._running:
+            self._arm(loop, min(self._running.values()))
+
+
 class _TooLarge(Exception):
     """An answer bigger than the client reads (`max_body_bytes`)."""
 
     def __init__(self, status: int) -> None:
         super().__init__(status)
         self.status = status
+
+
+def _detail_request(
+    request_id: str,
+    with_transactions: bool,
+    days_of_transactions: DaysOfTransactions,
+    accounts_filter: Sequence[str] | None,
+    with_account_identity: bool,
+    with_kyc: bool,
+) -> dict[str, object]:
+    """The body of a GetAccountsDetail."""
+    body: dict[str, object] = {
+        "RequestId": request_id,
+        "WithAccountIdentity": with_account_identity,
+        "WithKYC": with_kyc,
+        "WithTransactions": with_transactions,
+        "DaysOfTransactions": days_of_transactions,
+    }
+    if accounts_filter is not None:
+        body["AccountsFilter"] = list(accounts_filter)
+    return body
 
 
 def _duration(seconds: float) -> str:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from flinks_desktop.core.redact import redact
 
@@ -234,19 +235,6 @@ _BY_CODE: dict[str, tuple[type[FlinksError], str]] = {
 
 #: The user message of a call that ran out of its whole deadline (`FlinksClient(deadline=...)`).
 DEADLINE_MESSAGE = "Flinks did not answer in time (the call took longer than {seconds:g} s). Try again later."
-#: Transport failures before the request could have reached Flinks: nothing was sent.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-#: httpx exception -> user message, first match wins.
-_TRANSPORT_MESSAGES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
-    (httpx.TimeoutException, "Flinks did not answer in time. Try again later."),
-    (
-        httpx.ConnectError,
-        "Flinks could not be reached. Check the network connection and the API address.",
-    ),
-)
-
-
 def message_for(code: str) -> str | None:
     """The sentence the error of a FlinksCode shows, or None for a code this app does not know."""
     entry = _BY_CODE.get(code)
@@ -294,12 +282,18 @@ def error_from_response(
 
 def transport_error(exc: httpx.HTTPError, *, request_id: str | None = None) -> FlinksError:
     """The exception for an httpx failure. Its text is not kept: it may hold the URL and its ids."""
+    import httpx  # only the client raises these, and it has loaded httpx already
+
     if isinstance(exc, httpx.TransportError):
-        message = next(
-            (text for kind, text in _TRANSPORT_MESSAGES if isinstance(exc, kind)),
-            TransportError.default_message,
+        # httpx exception -> user message, first match wins.
+        messages = (
+            (httpx.TimeoutException, "Flinks did not answer in time. Try again later."),
+            (httpx.ConnectError, "Flinks could not be reached. Check the network connection and the API address."),
         )
-        sent = not isinstance(exc, _NOT_SENT)
+        message = next((text for kind, text in messages if isinstance(exc, kind)), TransportError.default_message)
+        # Failures before the request could have reached Flinks: nothing was sent.
+        not_sent = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+        sent = not isinstance(exc, not_sent)
         return TransportError(message, request_id=request_id, detail=type(exc).__name__, sent=sent)
     # DecodingError, TooManyRedirects...: a response arrived but could not be used.
     return ProtocolError(request_id=request_id, detail=type(exc).__name__)
@@ -312,7 +306,7 @@ def _classify(
         return _BY_CODE[code]
     if http_status >= 500:
         return ServerError, ServerError.default_message
-    if http_status == httpx.codes.TOO_MANY_REQUESTS:
+    if http_status == 429:  # Too Many Requests
         return RateLimited, _BY_CODE["TOO_MANY_REQUESTS"][1]
     if http_status < 400:
         return ProtocolError, ProtocolError.default_message

@@ -34,18 +34,24 @@ usable when one of them is damaged, and the error arrives when that one file is 
 from __future__ import annotations
 
 import base64
+import codecs
 import functools
 import json
 import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Literal, NoReturn, TypeVar
+from typing import IO, Literal, NoReturn, TypeVar
 
 from flinks_desktop.core.flinks.errors import ProtocolError, UnsupportedChallenge
 
 T = TypeVar("T")
+
+#: What /GetAccountsDetail and /GetStatements take. Here rather than in the client, so that code
+#: which only names them (the settings) does not load the HTTP stack.
+DaysOfTransactions = Literal["Days90", "Days365"]
+NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
 
 _DATETIME = re.compile(
     r"(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
@@ -423,6 +429,12 @@ def _why_unsupported(kind: str | None, prompt: str, options: tuple[str, ...], re
 def _account(fields: _Fields) -> Account:
     fields.account_id = fields.need("Id", _as_text)
     transactions, unread = fields.rows("Transactions", _transaction, "transaction")
+    return _account_with(fields, transactions, unread)
+
+
+def _account_with(fields: _Fields, transactions: tuple[Transaction, ...], unread: int) -> Account:
+    """The account whose Id `fields.account_id` was read, with these transactions (`AccountsStream`
+    reads them apart) and how many of them could not be read."""
     return Account(
         id=fields.account_id,
         title=fields.get("Title", _as_text),
@@ -491,6 +503,35 @@ def _transaction(fields: _Fields) -> Transaction:
         balance=fields.get("Balance", _as_money),
         code=fields.get("Code", _as_text),
     )
+
+
+def _plain_transaction(item: dict) -> Transaction | None:
+    """The transaction when every field it keeps has the shape nearly all have (text, a plain date,
+    amounts as JSON numbers): what `_transaction` reads, without its field-by-field checks, for a
+    million of them. None for anything else: `_transaction` then reads it, and says what it drops."""
+    get = item.get
+    identifier, day, description, code = get("Id"), get("Date"), get("Description"), get("Code")
+    debit, credit, balance = get("Debit"), get("Credit"), get("Balance")
+    if (type(identifier) is not str or type(description) not in _PLAIN_TEXT or type(code) not in _PLAIN_TEXT
+            or type(debit) not in _PLAIN_AMOUNT or type(credit) not in _PLAIN_AMOUNT
+            or type(balance) not in _PLAIN_AMOUNT):
+        return None
+    when = _plain_day(day)
+    if when is None:
+        return None
+    return Transaction(
+        identifier, when, description,
+        Decimal(debit) if type(debit) is int else debit,
+        Decimal(credit) if type(credit) is int else credit,
+        Decimal(balance) if type(balance) is int else balance,
+        code,
+    )
+
+
+#: The types `_plain_transaction` takes as they are: what `_as_text` and `_as_money` return unchanged
+#: (a JSON number is a Decimal or an int, always finite; a bool is neither).
+_PLAIN_TEXT = frozenset({str, type(None)})
+_PLAIN_AMOUNT = frozenset({Decimal, int, type(None)})
 
 
 def _account_statements(fields: _Fields) -> AccountStatements:
@@ -610,7 +651,20 @@ def _as_moment(value: object) -> datetime:
 
 def _as_day(value: object) -> date:
     """A calendar date; the time of a datetime-looking value is dropped."""
-    return _dated(value, _calendar_day)
+    return _plain_day(value) or _dated(value, _calendar_day)
+
+
+def _plain_day(value: object) -> date | None:
+    """A date written "2025-01-31" or "2025/01/31", as nearly every transaction's is, read without
+    the regular expression; None for any other value (`_dated` reads it, or says why not)."""
+    if type(value) is str and len(value) == 10 and value[4] == value[7] and value.isascii():
+        separator = value[4]
+        if separator == "-" or separator == "/":
+            try:  # in C; with the separators where they are, it takes exactly what `_DATETIME` takes
+                return date.fromisoformat(value if separator == "-" else value.replace("/", "-"))
+            except ValueError:  # not digits, or no such day
+                return None
+    return None
 
 
 def _dated(value: object, convert: Callable[[re.Match[str]], T]) -> T:
@@ -813,3 +867,343 @@ def _reject_constant(name: str) -> NoReturn:
 
 def _fail(path: str, problem: str) -> NoReturn:
     raise ProtocolError(detail=f"{path}: {problem}")
+
+
+# -- GetAccountsDetail read as it comes ---------------------------------------------------------------
+
+#: Bytes of the answer `AccountsStream` reads at a time (more while one value is longer than that).
+_STREAM_READ = 1024 * 1024
+#: The most transactions in one `TransactionBatch`.
+STREAM_BATCH = 2000
+#: JSON white space, skipped between the tokens the stream walks itself.
+_SPACE = re.compile(r"[ \t\n\r]*")
+#: A value this close to the end of the text read so far may go on in the next piece ("-Infinity",
+#: a number, an escape cut in two): it is scanned again once more has been read.
+_CUT_MARGIN = 10
+
+
+@dataclass(frozen=True)
+class TransactionBatch:
+    """Transactions of one account, as `AccountsStream` reads them, in Flinks' order."""
+
+    #: The account's place in the answer's Accounts list.
+    account: int
+    transactions: tuple[Transaction, ...]
+    #: Each one's place in the account's Transactions list (a row left out leaves a gap), for messages.
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class AccountEnd:
+    """The end of one account of the answer, read once all of it has come: Flinks may send an
+    account's Id and fields after its transactions."""
+
+    #: The account's place in the answer's Accounts list.
+    index: int
+    #: The account without its transactions (they came in `TransactionBatch`es), with its
+    #: `unread_transactions`; None when it is left out (no Id that can be read): its batches go with it.
+    account: Account | None
+
+
+class AccountsStream:
+    """The 200 of GetAccountsDetail (or GetAccountsSummary) read from a binary file piece by piece:
+    an answer of a million transactions (about 190 MB of JSON) is never held whole, neither as text
+    nor as objects, so the memory a sync needs does not grow with the connection.
+
+    Iterating it yields, in the answer's order, `TransactionBatch`es (at most `batch` transactions
+    each, `STREAM_BATCH` by default) and one `AccountEnd` after each account. Then `result` is the answer without transactions:
+    every account read (with its `unread_transactions`) and every `Dropped`, by the same rules and in
+    the same order as `parse_accounts`, which reads the same answer whole (`read_accounts` puts the
+    batches back into their accounts: the two give the same result). An answer that has nothing to
+    keep raises `ProtocolError` while it is iterated, as `parse_accounts` does; one without a
+    RequestId only at its end: a reader keeps nothing of it before that (the sync writes it in one
+    SQLite transaction, rolled back). Two `Accounts` lists in one answer, or two `Transactions` lists
+    in one account, are refused (`ProtocolError`): `json.loads` would keep the last one, which a
+    stream cannot know it is reading.
+
+    The JSON's structure (the answer, its Accounts list, each account, its Transactions list) is
+    walked here, and every value in it (a transaction, a field) is decoded by the standard library's
+    C scanner, exactly as `loads` decodes it (amounts as Decimal, NaN refused). ijson, the usual
+    incremental parser, can build each transaction in C too, but cannot tell which account it
+    belongs to without handing every token to Python: a million transactions are 16 million tokens,
+    3.3 s only to go through them, where this reads the whole answer in about 5 s.
+
+    Iterate it once; it closes `source` when it ends, and `close()` does if it is not read to its end.
+    """
+
+    def __init__(self, source: IO[bytes], *, batch: int | None = None) -> None:
+        self._source = source
+        self._batch = batch or STREAM_BATCH
+        self._text = _JsonText(source)
+        self._drops: list[Dropped] = []
+        #: The accounts read so far, without their transactions.
+        self._read: list[Account] = []
+        self._result: AccountsResult | None = None
+        self._started = False
+
+    @property
+    def result(self) -> AccountsResult:
+        """The answer without its transactions; once the stream was read to its end."""
+        if self._result is None:
+            raise RuntimeError("the stream was not read to its end")
+        return self._result
+
+    def close(self) -> None:
+        self._source.close()
+
+    def __enter__(self) -> AccountsStream:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __iter__(self) -> Iterator[TransactionBatch | AccountEnd]:
+        if self._started:
+            raise RuntimeError("an AccountsStream is read once")
+        self._started = True
+        try:
+            yield from self._answer()
+        except ProtocolError:
+            raise
+        except _Unreadable as unreadable:  # what the answer cannot exist without
+            raise ProtocolError(detail=unreadable.detail) from None
+        except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8...: as `loads` says it
+            raise ProtocolError(detail=f"body is not JSON ({type(exc).__name__})") from exc
+        finally:
+            self.close()
+
+    def _answer(self) -> Iterator[TransactionBatch | AccountEnd]:
+        text = self._text
+        if text.peek() != "{":  # not an object: read whole, it is refused as parse_accounts refuses it
+            body = text.value()
+            text.end()
+            _Fields.of_body(body)
+        head: dict = {}
+        streamed = False
+        for key in text.members():
+            if key == "Accounts" and (streamed or "Accounts" in head):
+                _fail("Accounts", "sent twice")
+            if key == "Accounts" and text.peek() == "[":
+                streamed = True
+                yield from self._accounts()
+            else:
+                head[key] = text.value()
+        text.end()
+        fields = _Fields(head, "", self._drops)
+        request_id = fields.need("RequestId", _as_session_id)
+        fields.rows("Accounts", _account, "account", required_list=True)  # null, or not a list: as parse_accounts
+        self._result = AccountsResult(
+            request_id=request_id,
+            login=fields.record("Login", _login),
+            institution=fields.get("Institution", _as_text),
+            accounts=tuple(self._read),
+            institution_name=fields.get("InstitutionName", _as_text),
+            institution_id=fields.get("InstitutionId", _as_integer),
+            dropped=fields.dropped(),
+        )
+
+    def _accounts(self) -> Iterator[TransactionBatch | AccountEnd]:
+        text = self._text
+        for index in text.items():
+            if text.peek() == "{":
+                yield from self._account(index)
+            else:
+                item = text.value()
+                self._drops.append(Dropped("account", f"Accounts[{index}]",
+                                           f"expected an object, got {type(item).__name__}"))
+                yield AccountEnd(index, None)
+
+    def _account(self, index: int) -> Iterator[TransactionBatch | AccountEnd]:
+        """One account: its transactions as they come, then the rest, read as `_account` reads it."""
+        text = self._text
+        path = f"Accounts[{index}]"
+        before = len(self._drops)
+        values: dict = {}
+        streamed: tuple[int, int] | None = None
+        for key in text.members():
+            if key == "Transactions" and (streamed is not None or "Transactions" in values):
+                _fail(f"{path}.Transactions", "sent twice")
+            if key == "Transactions" and text.peek() == "[":
+                streamed = yield from self._transactions(index, path)
+            else:
+                values[key] = text.value()
+        fields = _Fields(values, path, self._drops)
+        try:
+            fields.account_id = fields.need("Id", _as_text)
+        except _Unreadable as unreadable:  # the account is left out, with all it held
+            del self._drops[before:]
+            self._drops.append(Dropped("account", unreadable.path, unreadable.problem,
+                                       _row_id(values, "account"), _row_id(values, "account")))
+            yield AccountEnd(index, None)
+            return
+        # What was left out of its transactions came before its Id was known.
+        for number in range(before, len(self._drops)):
+            self._drops[number] = replace(self._drops[number], account_id=fields.account_id)
+        if streamed is None:  # null, or not a list: as `_account` reads it
+            _, unread = fields.rows("Transactions", _transaction, "transaction")
+        else:
+            listed, kept = streamed
+            unread = listed - kept
+        account = _account_with(fields, (), unread)
+        self._read.append(account)
+        yield AccountEnd(index, account)
+
+    def _transactions(self, account: int, path: str) -> Iterator[TransactionBatch]:
+        """The Transactions list being read: batches of what can be read. Returns (listed, read)."""
+        text, drops, size = self._text, self._drops, self._batch
+        batch: list[Transaction] = []
+        positions: list[int] = []
+        listed = kept = 0
+        for position in text.items():
+            listed += 1
+            item = text.value()
+            if type(item) is dict:
+                try:
+                    batch.append(_plain_transaction(item)
+                                 or _transaction(_Fields(item, f"{path}.Transactions[{position}]", drops)))
+                except _Unreadable as unreadable:
+                    drops.append(Dropped("transaction", unreadable.path, unreadable.problem,
+                                         _row_id(item, "transaction")))
+                    continue
+                positions.append(position)
+                if len(batch) >= size:
+                    kept += len(batch)
+                    yield TransactionBatch(account, tuple(batch), tuple(positions))
+                    batch, positions = [], []
+            else:
+                drops.append(Dropped("transaction", f"{path}.Transactions[{position}]",
+                                     f"expected an object, got {type(item).__name__}"))
+        if batch:
+            kept += len(batch)
+            yield TransactionBatch(account, tuple(batch), tuple(positions))
+        return listed, kept
+
+
+def read_accounts(source: IO[bytes]) -> AccountsResult:
+    """`AccountsStream`'s result with the transactions put back in their accounts: what
+    `parse_accounts(loads(...))` returns for the same answer, read the streaming way."""
+    stream = AccountsStream(source)
+    batches: dict[int, list[Transaction]] = {}
+    kept: list[tuple[int, Account]] = []
+    for part in stream:
+        if isinstance(part, TransactionBatch):
+            batches.setdefault(part.account, []).extend(part.transactions)
+        elif part.account is not None:
+            kept.append((part.index, part.account))
+    accounts = tuple(replace(account, transactions=tuple(batches.get(index, ()))) for index, account in kept)
+    return replace(stream.result, accounts=accounts)
+
+
+class _JsonText:
+    """JSON text from a binary file, a window of it at a time. The caller walks the structure it
+    streams (`members`, `items`); each value in it is decoded by json's C scanner (`value`)."""
+
+    def __init__(self, source: IO[bytes]) -> None:
+        self._source = source
+        self._decode: Callable[[bytes, bool], str] | None = None
+        self._text = ""
+        self._at = 0
+        self._ended = False
+        self._scan = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).scan_once
+
+    def peek(self) -> str:
+        """The next character that is not white space, left where it is; "" at the end of the text."""
+        while True:
+            self._at = _SPACE.match(self._text, self._at).end()
+            if self._at < len(self._text):
+                return self._text[self._at]
+            if not self._more():
+                return ""
+
+    def value(self) -> object:
+        """The JSON value that starts here (after white space), decoded."""
+        self.peek()
+        while True:
+            text, at = self._text, self._at
+            try:
+                value, end = self._scan(text, at)
+            except StopIteration as stop:  # no value starts here, or one is cut by the window's end
+                if stop.value >= len(text) - _CUT_MARGIN and self._more():
+                    continue
+                raise json.JSONDecodeError("Expecting value", text, stop.value) from None
+            except json.JSONDecodeError as error:
+                cut = error.pos >= len(text) - _CUT_MARGIN or error.msg.startswith("Unterminated string")
+                if cut and self._more():
+                    continue
+                raise
+            if end > len(text) - _CUT_MARGIN and self._more():  # a number may go on: "100." + "25"
+                continue
+            self._at = end
+            return value
+
+    def members(self) -> Iterator[str]:
+        """The keys of the object that starts here, each once the caller is at its value (which the
+        caller reads, or walks), until the object's end."""
+        self._take("{")
+        if self.peek() == "}":
+            self._at += 1
+            return
+        while True:
+            key = self.value() if self.peek() == '"' else None
+            if not isinstance(key, str):
+                raise self._not_json()
+            self._take(":")
+            yield key
+            if self._next("}"):
+                return
+
+    def items(self) -> Iterator[int]:
+        """The places of the items of the array that starts here, each once the caller is at the
+        item (which it reads, or walks), until the array's end."""
+        self._take("[")
+        if self.peek() == "]":
+            self._at += 1
+            return
+        index = 0
+        while True:
+            yield index
+            if self._next("]"):
+                return
+            index += 1
+
+    def end(self) -> None:
+        """Nothing but white space may follow the answer."""
+        if self.peek() != "":
+            raise self._not_json()
+
+    def _next(self, closing: str) -> bool:
+        """After an item: a comma (False: another item follows) or `closing` (True)."""
+        text, at = self._text, self._at
+        if at < len(text) and text[at] == ",":  # the common case, without white space
+            self._at = at + 1
+            return False
+        following = self.peek()
+        if following == ",":
+            self._at += 1
+            return False
+        if following == closing:
+            self._at += 1
+            return True
+        raise self._not_json()
+
+    def _take(self, expected: str) -> None:
+        if self.peek() != expected:
+            raise self._not_json()
+        self._at += 1
+
+    def _more(self) -> bool:
+        """Read more of the file into the window, dropping what was read; False at the file's end."""
+        if self._ended:
+            return False
+        data = self._source.read(max(_STREAM_READ, len(self._text) - self._at, 4))  # 4: to tell the encoding
+        if self._decode is None:  # UTF-8 in practice; as json.loads decodes bytes: UTF-16 and -32 too,
+            # and a lone surrogate written in UTF-8 kept as sent (the sync refuses it, naming the field)
+            encoding = json.detect_encoding(data) if data else "utf-8"
+            self._decode = codecs.getincrementaldecoder(encoding)("surrogatepass").decode
+        self._text = self._text[self._at:] + self._decode(data, not data)
+        self._at = 0
+        self._ended = not data
+        return True
+
+    def _not_json(self) -> json.JSONDecodeError:
+        return json.JSONDecodeError("Unexpected character", self._text, self._at)

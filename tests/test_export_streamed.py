@@ -1,0 +1,157 @@
+"""Exports written on a worker thread, streamed from the store, whole or not at all.
+
+On real caches written with the store's own API; the window's Export action driven on the real
+main window (the offline sandbox's environment, its cache filled before the window opens).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import stat
+import threading
+import time
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QMessageBox, QProgressDialog, QPushButton
+
+from flinks_desktop.core import export
+from flinks_desktop.core.export import ExportCancelled, ExportError, TransactionsExport
+from flinks_desktop.core.store import Store
+from test_store_reads import LOGIN, saved, snapshot
+
+ROWS = 20_000
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("export") / "data" / "cache.db"
+    with Store.open(path) as store:
+        saved(store, snapshot(LOGIN, ROWS, seed=11))
+    return path
+
+
+def expected_csv(cache: Path, **filters) -> str:
+    with Store.open(cache) as store:
+        out = io.StringIO(newline="")
+        export.write_csv(store.transactions(LOGIN, **filters), out, spreadsheet_safe=True)
+    return out.getvalue()
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir() if path.name.endswith(".tmp"))
+
+
+def test_an_export_writes_what_the_store_reads_in_csv_and_json(cache, tmp_path):
+    filters = {"search": "metro", "since": date(2024, 1, 1)}
+    job = TransactionsExport(cache, LOGIN, tmp_path / "out.csv", **filters, spreadsheet_safe=True)
+    count = job.run()
+    assert count == job.total == job.written > 0
+    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == expected_csv(cache, **filters)
+    assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o600  # bank data: the owner's
+
+    job = TransactionsExport(cache, LOGIN, tmp_path / "out.json", as_json=True, spreadsheet_safe=True)
+    assert job.run() == ROWS
+    with Store.open(cache) as store:
+        assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == export.records(
+            store.transactions(LOGIN))  # JSON is exact: spreadsheet_safe is for CSV only
+    assert leftovers(tmp_path) == []
+
+
+def test_a_cancelled_export_leaves_the_file_that_was_there(cache, tmp_path):
+    target = tmp_path / "transactions.csv"
+    target.write_text("what was there before\n", encoding="utf-8")
+    job = TransactionsExport(cache, LOGIN, target)
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            job.run()
+        except BaseException as error:  # noqa: BLE001 - what the worker thread ended with
+            failure.append(error)
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    deadline = time.monotonic() + 30
+    while job.written < 1_000 and worker.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.001)
+    job.cancel()
+    worker.join(timeout=30)
+    assert len(failure) == 1 and isinstance(failure[0], ExportCancelled), failure
+    assert "was cancelled" in str(failure[0]) and 1_000 <= job.written < ROWS
+    assert target.read_text(encoding="utf-8") == "what was there before\n"
+    assert leftovers(tmp_path) == []
+
+
+def test_a_failed_export_loses_nothing_and_says_why(cache, tmp_path):
+    folder = tmp_path / "a folder named like the file.csv"
+    folder.mkdir()
+    (folder / "kept.txt").write_text("kept", encoding="utf-8")
+    with pytest.raises(ExportError) as caught:  # every row written, then the move into place fails
+        TransactionsExport(cache, LOGIN, folder).run()
+    message = str(caught.value)
+    assert str(folder) in message and message.endswith("nothing was written there.")
+    assert [path.name for path in folder.iterdir()] == ["kept.txt"] and leftovers(tmp_path) == []
+    with pytest.raises(ExportError, match="could not be written"):  # no such folder: fails at once
+        TransactionsExport(cache, LOGIN, tmp_path / "missing" / "out.csv").run()
+
+
+# -- the window's Export action ----------------------------------------------------------------------
+
+
+def test_the_window_exports_on_another_thread_while_its_loop_keeps_running(qtbot, make_window, cache, tmp_path):
+    def prepare(settings) -> None:
+        target = settings.cache_path(settings.active)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(cache.read_bytes())
+        target.chmod(0o600)
+
+    window = make_window(prepare)
+    assert window.connections.select(LOGIN)
+    qtbot.waitUntil(lambda: window.transactions_view.model.rowCount() == ROWS)
+    destination = tmp_path / "exported.csv"
+    window.choose_export_path = lambda default: (str(destination), "CSV (*.csv)")
+    ticks: list[float] = []
+    ticker = QTimer(interval=2)
+    ticker.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    ticker.start()
+    try:
+        window.export_transactions()
+        started = time.perf_counter()
+        assert not destination.exists()  # it returned before writing: the writing is elsewhere
+        qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Exported"), timeout=60_000)
+        ended = time.perf_counter()
+    finally:
+        ticker.stop()
+    assert window.statusBar().currentMessage() == f"Exported {ROWS:,} transactions to exported.csv"
+    assert destination.read_text(encoding="utf-8") == expected_csv(cache)
+    # The GUI thread ran its event loop all along: its timer kept firing while the file was written.
+    during = [tick for tick in ticks if started < tick < ended]
+    assert len(during) >= 10, f"{len(during)} ticks in {(ended - started) * 1000:.0f} ms of export"
+
+    # A failed export (the name is a folder's) says why and leaves what was there.
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    window.choose_export_path = lambda default: (str(folder), "CSV (*.csv)")
+    window.export_transactions()
+    qtbot.waitUntil(lambda: window.findChild(QMessageBox, "errorDialog") is not None, timeout=60_000)
+    dialog = window.findChild(QMessageBox, "errorDialog")
+    assert dialog.windowTitle() == "The export could not be written" and str(folder) in dialog.text()
+    assert list(folder.iterdir()) == [] and leftovers(tmp_path) == []
+    assert os.listdir(destination.parent).count("exported.csv") == 1
+    dialog.close()
+
+    # Cancel (the progress dialog's button) while it writes: the file exported before stays whole.
+    before = destination.read_bytes()
+    window.choose_export_path = lambda default: (str(destination), "CSV (*.csv)")
+    window.export_transactions()
+    progress = window.findChild(QProgressDialog, "exportProgress")
+    assert progress is not None and progress.labelText().startswith("Exporting transactions to exported.csv")
+    progress.findChild(QPushButton).click()  # its Cancel button
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Export cancelled"), timeout=60_000)
+    assert window.statusBar().currentMessage() == "Export cancelled: exported.csv was not written."
+    assert destination.read_bytes() == before and leftovers(tmp_path) == []

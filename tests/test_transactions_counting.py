@@ -1,0 +1,120 @@
+"""The Transactions tab on a search too big to count on the GUI thread: its first page at once, its
+count and totals from a thread, and the end of the table read from the other end.
+
+The view's threshold (`background_after`, 20,000 matches in the app) is lowered so that a cache of a
+few thousand rows takes that path; everything else is the real view on a real cache.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication
+
+from flinks_desktop.core.store import Store
+from flinks_desktop.ui.transactions_view import (
+    PAGE_SIZE,
+    TransactionFilter,
+    TransactionsView,
+    currency_totals,
+    totals_text,
+)
+from test_store_reads import LOGIN, brute_force, saved, snapshot
+
+AS_OF = date(2025, 6, 15)
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    path = tmp_path_factory.mktemp("counting") / "data" / "cache.db"
+    with Store.open(path) as store:
+        saved(store, snapshot(LOGIN, 6_000, seed=5))
+    return path
+
+
+@pytest.fixture
+def view(qtbot, cache):
+    store = Store.open(cache)
+    view = TransactionsView(today=lambda: AS_OF)
+    qtbot.addWidget(view)
+    view.resize(1100, 650)
+    view.show()
+    qtbot.waitExposed(view)
+    view.background_after = 100  # "metro" (every 7th row: 857) is then counted on the thread
+    view.set_login(store, LOGIN)
+    yield view, store
+    store.close()
+
+
+def search(view, words: str) -> None:
+    view.search.setText(words)
+    view._requery_now()  # what the debounce calls
+
+
+def expected_line(store: Store, filters: TransactionFilter) -> str:
+    """The totals line from a brute-force sum of every row the filter selects."""
+    from flinks_desktop.core.store import CurrencySums, TransactionSummary
+
+    sums = brute_force(store, LOGIN, filters.as_kwargs())
+    summary = TransactionSummary(sum(n for n, _, _ in sums.values()),
+                                 tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items()))
+    return totals_text(summary.count, currency_totals(summary, store.accounts(LOGIN), filters))
+
+
+def test_a_big_search_shows_its_first_page_then_its_count_and_totals(qtbot, view):
+    view, store = view
+    search(view, "metro")
+    everything = store.transactions(LOGIN, search="metro")
+    assert view.counting and view.totals.text() == "Counting the matching transactions…"
+    assert view.model.rowCount() == PAGE_SIZE  # the first page, known to be the first rows
+    assert view.model.transaction(0) == everything[0]
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    assert view.model.rowCount() == len(everything) == store.count_transactions(LOGIN, search="metro")
+    assert view.totals.text() == expected_line(store, view.filters())
+    assert [view.model.transaction(row) for row in range(len(everything))] == everything
+
+
+def test_a_newer_search_replaces_one_still_counting(qtbot, view):
+    view, store = view
+    search(view, "metro")
+    assert view.counting
+    search(view, "payroll")  # typed before "metro" was counted: its count must never show
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    qtbot.wait(100)  # a late answer for "metro" would arrive now
+    assert view.model.rowCount() == store.count_transactions(LOGIN, search="payroll")
+    assert view.totals.text() == expected_line(store, view.filters())
+    search(view, "zanzibar")  # few matches: counted at once, on the GUI thread
+    assert not view.counting and view.totals.text() == expected_line(store, view.filters())
+
+
+def test_oldest_first_and_the_end_of_a_big_table(qtbot, view):
+    view, store = view
+    view.model.sort(0, Qt.SortOrder.AscendingOrder)
+    search(view, "metro")
+    everything = store.transactions(LOGIN, search="metro")
+    assert view.model.transaction(0) == everything[-1]  # oldest first, before the count is known
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    view.table.setFocus()
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    QApplication.sendEvent(view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End,
+                                                 Qt.KeyboardModifier.ControlModifier))
+    last = view.model.rowCount() - 1
+    assert view.table.currentIndex().row() == last
+    assert view.model.transaction(last) == everything[0]  # read newest first from the other end
+    assert [view.model.transaction(row) for row in range(last + 1)] == everything[::-1]
+
+
+def test_without_search_the_whole_connection_is_counted_from_the_day_totals(qtbot, view):
+    view, store = view
+    assert not view.counting
+    assert view.model.rowCount() == 6_000
+    assert view.totals.text() == expected_line(store, TransactionFilter())
+    view.table.setFocus()
+    view.table.setCurrentIndex(view.model.index(0, 0))
+    QApplication.sendEvent(view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End,
+                                                 Qt.KeyboardModifier.ControlModifier))
+    assert view.model.transaction(5_999) == store.transactions(LOGIN, limit=1, oldest_first=True)[0]
+    assert view.model.pages_fetched <= 3  # the first page and the last: nothing in between

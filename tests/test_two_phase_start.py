@@ -1,0 +1,151 @@
+"""Start-up paints first, then loads the rest: what the first paint may not wait for is not loaded
+before it, and the window works the same once it is (even when used before it is).
+
+The order (flinks_desktop.ui.app.run): Qt, the settings, the cache's connections, the window
+painted; then asyncio and qasync, and on a thread the offline sandbox, the HTTP client, the sync
+engine and the keyring (`AppSession.start`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import textwrap
+
+from PySide6.QtWidgets import QApplication
+
+from flinks_desktop.core.settings import SecretStore, Settings
+from flinks_desktop.ui.app import AppSession, style_sheet
+from flinks_desktop.ui.main_window import MainWindow
+
+#: What the first paint never needs. Each is tens of milliseconds to load, or a thread to start.
+LOADED_AFTER_THE_FIRST_PAINT = (
+    "asyncio", "qasync", "httpx", "keyring", "tenacity",
+    "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtPdf",
+    "flinks_desktop.sandbox", "uvicorn", "starlette", "fpdf",
+    "flinks_desktop.core.sync", "flinks_desktop.core.flinks.client", "flinks_desktop.core.workspace",
+)
+
+PROBE = textwrap.dedent("""
+    import sys
+    from flinks_desktop.ui import first_paint
+
+    painted = first_paint.FirstPaint.wait
+
+    def wait(self, *args, **kwargs):
+        done = painted(self, *args, **kwargs)
+        names = {names!r}
+        print("loaded at the first paint:", ",".join(sorted(n for n in names if n in sys.modules)), flush=True)
+        return done
+
+    first_paint.FirstPaint.wait = wait
+    from flinks_desktop.launch import main
+    raise SystemExit(main(["--smoke"]))
+""")
+
+
+#: The offline sandbox's Flinks Capital questions and their answers.
+ANSWERS = {
+    "What city were you born in?": "Montreal",
+    "What is the best country on earth?": "Canada",
+    "What shape do people like most?": "Triangle",
+}
+
+
+async def answer(prompt):
+    return {challenge.prompt: [ANSWERS[challenge.prompt]] for challenge in prompt.challenges}
+
+
+def finish(qtbot, coroutine):
+    """Run `coroutine` on the test's qasync loop (already marked running) and return its result."""
+    task = asyncio.ensure_future(coroutine)
+    qtbot.waitUntil(task.done, timeout=20_000)
+    return task.result()
+
+
+def run_smoke(data_dir) -> subprocess.CompletedProcess:
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir),
+                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    return subprocess.run([sys.executable, "-c", PROBE.format(names=LOADED_AFTER_THE_FIRST_PAINT)],
+                          capture_output=True, text=True, env=environment, timeout=120)
+
+
+def test_nothing_heavy_is_loaded_before_the_first_paint(tmp_path) -> None:
+    result = run_smoke(tmp_path / "data")
+    assert result.returncode == 0, result.stderr
+    line = next(line for line in result.stdout.splitlines() if line.startswith("loaded at the first paint:"))
+    assert line.split(":", 1)[1].strip() == "", line
+    # ...and the rest was loaded and started behind it: the smoke run ends once the workspace is open.
+    assert "first paint after" in result.stderr
+
+
+def test_the_window_shows_the_cache_before_the_workspace_opens_then_works(
+        qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    # A connection synced by an earlier run (the session that made it is closed).
+    earlier = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0},
+                         poll_interval=0.01)
+    result = finish(qtbot, earlier.workspace.sync.login("FlinksCapital", "Greatday", "Everyday", mfa=answer))
+    assert result.ok, result.message
+    finish(qtbot, earlier.close())
+
+    session = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0},
+                         poll_interval=0.01, open_now=False)
+    QApplication.instance().setStyleSheet(style_sheet())
+    window = MainWindow(session)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        # Read from the cache alone: the connection, its accounts; nothing started yet.
+        assert not session.ready and session.sandbox is None
+        assert [login.id for login in window.connections.model.logins] == [result.login_id]
+        window.connections.select(result.login_id)
+        assert window.accounts_view.model.rowCount() > 0
+
+        # A refresh asked for before the workspace is open waits for it, then runs as usual.
+        session.start()
+        window.refresh_selected(live=False)
+        assert session.ready and session.sandbox is not None
+        qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+        assert window.statusBar().currentMessage().startswith("Saved 4 accounts"), window.statusBar().currentMessage()
+        window.session_ready()
+        assert window.transactions_view.table.model().rowCount() > 0
+    finally:
+        window.close()
+        finish(qtbot, session.close())
+        window.deleteLater()
+
+
+def test_a_sandbox_that_cannot_start_is_said_not_swallowed(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    # A state file that is not the sandbox's: the sandbox refuses to start on it.
+    settings = Settings(data_dir)
+    settings.sandbox_state_file().parent.mkdir(parents=True, exist_ok=True)
+    settings.sandbox_state_file().write_text("not json", encoding="utf-8")
+    session = AppSession(data_dir, settings, SecretStore(), open_now=False)
+    started = session.start()
+    qtbot.waitUntil(started.done, timeout=20_000)
+    assert started.exception() is not None
+    failed = asyncio.ensure_future(session.opened())
+    qtbot.waitUntil(failed.done, timeout=5_000)
+    assert failed.exception() is not None
+    finish(qtbot, session.close())
+
+
+def test_a_smoke_run_whose_sandbox_cannot_start_says_so_and_fails(tmp_path) -> None:
+    data_dir = tmp_path / "data"
+    state = Settings(data_dir).sandbox_state_file()
+    state.parent.mkdir(parents=True, exist_ok=True)
+    state.write_text("not json", encoding="utf-8")
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir),
+                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--smoke"], capture_output=True, text=True,
+                            env=environment, timeout=120)
+    assert result.returncode == 1, result.stderr
+    assert "first paint after" in result.stderr  # the window came first, with what the cache holds
+    assert "Offline sandbox could not be started" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
