@@ -320,3 +320,13 @@ def test_a_downstream_suite_with_warnings_failing_passes_the_readme_example_and_
     result.assert_outcomes(passed=4)
     errors = (downstream.path / "run.log").read_text()
     assert errors == "", errors
+
+
+def test_the_readme_example_passes_ten_times_in_a_row(downstream):
+    """Issue 12's bar for the kit: link Greatday through Connect, a live refresh answered wrongly
+    then rightly, the card deleted; ten runs in one session, none flaky."""
+    downstream.makeini("[pytest]\nqt_api = pyside6\nqt_log_level_fail = WARNING\n")
+    downstream.makepyfile(test_readme=readme_example())
+    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "--keep-duplicates",
+                                             *["test_readme.py"] * 10)
+    result.assert_outcomes(passed=10)
