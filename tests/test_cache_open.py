@@ -213,3 +213,17 @@ def test_a_damage_found_by_a_read_is_a_sentence_in_the_tabs(qtbot, cache):
         assert transactions.findChild(QLabel, "transactionsEmptyTitle").text() == "The transactions could not be read"
         assert "is damaged" in transactions.findChild(QLabel, "transactionsEmptyText").text()
     assert cache.read_bytes() == damaged
+
+
+def test_a_damaged_connections_list_is_a_sentence_in_the_window(qtbot, make_window):
+    """The window's list reads what the open did not: damage there is said in the status bar, and
+    the window stays up (nothing raised in a slot)."""
+    window = make_window()
+    path = window.session.cache_path
+    window.store = None  # as at a start: the window opens the cache itself on its next reload
+    filled_cache(path)
+    damaged = damage_the_transactions(path, "logins")
+    window.reload_connections()
+    assert "is damaged" in window.statusBar().currentMessage(), window.statusBar().currentMessage()
+    assert window.connections.model.rowCount() == 0
+    assert path.read_bytes() == damaged  # nothing written over it

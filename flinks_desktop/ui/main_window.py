@@ -488,7 +488,11 @@ class MainWindow(QMainWindow):
 
     def reload_connections(self, select: str | None = None) -> None:
         self._open_store(say_why=False)
-        logins = self.store.logins() if self.store is not None else []
+        try:
+            logins = self.store.logins() if self.store is not None else []
+        except CacheError as error:  # damage a read came across (opens no longer read every page)
+            self.show_status(str(error))
+            logins = []
         before = {login.id for login in self.connections.model.logins}
         self.connections.set_logins(logins, keep=select)
         if self.pages.currentWidget() is not self.connect_page:
