@@ -47,6 +47,7 @@ from decimal import Decimal
 from typing import TextIO
 
 from flinks_desktop.core.flinks import SecurityChallenge, check_answerable
+from flinks_desktop.core.money import money as core_money
 from flinks_desktop.core.sync import MfaPrompt, SyncProgress
 
 
@@ -374,9 +375,8 @@ def _pad(text: str, columns: int, *, right: bool) -> str:
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:
-    if amount is None:
-        return ""
-    return f"{amount:,.2f} {currency}" if currency else f"{amount:,.2f}"
+    """"-1,234.50 CAD": the currency by its code, which a script reading the table can rely on."""
+    return core_money(amount, currency, missing="", symbols=False)
 
 
 def when(moment: datetime | None, *, seconds: bool = False) -> str:

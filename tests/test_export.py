@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from flinks_desktop.core import export
+from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.export import ExportConflict, ExportError, Saved
 from flinks_desktop.core.flinks.models import Address, Balance, Holder, loads, parse_accounts
 from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, Store, TransactionRow
@@ -195,6 +196,20 @@ def test_save_file_writes_owner_only_and_never_replaces_silently(tmp_path):
     assert export.save_file(path, b"%PDF-2", overwrite=True) is Saved.REPLACED
     assert path.read_bytes() == b"%PDF-2"
     assert [p.name for p in path.parent.iterdir()] == ["statement.pdf"]  # no temporary file left
+
+
+@posix_only
+def test_the_one_atomic_writer_replaces_whole_or_not_at_all(tmp_path):
+    """`atomic_write` is what the settings, exports and saved statements all write with."""
+    path = tmp_path / "settings.json"
+    path.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(path, "w", encoding="utf-8") as file:
+        file.write("half of the new")
+        raise RuntimeError("the disk went away")
+    assert path.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["settings.json"]
+    with atomic_write(path) as file:
+        file.write(b"new")
+    assert path.read_bytes() == b"new" and stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_a_file_that_cannot_be_written_is_a_sentence(tmp_path):

@@ -17,6 +17,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtPdf import QPdfDocument
 
+from flinks_desktop.core import export
 from flinks_desktop.core.flinks import FlinksClient, MfaRequired
 from flinks_desktop.core.flinks.models import AccountStatements, Statement, StatementsResult
 from flinks_desktop.core.redact import mask_account_number
@@ -163,8 +164,11 @@ def test_known_periods_are_named_by_month_newest_first(qtbot, view, linked) -> N
         "May 2025 · May 1 – May 31", "April 2025 · Apr 1 – Apr 30", "March 2025 · Mar 1 – Mar 31",
     ]
     click_statement(qtbot, view, "Everyday Chequing", 0)
-    assert view.suggested_file_name() == (
-        f"Flinks Capital - Everyday Chequing {chequing.account_number[-4:]} - 2025-05.pdf"
+    # The name the command line's `statements --save` writes (the window once named it
+    # "Flinks Capital - Everyday Chequing 1234 - 2025-05.pdf"): one statement, one file name.
+    opened = view.current_statement
+    assert view.suggested_file_name() == export.statement_file_name(opened, chequing) == (
+        f"Everyday-Chequing-{chequing.account_number[-4:]}_2025-05-31_{opened.unique_id[:8]}.pdf"
     )
 
 
@@ -213,7 +217,7 @@ def test_save_as_writes_the_exact_bytes_where_the_user_chose(qtbot, view, linked
     row = view.current_statement
     assert target.read_bytes() == store.statement_pdf(login_id, row.unique_id)
     number = next(a.account_number for a in store.accounts(login_id) if a.title == "Everyday Chequing")
-    assert Path(asked[0]).name == f"Flinks Capital - Everyday Chequing {number[-4:]} - 2025-05.pdf"
+    assert Path(asked[0]).name == f"Everyday-Chequing-{number[-4:]}_2025-05-31_{row.unique_id[:8]}.pdf"
     assert view.notice.isVisible() and view.notice.text() == f"Saved to {target}"
     assert [p.name for p in target.parent.iterdir()] == ["statement.pdf"]  # no temporary file left
 

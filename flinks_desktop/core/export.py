@@ -48,9 +48,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
 import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -61,6 +59,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Generic, TextIO, TypeVar
 
+from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, Store, TransactionRow
 
 Row = TypeVar("Row", TransactionRow, AccountRow, LoginRow)
@@ -68,7 +67,6 @@ Value = str | bool | None
 
 #: Spreadsheets run a cell that starts with one of these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_STATEMENT_FILE_MODE = 0o600
 _NAME_WORDS = re.compile(r"[A-Za-z0-9]+")
 _TITLE_LENGTH = 40
 _UNIQUE_ID_LENGTH = 8
@@ -266,23 +264,13 @@ def write_file(
     file that cannot be written; returns how many rows were written."""
     path = Path(path)
     try:
-        descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:
-        raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8", newline="") as stream:
+        with atomic_write(path, "w", encoding="utf-8", newline="") as stream:
             if as_json:
                 count = write_json(rows, stream, kind)
             else:
                 count = write_csv(rows, stream, kind, spreadsheet_safe=spreadsheet_safe)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
-        raise
+    except OSError as error:
+        raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
     return count
 
 
@@ -397,22 +385,11 @@ def save_file(path: Path, content: bytes, *, overwrite: bool = False) -> Saved:
         if existing is not None and not overwrite:
             raise ExportConflict(f"{path} already exists with other content, so it was left as it is.")
         path.parent.mkdir(parents=True, exist_ok=True)
-        _write_atomically(path, content)
+        with atomic_write(path) as file:
+            file.write(content)
     except OSError as error:
         raise ExportError(f"{path} could not be written ({error.strerror or error}).") from error
     return Saved.NEW if existing is None else Saved.REPLACED
-
-
-def _write_atomically(path: Path, content: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(content)
-        os.chmod(temporary, _STATEMENT_FILE_MODE)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _name_words(text: str) -> str:

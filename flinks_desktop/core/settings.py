@@ -70,6 +70,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlencode, urlsplit
 
 from flinks_desktop.core import paths
+from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.flinks.models import DaysOfTransactions
 from flinks_desktop.core.redact import is_guid
 
@@ -568,7 +569,8 @@ class Settings:
             "private_instances": [_private_to_json(environment) for environment in self._sorted_private()],
         }
         try:
-            _write_atomically(self.path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            with atomic_write(self.path, "w", encoding="utf-8") as file:
+                file.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
         except OSError as error:
             raise SettingsError(
                 f"Flinks Desktop cannot save its settings in {self.path} ({error.strerror or error})."
@@ -794,22 +796,6 @@ def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Enviro
             )
         return environment
     return private_instance(entry["instance"], entry["customer_id"], **options)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write `path` so that a crash leaves either the old file or the new one, owner-only (0600)."""
-    import tempfile  # only when the settings are saved: not at start-up
-
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _free_backup_path(path: Path) -> Path:

@@ -362,6 +362,20 @@ class TransactionSummary(NamedTuple):
     currencies: tuple[CurrencySums, ...]
 
 
+def summary_of_rows(rows: Sequence[TransactionRow], accounts: Sequence[AccountRow]) -> TransactionSummary:
+    """`Store.transaction_summary` of exactly these rows (already read: a search whose first page is
+    all it has), in the order of `accounts`, so the view never adds amounts up itself."""
+    currency_of = {account.id: account.currency for account in accounts}
+    sums: dict[str | None, list] = {currency: [0, Decimal(0), Decimal(0)] for currency in currency_of.values()}
+    for row in rows:
+        entry = sums.setdefault(currency_of.get(row.account_id), [0, Decimal(0), Decimal(0)])
+        entry[0] += 1
+        entry[1] += row.debit or 0
+        entry[2] += row.credit or 0
+    currencies = tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items() if n)
+    return TransactionSummary(len(rows), currencies)
+
+
 class CheckResult(NamedTuple):
     """What `Store.check` found in a healthy cache."""
 

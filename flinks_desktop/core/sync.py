@@ -69,7 +69,7 @@ Decisions a reader should know:
 
 **Threading.** The GUI runs the asyncio loop on the GUI thread (qasync), so nothing here may block
 the loop on SQLite. Every cache access of a `Sync` (snapshots of tens of thousands of rows, purge
-and VACUUM, statements, audit rows, the few reads it needs) runs on ONE writer thread (`_Writer`: a
+and VACUUM, statements, audit rows, the few reads it needs) runs on ONE writer thread (`CacheWriter`: a
 one-worker thread pool) that opens its own `Store` on first use, as a sqlite3 connection belongs
 to its thread. The loop awaits those jobs through `run_in_executor`; audit rows are queued without
 waiting. One thread runs the jobs in the order they were queued, so two writes of this process never
@@ -91,15 +91,15 @@ import logging
 import os
 import re
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Literal
 
-from flinks_desktop.core.audit import Audit, StoreJob, dropped_sentence, utc_now
+from flinks_desktop.core.audit import Audit, dropped_sentence, utc_now
+from flinks_desktop.core.cache_writer import CacheWriter
 from flinks_desktop.core.flinks import (
     Account,
     AccountsResult,
@@ -142,8 +142,6 @@ from flinks_desktop.core.store import (
 )
 
 log = logging.getLogger("flinks_desktop.sync")
-
-T = TypeVar("T")
 
 Stage = Literal["authorize", "mfa", "accounts", "waiting", "statements", "saving", "done"]
 Outcome = Literal["ok", "needs_mfa", "error", "skipped", "unknown"]
@@ -326,7 +324,7 @@ class Sync:
         self._days = days
         self._statements = statements
         self._clock = clock
-        self._writer = _Writer(Path(store_path))
+        self._writer = CacheWriter(Path(store_path))
         #: loginId -> what runs for it ("being refreshed", "being deleted"). Loop thread only.
         self._busy: dict[str, str] = {}
         self._closed = False
@@ -1214,64 +1212,6 @@ class _SaveJob:
 
     def _committed(self, snapshot: SnapshotStats) -> None:
         self.snapshot = snapshot
-
-
-class _Writer:
-    """The one thread that touches the cache for a `Sync`, with its own `Store` (module docstring)."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-cache-writer")
-        #: Opened by the first job; used, and closed, on the writer thread only.
-        self._store: Store | None = None
-        self._closing = False
-        #: Whether opening the cache finished a wipe a deletion had left pending (not said yet).
-        self.wipe_finished = False
-
-    async def run(self, job: Callable[[Store], T]) -> T:
-        """Run `job` on the writer thread, after the jobs queued before it; the loop runs meanwhile.
-        Cancelling the caller before the job starts drops it; once it runs, it runs to its end."""
-        return await self.start(job)
-
-    def start(self, job: Callable[[Store], T]) -> asyncio.Future[T]:
-        """Queue `job` now and return its future: shield it (`asyncio.shield`) to make sure it runs."""
-        if self._closing:
-            raise RuntimeError("the cache writer is closed")
-        return asyncio.get_running_loop().run_in_executor(self._thread, self._call, job)
-
-    def submit(self, job: StoreJob) -> None:
-        """Queue `job` without waiting (audit rows): a failure is logged; after `close`, dropped."""
-        if self._closing:
-            log.debug("the cache writer is closed: an audit record was dropped")
-            return
-        self._thread.submit(self._call, job).add_done_callback(_log_failure)
-
-    async def close(self) -> None:
-        self._closing = True
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._close_store)
-        self._thread.shutdown()  # nothing is queued after the close: the thread ends at once
-
-    def _call(self, job: Callable[[Store], T]) -> T:
-        if self._store is None:
-            self._store = Store.open(self._path)
-            try:  # a wipe a deletion left pending: this writer finishes it first
-                self.wipe_finished = bool(self._store.finish_pending_wipes(at=datetime.now(UTC)))
-            except CacheError as error:  # still held by another process: the next open tries again
-                log.warning("a pending wipe could not be finished: %s", error)
-        return job(self._store)
-
-    def _close_store(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
-
-
-def _log_failure(future: Future[object]) -> None:
-    error = None if future.cancelled() else future.exception()
-    if isinstance(error, CacheError):
-        log.warning("an audit record was not written: %s", error)
-    elif error is not None:
-        log.error("an audit record was not written", exc_info=error)
 
 
 # -- small helpers ----------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDialog, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from flinks_desktop import __version__
+from flinks_desktop.ui.dialogs import fit_height
 from flinks_desktop.ui.icons import app_icon
-from flinks_desktop.ui.mfa_dialog import fit_height
 from flinks_desktop.ui.settings_dialog import home_relative
 
 #: The distribution's name, as pyproject.toml declares it.

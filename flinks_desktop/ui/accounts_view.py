@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, Q
 
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, Store
-from flinks_desktop.ui.formatting import account_type, money
+from flinks_desktop.core.money import money
+from flinks_desktop.ui.formatting import account_type
 
 log = logging.getLogger("flinks_desktop.ui")
 

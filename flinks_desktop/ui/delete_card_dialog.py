@@ -52,8 +52,8 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.sync import DeleteResult, SyncRefused
+from flinks_desktop.ui.dialogs import fit_height, open_and_wait
 from flinks_desktop.ui.formatting import institution_name
-from flinks_desktop.ui.mfa_dialog import fit_height, open_and_wait
 
 log = logging.getLogger("flinks_desktop.ui")
 

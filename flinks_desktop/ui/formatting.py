@@ -1,25 +1,13 @@
-"""How values read on screen: money, institutions, account types, times, Connect steps."""
+"""How values read on screen: institutions, account types, times, Connect steps (money: core.money)."""
 
 from __future__ import annotations
 
 import html
 from datetime import datetime, timezone
-from decimal import Decimal
 
-CURRENCY_SYMBOLS = {"CAD": "$", "USD": "US$", "EUR": "€", "GBP": "£"}
 ACCOUNT_TYPES = {"CreditCard": "Credit card", "LineOfCredit": "Line of credit"}
 INSTITUTIONS = {"FlinksCapital": "Flinks Capital"}
 STATUS_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "deleted": "Deleted"}
-
-
-def money(amount: Decimal | None, currency: str | None) -> str:
-    """"$1,234.50", "-US$12.00"; an em dash when the bank sent nothing."""
-    if amount is None:
-        return "—"
-    sign = "-" if amount < 0 else ""
-    symbol = CURRENCY_SYMBOLS.get(currency or "", "")
-    suffix = "" if symbol or not currency else f" {currency}"
-    return f"{sign}{symbol}{abs(amount):,.2f}{suffix}"
 
 
 def institution_name(institution: str | None) -> str:

@@ -14,9 +14,8 @@ Decisions a reader should know:
   the window's `mfaRequested(dialog)` hands that object over each time it is shown. Its answer
   fields are new each time (look them up by objectName, as `findChild` sees only the current ones).
 
-- **Never `exec()`.** The asyncio loop runs on the GUI thread (qasync): a nested event loop inside a
-  running task would stall it. `open_and_wait` shows the dialog window-modal and awaits a future
-  resolved from `finished`, so the loop (and every other sync) keeps running meanwhile.
+- **Never `exec()`.** The dialog is shown with `dialogs.open_and_wait`, so the asyncio loop (and
+  every other sync) keeps running while it is open.
 - **Bank text is plain text.** Every prompt, option, institution and retry message is shown with
   `Qt.TextFormat.PlainText`: a prompt such as "<b>x</b>" shows its angle brackets.
 - **Answers.** One field per challenge: a list of options becomes a choice (a combo box, or check
@@ -32,7 +31,6 @@ Decisions a reader should know:
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 
 import shiboken6
@@ -51,56 +49,11 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop.core.flinks import SecurityChallenge, UnsupportedChallenge, check_answerable
 from flinks_desktop.core.sync import MfaPrompt
+from flinks_desktop.ui.dialogs import fit_height, open_and_wait
 from flinks_desktop.ui.formatting import institution_name
 
 #: Wide enough for a long question on two lines, narrow enough to read at a glance.
 _DIALOG_WIDTH = 500
-
-
-async def open_and_wait(dialog: QDialog, *, shown: Callable[[], None] | None = None) -> int:
-    """Show `dialog` window-modal and wait, without blocking the loop, until it finishes.
-
-    Returns its result code (`QDialog.DialogCode`). A dialog destroyed under the wait (its parent
-    window closed) counts as rejected. When the waiting task is cancelled, the dialog is rejected
-    so it does not stay on screen with nobody waiting for it. `shown()` is called once the dialog
-    is on screen. Shared by the app's dialogs; a dialog shown again and again (the window's MFA
-    dialog) keeps no connection from an earlier wait.
-    """
-    future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-
-    def resolve(code: int) -> None:
-        if not future.done():
-            future.set_result(code)
-
-    def destroyed() -> None:
-        resolve(QDialog.DialogCode.Rejected.value)
-
-    dialog.finished.connect(resolve)
-    dialog.destroyed.connect(destroyed)
-    dialog.open()  # window-modal to the parent, and returns at once
-    if shown is not None:
-        shown()
-    try:
-        return await future
-    finally:
-        if shiboken6.isValid(dialog):
-            dialog.finished.disconnect(resolve)
-            dialog.destroyed.disconnect(destroyed)
-            if dialog.isVisible():
-                dialog.reject()
-
-
-def fit_height(dialog: QDialog) -> None:
-    """Give a fixed-width dialog the height its word-wrapped labels need at that width.
-
-    A top-level window sizes itself from `sizeHint`, which guesses a wrapped label's width; asking
-    the layout for its height at the real width is what keeps the text from being clipped, or
-    floating in empty space.
-    """
-    height = dialog.layout().totalHeightForWidth(dialog.width())
-    if height > 0:
-        dialog.setMinimumHeight(height)
-        dialog.resize(dialog.width(), height)
 
 
 class MfaDialog(QDialog):

@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
 
 from flinks_desktop.core.login_ids import LoginIds, read_login_ids
 from flinks_desktop.core.sync import SyncResult
+from flinks_desktop.ui.dialogs import open_and_wait
 from flinks_desktop.ui.formatting import plain_tooltip
-from flinks_desktop.ui.mfa_dialog import open_and_wait
 
 #: A file of loginIds is a few kilobytes; anything this big is the wrong file.
 MAX_FILE_BYTES = 5 * 1024 * 1024

@@ -27,7 +27,7 @@ Decisions a reader should know:
   "set" or "not set" from `SecretStore.is_set`. After Save the fields are emptied. A secret is never
   logged, and never put in any other widget.
 - **Never `exec()`.** `ask` opens the dialog window-modal and awaits it, so the asyncio loop keeps
-  running (see `mfa_dialog.open_and_wait`).
+  running (see `dialogs.open_and_wait`).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ from flinks_desktop.core.settings import (
     Settings,
     SettingsError,
 )
-from flinks_desktop.ui.mfa_dialog import open_and_wait
+from flinks_desktop.ui.dialogs import open_and_wait
 
 #: Days of transactions as the agent reads them.
 DAYS = {"Days90": "90 days of transactions", "Days365": "365 days of transactions"}

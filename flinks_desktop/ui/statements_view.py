@@ -26,8 +26,6 @@ Decisions a reader should know:
 from __future__ import annotations
 
 import os
-import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -54,9 +52,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flinks_desktop.core import export
+from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, StatementRow, Store
-from flinks_desktop.ui.formatting import institution_name
 
 #: Asks where to save: (parent widget, suggested path) -> the chosen path, or None if cancelled.
 ChoosePath = Callable[[QWidget, str], str | None]
@@ -67,8 +66,6 @@ _QUIET_TEXT = QColor("#6b7487")
 _HEADER_HEIGHT = 40
 _ZOOM_STEP = 1.25
 _ZOOM_RANGE = (0.25, 5.0)
-#: Characters a file name may not hold on some system we run on, and control characters.
-_UNSAFE_IN_FILE_NAME = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f]+')
 
 #: The list's short word for an empty state; the reader area beside it has the whole sentence.
 LIST_NO_CONNECTION = "No connection selected"
@@ -106,7 +103,7 @@ class _Entry:
     account: str
     label: str
     when: str
-    file_stem: str
+    file_name: str
 
 
 class StatementsView(QWidget):
@@ -300,8 +297,9 @@ class StatementsView(QWidget):
         return self._current.row if self._current else None
 
     def suggested_file_name(self) -> str | None:
-        """The file name "Save as…" proposes for the open statement."""
-        return f"{self._current.file_stem}.pdf" if self._current else None
+        """The file name "Save as…" proposes for the open statement: the one the command line's
+        `statements --save` gives it, so the same statement saved both ways is one file."""
+        return self._current.file_name if self._current else None
 
     @Slot()
     def save_as(self) -> None:
@@ -316,7 +314,8 @@ class StatementsView(QWidget):
         if not path.suffix:
             path = path.with_suffix(".pdf")
         try:
-            _write_whole(path, self._pdf)
+            with atomic_write(path) as file:
+                file.write(self._pdf)
         except OSError as error:
             reason = error.strerror or str(error)
             self._show_notice(
@@ -330,8 +329,6 @@ class StatementsView(QWidget):
     # -- the list --------------------------------------------------------------------------------
 
     def _read_entries(self, store: Store, login_id: str) -> list[_Entry]:
-        login = store.login(login_id)
-        institution = institution_name(login.institution) if login and login.institution else ""
         accounts = store.accounts(login_id)
         by_number = {account.account_number: account for account in accounts if account.account_number}
         order = {account.account_number: place for place, account in enumerate(accounts)}
@@ -346,7 +343,7 @@ class StatementsView(QWidget):
                 row.position,
             ),
         )
-        return [_entry(row, by_number.get(row.account_number), institution) for row in rows]
+        return [_entry(row, by_number.get(row.account_number)) for row in rows]
 
     def _fill_list(self, entries: list[_Entry]) -> None:
         self.list.blockSignals(True)
@@ -519,23 +516,19 @@ class StatementsView(QWidget):
 # -- words -----------------------------------------------------------------------------------------
 
 
-def _entry(row: StatementRow, account: AccountRow | None, institution: str) -> _Entry:
+def _entry(row: StatementRow, account: AccountRow | None) -> _Entry:
     number = account.account_number if account else row.account_number
     title = (account.title if account else None) or "Account"
     masked = mask_account_number(number) if number else ""
-    last_four = number[-4:] if number and len(number) > 4 else ""
     account_text = f"{title}  {masked}".strip() if number else f"{title} (no account number)"
     if row.period_end is not None:
         label = f"{row.period_end:%B %Y}"
         when = f"{_day(row.period_start)} – {_day(row.period_end)}" if row.period_start else ""
-        stem_when = f"{row.period_end:%Y-%m}"
     else:
         label = f"Statement {row.position + 1}"
         when = f"fetched {_short_date(row.fetched_at)}"
-        stem_when = f"statement {row.position + 1} fetched {row.fetched_at.astimezone():%Y-%m-%d}"
-    parts = [institution, " ".join(part for part in (title, last_four) if part), stem_when]
-    stem = _UNSAFE_IN_FILE_NAME.sub("-", " - ".join(part for part in parts if part)).strip(" .-")
-    return _Entry(row=row, account=account_text, label=label, when=when, file_stem=stem or "statement")
+    return _Entry(row=row, account=account_text, label=label, when=when,
+                  file_name=export.statement_file_name(row, account))
 
 
 def _day(day: date) -> str:
@@ -559,15 +552,3 @@ def _plain_tooltip(text: str) -> str:
 
 def _documents_directory() -> str:
     return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-
-
-def _write_whole(path: Path, content: bytes) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it: never a half-written file."""
-    handle, temporary = tempfile.mkstemp(prefix=".statement-", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(content)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise

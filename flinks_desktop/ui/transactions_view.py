@@ -2,7 +2,6 @@
 
     view = TransactionsView()
     view.set_login(store, login_id)     # the GUI thread's reader Store; None clears the view
-    view.reload()                       # after a sync wrote new data: same filters, fresh rows
     store.transactions(login_id, **view.filters().as_kwargs())   # what Export writes
 
 Choices a reader should know about:
@@ -77,14 +76,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flinks_desktop.core.money import money
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import (
     AccountRow,
     CacheError,
-    CurrencySums,
     Store,
     TransactionRow,
     TransactionSummary,
+    summary_of_rows,
 )
 from flinks_desktop.ui.formatting import plain_tooltip
 
@@ -106,9 +106,6 @@ CREDIT_COLOR = QColor("#12795b")
 DATE, ACCOUNT, DESCRIPTION, DEBIT, CREDIT_COLUMN, BALANCE = range(6)
 HEADERS = ("Date", "Account", "Description", "Debit", "Credit", "Balance")
 MONEY_COLUMNS = frozenset({DEBIT, CREDIT_COLUMN, BALANCE})
-
-#: Currencies written with a symbol; any other is written after the amount ("12.00 EUR").
-SYMBOLS = {"CAD": "$", "USD": "US$"}
 
 #: Quick choices of the period box: label and (first day, last day) as a function of today.
 PERIODS: dict[str, tuple[str, Callable[[date], tuple[date | None, date | None]]]] = {
@@ -165,15 +162,9 @@ class CurrencyTotals:
 
 
 def format_money(amount: Decimal | None, currency: str | None) -> str:
-    """"$1,234.56" (CAD), "-US$12.00", "12.00 EUR"; an empty string for no amount."""
-    if amount is None:
-        return ""
-    sign = "-" if amount < 0 else ""
-    digits = f"{abs(amount):,.2f}"
-    symbol = SYMBOLS.get(currency or "")
-    if symbol is not None:
-        return f"{sign}{symbol}{digits}"
-    return f"{sign}{digits} {currency}" if currency else f"{sign}{digits}"
+    """An amount as a cell or the totals line shows it: an empty cell, not a dash, for no amount
+    (a credit has no debit)."""
+    return money(amount, currency, missing="")
 
 
 def account_label(account: AccountRow) -> str:
@@ -203,20 +194,6 @@ def currency_totals(
     if len(totals) == 1:
         return totals
     return [t for t in totals if t.debits or t.credits] or totals[:1]
-
-
-def summary_of(rows: Sequence[TransactionRow], accounts: Sequence[AccountRow]) -> TransactionSummary:
-    """`Store.transaction_summary` of exactly these rows, added up here: the rows of a search whose
-    first page is all it has."""
-    currency_of = {account.id: account.currency for account in accounts}
-    sums: dict[str | None, list] = {currency: [0, Decimal(0), Decimal(0)] for currency in currency_of.values()}
-    for row in rows:
-        entry = sums.setdefault(currency_of.get(row.account_id), [0, Decimal(0), Decimal(0)])
-        entry[0] += 1
-        entry[1] += row.debit or 0
-        entry[2] += row.credit or 0
-    currencies = tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items() if n)
-    return TransactionSummary(len(rows), currencies)
 
 
 def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
@@ -322,7 +299,7 @@ class TransactionsModel(QAbstractTableModel):
             self.beginInsertRows(QModelIndex(), self._count, count - 1)
             self._count = count
             self.endInsertRows()
-        elif count < self._count:  # the cache changed meanwhile; `reload` follows
+        elif count < self._count:  # the cache changed meanwhile; `set_login` follows
             self.beginRemoveRows(QModelIndex(), count, self._count - 1)
             self._count = count
             self._pages = OrderedDict((n, page) for n, page in self._pages.items() if n * PAGE_SIZE < count)
@@ -444,7 +421,7 @@ class TransactionsModel(QAbstractTableModel):
             rows = []
         if mirrored:
             rows.reverse()
-        # The cache changed since the count (a sync wrote meanwhile; `reload` follows): pad.
+        # The cache changed since the count (a sync wrote meanwhile; `set_login` follows): pad.
         return [*rows, *[None] * (size - len(rows))]
 
     def _format(self, row: TransactionRow) -> _Row:
@@ -557,7 +534,7 @@ class TransactionsView(QWidget):
         self._overall = TransactionSummary(0, ())
         self._account_width = 160
         self._span: tuple[date, date] | None = None
-        #: Why the cache could not be read, until the next `set_login` or `reload`.
+        #: Why the cache could not be read, until the next `set_login`.
         self._failure: str | None = None
         #: A search's count and totals made on a thread (`_Summaries`): the job the view waits for.
         self._job = 0
@@ -591,16 +568,9 @@ class TransactionsView(QWidget):
         self._failure = None
         self.model.sort(DATE, Qt.SortOrder.DescendingOrder)
         self.table.horizontalHeader().setSortIndicator(DATE, Qt.SortOrder.DescendingOrder)
-        self._load_login(keep_account=None)
+        self._load_login()
         self._requery()
         self.table.scrollToTop()
-
-    def reload(self) -> None:
-        """Query again, with the same filters: after a sync wrote new data."""
-        self._search_timer.stop()
-        self._failure = None
-        self._load_login(keep_account=self.account_filter.currentData())
-        self._requery()
 
     def filters(self) -> TransactionFilter:
         """The filter on screen. Search text or a date still waiting for its debounce is applied
@@ -750,9 +720,9 @@ class TransactionsView(QWidget):
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
 
-    def _load_login(self, keep_account: str | None) -> None:
-        """Read what the filters offer: the login's accounts (keeping `keep_account` selected if it
-        is still there), how many transactions it has, their totals and the dates they span."""
+    def _load_login(self) -> None:
+        """Read what the filters offer: the login's accounts ("All accounts" selected), how many
+        transactions it has, their totals and the dates they span."""
         self._accounts, self._everything, self._span = [], 0, None
         self._overall = TransactionSummary(0, ())
         if self._store is not None and self._login_id is not None:
@@ -775,8 +745,7 @@ class TransactionsView(QWidget):
                 if account.missing_since is not None:
                     label += " (no longer returned)"
                 self.account_filter.addItem(label, account.id)
-            index = self.account_filter.findData(keep_account) if keep_account is not None else 0
-            self.account_filter.setCurrentIndex(max(index, 0))
+            self.account_filter.setCurrentIndex(0)
         # The account column as wide as the longest title, within reason (it elides beyond).
         widest = max((self.fontMetrics().horizontalAdvance(a.title or account_label(a)) for a in self._accounts),
                      default=120)
@@ -858,7 +827,7 @@ class TransactionsView(QWidget):
                         self._login_id, **filters.as_kwargs(), limit=PAGE_SIZE,
                         oldest_first=self.model.order == Qt.SortOrder.AscendingOrder)
                     if len(first_page) < PAGE_SIZE:  # all there is: counted and added up here
-                        summary, first_page = summary_of(first_page, self._accounts), None
+                        summary, first_page = summary_of_rows(first_page, self._accounts), None
                     else:
                         self.counting = True
                 else:
