@@ -29,7 +29,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from html import escape
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, QStandardPaths, Qt, Slot
@@ -56,6 +55,7 @@ from flinks_desktop.core import export
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, StatementRow, Store
+from flinks_desktop.ui.formatting import plain_tooltip
 
 #: Asks where to save: (parent widget, suggested path) -> the chosen path, or None if cancelled.
 ChoosePath = Callable[[QWidget, str], str | None]
@@ -368,8 +368,8 @@ class StatementsView(QWidget):
                 tip = (f"Flinks did not say which period this statement covers. It is number "
                        f"{entry.row.position + 1} in the list Flinks sent for this account, and was "
                        f"fetched {_long_date(entry.row.fetched_at)}. Open it to see its period.")
-                item.setToolTip(0, _plain_tooltip(tip))
-                item.setToolTip(1, _plain_tooltip(tip))
+                item.setToolTip(0, plain_tooltip(tip))
+                item.setToolTip(1, plain_tooltip(tip))
         self.list.expandAll()
         self.list.blockSignals(False)
         self.list_stack.setCurrentWidget(self.list)
@@ -543,11 +543,6 @@ def _short_date(moment: datetime) -> str:
 def _long_date(moment: datetime) -> str:
     local = moment.astimezone()
     return f"{local:%B} {local.day}, {local:%Y} at {local:%H:%M}"
-
-
-def _plain_tooltip(text: str) -> str:
-    """A tool tip that shows `text` as it is: Qt would guess rich text from a tag in it."""
-    return f"<qt>{escape(text)}</qt>"
 
 
 def _documents_directory() -> str:
