@@ -44,15 +44,27 @@ LOGIN_ID = "0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9c3"
 AS_OF = date(2025, 6, 15)
 YEARS = 10
 MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC", "METRO PLUS #412 MONTRÉAL QC", "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC", "HYDRO-QUÉBEC", "STM - RECHARGE OPUS", "AMAZON.CA*2K4LQ", "UBER *TRIP",
-    "COSTCO WHOLESALE #510", "Interac e-Transfer from Marc-Antoine Gagnon", "BELL CANADA - INTERNET",
+    "TIM HORTONS #2417 MONTRÉAL QC",
+    "METRO PLUS #412 MONTRÉAL QC",
+    "SAQ 23011 MONTRÉAL QC",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM - RECHARGE OPUS",
+    "AMAZON.CA*2K4LQ",
+    "UBER *TRIP",
+    "COSTCO WHOLESALE #510",
+    "Interac e-Transfer from Marc-Antoine Gagnon",
+    "BELL CANADA - INTERNET",
 ]
 RARE = "PENTHOUSE ZANZIBAR RESORT"
 #: How many rows have the rare description, spread over the years (20 in a million).
 RARE_ROWS = 20
-ACCOUNTS = [("chq", "Everyday Chequing", "CAD"), ("sav", "High Interest Savings", "CAD"),
-            ("loc", "Line of Credit", "CAD"), ("usd", "US Dollar Chequing", "USD")]
+ACCOUNTS = [
+    ("chq", "Everyday Chequing", "CAD"),
+    ("sav", "High Interest Savings", "CAD"),
+    ("loc", "Line of Credit", "CAD"),
+    ("usd", "US Dollar Chequing", "USD"),
+]
 SEARCHES = [("common", "tim"), ("very common", "montreal"), ("rare", "zanzibar"), ("nothing", "qwertyuiop")]
 GOALS_MS = {"open the tab": 100.0, "search": 50.0, "jump to the end": 50.0}
 
@@ -66,16 +78,31 @@ def seed_cache(path: Path, rows: int, seed: int = 20250615) -> float:
     now = datetime(2025, 6, 15, 12, tzinfo=UTC)
     login = Login(id=LOGIN_ID, username="benchmark", is_scheduled_refresh=False, last_refresh=None, type=None)
     accounts = tuple(
-        Account(id=f"{key}-account", title=title, account_number=f"81{index}5566{index}", last_four_digits=None,
-                transit_number=None, institution_number=None, overdraft_limit=None,
-                balance=Balance(available=None, current=Decimal("1000.00"), limit=None), category="Operations",
-                type="Chequing", currency=currency, holder=None, account_type="Personal", transactions=())
+        Account(
+            id=f"{key}-account",
+            title=title,
+            account_number=f"81{index}5566{index}",
+            last_four_digits=None,
+            transit_number=None,
+            institution_number=None,
+            overdraft_limit=None,
+            balance=Balance(available=None, current=Decimal("1000.00"), limit=None),
+            category="Operations",
+            type="Chequing",
+            currency=currency,
+            holder=None,
+            account_type="Personal",
+            transactions=(),
+        )
         for index, (key, title, currency) in enumerate(ACCOUNTS)
     )
     with Store.open(path) as store:
         store.upsert_login(LOGIN_ID, "FlinksCapital", at=now, details=login, environment="sandbox")
-        store.save_snapshot(LOGIN_ID, AccountsResult(request_id="benchmark", login=login, institution="FlinksCapital",
-                                                     accounts=accounts), synced_at=now)
+        store.save_snapshot(
+            LOGIN_ID,
+            AccountsResult(request_id="benchmark", login=login, institution="FlinksCapital", accounts=accounts),
+            synced_at=now,
+        )
     rnd = random.Random(seed)
     first = AS_OF - timedelta(days=365 * YEARS)
     span = (AS_OF - first).days
@@ -88,15 +115,26 @@ def seed_cache(path: Path, rows: int, seed: int = 20250615) -> float:
             amount = rnd.randint(100, 40_000)
             debit = rnd.random() < 0.6
             description = RARE if n % every == every // 2 else f"{rnd.choice(MERCHANTS)} {rnd.randrange(10_000)}"
-            yield (LOGIN_ID, f"{key}-account", f"{key}-{n:08d}", (first + timedelta(days=n * span // rows)).isoformat(),
-                   description, amount if debit else None, None if debit else amount, 100_000, None)
+            yield (
+                LOGIN_ID,
+                f"{key}-account",
+                f"{key}-{n:08d}",
+                (first + timedelta(days=n * span // rows)).isoformat(),
+                description,
+                amount if debit else None,
+                None if debit else amount,
+                100_000,
+                None,
+            )
 
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(
             "INSERT INTO transactions (login_id, account_id, id, date, description, debit, credit, balance, code) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", generated())
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            generated(),
+        )
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -163,8 +201,9 @@ def measure(app, path: Path, runs: int) -> dict[str, list[float]]:
             table.setCurrentIndex(view.model.index(0, 0))  # a row to move from, as after a click
             started = time.perf_counter()
             # The key press itself (QTest.keyClick loses the Ctrl after the first time, offscreen).
-            QApplication.sendEvent(table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End,
-                                                    Qt.KeyboardModifier.ControlModifier))
+            QApplication.sendEvent(
+                table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+            )
             table.viewport().repaint()
             add("jump to the end", time.perf_counter() - started)
             last = view.model.rowCount() - 1
@@ -192,8 +231,10 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication([sys.argv[0]])
     app.setStyleSheet(style_sheet())
-    print(f"Big connection benchmark · Python {sys.version.split()[0]} · SQLite {sqlite3.sqlite_version} · "
-          f"{os.cpu_count()} CPUs · Qt platform {app.platformName()}")
+    print(
+        f"Big connection benchmark · Python {sys.version.split()[0]} · SQLite {sqlite3.sqlite_version} · "
+        f"{os.cpu_count()} CPUs · Qt platform {app.platformName()}"
+    )
     results = {}
     with tempfile.TemporaryDirectory(prefix="flinks-bench-") as directory:
         for name, rows in (("baseline", args.baseline_rows), ("big", args.rows)):
@@ -212,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "" if goal is None else f"< {goal:.0f} ms: {'met' if second < goal else 'NOT met'}"
         print(f"  {name:<32} {first:10.1f} {second:10.1f} {second / max(first, 0.001):6.1f}x   {verdict}")
     for label, words in SEARCHES:
-        print(f"  matches of {words!r:14} baseline {baseline[f'matches {label}'][-1]:,}, big {big[f'matches {label}'][-1]:,}")
+        matches = f"matches {label}"
+        print(f"  matches of {words!r:14} baseline {baseline[matches][-1]:,}, big {big[matches][-1]:,}")
     return 0
 
 

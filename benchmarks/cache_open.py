@@ -43,8 +43,13 @@ def command_seconds(data_dir: Path, *words: str) -> float:
     environment = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     environment["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
     started = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--data-dir", str(data_dir), *words],
-                            capture_output=True, text=True, env=environment, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "--data-dir", str(data_dir), *words],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
         raise SystemExit(f"{' '.join(words)} failed ({result.returncode}): {result.stderr[-2000:]}")
@@ -67,14 +72,15 @@ def unclean_open_seconds(path: Path) -> float:
 
 def imports_sqlite_utils() -> bool:
     probe = "import sys, flinks_desktop.core.store; print('sqlite_utils' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60,
-                            cwd=HERE.parent)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=HERE.parent)
     return result.stdout.strip() == "True"
 
 
 def describe(times: list[float]) -> str:
-    return (f"median {statistics.median(times) * 1000:7.1f} ms  (min {min(times) * 1000:.1f}, "
-            f"max {max(times) * 1000:.1f}, {len(times)} runs)")
+    return (
+        f"median {statistics.median(times) * 1000:7.1f} ms  (min {min(times) * 1000:.1f}, "
+        f"max {max(times) * 1000:.1f}, {len(times)} runs)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -116,17 +122,24 @@ def main(argv: list[str] | None = None) -> int:
             small, big = statistics.median(figures["baseline"][label]), statistics.median(figures["big"][label])
             print(f"{label:<28} baseline {describe(figures['baseline'][label])}")
             print(f"{'':<28} big      {describe(figures['big'][label])}")
-            goal = (f"   goal <= {GOAL}x: {'met' if big / small <= GOAL else 'NOT met'}"
-                    if label.startswith("flinks-desktop") else "")
+            goal = (
+                f"   goal <= {GOAL}x: {'met' if big / small <= GOAL else 'NOT met'}"
+                if label.startswith("flinks-desktop")
+                else ""
+            )
             print(f"{'':<28} ratio {big / small:.2f}x{goal}")
 
         big_path = caches["big"][1]
-        print(f"\nfirst open after an unclean shutdown (full check), big: {unclean_open_seconds(big_path) * 1000:,.0f} ms")
+        print(
+            f"\nfirst open after an unclean shutdown (full check), big: {unclean_open_seconds(big_path) * 1000:,.0f} ms"
+        )
         with Store.open(big_path) as store:
             started = time.perf_counter()
             checked = store.check()
-            print(f"Store.check (integrity_check and the search index), big: "
-                  f"{(time.perf_counter() - started) * 1000:,.0f} ms for {checked.size / 1e6:,.0f} MB")
+            print(
+                f"Store.check (integrity_check and the search index), big: "
+                f"{(time.perf_counter() - started) * 1000:,.0f} ms for {checked.size / 1e6:,.0f} MB"
+            )
     print(f"importing flinks_desktop.core.store imports sqlite_utils: {imports_sqlite_utils()}")
     return 0
 

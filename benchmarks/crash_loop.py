@@ -113,15 +113,32 @@ class FlinksApi:
                 self.generation += 1
                 generation = self.generation
             self.asked.set()
-            return (self._detail.replace(PLACEHOLDER.encode(), f"GEN{generation:04d}".encode())
-                    .replace(b'"Current": 0', f'"Current": {generation}'.encode()))
+            return self._detail.replace(PLACEHOLDER.encode(), f"GEN{generation:04d}".encode()).replace(
+                b'"Current": 0', f'"Current": {generation}'.encode()
+            )
         if endpoint == "GetStatements":
-            return json.dumps({"HttpStatusCode": 200, "Login": login, "RequestId": REQUEST_ID, "StatementsByAccount": [
-                {"AccountNumber": "7641238", "Statements": [
-                    {"UniqueId": "3DD209E106553D2BB0A6EFF57FD0480C", "FileType": "PDF",
-                     "Base64Bytes": base64.b64encode(PDF).decode()}]}]}).encode()
-        return json.dumps({"HttpStatusCode": 200, "Login": login, "Institution": "FlinksCapital",
-                           "RequestId": REQUEST_ID}).encode()  # /Authorize
+            return json.dumps(
+                {
+                    "HttpStatusCode": 200,
+                    "Login": login,
+                    "RequestId": REQUEST_ID,
+                    "StatementsByAccount": [
+                        {
+                            "AccountNumber": "7641238",
+                            "Statements": [
+                                {
+                                    "UniqueId": "3DD209E106553D2BB0A6EFF57FD0480C",
+                                    "FileType": "PDF",
+                                    "Base64Bytes": base64.b64encode(PDF).decode(),
+                                }
+                            ],
+                        }
+                    ],
+                }
+            ).encode()
+        return json.dumps(
+            {"HttpStatusCode": 200, "Login": login, "Institution": "FlinksCapital", "RequestId": REQUEST_ID}
+        ).encode()  # /Authorize
 
     def __enter__(self) -> FlinksApi:
         self._thread.start()
@@ -137,31 +154,60 @@ def _detail(transactions: int) -> str:
     in every description and 0 as every account's current balance (replaced when served)."""
     end = date(2025, 6, 15)
     accounts = [
-        {"Id": account, "Title": title, "AccountNumber": number, "Category": "Operations", "Type": kind,
-         "Currency": "CAD", "Balance": {"Available": 100.25, "Current": 0, "Limit": None}, "Transactions": []}
-        for account, title, number, kind in zip(ACCOUNTS, ("Chequing", "Savings"), ("7641238", "3519999"),
-                                                ("Chequing", "Savings"), strict=True)
+        {
+            "Id": account,
+            "Title": title,
+            "AccountNumber": number,
+            "Category": "Operations",
+            "Type": kind,
+            "Currency": "CAD",
+            "Balance": {"Available": 100.25, "Current": 0, "Limit": None},
+            "Transactions": [],
+        }
+        for account, title, number, kind in zip(
+            ACCOUNTS, ("Chequing", "Savings"), ("7641238", "3519999"), ("Chequing", "Savings"), strict=True
+        )
     ]
     for number in range(transactions):
-        accounts[number % 2]["Transactions"].append({
-            "Id": f"7e1f0e7e-0000-4000-8000-{number:012d}", "Date": (end - timedelta(days=number // 200)).isoformat(),
-            "Code": None, "Description": f"{PLACEHOLDER} PAYMENT {number} TIM HORTONS",
-            "Debit": round(number % 500 + 0.25, 2), "Credit": None, "Balance": 10_000 + number,
-        })
-    return json.dumps({"HttpStatusCode": 200, "Accounts": accounts, "Institution": "FlinksCapital",
-                       "Login": {"Id": LOGIN_ID, "Username": "crash_loop", "IsScheduledRefresh": False},
-                       "RequestId": REQUEST_ID})
+        accounts[number % 2]["Transactions"].append(
+            {
+                "Id": f"7e1f0e7e-0000-4000-8000-{number:012d}",
+                "Date": (end - timedelta(days=number // 200)).isoformat(),
+                "Code": None,
+                "Description": f"{PLACEHOLDER} PAYMENT {number} TIM HORTONS",
+                "Debit": round(number % 500 + 0.25, 2),
+                "Credit": None,
+                "Balance": 10_000 + number,
+            }
+        )
+    return json.dumps(
+        {
+            "HttpStatusCode": 200,
+            "Accounts": accounts,
+            "Institution": "FlinksCapital",
+            "Login": {"Id": LOGIN_ID, "Username": "crash_loop", "IsScheduledRefresh": False},
+            "RequestId": REQUEST_ID,
+        }
+    )
 
 
 # -- the process and the cache ----------------------------------------------------------------------
 
 
 def start_sync(home: Path, api_url: str) -> subprocess.Popen:
-    environment = {**os.environ, "FLINKS_DESKTOP_HOME": str(home), "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    return subprocess.Popen([sys.executable, "-m", "flinks_desktop", "--api-url", api_url, "sync", LOGIN_ID],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=environment)
+    environment = {
+        **os.environ,
+        "FLINKS_DESKTOP_HOME": str(home),
+        "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flinks_desktop", "--api-url", api_url, "sync", LOGIN_ID],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=environment,
+    )
 
 
 def kill(process: subprocess.Popen) -> None:
@@ -221,9 +267,11 @@ def main(argv: list[str] | None = None) -> int:
                 raise SystemExit("the first sync failed: " + first.stderr.read().decode())
             first.stderr.close()
             window = time.monotonic() - asked_at
-            print(f"One sync: {time.monotonic() - started:.2f} s in all, {window:.2f} s from asking for the data "
-                  f"({args.transactions:,} transactions) to the end. Killing {args.runs} syncs at random points "
-                  "of that window.")
+            print(
+                f"One sync: {time.monotonic() - started:.2f} s in all, {window:.2f} s from asking for the data "
+                f"({args.transactions:,} transactions) to the end. Killing {args.runs} syncs at random points "
+                "of that window."
+            )
             cache = cache_of(home)
             for run in range(1, args.runs + 1):
                 before, _ = examine(cache, args.transactions)
@@ -239,20 +287,31 @@ def main(argv: list[str] | None = None) -> int:
                 kill(process)
                 process.stderr.close()
                 after, problems = examine(cache, args.transactions)
-                outcome = "mixed" if after == "mixed" else "new" if after == served else "previous" \
-                    if after == before else "mixed"
+                outcome = (
+                    "mixed"
+                    if after == "mixed"
+                    else "new"
+                    if after == served
+                    else "previous"
+                    if after == before
+                    else "mixed"
+                )
                 outcomes[outcome] += 1
                 failures += bool(problems)
                 note = " (it had finished)" if finished else ""
-                print(f"  kill {run:3}: after {delay:5.2f} s{note}: {outcome}"
-                      + (f"; {'; '.join(problems)}" if problems else ""))
+                print(
+                    f"  kill {run:3}: after {delay:5.2f} s{note}: {outcome}"
+                    + (f"; {'; '.join(problems)}" if problems else "")
+                )
     finally:
         if args.keep:
             print(f"Kept {directory}")
         else:
             shutil.rmtree(directory, ignore_errors=True)
-    print(f"{args.runs} kills: {outcomes['previous']} left the previous snapshot, {outcomes['new']} the new one, "
-          f"{outcomes['mixed']} a mixed snapshot (must be 0); {failures} with a failed check (must be 0).")
+    print(
+        f"{args.runs} kills: {outcomes['previous']} left the previous snapshot, {outcomes['new']} the new one, "
+        f"{outcomes['mixed']} a mixed snapshot (must be 0); {failures} with a failed check (must be 0)."
+    )
     return 0 if outcomes["mixed"] == 0 and failures == 0 else 1
 
 

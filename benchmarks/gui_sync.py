@@ -75,8 +75,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 # Before anything imports Qt: offscreen, and QtWebEngine's Chromium without its sandbox nor GPU.
-for _name, _value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1",
-                      "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu"}.items():
+for _name, _value in {
+    "QT_QPA_PLATFORM": "offscreen",
+    "QTWEBENGINE_DISABLE_SANDBOX": "1",
+    "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
+}.items():
     os.environ.setdefault(_name, _value)
 
 BOUND_MS = 50.0
@@ -87,15 +90,33 @@ LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 REQUEST_ID = "a1b2c3d4-e5f6-4789-9abc-def012345678"
 AS_OF = date(2025, 6, 15)
 MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC", "METRO PLUS #412 MONTRÉAL QC", "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC", "HYDRO-QUÉBEC", "STM - RECHARGE OPUS", "AMAZON.CA*2K4LQ", "UBER *TRIP",
-    "COSTCO WHOLESALE #510", "Interac e-Transfer from Marc-Antoine Gagnon", "BELL CANADA - INTERNET",
-    "PHARMAPRIX #1234", "IGA EXTRA #8090", "NETFLIX.COM", "VIDEOTRON LTEE", "PRELEVEMENT HYPOTHEQUE",
+    "TIM HORTONS #2417 MONTRÉAL QC",
+    "METRO PLUS #412 MONTRÉAL QC",
+    "SAQ 23011 MONTRÉAL QC",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM - RECHARGE OPUS",
+    "AMAZON.CA*2K4LQ",
+    "UBER *TRIP",
+    "COSTCO WHOLESALE #510",
+    "Interac e-Transfer from Marc-Antoine Gagnon",
+    "BELL CANADA - INTERNET",
+    "PHARMAPRIX #1234",
+    "IGA EXTRA #8090",
+    "NETFLIX.COM",
+    "VIDEOTRON LTEE",
+    "PRELEVEMENT HYPOTHEQUE",
 ]
 HOLDER = {
     "Name": "Camille Tremblay",
-    "Address": {"CivicAddress": "1234 Rue Saint-Denis", "City": "Montréal", "Province": "QC",
-                "PostalCode": "H2X 3K8", "POBox": None, "Country": "CA"},
+    "Address": {
+        "CivicAddress": "1234 Rue Saint-Denis",
+        "City": "Montréal",
+        "Province": "QC",
+        "PostalCode": "H2X 3K8",
+        "POBox": None,
+        "Country": "CA",
+    },
     "Email": "camille.tremblay@example.com",
     "PhoneNumber": "(514) 555-0134",
 }
@@ -105,8 +126,13 @@ ACCOUNTS = [  # title, number, type, category, currency, opening balance in cent
     ("Business Line of Credit", "3333000", "LineOfCredit", "Credits", "CAD", 0, -2_500_000),
     ("US Dollar Chequing", "4444000", "Chequing", "Operations", "USD", 80_000, 0),
 ]
-LOGIN = {"Username": "camille.tremblay", "IsScheduledRefresh": False, "LastRefresh": "2025-06-15T08:12:44.1234567",
-         "Type": "Personal", "Id": LOGIN_ID}
+LOGIN = {
+    "Username": "camille.tremblay",
+    "IsScheduledRefresh": False,
+    "LastRefresh": "2025-06-15T08:12:44.1234567",
+    "Type": "Personal",
+    "Id": LOGIN_ID,
+}
 
 
 # == the Flinks-shaped API ==========================================================================
@@ -154,7 +180,7 @@ def build_payloads(directory: Path, transactions: int, statements: int, seed: in
                 amount = amounts[n]
                 rows.append(
                     f'{{"Date": "{day:%Y/%m/%d}", "Code": null, "Description": '
-                    f'{json.dumps(f"{rnd.choice(MERCHANTS)} {rnd.randint(1000, 9999)}", ensure_ascii=False)}, '
+                    f"{json.dumps(f'{rnd.choice(MERCHANTS)} {rnd.randint(1000, 9999)}', ensure_ascii=False)}, "
                     f'"Debit": {money(-amount) if amount < 0 else "null"}, '
                     f'"Credit": {"null" if amount < 0 else money(amount)}, "Balance": {money(balances[n])}, '
                     f'"Id": "{guid()}"}}'
@@ -164,41 +190,98 @@ def build_payloads(directory: Path, transactions: int, statements: int, seed: in
                     rows = []
             out.write(", ".join(rows) + "]")
             account = {
-                "TransitNumber": f"{77001 + index}", "InstitutionNumber": "777",
-                "OverdraftLimit": "@2500.00" if floor else None, "Title": title, "AccountNumber": number,
+                "TransitNumber": f"{77001 + index}",
+                "InstitutionNumber": "777",
+                "OverdraftLimit": "@2500.00" if floor else None,
+                "Title": title,
+                "AccountNumber": number,
                 "LastFourDigits": None,
-                "Balance": {"Available": f"@{money(balance - floor)}", "Current": f"@{money(balance)}",
-                            "Limit": f"@{money(-floor)}" if floor else None},
-                "Category": category, "Type": kind, "Currency": currency, "Holder": HOLDER,
-                "AccountType": "Personal", "Id": guid(),
+                "Balance": {
+                    "Available": f"@{money(balance - floor)}",
+                    "Current": f"@{money(balance)}",
+                    "Limit": f"@{money(-floor)}" if floor else None,
+                },
+                "Category": category,
+                "Type": kind,
+                "Currency": currency,
+                "Holder": HOLDER,
+                "AccountType": "Personal",
+                "Id": guid(),
             }
             numbers.append(number)
             text = json.dumps(account, ensure_ascii=False)
             out.write(", " + re.sub(r'"@(-?[0-9.]+)"', r"\1", text)[1:])  # the amounts as JSON numbers
-        out.write(f'], "Login": {json.dumps(LOGIN)}, "InstitutionName": "Flinks Capital", "InstitutionId": 14, '
-                  f'"Institution": "FlinksCapital", "RequestId": "{REQUEST_ID}"}}')
+        out.write(
+            f'], "Login": {json.dumps(LOGIN)}, "InstitutionName": "Flinks Capital", "InstitutionId": 14, '
+            f'"Institution": "FlinksCapital", "RequestId": "{REQUEST_ID}"}}'
+        )
     by_account = []
     chosen = numbers[: min(statements, len(numbers))]
     for index, number in enumerate(chosen):
         count = statements // len(chosen) + (1 if index < statements % len(chosen) else 0)
-        by_account.append({"AccountNumber": number, "Statements": [
-            {"UniqueId": uuid.UUID(int=rnd.getrandbits(128)).hex.upper(), "FileType": "PDF",
-             "Base64Bytes": base64.b64encode(statement_pdf(number, month, rnd)).decode("ascii")}
-            for month in range(count)
-        ]})
-    (directory / "statements.json").write_text(json.dumps(
-        {"HttpStatusCode": 200, "StatementsByAccount": by_account, "Login": LOGIN, "Institution": "FlinksCapital",
-         "RequestId": REQUEST_ID}), encoding="utf-8")
-    (directory / "authorize.json").write_text(json.dumps(
-        {"HttpStatusCode": 200, "Links": [], "HttpStatusCodeDescription": "OK", "Login": LOGIN, "InstitutionId": 14,
-         "Institution": "FlinksCapital", "InstitutionName": "Flinks Capital", "RequestId": REQUEST_ID}))
-    (directory / "pending.json").write_text(json.dumps(
-        {"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING", "RequestId": REQUEST_ID,
-         "Message": "Your operation is still processing",
-         "Links": [{"rel": "GetAccountsDetailAsync", "href": "/GetAccountsDetailAsync",
-                    "example": "/GetAccountsDetailAsync/{requestId}"}]}))
-    return Payloads(directory, transactions, (directory / "detail.json").stat().st_size,
-                    (directory / "statements.json").stat().st_size, sum(len(g["Statements"]) for g in by_account))
+        by_account.append(
+            {
+                "AccountNumber": number,
+                "Statements": [
+                    {
+                        "UniqueId": uuid.UUID(int=rnd.getrandbits(128)).hex.upper(),
+                        "FileType": "PDF",
+                        "Base64Bytes": base64.b64encode(statement_pdf(number, month, rnd)).decode("ascii"),
+                    }
+                    for month in range(count)
+                ],
+            }
+        )
+    (directory / "statements.json").write_text(
+        json.dumps(
+            {
+                "HttpStatusCode": 200,
+                "StatementsByAccount": by_account,
+                "Login": LOGIN,
+                "Institution": "FlinksCapital",
+                "RequestId": REQUEST_ID,
+            }
+        ),
+        encoding="utf-8",
+    )
+    (directory / "authorize.json").write_text(
+        json.dumps(
+            {
+                "HttpStatusCode": 200,
+                "Links": [],
+                "HttpStatusCodeDescription": "OK",
+                "Login": LOGIN,
+                "InstitutionId": 14,
+                "Institution": "FlinksCapital",
+                "InstitutionName": "Flinks Capital",
+                "RequestId": REQUEST_ID,
+            }
+        )
+    )
+    (directory / "pending.json").write_text(
+        json.dumps(
+            {
+                "HttpStatusCode": 202,
+                "FlinksCode": "OPERATION_PENDING",
+                "RequestId": REQUEST_ID,
+                "Message": "Your operation is still processing",
+                "Links": [
+                    {
+                        "rel": "GetAccountsDetailAsync",
+                        "href": "/GetAccountsDetailAsync",
+                        "example": "/GetAccountsDetailAsync/{requestId}",
+                    }
+                ],
+            }
+        )
+    )
+    return Payloads(
+        directory,
+        transactions,
+        (directory / "detail.json").stat().st_size,
+        (directory / "statements.json").stat().st_size,
+        sum(len(g["Statements"]) for g in by_account),
+    )
 
 
 def statement_pdf(number: str, months_back: int, rnd: random.Random) -> bytes:
@@ -213,12 +296,28 @@ def statement_pdf(number: str, months_back: int, rnd: random.Random) -> bytes:
     for day in range(1, last.day + 1, 2):
         amount = Decimal(rnd.randint(100, 20_000)).scaleb(-2)
         balance -= amount
-        rows.append({"Date": first.replace(day=day).isoformat(), "Description": rnd.choice(MERCHANTS),
-                     "Debit": amount, "Credit": None, "Balance": balance})
-    account = {"Title": "Everyday Chequing", "AccountNumber": number, "Currency": "CAD", "Holder": HOLDER,
-               "TransitNumber": "77001", "InstitutionNumber": "777"}
-    return render_statement(StatementData(account=account, period_start=first, period_end=last,
-                                          opening_balance=Decimal("2500.00"), transactions=rows))
+        rows.append(
+            {
+                "Date": first.replace(day=day).isoformat(),
+                "Description": rnd.choice(MERCHANTS),
+                "Debit": amount,
+                "Credit": None,
+                "Balance": balance,
+            }
+        )
+    account = {
+        "Title": "Everyday Chequing",
+        "AccountNumber": number,
+        "Currency": "CAD",
+        "Holder": HOLDER,
+        "TransitNumber": "77001",
+        "InstitutionNumber": "777",
+    }
+    return render_statement(
+        StatementData(
+            account=account, period_start=first, period_end=last, opening_balance=Decimal("2500.00"), transactions=rows
+        )
+    )
 
 
 def serve(directory: Path) -> None:
@@ -239,8 +338,11 @@ def serve(directory: Path) -> None:
             if endpoint == "Authorize":
                 asked = json.loads(body or b"{}")
                 if asked.get("LoginId") != LOGIN_ID or asked.get("MostRecentCached") is not True:
-                    return self.answer(400, b'{"HttpStatusCode": 400, "FlinksCode": "INVALID_REQUEST", '
-                                            b'"Message": "this fake Flinks answers cached /Authorize only"}')
+                    return self.answer(
+                        400,
+                        b'{"HttpStatusCode": 400, "FlinksCode": "INVALID_REQUEST", '
+                        b'"Message": "this fake Flinks answers cached /Authorize only"}',
+                    )
                 return self.send(200, files["authorize"])
             if endpoint == "GetAccountsDetail":
                 return self.send(202, files["pending"])
@@ -293,8 +395,12 @@ class FakeFlinks:
         return f"http://127.0.0.1:{self.port}/v3/{CUSTOMER_ID}"
 
     def start(self) -> FakeFlinks:
-        self._process = subprocess.Popen([sys.executable, __file__, "--serve", str(self.payloads.directory)],
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(self.payloads.directory)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         first = self._process.stdout.readline()
         if not first.startswith("PORT "):
             raise RuntimeError(f"the fake Flinks API did not start: {first!r}")
@@ -357,7 +463,7 @@ class GuiMonitor:
     """Ticks on the GUI thread, and a watchdog thread that samples the stacks during its stalls."""
 
     def __init__(self, interval_ms: float, sample_after_ms: float, sample_every_ms: float) -> None:
-        from PySide6.QtCore import QTimer, Qt
+        from PySide6.QtCore import Qt, QTimer
 
         self.interval_ms = interval_ms
         self.sample_after = sample_after_ms / 1000
@@ -400,8 +506,14 @@ class GuiMonitor:
         if phase == "start":
             self._gc_started = now
         elif (now - self._gc_started) * 1000 >= 5:
-            self.collections.append(Collection(self._gc_started, (now - self._gc_started) * 1000,
-                                               info["generation"], threading.current_thread().name))
+            self.collections.append(
+                Collection(
+                    self._gc_started,
+                    (now - self._gc_started) * 1000,
+                    info["generation"],
+                    threading.current_thread().name,
+                )
+            )
 
     def _tick(self) -> None:
         now = time.perf_counter()
@@ -428,12 +540,16 @@ class GuiMonitor:
             frames = sys._current_frames()
             names = {thread.ident: thread.name for thread in threading.enumerate()}
             gui = stack_of(frames.get(self.gui_ident))
-            others = tuple(f"{names.get(ident, hex(ident))}: {' < '.join(stack_of(frame, 2))}"
-                           for ident, frame in frames.items()
-                           if ident not in (self.gui_ident, threading.get_ident()) and frame is not None
-                           and frame.f_code.co_name not in IDLE_FRAMES)
+            others = tuple(
+                f"{names.get(ident, hex(ident))}: {' < '.join(stack_of(frame, 2))}"
+                for ident, frame in frames.items()
+                if ident not in (self.gui_ident, threading.get_ident())
+                and frame is not None
+                and frame.f_code.co_name not in IDLE_FRAMES
+            )
             self._samples.setdefault(beat, []).append(
-                Sample((now - beat) * 1000, max(0.0, (now - planned) * 1000), gui, others))
+                Sample((now - beat) * 1000, max(0.0, (now - planned) * 1000), gui, others)
+            )
 
     def gaps_ms(self, since: float, until: float) -> list[float]:
         return [(b - a) * 1000 for a, b in zip(self.ticks, self.ticks[1:]) if since <= b and a <= until]
@@ -468,9 +584,11 @@ def describe(values: list[float]) -> str:
     if not values:
         return "no ticks"
     over = lambda limit: sum(1 for v in values if v > limit)  # noqa: E731
-    return (f"{len(values):,} gaps · median {statistics.median(values):6.2f} ms · "
-            f"p99 {percentile(values, 0.99):7.2f} ms · worst {max(values):7.2f} ms · "
-            f"over 50 ms: {over(50)} · over 100 ms: {over(BOUND_MS)}")
+    return (
+        f"{len(values):,} gaps · median {statistics.median(values):6.2f} ms · "
+        f"p99 {percentile(values, 0.99):7.2f} ms · worst {max(values):7.2f} ms · "
+        f"over 50 ms: {over(50)} · over 100 ms: {over(BOUND_MS)}"
+    )
 
 
 # == the app =======================================================================================
@@ -497,7 +615,8 @@ async def drive(app, window, monitor: GuiMonitor, args) -> dict:
 
     facts: dict = {"status": []}
     window.statusBar().messageChanged.connect(
-        lambda text: facts["status"].append((time.perf_counter(), text)) if text else None)
+        lambda text: facts["status"].append((time.perf_counter(), text)) if text else None
+    )
     # In the app, the loginId comes from the Connect view's REDIRECT: the view (QtWebEngine, built on
     # first use) exists by then. Built here, before the measure, as it would be.
     window.connect_view  # noqa: B018
@@ -526,46 +645,59 @@ def count_rows(cache_path: Path) -> tuple[int, int, int]:
     from flinks_desktop.core.store import Store
 
     with Store.open(cache_path) as store:
-        return (len(store.accounts(LOGIN_ID)), store.count_transactions(LOGIN_ID),
-                len(store.statements(LOGIN_ID)))
+        return (len(store.accounts(LOGIN_ID)), store.count_transactions(LOGIN_ID), len(store.statements(LOGIN_ID)))
 
 
 def report(args, payloads: Payloads, server: FakeFlinks, monitor: GuiMonitor, facts: dict, rows, app) -> None:
     import sqlite3
 
     start, end = facts["sync start"], facts["sync end"]
-    print(f"GUI thread during a sync · Python {platform.python_version()} · "
-          f"SQLite {sqlite3.sqlite_version} · "
-          f"Qt platform {app.platformName()} · {os.cpu_count()} CPUs · tick every {args.interval:g} ms")
-    print(f"fake Flinks API {server.api_url} (a process of its own): 4 accounts, {payloads.transactions:,} "
-          f"transactions (GetAccountsDetailAsync body {payloads.detail_bytes / 1e6:.1f} MB), "
-          f"{payloads.statement_count} statements (GetStatements body {payloads.statements_bytes / 1e3:.0f} kB); "
-          f"gc.freeze() after the first paint, as the app")
+    print(
+        f"GUI thread during a sync · Python {platform.python_version()} · "
+        f"SQLite {sqlite3.sqlite_version} · "
+        f"Qt platform {app.platformName()} · {os.cpu_count()} CPUs · tick every {args.interval:g} ms"
+    )
+    print(
+        f"fake Flinks API {server.api_url} (a process of its own): 4 accounts, {payloads.transactions:,} "
+        f"transactions (GetAccountsDetailAsync body {payloads.detail_bytes / 1e6:.1f} MB), "
+        f"{payloads.statement_count} statements (GetStatements body {payloads.statements_bytes / 1e3:.0f} kB); "
+        f"gc.freeze() after the first paint, as the app"
+    )
     print(f"\nidle baseline ({args.baseline:g} s)   {describe(monitor.gaps_ms(facts['idle'], start))}")
     during = monitor.gaps_ms(start, facts["end"])
     print(f"during the sync          {describe(monitor.gaps_ms(start, end))}")
     print(f"after it ({args.after:g} s)           {describe(monitor.gaps_ms(end, facts['end']))}")
     print(f"both                     {describe(during)}")
-    print(f"\nsync: {end - start:.2f} s from on_login_captured to the views reloaded "
-          f"(of which one 202 poll interval: {window_poll(args):g} s); calls: {', '.join(server.calls)}")
+    print(
+        f"\nsync: {end - start:.2f} s from on_login_captured to the views reloaded "
+        f"(of which one 202 poll interval: {window_poll(args):g} s); calls: {', '.join(server.calls)}"
+    )
     for at, text in facts["status"]:
         if start <= at <= end + args.after:
             print(f"  {at - start:7.3f} s  {text}")
     accounts, transactions, statements = rows
     print(f"rows in the cache: {accounts} accounts, {transactions:,} transactions, {statements} statements")
 
-    stalls = sorted((s for s in monitor.stalls if start <= s.start + s.gap_ms / 1000 <= facts["end"]),
-                    key=lambda s: -s.gap_ms)
+    stalls = sorted(
+        (s for s in monitor.stalls if start <= s.start + s.gap_ms / 1000 <= facts["end"]), key=lambda s: -s.gap_ms
+    )
     shown = min(args.stalls, len(stalls))
-    print(f"\nstalls of the GUI thread of {args.sample_after:g} ms or more during the sync: {len(stalls)}"
-          + (f"; the {shown} worst, with the stacks sampled while they lasted:" if shown else ""))
+    print(
+        f"\nstalls of the GUI thread of {args.sample_after:g} ms or more during the sync: {len(stalls)}"
+        + (f"; the {shown} worst, with the stacks sampled while they lasted:" if shown else "")
+    )
     for stall in stalls[: args.stalls]:
         stage = next((text for at, text in reversed(facts["status"]) if at <= stall.start), "?")
         delayed = max((sample.delayed_ms for sample in stall.samples), default=0.0)
-        print(f"\n  {stall.gap_ms:7.1f} ms from {stall.start - start:+.3f} s (status: {stage!r}), "
-              f"{len(stall.samples)} samples" + (
-                  f"; the sampler was held off up to {delayed:.0f} ms (a thread held the GIL in C code)"
-                  if delayed > 20 else ""))
+        print(
+            f"\n  {stall.gap_ms:7.1f} ms from {stall.start - start:+.3f} s (status: {stage!r}), "
+            f"{len(stall.samples)} samples"
+            + (
+                f"; the sampler was held off up to {delayed:.0f} ms (a thread held the GIL in C code)"
+                if delayed > 20
+                else ""
+            )
+        )
         step = max(1, -(-len(stall.samples) // 12))  # a timeline of 12 samples at most (none: a short stall)
         if step > 1:
             print(f"    (one sample in {step})")
@@ -575,8 +707,7 @@ def report(args, payloads: Payloads, server: FakeFlinks, monitor: GuiMonitor, fa
                 print(f"             | {other}")
         if stall.samples:
             gui, times = Counter(sample.gui for sample in stall.samples).most_common(1)[0]
-            print(f"    the most frequent stack ({times} of {len(stall.samples)} samples), "
-                  "most recent call first:")
+            print(f"    the most frequent stack ({times} of {len(stall.samples)} samples), most recent call first:")
             for frame in gui[:16]:
                 print(f"      {frame}")
             if len(gui) > 16:
@@ -584,14 +715,17 @@ def report(args, payloads: Payloads, server: FakeFlinks, monitor: GuiMonitor, fa
     collections = [c for c in monitor.collections if start <= c.start <= facts["end"]]
     print(f"\ngarbage collections of 5 ms or more during the sync (each holds the GIL): {len(collections)}")
     for collection in collections:
-        print(f"  generation {collection.generation} at {collection.start - start:+.3f} s on "
-              f"{collection.thread}: {collection.duration_ms:.1f} ms")
+        print(
+            f"  generation {collection.generation} at {collection.start - start:+.3f} s on "
+            f"{collection.thread}: {collection.duration_ms:.1f} ms"
+        )
     worst = max(during, default=0.0)
     verdict = "UNDER" if worst < BOUND_MS else "OVER"
-    print(f"\nRESULT: worst GUI-thread gap during the sync and the {args.after:g} s after it {worst:.1f} ms "
-          f"(p99 {percentile(during, 0.99):.1f} ms): {verdict} the {BOUND_MS:g} ms bound"
-          + (f", margin {BOUND_MS - worst:.0f} ms" if worst < BOUND_MS
-             else f", by {worst - BOUND_MS:.0f} ms"))
+    print(
+        f"\nRESULT: worst GUI-thread gap during the sync and the {args.after:g} s after it {worst:.1f} ms "
+        f"(p99 {percentile(during, 0.99):.1f} ms): {verdict} the {BOUND_MS:g} ms bound"
+        + (f", margin {BOUND_MS - worst:.0f} ms" if worst < BOUND_MS else f", by {worst - BOUND_MS:.0f} ms")
+    )
 
 
 def window_poll(args) -> float:
@@ -617,14 +751,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--transactions", type=int, default=1_000_000, help="in all, over 4 accounts")
     parser.add_argument("--statements", type=int, default=3, help="PDFs GetStatements returns")
     parser.add_argument("--interval", type=float, default=5.0, help="ms between the GUI thread's ticks")
-    parser.add_argument("--sample-after", type=float, default=50.0,
-                        help="ms without a tick before the stacks are sampled")
-    parser.add_argument("--sample-every", type=float, default=10.0,
-                        help="ms between samples while a stall lasts")
+    parser.add_argument(
+        "--sample-after", type=float, default=50.0, help="ms without a tick before the stacks are sampled"
+    )
+    parser.add_argument("--sample-every", type=float, default=10.0, help="ms between samples while a stall lasts")
     parser.add_argument("--baseline", type=float, default=2.0, help="idle seconds measured before the sync")
     parser.add_argument("--after", type=float, default=3.0, help="seconds measured after the sync")
-    parser.add_argument("--poll-interval", type=float, default=None,
-                        help="seconds between polls of a 202 (default: the app's, 1 s for this kind of API)")
+    parser.add_argument(
+        "--poll-interval",
+        type=float,
+        default=None,
+        help="seconds between polls of a 202 (default: the app's, 1 s for this kind of API)",
+    )
     parser.add_argument("--stalls", type=int, default=5, help="how many of the worst stalls to show")
     parser.add_argument("--seed", type=int, default=20250615)
     parser.add_argument("--quick", action="store_true", help="5,000 transactions: a check that it works")

@@ -50,8 +50,19 @@ from flinks_desktop.core.store import Store  # noqa: E402
 
 GOAL = 1.2
 LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-WORDS = ["TIM HORTONS #2417", "METRO PLUS", "PAYROLL ACME INC", "HYDRO-QUÉBEC", "STM OPUS", "AMAZON.CA",
-         "COSTCO WHOLESALE #510", "NETFLIX.COM", "MONTRÉAL QC", "TORONTO ON", "Interac e-Transfer"]
+WORDS = [
+    "TIM HORTONS #2417",
+    "METRO PLUS",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM OPUS",
+    "AMAZON.CA",
+    "COSTCO WHOLESALE #510",
+    "NETFLIX.COM",
+    "MONTRÉAL QC",
+    "TORONTO ON",
+    "Interac e-Transfer",
+]
 COLUMNS = "login_id, account_id, id, date, description, debit, credit, balance, code"
 PER_INSERT = 500
 
@@ -69,20 +80,35 @@ def snapshot(transactions: int, seed: int) -> AccountsResult:
         for number in range(size):  # newest first, as Flinks lists them
             amount = Decimal(rnd.randint(100, 60_000)).scaleb(-2)
             debit = rnd.random() < 0.6
-            rows.append(Transaction(
+            rows.append(
+                Transaction(
+                    id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
+                    date=end - timedelta(days=number * 2190 // max(size, 1)),
+                    description=f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {rnd.randint(1000, 9999)}",
+                    debit=amount if debit else None,
+                    credit=None if debit else amount,
+                    balance=Decimal(rnd.randint(-(10**7), 10**7)).scaleb(-2),
+                    code=None,
+                )
+            )
+        accounts.append(
+            Account(
                 id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)),
-                date=end - timedelta(days=number * 2190 // max(size, 1)),
-                description=f"{rnd.choice(WORDS)} {rnd.choice(WORDS)} {rnd.randint(1000, 9999)}",
-                debit=amount if debit else None, credit=None if debit else amount,
-                balance=Decimal(rnd.randint(-10**7, 10**7)).scaleb(-2), code=None,
-            ))
-        accounts.append(Account(
-            id=str(uuid.UUID(int=rnd.getrandbits(128), version=4)), title=f"Account {index}",
-            account_number=f"{1111000 + index}", last_four_digits=None, transit_number="77001",
-            institution_number="777", overdraft_limit=None, balance=Balance(Decimal("1.00"), Decimal("1.00"), None),
-            category="Operations", type="Chequing", currency="CAD", holder=None, account_type="Personal",
-            transactions=tuple(rows),
-        ))
+                title=f"Account {index}",
+                account_number=f"{1111000 + index}",
+                last_four_digits=None,
+                transit_number="77001",
+                institution_number="777",
+                overdraft_limit=None,
+                balance=Balance(Decimal("1.00"), Decimal("1.00"), None),
+                category="Operations",
+                type="Chequing",
+                currency="CAD",
+                holder=None,
+                account_type="Personal",
+                transactions=tuple(rows),
+            )
+        )
     login = Login(LOGIN_ID, "camille", False, None, "Personal")
     return AccountsResult("a1b2c3d4-e5f6-4789-9abc-def012345678", login, "FlinksCapital", tuple(accounts))
 
@@ -103,8 +129,10 @@ def new_cache(directory: Path, result: AccountsResult, *, with_accounts: bool) -
     if with_accounts:
         with store._transaction():
             for position, account in enumerate(result.accounts):
-                store._conn.execute("INSERT INTO accounts (login_id, id, position, seen_at) VALUES (?, ?, ?, ?)",
-                                    [LOGIN_ID, account.id, position, now.isoformat()])
+                store._conn.execute(
+                    "INSERT INTO accounts (login_id, id, position, seen_at) VALUES (?, ?, ?, ?)",
+                    [LOGIN_ID, account.id, position, now.isoformat()],
+                )
     return store
 
 
@@ -116,9 +144,11 @@ def timed_baseline(directory: Path, result: AccountsResult, rows: list[tuple], *
     if multi_row:
         one = "(" + ", ".join("?" * 9) + ")"
         for first in range(0, len(rows), PER_INSERT):
-            chunk = rows[first:first + PER_INSERT]
-            conn.execute(f"INSERT INTO transactions ({COLUMNS}) VALUES " + ", ".join([one] * len(chunk)),
-                         [value for row in chunk for value in row])
+            chunk = rows[first : first + PER_INSERT]
+            conn.execute(
+                f"INSERT INTO transactions ({COLUMNS}) VALUES " + ", ".join([one] * len(chunk)),
+                [value for row in chunk for value in row],
+            )
     else:
         conn.executemany(f"INSERT INTO transactions ({COLUMNS}) VALUES ({', '.join('?' * 9)})", rows)
     conn.execute("COMMIT")
@@ -148,7 +178,7 @@ def timed_writer(directory: Path, result: AccountsResult, rows: list[tuple]) -> 
         for index, account in enumerate(result.accounts):
             staged = by_account[account.id]
             for first in range(0, len(staged), PER_INSERT):
-                writer.add(index, staged[first:first + PER_INSERT])
+                writer.add(index, staged[first : first + PER_INSERT])
             writer.account(index, account)
         writer.finish(result.login, all_accounts_read=True)
     seconds = time.perf_counter() - started
@@ -167,8 +197,10 @@ def main(argv: list[str] | None = None) -> int:
         args.transactions, args.runs = 5_000, 1
     result = snapshot(args.transactions, args.seed)
     rows = ready_rows(result)
-    print(f"Writing a snapshot of {args.transactions:,} transactions with its search index · Python "
-          f"{platform.python_version()} · SQLite {sqlite3.sqlite_version} · {os.cpu_count()} CPUs · {args.runs} runs")
+    print(
+        f"Writing a snapshot of {args.transactions:,} transactions with its search index · Python "
+        f"{platform.python_version()} · SQLite {sqlite3.sqlite_version} · {os.cpu_count()} CPUs · {args.runs} runs"
+    )
     kinds = {
         "multi-row INSERT (baseline)": lambda d: timed_baseline(d, result, rows, multi_row=True),
         "executemany": lambda d: timed_baseline(d, result, rows, multi_row=False),
@@ -184,11 +216,15 @@ def main(argv: list[str] | None = None) -> int:
     baseline = statistics.median(times["multi-row INSERT (baseline)"])
     for name, measured in times.items():
         median = statistics.median(measured)
-        print(f"{name:<30} median {median:6.3f} s  (min {min(measured):.3f}, max {max(measured):.3f})  "
-              f"{median / baseline:.2f}x the baseline")
+        print(
+            f"{name:<30} median {median:6.3f} s  (min {min(measured):.3f}, max {max(measured):.3f})  "
+            f"{median / baseline:.2f}x the baseline"
+        )
     ratio = statistics.median(times["save_snapshot"]) / baseline
-    print(f"RESULT: save_snapshot {ratio:.2f}x the multi-row INSERT baseline: "
-          f"{'UNDER' if ratio <= GOAL else 'OVER'} the {GOAL}x goal")
+    print(
+        f"RESULT: save_snapshot {ratio:.2f}x the multi-row INSERT baseline: "
+        f"{'UNDER' if ratio <= GOAL else 'OVER'} the {GOAL}x goal"
+    )
     return 0
 
 

@@ -73,8 +73,9 @@ async def session(args, data_dir: Path, loop) -> dict:
 
     settings = Settings(data_dir)
     sandbox = SandboxServer(SandboxConfig(state_file=str(settings.sandbox_state_file()))).start()
-    workspace = open_workspace(settings, SecretStore(), settings.active.running_at(sandbox.base_url),
-                               poll_interval=args.poll_interval)
+    workspace = open_workspace(
+        settings, SecretStore(), settings.active.running_at(sandbox.base_url), poll_interval=args.poll_interval
+    )
     facts: dict = {"times": []}
     try:
         added = await workspace.sync.login("FlinksCapital", USERNAME, "Everyday", mfa=None)
@@ -148,19 +149,27 @@ def main(argv: list[str] | None = None) -> int:
     times = facts["times"]
     first, last = statistics.median(times[:10]), statistics.median(times[-10:])
     growth = rss_end - rss_start
-    print(f"{args.refreshes} refreshes of one login (after {args.warm_up} not counted) · Python "
-          f"{platform.python_version()} · qasync loop · {os.cpu_count()} CPUs · last: {facts['saved']}")
-    print(f"resident memory: {rss_start:.1f} MB after the warm-up, {rss_end:.1f} MB at the end: "
-          f"{growth:+.1f} MB ({growth * 1024 / args.refreshes:+.1f} kB per refresh); "
-          f"{facts['half'] - rss_start:+.1f} MB over the first half, {rss_end - facts['half']:+.1f} MB over the second")
-    print(f"refresh time: median of the first ten {first * 1000:.0f} ms, of the last ten {last * 1000:.0f} ms "
-          f"({last / first:.2f}x); all: median {statistics.median(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms")
+    print(
+        f"{args.refreshes} refreshes of one login (after {args.warm_up} not counted) · Python "
+        f"{platform.python_version()} · qasync loop · {os.cpu_count()} CPUs · last: {facts['saved']}"
+    )
+    print(
+        f"resident memory: {rss_start:.1f} MB after the warm-up, {rss_end:.1f} MB at the end: "
+        f"{growth:+.1f} MB ({growth * 1024 / args.refreshes:+.1f} kB per refresh); "
+        f"{facts['half'] - rss_start:+.1f} MB over the first half, {rss_end - facts['half']:+.1f} MB over the second"
+    )
+    print(
+        f"refresh time: median of the first ten {first * 1000:.0f} ms, of the last ten {last * 1000:.0f} ms "
+        f"({last / first:.2f}x); all: median {statistics.median(times) * 1000:.0f} ms, "
+        f"max {max(times) * 1000:.0f} ms"
+    )
     for name in piles_start:
         print(f"  {name:<18} {piles_start[name]:>9,} after the warm-up, {piles_end[name]:>9,} at the end")
     verdict = "UNDER" if growth < GOAL_MB else "OVER"
-    print(f"RESULT: {growth:+.1f} MB over {args.refreshes} refreshes: {verdict} the {GOAL_MB:g} MB goal; "
-          f"the last ten took {last / first:.2f}x the first ten")
+    print(
+        f"RESULT: {growth:+.1f} MB over {args.refreshes} refreshes: {verdict} the {GOAL_MB:g} MB goal; "
+        f"the last ten took {last / first:.2f}x the first ten"
+    )
     return 0
 
 

@@ -48,22 +48,29 @@ window.show()
 app.exec()
 """
 
+
 def child_environment(data_dir: Path) -> dict[str, str]:
     # Bytecode is cached as an installed app has it (pip compiles what it installs; an editable
     # install writes __pycache__ on its first run): a shell with PYTHONDONTWRITEBYTECODE would
     # otherwise make the app compile each of its modules at every start, and the bare window none.
     environ = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
-    return {**environ, "QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1",
-            "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu", "FLINKS_DESKTOP_HOME": str(data_dir),
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    return {
+        **environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "QTWEBENGINE_DISABLE_SANDBOX": "1",
+        "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
+        "FLINKS_DESKTOP_HOME": str(data_dir),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
 
 
 def measure(command: list[str], environment: dict[str, str]) -> float:
     """Seconds from spawning `command` to the line saying its window's first paint began, read as
     it arrives: the same clock for both, interpreter start-up and imports included."""
     spawned = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             env=environment, bufsize=1)
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, bufsize=1
+    )
     painted = None
     output = []
     for line in child.stdout:
@@ -92,22 +99,39 @@ def seed(data_dir: Path, connections: int, transactions: int) -> None:
             account_id = f"{number:08x}-1111-4000-8000-{number:012x}"
             first = date(2026, 1, 1)
             body = {
-                "HttpStatusCode": 200, "RequestId": "22178382-31ee-485c-a750-c20929b6a344",
+                "HttpStatusCode": 200,
+                "RequestId": "22178382-31ee-485c-a750-c20929b6a344",
                 "Institution": "FlinksCapital",
-                "Login": {"Username": f"user{number}", "IsScheduledRefresh": False, "Type": "Personal",
-                          "LastRefresh": "2026-11-01T10:00:00", "Id": login_id},
-                "Accounts": [{
-                    "Id": account_id, "Title": "Everyday Chequing", "AccountNumber": f"{number:07d}",
-                    "Category": "Operations", "Type": "Chequing", "Currency": "CAD",
-                    "Balance": {"Available": 100.0, "Current": 100.0, "Limit": None},
-                    "Transactions": [
-                        {"Id": f"{number:08x}-2222-4000-8000-{n:012x}",
-                         "Date": (first + timedelta(days=n % 365)).isoformat(),
-                         "Description": f"PAYMENT {n % 997} STORE", "Debit": 12.5, "Credit": None,
-                         "Balance": 100.0, "Code": None}
-                        for n in range(per_login)
-                    ],
-                }],
+                "Login": {
+                    "Username": f"user{number}",
+                    "IsScheduledRefresh": False,
+                    "Type": "Personal",
+                    "LastRefresh": "2026-11-01T10:00:00",
+                    "Id": login_id,
+                },
+                "Accounts": [
+                    {
+                        "Id": account_id,
+                        "Title": "Everyday Chequing",
+                        "AccountNumber": f"{number:07d}",
+                        "Category": "Operations",
+                        "Type": "Chequing",
+                        "Currency": "CAD",
+                        "Balance": {"Available": 100.0, "Current": 100.0, "Limit": None},
+                        "Transactions": [
+                            {
+                                "Id": f"{number:08x}-2222-4000-8000-{n:012x}",
+                                "Date": (first + timedelta(days=n % 365)).isoformat(),
+                                "Description": f"PAYMENT {n % 997} STORE",
+                                "Debit": 12.5,
+                                "Credit": None,
+                                "Balance": 100.0,
+                                "Code": None,
+                            }
+                            for n in range(per_login)
+                        ],
+                    }
+                ],
             }
             snapshot = parse_accounts(loads(json.dumps(body)))
             store.upsert_login(login_id, "FlinksCapital", at=now, details=snapshot.login, environment="sandbox")
@@ -128,8 +152,10 @@ def main(argv: list[str]) -> int:
         empty_dir, seeded_dir = Path(temporary) / "empty", Path(temporary) / "seeded"
         began = time.perf_counter()
         seed(seeded_dir, args.connections, args.transactions)
-        print(f"cache: {args.connections} connections, {args.transactions:,} transactions "
-              f"(seeded in {time.perf_counter() - began:.1f} s)")
+        print(
+            f"cache: {args.connections} connections, {args.transactions:,} transactions "
+            f"(seeded in {time.perf_counter() - began:.1f} s)"
+        )
         app = [sys.executable, "-c", "from flinks_desktop.launch import main; raise SystemExit(main(['--smoke']))"]
         bare = [sys.executable, "-c", BARE]
         figures: dict[str, list[float]] = {"bare QMainWindow": [], "app, empty cache": [], "app, seeded cache": []}
@@ -142,8 +168,10 @@ def main(argv: list[str]) -> int:
     baseline = statistics.median(figures["bare QMainWindow"])
     for name, times in figures.items():
         total = statistics.median(times)
-        print(f"{name:<20} median {total:.3f} s  (min {min(times):.3f}, max {max(times):.3f}, "
-              f"{len(times)} runs)  {total / baseline:.2f}x the bare window")
+        print(
+            f"{name:<20} median {total:.3f} s  (min {min(times):.3f}, max {max(times):.3f}, "
+            f"{len(times)} runs)  {total / baseline:.2f}x the bare window"
+        )
     print("goal: the app within 1.50x of the bare window")
     return 0
 

@@ -49,10 +49,23 @@ GOAL_MB = 500
 CUSTOMER_ID = "43387ca6-0391-4c82-857d-70d95f087ecb"
 LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 REQUEST_ID = "a1b2c3d4-e5f6-4789-9abc-def012345678"
-MERCHANTS = ["TIM HORTONS #2417 MONTRÉAL QC", "METRO PLUS #412 MONTRÉAL QC", "PAYROLL ACME INC", "HYDRO-QUÉBEC",
-             "STM - RECHARGE OPUS", "AMAZON.CA*2K4LQ", "COSTCO WHOLESALE #510", "NETFLIX.COM"]
-LOGIN = {"Username": "camille.tremblay", "IsScheduledRefresh": False, "LastRefresh": "2025-06-15T08:12:44.1234567",
-         "Type": "Personal", "Id": LOGIN_ID}
+MERCHANTS = [
+    "TIM HORTONS #2417 MONTRÉAL QC",
+    "METRO PLUS #412 MONTRÉAL QC",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM - RECHARGE OPUS",
+    "AMAZON.CA*2K4LQ",
+    "COSTCO WHOLESALE #510",
+    "NETFLIX.COM",
+]
+LOGIN = {
+    "Username": "camille.tremblay",
+    "IsScheduledRefresh": False,
+    "LastRefresh": "2025-06-15T08:12:44.1234567",
+    "Type": "Personal",
+    "Id": LOGIN_ID,
+}
 PDF = b"%PDF-1.4 a statement of the memory benchmark\n%%EOF\n"
 
 
@@ -85,9 +98,11 @@ def write_detail(path: Path, transactions: int, seed: int) -> None:
                     out.write(", ".join(rows) + ", ")
                     rows = []
             out.write(", ".join(rows) + "]")
-            out.write(f', "Title": "Account {index}", "AccountNumber": "{1111000 + index}", "Category": "Operations", '
-                      f'"Type": "Chequing", "Currency": "CAD", "Balance": {{"Available": 100.25, "Current": 100.25, '
-                      f'"Limit": null}}, "Id": "{uuid.UUID(int=rnd.getrandbits(128), version=4)}"}}')
+            out.write(
+                f', "Title": "Account {index}", "AccountNumber": "{1111000 + index}", "Category": "Operations", '
+                f'"Type": "Chequing", "Currency": "CAD", "Balance": {{"Available": 100.25, "Current": 100.25, '
+                f'"Limit": null}}, "Id": "{uuid.UUID(int=rnd.getrandbits(128), version=4)}"}}'
+            )
         out.write(f'], "Login": {json.dumps(LOGIN)}, "Institution": "FlinksCapital", "RequestId": "{REQUEST_ID}"}}')
 
 
@@ -108,14 +123,31 @@ class FlinksApi:
                 self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 endpoint = self.path.split("/BankingServices/")[-1].split("/")[0]
                 if endpoint == "GetAccountsDetail":
-                    self.answer(202, json.dumps({"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING",
-                                                 "RequestId": REQUEST_ID}).encode())
+                    self.answer(
+                        202,
+                        json.dumps(
+                            {"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING", "RequestId": REQUEST_ID}
+                        ).encode(),
+                    )
                 elif endpoint == "GetStatements":
-                    self.answer(200, json.dumps({"HttpStatusCode": 200, "Login": LOGIN, "RequestId": REQUEST_ID,
-                                                 "StatementsByAccount": []}).encode())
+                    self.answer(
+                        200,
+                        json.dumps(
+                            {"HttpStatusCode": 200, "Login": LOGIN, "RequestId": REQUEST_ID, "StatementsByAccount": []}
+                        ).encode(),
+                    )
                 else:  # a cached /Authorize
-                    self.answer(200, json.dumps({"HttpStatusCode": 200, "Login": LOGIN, "RequestId": REQUEST_ID,
-                                                 "Institution": "FlinksCapital"}).encode())
+                    self.answer(
+                        200,
+                        json.dumps(
+                            {
+                                "HttpStatusCode": 200,
+                                "Login": LOGIN,
+                                "RequestId": REQUEST_ID,
+                                "Institution": "FlinksCapital",
+                            }
+                        ).encode(),
+                    )
 
             def do_GET(self) -> None:  # noqa: N802 - GetAccountsDetailAsync
                 assert api.detail is not None
@@ -153,12 +185,21 @@ class FlinksApi:
 
 def measured_sync(home: Path, api_url: str) -> tuple[float, float, str]:
     """Run `flinks-desktop sync` to its end: (its peak resident memory in MB, seconds, its output)."""
-    environment = {**os.environ, "FLINKS_DESKTOP_HOME": str(home), "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    environment = {
+        **os.environ,
+        "FLINKS_DESKTOP_HOME": str(home),
+        "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
     started = time.perf_counter()
-    process = subprocess.Popen([sys.executable, "-m", "flinks_desktop", "--api-url", api_url, "sync", LOGIN_ID],
-                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                               env=environment, cwd=ROOT)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flinks_desktop", "--api-url", api_url, "sync", LOGIN_ID],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=environment,
+        cwd=ROOT,
+    )
     output = process.stdout.read().decode(errors="replace")
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -186,20 +227,26 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("this benchmark reads the peak memory of a process with wait4 (POSIX)")
     if args.quick:
         args.transactions = 20_000
-    print(f"Peak memory of a sync · Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "
-          f"{os.cpu_count()} CPUs")
+    print(
+        f"Peak memory of a sync · Python {platform.python_version()} · SQLite {sqlite3.sqlite_version} · "
+        f"{os.cpu_count()} CPUs"
+    )
     with tempfile.TemporaryDirectory(prefix="flinks-bench-") as directory, FlinksApi() as api:
         root = Path(directory)
         figures = []
-        for name, transactions, home in (("baseline", args.baseline, root / "small"),
-                                          ("first sync", args.transactions, root / "big"),
-                                          ("second sync", args.transactions, root / "big")):
+        for name, transactions, home in (
+            ("baseline", args.baseline, root / "small"),
+            ("first sync", args.transactions, root / "big"),
+            ("second sync", args.transactions, root / "big"),
+        ):
             detail = root / f"detail-{transactions}.json"
             if not detail.exists():
                 started = time.perf_counter()
                 write_detail(detail, transactions, args.seed)
-                print(f"(GetAccountsDetail of {transactions:,} transactions: {detail.stat().st_size / 1e6:.0f} MB, "
-                      f"written in {time.perf_counter() - started:.1f} s)")
+                print(
+                    f"(GetAccountsDetail of {transactions:,} transactions: {detail.stat().st_size / 1e6:.0f} MB, "
+                    f"written in {time.perf_counter() - started:.1f} s)"
+                )
             api.detail = detail
             peak, seconds, said = measured_sync(home, api.api_url)
             figures.append((name, transactions, peak, seconds))
@@ -209,8 +256,10 @@ def main(argv: list[str] | None = None) -> int:
         for name, transactions, peak, _ in figures[1:]:
             per = (peak - base) * 1024 * 1024 / max(transactions - args.baseline, 1)
             verdict = "UNDER" if peak < GOAL_MB else "OVER"
-            print(f"RESULT {name}: peak {peak:.0f} MB, {peak - base:+.0f} MB over the baseline "
-                  f"({per:.0f} bytes per transaction): {verdict} the {GOAL_MB} MB goal")
+            print(
+                f"RESULT {name}: peak {peak:.0f} MB, {peak - base:+.0f} MB over the baseline "
+                f"({per:.0f} bytes per transaction): {verdict} the {GOAL_MB} MB goal"
+            )
     return 0
 
 

@@ -34,9 +34,17 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 FRAME_MS = 16.0
 AS_OF = date(2025, 6, 15)
 MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC", "METRO PLUS #412 MONTRÉAL QC", "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC", "HYDRO-QUÉBEC", "STM - RECHARGE OPUS", "AMAZON.CA*2K4LQ", "UBER *TRIP",
-    "COSTCO WHOLESALE #510", "Interac e-Transfer from Marc-Antoine Gagnon", "BELL CANADA - INTERNET",
+    "TIM HORTONS #2417 MONTRÉAL QC",
+    "METRO PLUS #412 MONTRÉAL QC",
+    "SAQ 23011 MONTRÉAL QC",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM - RECHARGE OPUS",
+    "AMAZON.CA*2K4LQ",
+    "UBER *TRIP",
+    "COSTCO WHOLESALE #510",
+    "Interac e-Transfer from Marc-Antoine Gagnon",
+    "BELL CANADA - INTERNET",
 ]
 
 
@@ -45,8 +53,12 @@ def generated_snapshot(count: int, seed: int):
     from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
 
     rnd = random.Random(seed)
-    specs = [("chq", "Everyday Chequing", "CAD", 0), ("sav", "High Interest Savings", "CAD", 0),
-             ("odp", "Business Line of Credit", "CAD", -5_000), ("usd", "US Dollar Chequing", "USD", 0)]
+    specs = [
+        ("chq", "Everyday Chequing", "CAD", 0),
+        ("sav", "High Interest Savings", "CAD", 0),
+        ("odp", "Business Line of Credit", "CAD", -5_000),
+        ("usd", "US Dollar Chequing", "USD", 0),
+    ]
     accounts = []
     for index, (key, title, currency, floor) in enumerate(specs):
         size = count // len(specs) + (1 if index < count % len(specs) else 0)
@@ -56,20 +68,42 @@ def generated_snapshot(count: int, seed: int):
             amount = Decimal(rnd.randint(100, 40_000)).scaleb(-2)
             is_debit = rnd.random() < 0.6 and balance - amount >= floor
             balance += -amount if is_debit else amount
-            transactions.append(Transaction(
-                id=f"{key}-{n:07d}", date=AS_OF - timedelta(days=(size - 1 - n) * 2190 // max(size, 1)),
-                description=f"{rnd.choice(MERCHANTS)} {n}", debit=amount if is_debit else None,
-                credit=None if is_debit else amount, balance=balance, code=None,
-            ))
-        accounts.append(Account(
-            id=f"{key}-account", title=title, account_number=f"81{index}5566{index}", last_four_digits=None,
-            transit_number=None, institution_number=None, overdraft_limit=None,
-            balance=Balance(available=None, current=balance, limit=None), category="Operations",
-            type="Chequing", currency=currency, holder=None, account_type="Personal",
-            transactions=tuple(reversed(transactions)),  # Flinks lists newest first
-        ))
-    login = Login(id="0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9c3", username="benchmark",
-                  is_scheduled_refresh=False, last_refresh=None, type=None)
+            transactions.append(
+                Transaction(
+                    id=f"{key}-{n:07d}",
+                    date=AS_OF - timedelta(days=(size - 1 - n) * 2190 // max(size, 1)),
+                    description=f"{rnd.choice(MERCHANTS)} {n}",
+                    debit=amount if is_debit else None,
+                    credit=None if is_debit else amount,
+                    balance=balance,
+                    code=None,
+                )
+            )
+        accounts.append(
+            Account(
+                id=f"{key}-account",
+                title=title,
+                account_number=f"81{index}5566{index}",
+                last_four_digits=None,
+                transit_number=None,
+                institution_number=None,
+                overdraft_limit=None,
+                balance=Balance(available=None, current=balance, limit=None),
+                category="Operations",
+                type="Chequing",
+                currency=currency,
+                holder=None,
+                account_type="Personal",
+                transactions=tuple(reversed(transactions)),  # Flinks lists newest first
+            )
+        )
+    login = Login(
+        id="0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9c3",
+        username="benchmark",
+        is_scheduled_refresh=False,
+        last_refresh=None,
+        type=None,
+    )
     return AccountsResult(request_id="benchmark", login=login, institution="FlinksCapital", accounts=tuple(accounts))
 
 
@@ -165,8 +199,10 @@ def summary(steps: list[float]) -> str:
     ordered = sorted(steps)
     p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
     slow = sum(1 for step in steps if step > FRAME_MS)
-    return (f"median {statistics.median(steps):6.2f} ms   p95 {p95:6.2f} ms   worst {max(steps):6.2f} ms   "
-            f"({len(steps):,} steps, {slow:,} over {FRAME_MS:.0f} ms)")
+    return (
+        f"median {statistics.median(steps):6.2f} ms   p95 {p95:6.2f} ms   worst {max(steps):6.2f} ms   "
+        f"({len(steps):,} steps, {slow:,} over {FRAME_MS:.0f} ms)"
+    )
 
 
 def report(name: str, build: float, results: dict[str, object]) -> None:
@@ -198,8 +234,10 @@ def main(argv: list[str] | None = None) -> int:
     app.setStyleSheet(style_sheet())
     import sqlite3
 
-    print(f"Transactions view scroll benchmark · Python {sys.version.split()[0]} · SQLite {sqlite3.sqlite_version} · "
-          f"Qt platform {app.platformName()}")
+    print(
+        f"Transactions view scroll benchmark · Python {sys.version.split()[0]} · SQLite {sqlite3.sqlite_version} · "
+        f"Qt platform {app.platformName()}"
+    )
     with tempfile.TemporaryDirectory(prefix="flinks-bench-") as directory:
         for name, rows in (("baseline", args.baseline_rows), ("large", args.rows)):
             path = Path(directory) / f"{name}.db"

@@ -198,12 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_global_options(parser, defaults=None)
     parser.add_argument("--version", action="version", version=f"{PROGRAM} {__version__}")
-    parser.add_argument("--self-test", action="store_true",
-                        help="check this installation (offline sandbox, Connect in QtWebEngine, a sync, a "
-                             "statement PDF), offscreen when there is no display; exit 0 if every part passed")
-    parser.add_argument("--smoke", action="store_true",
-                        help="start the desktop app up to its first painted window, then exit 0 "
-                             "(a start-up check; offscreen when there is no display)")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation (offline sandbox, Connect in QtWebEngine, a sync, a "
+        "statement PDF), offscreen when there is no display; exit 0 if every part passed",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="start the desktop app up to its first painted window, then exit 0 "
+        "(a start-up check; offscreen when there is no display)",
+    )
     # The same options after the command; SUPPRESS keeps them from hiding those given before it.
     shared = argparse.ArgumentParser(add_help=False)
     _add_global_options(shared, defaults=argparse.SUPPRESS)
@@ -214,35 +220,52 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    login = command("login", log_in, "log in with a username and password, answering the bank's questions",
-                    "Log in to an institution with the bank credentials (a direct login), answer the bank's "
-                    "security questions, and fetch the new connection's data. Prints its loginId.")
+    login = command(
+        "login",
+        log_in,
+        "log in with a username and password, answering the bank's questions",
+        "Log in to an institution with the bank credentials (a direct login), answer the bank's "
+        "security questions, and fetch the new connection's data. Prints its loginId.",
+    )
     login.add_argument("--institution", required=True, metavar="I", help='e.g. "FlinksCapital"')
     login.add_argument("--username", required=True, metavar="U")
-    login.add_argument("--password-stdin", action="store_true",
-                       help="read the password from the first line of standard input instead of asking")
+    login.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input instead of asking",
+    )
 
-    sync = command("sync", sync_logins, "refresh a connection from Flinks (or add a loginId made elsewhere)",
-                   "Fetch a connection's accounts, transactions and statements again: what Flinks holds "
-                   "(default), or fresh from the bank with --live, which may ask security questions. "
-                   "A whole loginId this computer has not seen is added, if Flinks knows it.")
+    sync = command(
+        "sync",
+        sync_logins,
+        "refresh a connection from Flinks (or add a loginId made elsewhere)",
+        "Fetch a connection's accounts, transactions and statements again: what Flinks holds "
+        "(default), or fresh from the bank with --live, which may ask security questions. "
+        "A whole loginId this computer has not seen is added, if Flinks knows it.",
+    )
     which = sync.add_mutually_exclusive_group(required=True)
     which.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     which.add_argument("--all", action="store_true", help="every connection of the environment, one by one")
-    sync.add_argument("--live", action="store_true",
-                      help="log in to the bank again instead of using Flinks' cache")
+    sync.add_argument("--live", action="store_true", help="log in to the bank again instead of using Flinks' cache")
     _add_timeout_option(sync)
 
-    add = command("add", add_logins, "open loginIds made elsewhere (support tickets), many at once",
-                  "Ask Flinks for each loginId (a cached /Authorize) and add those it knows, with their "
-                  "data; one already here is refreshed. Prints one line per loginId and a count; exit "
-                  "status 0 only when every one is here and refreshed. On a terminal the bank's questions "
-                  "are asked; otherwise a login whose bank asks one ends \"needs MFA\".")
+    add = command(
+        "add",
+        add_logins,
+        "open loginIds made elsewhere (support tickets), many at once",
+        "Ask Flinks for each loginId (a cached /Authorize) and add those it knows, with their "
+        "data; one already here is refreshed. Prints one line per loginId and a count; exit "
+        "status 0 only when every one is here and refreshed. On a terminal the bank's questions "
+        'are asked; otherwise a login whose bank asks one ends "needs MFA".',
+    )
     add.add_argument("login_ids", nargs="*", metavar="LOGIN_ID", help="whole loginIds (GUIDs)")
-    add.add_argument("--from-file", metavar="FILE",
-                     help="also the loginIds of FILE (- for standard input): one per line, or a CSV whose "
-                          "one column of loginIds is taken (a header row is skipped); blank lines and "
-                          "lines starting with # are ignored")
+    add.add_argument(
+        "--from-file",
+        metavar="FILE",
+        help="also the loginIds of FILE (- for standard input): one per line, or a CSV whose "
+        "one column of loginIds is taken (a header row is skipped); blank lines and "
+        "lines starting with # are ignored",
+    )
     _add_timeout_option(add)
 
     listing = command("list", list_logins, "the connections, with their loginIds and status")
@@ -254,35 +277,48 @@ def build_parser() -> argparse.ArgumentParser:
 
     transactions = command("transactions", show_transactions, "a connection's transactions, newest first")
     transactions.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
-    transactions.add_argument("--search", metavar="TEXT",
-                              help="descriptions with every word of TEXT (as a prefix)")
-    transactions.add_argument("--since", type=_since, metavar="DATE",
-                              help="from this day on: YYYY-MM-DD, or a number of days back such as 90d")
+    transactions.add_argument("--search", metavar="TEXT", help="descriptions with every word of TEXT (as a prefix)")
+    transactions.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        help="from this day on: YYYY-MM-DD, or a number of days back such as 90d",
+    )
     transactions.add_argument("--limit", type=_positive, metavar="N", help="only the newest N")
     _add_format_option(transactions)
 
     statements = command("statements", show_statements, "a connection's statements; save them as files")
     statements.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
     statements.add_argument("--save", type=Path, metavar="DIR", help="write each statement into DIR")
-    statements.add_argument("--overwrite", action="store_true",
-                            help="with --save, replace files that exist with other content")
+    statements.add_argument(
+        "--overwrite", action="store_true", help="with --save, replace files that exist with other content"
+    )
 
-    activity = command("activity", show_activity,
-                       "API calls and events, with the Flinks codes in plain words")
+    activity = command("activity", show_activity, "API calls and events, with the Flinks codes in plain words")
     activity.add_argument("login_id", nargs="?", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
-    activity.add_argument("--limit", type=_positive, default=DEFAULT_ACTIVITY_LIMIT, metavar="N",
-                          help=f"the newest N entries (default: {DEFAULT_ACTIVITY_LIMIT})")
+    activity.add_argument(
+        "--limit",
+        type=_positive,
+        default=DEFAULT_ACTIVITY_LIMIT,
+        metavar="N",
+        help=f"the newest N entries (default: {DEFAULT_ACTIVITY_LIMIT})",
+    )
 
-    command("check", check_cache, "read the whole cache and check that it is healthy",
-            "Read every page of the environment's cache and check it: SQLite's integrity check, and the "
-            "search index against the transactions. Opening the cache checks only its schema (and "
-            "everything after a session that did not close it); this is the full check on demand. "
-            "Exit status 0 when it is healthy.")
+    command(
+        "check",
+        check_cache,
+        "read the whole cache and check that it is healthy",
+        "Read every page of the environment's cache and check it: SQLite's integrity check, and the "
+        "search index against the transactions. Opening the cache checks only its schema (and "
+        "everything after a session that did not close it); this is the full check on demand. "
+        "Exit status 0 when it is healthy.",
+    )
 
     delete = command("delete-card", delete_card, "delete a card at Flinks and its data on this computer")
     delete.add_argument("login_id", type=_login_id, metavar="LOGIN_ID", help=_LOGIN_ID_HELP)
-    delete.add_argument("--local-only", action="store_true",
-                        help="only remove its data from this computer; Flinks keeps the card")
+    delete.add_argument(
+        "--local-only", action="store_true", help="only remove its data from this computer; Flinks keeps the card"
+    )
     delete.add_argument("--yes", action="store_true", help="do not ask for confirmation")
 
     _add_env_parser(commands)
@@ -294,14 +330,15 @@ def _add_env_parser(commands: argparse._SubParsersAction) -> None:
     """`env ACTION`: the environments of the settings. They take --data-dir (before or after), not
     --env or --api-url: they name the environment they act on."""
     data_dir = argparse.ArgumentParser(add_help=False)
-    data_dir.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS,
-                          help="where settings and caches live")
+    data_dir.add_argument("--data-dir", metavar="DIR", default=argparse.SUPPRESS, help="where settings and caches live")
     env = commands.add_parser(
-        "env", parents=[data_dir], help="list, add, use and remove environments; set their secrets",
+        "env",
+        parents=[data_dir],
+        help="list, add, use and remove environments; set their secrets",
         description="The environments of the settings (the desktop app's too): where the Flinks API "
-                    "and Connect live, and their secrets in the system keyring. Secrets are never "
-                    f"given on the command line: they are asked, read from standard input, or taken "
-                    f"from {AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} by each command.",
+        "and Connect live, and their secrets in the system keyring. Secrets are never "
+        f"given on the command line: they are asked, read from standard input, or taken "
+        f"from {AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} by each command.",
     )
     actions = env.add_subparsers(dest="env_action", metavar="ACTION", required=True)
 
@@ -311,50 +348,87 @@ def _add_env_parser(commands: argparse._SubParsersAction) -> None:
         return sub
 
     action("list", env_list, "the environments, which one is in use, and whether their secrets are set")
-    add = action("add", env_add, "add an environment: a Flinks instance, or any server that speaks the "
-                                 "Flinks API, by its URL")
+    add = action(
+        "add", env_add, "add an environment: a Flinks instance, or any server that speaks the Flinks API, by its URL"
+    )
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--api-url", dest="new_api_url", required=True, metavar="URL",
-                     help="its API up to and including the customer id: "
-                          "https://{instance}-api.private.fin.ag/v3/{customerId} for a Flinks instance, "
-                          "or any other, e.g. http://127.0.0.1:9000/v3/{customerId}")
-    add.add_argument("--connect-url", dest="new_connect_url", metavar="URL",
-                     help="its Connect widget (default: the API's origin + /v2/; a Flinks instance's own)")
+    add.add_argument(
+        "--api-url",
+        dest="new_api_url",
+        required=True,
+        metavar="URL",
+        help="its API up to and including the customer id: "
+        "https://{instance}-api.private.fin.ag/v3/{customerId} for a Flinks instance, "
+        "or any other, e.g. http://127.0.0.1:9000/v3/{customerId}",
+    )
+    add.add_argument(
+        "--connect-url",
+        dest="new_connect_url",
+        metavar="URL",
+        help="its Connect widget (default: the API's origin + /v2/; a Flinks instance's own)",
+    )
     use = action("use", env_use, "work in this environment from now on (the desktop app too)")
     use.add_argument("name", metavar="NAME")
-    remove = action("remove", env_remove, "remove an environment and its secrets (not the one in use); "
-                                          "its cache stays on disk")
+    remove = action(
+        "remove", env_remove, "remove an environment and its secrets (not the one in use); its cache stays on disk"
+    )
     remove.add_argument("name", metavar="NAME")
-    secret = action("set-secret", env_set_secret,
-                    "save a secret of an environment in the system keyring (asked, or read from standard input)")
+    secret = action(
+        "set-secret",
+        env_set_secret,
+        "save a secret of an environment in the system keyring (asked, or read from standard input)",
+    )
     secret.add_argument("name", metavar="NAME")
-    secret.add_argument("kind", choices=tuple(SECRET_LABELS), metavar="(auth-secret | api-key)",
-                        help="the authorize secret key, or the API key")
+    secret.add_argument(
+        "kind",
+        choices=tuple(SECRET_LABELS),
+        metavar="(auth-secret | api-key)",
+        help="the authorize secret key, or the API key",
+    )
     secret.add_argument("--clear", action="store_true", help="delete it from the keyring instead")
 
 
 def _add_global_options(parser: argparse.ArgumentParser, *, defaults: object) -> None:
-    parser.add_argument("--data-dir", metavar="DIR", default=defaults,
-                        help="where settings and caches live "
-                             "(default: $FLINKS_DESKTOP_HOME, else the usual place)")
-    parser.add_argument("--env", metavar="NAME", default=defaults,
-                        help='an environment of the settings, e.g. "Flinks toolbox" '
-                             "(default: the active one)")
-    parser.add_argument("--api-url", type=_api_url, metavar="URL", default=defaults,
-                        help="any Flinks API, up to and including the customer id, "
-                             "e.g. http://127.0.0.1:8765/v3/43387ca6-0391-4c82-857d-70d95f087ecb")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=defaults,
+        help="where settings and caches live (default: $FLINKS_DESKTOP_HOME, else the usual place)",
+    )
+    parser.add_argument(
+        "--env",
+        metavar="NAME",
+        default=defaults,
+        help='an environment of the settings, e.g. "Flinks toolbox" (default: the active one)',
+    )
+    parser.add_argument(
+        "--api-url",
+        type=_api_url,
+        metavar="URL",
+        default=defaults,
+        help="any Flinks API, up to and including the customer id, "
+        "e.g. http://127.0.0.1:8765/v3/43387ca6-0391-4c82-857d-70d95f087ecb",
+    )
 
 
 def _add_timeout_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
-                        help="give up on Flinks after this long: on any one call, and on data Flinks is "
-                             "still preparing (default: the environment's wait setting, 30 minutes "
-                             "unless changed)")
+    parser.add_argument(
+        "--timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="give up on Flinks after this long: on any one call, and on data Flinks is "
+        "still preparing (default: the environment's wait setting, 30 minutes "
+        "unless changed)",
+    )
 
 
 def _add_format_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="table for people (default); csv or json, exact, for programs")
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="table for people (default); csv or json, exact, for programs",
+    )
 
 
 def _add_sandbox_parser(commands: argparse._SubParsersAction) -> None:
@@ -370,20 +444,42 @@ def _add_sandbox_parser(commands: argparse._SubParsersAction) -> None:
     )
     sandbox.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=8765, help="port to listen on (default: 8765)")
-    sandbox.add_argument("--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD",
-                         help="the last day of the dataset (default: today)")
-    sandbox.add_argument("--state-file", metavar="FILE",
-                         help="keep logins and deleted cards in this JSON file across restarts "
-                              "(sandboxes in other processes on the same file share them)")
-    sandbox.add_argument("--pending-polls", type=int, default=1, metavar="N",
-                         help="202 answers of the Async endpoint before detail data is ready (default: 1)")
-    sandbox.add_argument("--mfa-rounds", type=int, default=1, choices=(1, 2, 3),
-                         help="security questions asked one after the other (default: 1)")
-    sandbox.add_argument("--cached-mfa", action="store_true",
-                         help="a cached /Authorize of a user with MFA (Greatday) answers 203 with a "
-                              "security question, as real Flinks sometimes does")
-    sandbox.add_argument("--bank-delay", type=float, default=0.8, metavar="SECONDS",
-                         help="how long the fake bank takes to check an answer (default: 0.8)")
+    sandbox.add_argument(
+        "--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD", help="the last day of the dataset (default: today)"
+    )
+    sandbox.add_argument(
+        "--state-file",
+        metavar="FILE",
+        help="keep logins and deleted cards in this JSON file across restarts "
+        "(sandboxes in other processes on the same file share them)",
+    )
+    sandbox.add_argument(
+        "--pending-polls",
+        type=int,
+        default=1,
+        metavar="N",
+        help="202 answers of the Async endpoint before detail data is ready (default: 1)",
+    )
+    sandbox.add_argument(
+        "--mfa-rounds",
+        type=int,
+        default=1,
+        choices=(1, 2, 3),
+        help="security questions asked one after the other (default: 1)",
+    )
+    sandbox.add_argument(
+        "--cached-mfa",
+        action="store_true",
+        help="a cached /Authorize of a user with MFA (Greatday) answers 203 with a "
+        "security question, as real Flinks sometimes does",
+    )
+    sandbox.add_argument(
+        "--bank-delay",
+        type=float,
+        default=0.8,
+        metavar="SECONDS",
+        help="how long the fake bank takes to check an answer (default: 0.8)",
+    )
 
 
 _LOGIN_ID_HELP = "a loginId, or its first 4 characters or more (see list)"
@@ -397,7 +493,8 @@ def _login_id(text: str) -> str:
     if not (_HEX_AND_DASHES.fullmatch(value) and SHORTEST_LOGIN_PREFIX <= len(digits) <= 32):
         raise argparse.ArgumentTypeError(
             f'"{text}" is not a loginId: it is a GUID such as b0debb48-f9f1-46c6-80a4-08d7dd88d478, '
-            f"or its first {SHORTEST_LOGIN_PREFIX} characters or more (see {PROGRAM} list)")
+            f"or its first {SHORTEST_LOGIN_PREFIX} characters or more (see {PROGRAM} list)"
+        )
     if len(digits) == 32 and not is_guid(value):  # whole, with its dashes elsewhere or none
         value = "-".join((digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]))
     return value
@@ -418,7 +515,8 @@ def _since(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f'"{text}" is not a date: use YYYY-MM-DD or a number of days such as 90d') from None
+            f'"{text}" is not a date: use YYYY-MM-DD or a number of days such as 90d'
+        ) from None
 
 
 def _seconds(text: str) -> float:
@@ -427,8 +525,7 @@ def _seconds(text: str) -> float:
     except ValueError:
         seconds = 0.0
     if not 0 < seconds <= LONGEST_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f'"{text}" is not a number of seconds between 0 and {LONGEST_TIMEOUT:,}')
+        raise argparse.ArgumentTypeError(f'"{text}" is not a number of seconds between 0 and {LONGEST_TIMEOUT:,}')
     return seconds
 
 
@@ -512,8 +609,7 @@ class Context:
         except ValueError:
             interval = -1.0
         if not 0 < interval <= 600:
-            raise Failure(
-                f'{POLL_INTERVAL_VARIABLE} is "{text}": give a number of seconds between 0 and 600.')
+            raise Failure(f'{POLL_INTERVAL_VARIABLE} is "{text}": give a number of seconds between 0 and 600.')
         return interval
 
     def cached_login(self, store: Store, login_id: str) -> LoginRow:
@@ -522,9 +618,7 @@ class Context:
         assert login is not None
         return login
 
-    def resolve_login(
-        self, store: Store, text: str, *, whole_if_unknown: bool = False
-    ) -> tuple[str, LoginRow | None]:
+    def resolve_login(self, store: Store, text: str, *, whole_if_unknown: bool = False) -> tuple[str, LoginRow | None]:
         """The loginId `text` means and its cached login: the one cached login whose id starts with
         `text` (case and dashes aside). With `whole_if_unknown`, a whole loginId that is not cached
         is `(text, None)`. Raises Failure when several start with it (listing them) or none does."""
@@ -536,17 +630,19 @@ class Context:
             return login.id, login
         if matches:
             listing = io.StringIO()
-            print_table([Col("LOGIN ID"), Col("INSTITUTION"), Col("USERNAME")],
-                        [[login.id, login.institution, login.username or ""] for login in matches],
-                        out=listing)
-            raise Failure(f"{len(matches)} connections in “{self.environment.name}” start with {text}: "
-                          "give more of the loginId.",
-                          ["  " + line for line in listing.getvalue().splitlines()])
+            print_table(
+                [Col("LOGIN ID"), Col("INSTITUTION"), Col("USERNAME")],
+                [[login.id, login.institution, login.username or ""] for login in matches],
+                out=listing,
+            )
+            raise Failure(
+                f"{len(matches)} connections in “{self.environment.name}” start with {text}: give more of the loginId.",
+                ["  " + line for line in listing.getvalue().splitlines()],
+            )
         if whole_if_unknown and is_guid(text):
             return text, None
         raise Failure(
-            f"There is no connection {text} in “{self.environment.name}”. "
-            f"See the loginIds with: {PROGRAM} list"
+            f"There is no connection {text} in “{self.environment.name}”. See the loginIds with: {PROGRAM} list"
         )
 
     def login_hint(self) -> str:
@@ -557,8 +653,10 @@ class Context:
 
 def _no_keyring(consequence: str) -> str:
     """The sentence for a computer with no system keyring: `consequence`, and the variables to use."""
-    return (f"There is no system keyring on this computer, so {consequence}: give the secrets in "
-            f"{AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} for each command instead.")
+    return (
+        f"There is no system keyring on this computer, so {consequence}: give the secrets in "
+        f"{AUTH_SECRET_VARIABLE} and {API_KEY_VARIABLE} for each command instead."
+    )
 
 
 def _environment_named(settings: Settings, name: str) -> Environment:
@@ -615,11 +713,15 @@ async def add_logins(context: Context, args: argparse.Namespace) -> int:
     interactive = stdin_is_terminal() and args.from_file != "-"
     results = []
     if login_ids:
-        async with (context.workspace(timeout=args.timeout) as workspace,
-                    Progress(sys.stderr, name_logins=True) as progress):
+        async with (
+            context.workspace(timeout=args.timeout) as workspace,
+            Progress(sys.stderr, name_logins=True) as progress,
+        ):
             results = await workspace.sync.add_many(
-                login_ids, mfa=TerminalMfa(progress) if interactive else None,
-                concurrency=1 if interactive else ADD_CONCURRENCY, progress=progress,
+                login_ids,
+                mfa=TerminalMfa(progress) if interactive else None,
+                concurrency=1 if interactive else ADD_CONCURRENCY,
+                progress=progress,
             )
     rows, tally = [], {}
     for result in results:
@@ -632,7 +734,7 @@ async def add_logins(context: Context, args: argparse.Namespace) -> int:
         rows.append([fit(plain(text), 36), "not a loginId", f"{where}: nothing was done with it."])
     print_table([Col("LOGIN ID"), Col("RESULT"), Col("WHAT HAPPENED")], rows)
     total = len(rows)
-    repeated = (f"; {count(wanted.repeated, 'repeated loginId')} taken once" if wanted.repeated else "")
+    repeated = f"; {count(wanted.repeated, 'repeated loginId')} taken once" if wanted.repeated else ""
     parts = ", ".join(f"{number} {outcome}" for outcome, number in tally.items())
     print(f"\n{total:,} given: {parts}{repeated}.")
     failed = total - sum(1 for result in results if result.ok)
@@ -642,8 +744,13 @@ async def add_logins(context: Context, args: argparse.Namespace) -> int:
 
 
 #: How `add` names each outcome of `Sync.add`.
-ADD_OUTCOMES = {"ok": "added", "unknown": "unknown to Flinks", "needs_mfa": "needs MFA", "error": "error",
-                "skipped": "skipped"}
+ADD_OUTCOMES = {
+    "ok": "added",
+    "unknown": "unknown to Flinks",
+    "needs_mfa": "needs MFA",
+    "error": "error",
+    "skipped": "skipped",
+}
 
 
 @dataclass
@@ -702,8 +809,7 @@ def _file_name(file: str | None) -> str:
 
 async def _sync_every_login(context: Context, args: argparse.Namespace) -> int:
     """One by one (concurrency 1): the bank's questions of two logins must not interleave."""
-    async with (context.workspace(timeout=args.timeout) as workspace,
-                Progress(sys.stderr, name_logins=True) as progress):
+    async with context.workspace(timeout=args.timeout) as workspace, Progress(sys.stderr, name_logins=True) as progress:
         results = await workspace.sync.refresh_all(
             live=args.live, mfa=TerminalMfa(progress), concurrency=1, progress=progress
         )
@@ -724,21 +830,22 @@ def list_logins(context: Context, args: argparse.Namespace) -> int:
     if args.format != "table":
         return _write_export(logins, LoginRow, args.format)
     if not logins:
-        print(f"No connections yet in “{context.environment.name}”. "
-              f"Connect one with: {context.login_hint()}")
+        print(f"No connections yet in “{context.environment.name}”. Connect one with: {context.login_hint()}")
         return 0
     rows, notes = [], {}
     for login in logins:
         status = login.status.replace("_", " ")
         if login.error_code:
             status += f": {login.error_code}"
-        rows.append([login.id, login.institution, login.username or "", status,
-                     when(login.status_at), when(login.synced_at)])
+        rows.append(
+            [login.id, login.institution, login.username or "", status, when(login.status_at), when(login.synced_at)]
+        )
         if login.status != "ok" and login.error_message:
             notes[len(rows) - 1] = login.error_message
     print_table(
         [Col("LOGIN ID"), Col("INSTITUTION"), Col("USERNAME"), Col("STATUS"), Col("SINCE"), Col("LAST SYNC")],
-        rows, notes=notes,
+        rows,
+        notes=notes,
     )
     return 0
 
@@ -754,14 +861,29 @@ def show_accounts(context: Context, args: argparse.Namespace) -> int:
         print(f"No accounts cached for this connection yet. Fetch them with: {PROGRAM} sync {login.id}")
         return 0
     rows = [
-        [account.title or "", _account_number(account), account.type or "", account.currency or "",
-         money(account.balance.current, account.currency),
-         money(account.balance.available, account.currency),
-         f"missing since {when(account.missing_since)}" if account.missing_since else ""]
+        [
+            account.title or "",
+            _account_number(account),
+            account.type or "",
+            account.currency or "",
+            money(account.balance.current, account.currency),
+            money(account.balance.available, account.currency),
+            f"missing since {when(account.missing_since)}" if account.missing_since else "",
+        ]
         for account in accounts
     ]
-    print_table([Col("ACCOUNT", width=40), Col("NUMBER"), Col("TYPE"), Col("CURRENCY"),
-                 Col("CURRENT", right=True), Col("AVAILABLE", right=True), Col("")], rows)
+    print_table(
+        [
+            Col("ACCOUNT", width=40),
+            Col("NUMBER"),
+            Col("TYPE"),
+            Col("CURRENCY"),
+            Col("CURRENT", right=True),
+            Col("AVAILABLE", right=True),
+            Col(""),
+        ],
+        rows,
+    )
     return 0
 
 
@@ -783,10 +905,25 @@ def show_transactions(context: Context, args: argparse.Namespace) -> int:
     for transaction in transactions:
         account = accounts.get(transaction.account_id)
         currency = account.currency if account is not None else None
-        rows.append([transaction.date.isoformat(), _account_label(account), transaction.description or "",
-                     money(_signed(transaction), currency), money(transaction.balance, currency)])
-    print_table([Col("DATE"), Col("ACCOUNT"), Col("DESCRIPTION", width=DESCRIPTION_WIDTH),
-                 Col("AMOUNT", right=True), Col("BALANCE", right=True)], rows)
+        rows.append(
+            [
+                transaction.date.isoformat(),
+                _account_label(account),
+                transaction.description or "",
+                money(_signed(transaction), currency),
+                money(transaction.balance, currency),
+            ]
+        )
+    print_table(
+        [
+            Col("DATE"),
+            Col("ACCOUNT"),
+            Col("DESCRIPTION", width=DESCRIPTION_WIDTH),
+            Col("AMOUNT", right=True),
+            Col("BALANCE", right=True),
+        ],
+        rows,
+    )
     shown = f"{len(transactions):,} of {total:,}" if total > len(transactions) else f"{total:,}"
     matching = f" matching “{args.search}”" if args.search else ""
     print(f"\n{shown} transaction{'' if total == 1 else 's'}{matching}.")
@@ -807,23 +944,44 @@ def show_statements(context: Context, args: argparse.Namespace) -> int:
     # Flinks sends no period with a statement: the column shows only when one is known.
     periods = any(statement.period_end for statement in statements)
     rows = [
-        [_account_label(by_number.get(statement.account_number), statement.account_number),
-         *([period(statement.period_start, statement.period_end)] if periods else []),
-         when(statement.fetched_at), statement.file_type or "", file_size(statement.size),
-         statement.unique_id]
+        [
+            _account_label(by_number.get(statement.account_number), statement.account_number),
+            *([period(statement.period_start, statement.period_end)] if periods else []),
+            when(statement.fetched_at),
+            statement.file_type or "",
+            file_size(statement.size),
+            statement.unique_id,
+        ]
         for statement in statements
     ]
-    print_table([Col("ACCOUNT"), *([Col("PERIOD")] if periods else []), Col("FETCHED"), Col("TYPE"),
-                 Col("SIZE", right=True), Col("ID")], rows)
+    print_table(
+        [
+            Col("ACCOUNT"),
+            *([Col("PERIOD")] if periods else []),
+            Col("FETCHED"),
+            Col("TYPE"),
+            Col("SIZE", right=True),
+            Col("ID"),
+        ],
+        rows,
+    )
     print(f"\nSave them as files with: {PROGRAM} statements {login.id} --save DIR")
     return 0
 
 
-def _save_statements(store: Store, login: LoginRow, statements: Sequence[StatementRow],
-                     by_number: Mapping[str | None, AccountRow], folder: Path, overwrite: bool) -> int:
+def _save_statements(
+    store: Store,
+    login: LoginRow,
+    statements: Sequence[StatementRow],
+    by_number: Mapping[str | None, AccountRow],
+    folder: Path,
+    overwrite: bool,
+) -> int:
     if not statements:
-        raise Failure(f"There are no statements cached for {login.id}: nothing was saved. "
-                      f"Fetch them with: {PROGRAM} sync {login.id}")
+        raise Failure(
+            f"There are no statements cached for {login.id}: nothing was saved. "
+            f"Fetch them with: {PROGRAM} sync {login.id}"
+        )
     refused: list[ExportConflict] = []
     for statement in statements:
         content = store.statement_pdf(login.id, statement.unique_id)
@@ -875,15 +1033,21 @@ async def delete_card(context: Context, args: argparse.Namespace) -> int:
         result = await workspace.sync.delete_card(login_id, local_only=args.local_only, by=_who())
     gone_at_flinks = getattr(result.error, "flinks_code", None) == "INVALID_LOGIN"
     if not result.ok and gone_at_flinks and login is not None:  # what is left is here: it can be removed
-        return _fail(_sentence(result), [
-            f"Flinks no longer knows this card. Remove it from this computer with: "
-            f"{PROGRAM} delete-card {login_id} --local-only"])
+        return _fail(
+            _sentence(result),
+            [
+                f"Flinks no longer knows this card. Remove it from this computer with: "
+                f"{PROGRAM} delete-card {login_id} --local-only"
+            ],
+        )
     if _report(result):
         return 1
     if result.purged is not None and result.purged.login:
         purged = result.purged
-        print(f"Removed {count(purged.accounts, 'account')}, {count(purged.transactions, 'transaction')} "
-              f"and {count(purged.statements, 'statement')} from this computer.")
+        print(
+            f"Removed {count(purged.accounts, 'account')}, {count(purged.transactions, 'transaction')} "
+            f"and {count(purged.statements, 'statement')} from this computer."
+        )
     return 0
 
 
@@ -933,11 +1097,15 @@ def env_add(context: Context, args: argparse.Namespace) -> int:
     settings = context.settings
     environment = settings.add_from_url(args.name, args.new_api_url, args.new_connect_url)
     settings.save()
-    print(f"Added “{environment.name}” ({_kind_label(environment)}): API {environment.api_url}, "
-          f"Connect {environment.connect_base_url}")
+    print(
+        f"Added “{environment.name}” ({_kind_label(environment)}): API {environment.api_url}, "
+        f"Connect {environment.connect_base_url}"
+    )
     print(f"Work in it with: {PROGRAM} env use “{environment.name}” (or --env “{environment.name}”).")
-    print(f"Set its secrets, if it needs them, with: {PROGRAM} env set-secret “{environment.name}” "
-          "auth-secret (and api-key)")
+    print(
+        f"Set its secrets, if it needs them, with: {PROGRAM} env set-secret “{environment.name}” "
+        "auth-secret (and api-key)"
+    )
     return 0
 
 
@@ -957,8 +1125,9 @@ def env_remove(context: Context, args: argparse.Namespace) -> int:
     try:
         secrets.forget(removed)
     except SecretStoreError as error:
-        raise Failure(f"“{removed.name}” was removed, but its secrets are still in the system keyring. "
-                      f"{error}") from None
+        raise Failure(
+            f"“{removed.name}” was removed, but its secrets are still in the system keyring. {error}"
+        ) from None
     kept = "" if not secrets.status.available else ", and its secrets from the system keyring"
     print(f"Removed “{removed.name}”{kept}.")
     folder = settings.data_dir / "environments" / removed.slug
@@ -1008,8 +1177,9 @@ def run_sandbox(args: argparse.Namespace) -> int:
         print(f"flinks-desktop: {exc}.", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"flinks-desktop: the sandbox cannot listen on {host}:{args.port}: {exc.strerror or exc}.",
-              file=sys.stderr)
+        print(
+            f"flinks-desktop: the sandbox cannot listen on {host}:{args.port}: {exc.strerror or exc}.", file=sys.stderr
+        )
         return 1
     except KeyboardInterrupt:
         pass
@@ -1055,18 +1225,23 @@ def _who() -> str:
 def _confirm_deletion(login_id: str, login: LoginRow | None, *, local_only: bool) -> None:
     """Say what will happen and ask to type "delete"; raise Failure unless the person does."""
     if not stdin_is_terminal():
-        raise Failure("Nothing was deleted: there is no terminal to confirm on. "
-                      "Add --yes to delete from a script.")
+        raise Failure("Nothing was deleted: there is no terminal to confirm on. Add --yes to delete from a script.")
     who = f" ({login.institution}, {login.username})" if login is not None and login.username else ""
     if local_only:
-        what = (f"This removes the accounts, transactions and statements of {login_id}{who} from this "
-                "computer. Flinks keeps the card.")
+        what = (
+            f"This removes the accounts, transactions and statements of {login_id}{who} from this "
+            "computer. Flinks keeps the card."
+        )
     elif login is None:
-        what = (f"This deletes the card {login_id} at Flinks, which then forgets everything it holds for it. "
-                "This computer holds nothing of it.")
+        what = (
+            f"This deletes the card {login_id} at Flinks, which then forgets everything it holds for it. "
+            "This computer holds nothing of it."
+        )
     else:
-        what = (f"This deletes the card {login_id}{who} at Flinks, which then forgets everything it "
-                "holds for it, and removes its accounts, transactions and statements from this computer.")
+        what = (
+            f"This deletes the card {login_id}{who} at Flinks, which then forgets everything it "
+            "holds for it, and removes its accounts, transactions and statements from this computer."
+        )
     if not confirm(f"{what} It cannot be undone.", CONFIRMATION_WORD):
         raise Failure("Nothing was deleted.")
 
@@ -1118,10 +1293,12 @@ def _activity_row(entry: ActivityRow) -> list[str]:
             meaning = entry.detail["message"]
         if entry.name == "LOGIN_PURGED" and entry.detail:
             detail = entry.detail
-            meaning = (f"Removed {count(detail.get('accounts', 0), 'account')}, "
-                       f"{count(detail.get('transactions', 0), 'transaction')} and "
-                       f"{count(detail.get('statements', 0), 'statement')}"
-                       + (f", asked by {detail['by']}." if detail.get("by") else "."))
+            meaning = (
+                f"Removed {count(detail.get('accounts', 0), 'account')}, "
+                f"{count(detail.get('transactions', 0), 'transaction')} and "
+                f"{count(detail.get('statements', 0), 'statement')}"
+                + (f", asked by {detail['by']}." if detail.get("by") else ".")
+            )
     source = {"api": "API", "connect": "Connect", "app": "app"}[entry.kind]
     return [when(entry.at, seconds=True), source, event, result, entry.login or "", meaning]
 
@@ -1138,13 +1315,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.env is not None and args.api_url is not None:
         return _usage_error(parser, "give --env or --api-url, not both")
     if args.command == "env" and (args.env is not None or args.api_url is not None):
-        return _usage_error(parser, "env commands name the environment they act on: "
-                                    "they take neither --env nor --api-url")
+        return _usage_error(
+            parser, "env commands name the environment they act on: they take neither --env nor --api-url"
+        )
     if args.command == "add" and not args.login_ids and args.from_file is None:
         return _usage_error(parser, "add needs loginIds, or --from-file FILE")
     if args.command in (None, "sandbox") and (args.env is not None or args.api_url is not None):
-        return _usage_error(parser, "--env and --api-url choose where the commands work; "
-                                    "the desktop app and the sandbox do not take them")
+        return _usage_error(
+            parser,
+            "--env and --api-url choose where the commands work; the desktop app and the sandbox do not take them",
+        )
     if args.command == "sandbox":
         return run_sandbox(args)
     if args.self_test:
@@ -1189,8 +1369,10 @@ def _run_command(args: argparse.Namespace, told: list[SyncCancelled]) -> int:
     except Exception as error:  # a bug: one sentence, never a traceback (unless debugging)
         if os.environ.get(DEBUG_VARIABLE):
             raise
-        return _fail(f"Something unexpected went wrong ({type(error).__name__}). "
-                     f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them.")
+        return _fail(
+            f"Something unexpected went wrong ({type(error).__name__}). "
+            f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them."
+        )
 
 
 async def _telling_cancellation(command: Awaitable[int], told: list[SyncCancelled]) -> int:

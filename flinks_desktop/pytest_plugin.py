@@ -55,11 +55,11 @@ OFFSCREEN_ENVIRONMENT = {
 #: code under test (regular expressions, as pytest-qt's qt_log_ignore takes them).
 OFFSCREEN_LOG_IGNORE = (
     "QRhiGles2: Failed to create (temporary )?context",  # no OpenGL offscreen
-    "Failed to create RHI for backend: OpenGL",           # idem, falls back to software
-    "Failed to connect to the bus",                        # no D-Bus daemon
-    "GPUInfo not initialized",                             # --disable-gpu
-    "Sandboxing disabled by user",                         # QTWEBENGINE_DISABLE_SANDBOX=1 (root)
-    "This plugin does not support propagateSizeHints",     # the offscreen platform, any main window
+    "Failed to create RHI for backend: OpenGL",  # idem, falls back to software
+    "Failed to connect to the bus",  # no D-Bus daemon
+    "GPUInfo not initialized",  # --disable-gpu
+    "Sandboxing disabled by user",  # QTWEBENGINE_DISABLE_SANDBOX=1 (root)
+    "This plugin does not support propagateSizeHints",  # the offscreen platform, any main window
 )
 
 #: Every Qt fixture of this plugin depends on this one: a test that has it in its closure uses Qt.
@@ -70,9 +70,13 @@ _PREPARED = pytest.StashKey[bool]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("flinks", "Flinks Desktop")
-    group.addoption("--flinks-offscreen", action="store_true", default=False,
-                    help="Run Qt offscreen (no GPU; Chromium's sandbox off as root) and ignore the Qt "
-                         "messages that go with it, for every test, display or not.")
+    group.addoption(
+        "--flinks-offscreen",
+        action="store_true",
+        default=False,
+        help="Run Qt offscreen (no GPU; Chromium's sandbox off as root) and ignore the Qt "
+        "messages that go with it, for every test, display or not.",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -165,8 +169,9 @@ def flinks_memory_keyring():
 
 
 @pytest.fixture
-def flinks_app_session(tmp_path, flinks_qasync_loop, flinks_memory_keyring,
-                       flinks_sandbox_config) -> Iterator[AppSession]:
+def flinks_app_session(
+    tmp_path, flinks_qasync_loop, flinks_memory_keyring, flinks_sandbox_config
+) -> Iterator[AppSession]:
     """The app's session on a temporary data directory: the offline sandbox with the options of
     `flinks_sandbox_config` (no bank pause unless it says one), fast polling. A sandbox that wants
     secrets (`auth_key`, `api_key`) gets them from the app, which keeps them in its keyring as a

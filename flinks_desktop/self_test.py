@@ -185,8 +185,10 @@ async def _check_sandbox(context: _Context) -> None:
     async with httpx.AsyncClient(timeout=TIMEOUTS["sandbox"] / 2) as http:
         answer = await http.get(url)
     if answer.status_code != 200 or "<html" not in answer.text.lower():
-        raise PartFailed(f"the sandbox's Connect page answered {answer.status_code} instead of its page "
-                         "(are the sandbox's connect/ files in this installation?).")
+        raise PartFailed(
+            f"the sandbox's Connect page answered {answer.status_code} instead of its page "
+            "(are the sandbox's connect/ files in this installation?)."
+        )
 
 
 async def _check_connect(context: _Context) -> None:
@@ -291,15 +293,20 @@ async def _check_statement(context: _Context) -> None:
             raise PartFailed("QtPdf did not render page 1 of the cached statement.")
         ink = _ink_share(image)
         if not 0.001 <= ink <= 0.9:
-            raise PartFailed(f"page 1 of the cached statement rendered {'blank' if ink < 0.001 else 'dark'} "
-                             f"({ink:.2%} ink).")
+            raise PartFailed(
+                f"page 1 of the cached statement rendered {'blank' if ink < 0.001 else 'dark'} ({ink:.2%} ink)."
+            )
     finally:
         document.close()
         buffer.close()
 
 
-_CHECKS: dict[str, Check] = {"sandbox": _check_sandbox, "connect": _check_connect, "sync": _check_sync,
-                             "statement": _check_statement}
+_CHECKS: dict[str, Check] = {
+    "sandbox": _check_sandbox,
+    "connect": _check_connect,
+    "sync": _check_sync,
+    "statement": _check_statement,
+}
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -327,7 +334,7 @@ def _ink_share(image) -> float:
     # Every row, without its padding: one byte per pixel.
     width, stride = grey.width(), grey.bytesPerLine()
     data = bytes(grey.constBits())
-    pixels = b"".join(data[row * stride: row * stride + width] for row in range(grey.height()))
+    pixels = b"".join(data[row * stride : row * stride + width] for row in range(grey.height()))
     dark = len(pixels) - len(pixels.translate(None, bytes(range(160))))
     return dark / max(1, len(pixels))
 

@@ -72,8 +72,10 @@ def read_password(username: str, institution: str, *, from_stdin: bool) -> str:
     """The bank password: asked without echo on a terminal (even with --password-stdin, which would
     show it), else the first line of stdin with --password-stdin."""
     if not stdin_is_terminal() and not from_stdin:
-        raise Failure("There is no terminal to type the password on: "
-                      "give it on the first line of standard input with --password-stdin.")
+        raise Failure(
+            "There is no terminal to type the password on: "
+            "give it on the first line of standard input with --password-stdin."
+        )
     password = _hidden_or_first_line(f"Password for {username} at {institution}: ")
     if not password:
         raise Failure("The password is empty, so nothing was sent to Flinks.")
@@ -174,8 +176,7 @@ class TerminalMfa:
             if options and line.strip():
                 print(f"Type a number from 1 to {len(options)}, or the answer as shown.", file=sys.stderr)
             else:
-                print("An empty answer cannot be sent: type the answer, or press Ctrl-C to cancel.",
-                      file=sys.stderr)
+                print("An empty answer cannot be sent: type the answer, or press Ctrl-C to cancel.", file=sys.stderr)
 
 
 def _chosen(typed: str, options: Sequence[str], *, several: bool) -> list[str]:
@@ -307,14 +308,14 @@ def print_table(
 ) -> None:
     """Aligned columns, two spaces apart, the titles first. `notes[i]` is printed indented under row i."""
     out = out or sys.stdout
-    cells = [[fit(plain(text), column.width) for text, column in zip(row, columns, strict=True)]
-             for row in rows]
-    widths = [max([width(column.title), *(width(row[i]) for row in cells)])
-              for i, column in enumerate(columns)]
+    cells = [[fit(plain(text), column.width) for text, column in zip(row, columns, strict=True)] for row in rows]
+    widths = [max([width(column.title), *(width(row[i]) for row in cells)]) for i, column in enumerate(columns)]
 
     def line(texts: Sequence[str]) -> str:
-        padded = [_pad(text, column_width, right=column.right)
-                  for text, column_width, column in zip(texts, widths, columns, strict=True)]
+        padded = [
+            _pad(text, column_width, right=column.right)
+            for text, column_width, column in zip(texts, widths, columns, strict=True)
+        ]
         return "  ".join(padded).rstrip()
 
     print(line([column.title for column in columns]), file=out)
@@ -329,8 +330,13 @@ def plain(text: str) -> str:
     breaks) become spaces, invisible format characters (bidirectional overrides) go, and a lone
     surrogate (not a character: no encoding can write it) becomes U+FFFD."""
     return "".join(
-        " " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf"
-        else "\ufffd" if unicodedata.category(c) == "Cs" else c
+        " "
+        if unicodedata.category(c) == "Cc"
+        else ""
+        if unicodedata.category(c) == "Cf"
+        else "\ufffd"
+        if unicodedata.category(c) == "Cs"
+        else c
         for c in text
     )
 
@@ -349,8 +355,7 @@ def duration(seconds: float) -> str:
 
 def width(text: str) -> int:
     """Columns `text` takes on a terminal: wide East Asian characters 2, combining marks 0."""
-    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-               for c in text)
+    return sum(0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def fit(text: str, columns: int | None) -> str:
@@ -375,7 +380,7 @@ def _pad(text: str, columns: int, *, right: bool) -> str:
 
 
 def money(amount: Decimal | None, currency: str | None) -> str:
-    """"-1,234.50 CAD": the currency by its code, which a script reading the table can rely on."""
+    """ "-1,234.50 CAD": the currency by its code, which a script reading the table can rely on."""
     return core_money(amount, currency, missing="", symbols=False)
 
 

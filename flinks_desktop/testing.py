@@ -114,8 +114,13 @@ class ScriptBot:
         loop.exec()
 
 
-def wait_until(bot: Bot, condition: Callable[[], bool], *, timeout: float = DEFAULT_TIMEOUT,
-               failure: Callable[[], str] | str = "the condition did not hold in time") -> None:
+def wait_until(
+    bot: Bot,
+    condition: Callable[[], bool],
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    failure: Callable[[], str] | str = "the condition did not hold in time",
+) -> None:
     """Run the event loop until `condition()` is true; AssertionError with `failure` (a sentence,
     or a function making one from the state at the time) after `timeout` seconds."""
     deadline = time.monotonic() + timeout
@@ -177,8 +182,14 @@ class ConnectPage:
     function giving the events your host page records.
     """
 
-    def __init__(self, bot: Bot, target: QWidget, *, events: Callable[[], Sequence[Any]] | None = None,
-                 timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        target: QWidget,
+        *,
+        events: Callable[[], Sequence[Any]] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> None:
         self.bot = bot
         self.target = target
         self.timeout = timeout
@@ -204,8 +215,12 @@ class ConnectPage:
 
     def wait_for_step(self, step: str, count: int = 1, *, timeout: float | None = None) -> dict:
         """Wait until `step` (a step, or a flinksCode) has come `count` times; that event."""
-        wait_until(self.bot, lambda: self.steps.count(step) >= count, timeout=timeout or self.timeout,
-                   failure=lambda: f"Connect did not post {step} (x{count}); its events: {self.steps}")
+        wait_until(
+            self.bot,
+            lambda: self.steps.count(step) >= count,
+            timeout=timeout or self.timeout,
+            failure=lambda: f"Connect did not post {step} (x{count}); its events: {self.steps}",
+        )
         return [event for event, name in zip(self.events, self.steps, strict=True) if name == step][count - 1]
 
     # -- where Connect is ----------------------------------------------------------------------------
@@ -256,8 +271,12 @@ class ConnectPage:
         answered: list[Any] = []
         frame.runJavaScript(script, 0, answered.append)
         del page, main, frame  # nothing of the page is kept while the loop runs
-        wait_until(self.bot, lambda: bool(answered) or self._page_pointer() != pointer, timeout=timeout,
-                   failure="Connect's page did not answer a script in time")
+        wait_until(
+            self.bot,
+            lambda: bool(answered) or self._page_pointer() != pointer,
+            timeout=timeout,
+            failure="Connect's page did not answer a script in time",
+        )
         if not answered:
             return _GONE
         # No JSON text: the document changed under the script (a frame still loading), no value.
@@ -266,8 +285,11 @@ class ConnectPage:
     def js(self, expression: str, *, timeout: float = 5.0) -> Any:
         """The value of a JavaScript `expression` evaluated in Connect's frame (through JSON: numbers,
         strings, lists, dicts, None). ConnectClosed when there is no Connect page (any more)."""
-        value = self._run(f"JSON.stringify((function () {{ var value = ({expression});"
-                          " return value === undefined ? null : value; })())", timeout)
+        value = self._run(
+            f"JSON.stringify((function () {{ var value = ({expression});"
+            " return value === undefined ? null : value; })())",
+            timeout,
+        )
         if value is _GONE:
             raise ConnectClosed("Connect's page is not there (any more): the session ended, or it never started")
         return value
@@ -291,9 +313,15 @@ class ConnectPage:
             seen[0] = self.screen()
             return seen[0] in screens
 
-        wait_until(self.bot, there, timeout=timeout or self.timeout,
-                   failure=lambda: f"Connect did not show {' or '.join(screens)}: it shows {seen[0] or 'nothing'}"
-                                   f"{self._alert_suffix(seen[0])}")
+        wait_until(
+            self.bot,
+            there,
+            timeout=timeout or self.timeout,
+            failure=lambda: (
+                f"Connect did not show {' or '.join(screens)}: it shows {seen[0] or 'nothing'}"
+                f"{self._alert_suffix(seen[0])}"
+            ),
+        )
         return seen[0]
 
     def _settle(self) -> str | None:
@@ -302,8 +330,11 @@ class ConnectPage:
         state: list[Any] = [None]
 
         def settled() -> bool:
-            state[0] = self._run("JSON.stringify([document.body.getAttribute('data-busy') === 'true',"
-                                 " document.body.getAttribute('data-screen')])", 5.0)
+            state[0] = self._run(
+                "JSON.stringify([document.body.getAttribute('data-busy') === 'true',"
+                " document.body.getAttribute('data-screen')])",
+                5.0,
+            )
             # None: no answer this time (the document changing, or the page going): ask again.
             return state[0] is _GONE or (state[0] is not None and not state[0][0])
 
@@ -317,13 +348,20 @@ class ConnectPage:
     # -- reading -------------------------------------------------------------------------------------
     def text(self, element_id: str) -> str | None:
         """The text of the element with that id, or None when there is none."""
-        return self.js(f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
-                       " return el ? el.textContent : null; })()")
+        return self.js(
+            f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
+            " return el ? el.textContent : null; })()"
+        )
 
     def is_visible(self, element_id: str) -> bool:
         """Whether the element with that id is on screen (exists and has a box)."""
-        return self.js(f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
-                       " return !!el && el.getClientRects().length > 0; })()") is True
+        return (
+            self.js(
+                f"(function () {{ var el = document.getElementById({json.dumps(element_id)});"
+                " return !!el && el.getClientRects().length > 0; })()"
+            )
+            is True
+        )
 
     def visible_text(self) -> str:
         """All the text a person sees (document.body.innerText)."""
@@ -331,25 +369,33 @@ class ConnectPage:
 
     def alert(self) -> str | None:
         """The error Connect shows on its current screen (credentials, MFA, accounts), or None."""
-        return self.js("(function () { var screen = document.body.getAttribute('data-screen');"
-                       f" var ids = {json.dumps(_ALERTS)}; var el = document.getElementById(ids[screen]);"
-                       " return el && !el.hidden ? el.textContent.trim() : null; })()")
+        return self.js(
+            "(function () { var screen = document.body.getAttribute('data-screen');"
+            f" var ids = {json.dumps(_ALERTS)}; var el = document.getElementById(ids[screen]);"
+            " return el && !el.hidden ? el.textContent.trim() : null; })()"
+        )
 
     def prompts(self) -> list[str]:
         """The bank's questions on the MFA screen, in order."""
-        return self.js("Array.prototype.map.call(document.querySelectorAll('[data-testid=\"mfa-prompt\"]'),"
-                       " function (el) { return el.textContent; })")
+        return self.js(
+            "Array.prototype.map.call(document.querySelectorAll('[data-testid=\"mfa-prompt\"]'),"
+            " function (el) { return el.textContent; })"
+        )
 
     def account_ids(self) -> list[str]:
         """The ids of the accounts offered on the account selection screen, in order."""
-        return self.js("Array.prototype.map.call(document.querySelectorAll('#account-list input[name=\"account\"]'),"
-                       " function (el) { return el.value; })")
+        return self.js(
+            "Array.prototype.map.call(document.querySelectorAll('#account-list input[name=\"account\"]'),"
+            " function (el) { return el.value; })"
+        )
 
     # -- acting ----------------------------------------------------------------------------------------
     def click(self, selector: str) -> None:
         """Click the element `selector` (CSS) names, as Connect's own handlers see a click."""
-        found = self.js(f"(function () {{ var el = document.querySelector({json.dumps(selector)});"
-                        " if (!el) return false; el.click(); return true; })()")
+        found = self.js(
+            f"(function () {{ var el = document.querySelector({json.dumps(selector)});"
+            " if (!el) return false; el.click(); return true; })()"
+        )
         if not found:
             raise AssertionError(f"nothing matches {selector} in Connect (screen: {self.screen()})")
 
@@ -434,7 +480,8 @@ class ConnectPage:
                 " var options = el.querySelectorAll('[data-testid=\"mfa-option\"]');"
                 " for (var i = 0; i < options.length; i++) {"
                 "   if (options[i].value === answer) { options[i].click(); return true; } }"
-                " return false; })()")
+                " return false; })()"
+            )
             if not chosen:
                 raise AssertionError(f"Connect's question {prompt!r} has no field or option for {answers[prompt]!r}")
         if not submit:
@@ -446,13 +493,24 @@ class ConnectPage:
         """On the account selection screen: tick the accounts at `indexes` (the first by default;
         several with accountSelectorMultiple) and continue; their ids."""
         self.wait_for_screen("accounts")
-        wait_until(self.bot, lambda: self.js("document.querySelectorAll('#account-list input[name=\"account\"]')"
-                                             ".length > 0 || !document.getElementById('accounts-error').hidden") is True,
-                   timeout=self.timeout, failure="Connect did not list the accounts")
+        wait_until(
+            self.bot,
+            lambda: (
+                self.js(
+                    "document.querySelectorAll('#account-list input[name=\"account\"]')"
+                    ".length > 0 || !document.getElementById('accounts-error').hidden"
+                )
+                is True
+            ),
+            timeout=self.timeout,
+            failure="Connect did not list the accounts",
+        )
         chosen = []
         for index in indexes or (0,):
-            value = self.js(f"(function () {{ var el = document.getElementById('account-{index}');"
-                            " if (!el) return null; if (!el.checked) el.click(); return el.value; })()")
+            value = self.js(
+                f"(function () {{ var el = document.getElementById('account-{index}');"
+                " if (!el) return null; if (!el.checked) el.click(); return el.value; })()"
+            )
             if value is None:
                 raise AssertionError(f"Connect offers no account at index {index}{self._alert_suffix('accounts')}")
             chosen.append(value)
@@ -466,9 +524,18 @@ class ConnectPage:
 
 # -- the main window ---------------------------------------------------------------------------------
 
-def connect(bot: Bot, window: MainWindow, *, institution: str = "FlinksCapital", username: str = "Greatday",
-            password: str = "Everyday", answers: Mapping[str, str] | None = None, accept_consent: bool = True,
-            timeout: float = DEFAULT_TIMEOUT) -> str | None:
+
+def connect(
+    bot: Bot,
+    window: MainWindow,
+    *,
+    institution: str = "FlinksCapital",
+    username: str = "Greatday",
+    password: str = "Everyday",
+    answers: Mapping[str, str] | None = None,
+    accept_consent: bool = True,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> str | None:
     """Connect an account through the sandbox's Connect page, in the window's own view: Connect an
     account, consent, the institution, the credentials, the bank's questions (`answers`, prompt ->
     answer; the sandbox's own by default), the first account when Connect asks for one. Returns the
@@ -510,18 +577,29 @@ def connect(bot: Bot, window: MainWindow, *, institution: str = "FlinksCapital",
             raise AssertionError(f"Connect did not accept {username!r} / {password!r}: {page.alert()}")
         if screen == "accounts":
             page.select_accounts(0)
-        wait_until(bot, lambda: bool(captured), timeout=timeout,
-                   failure=lambda: f"Connect gave no loginId (it shows {page.screen()}; events {page.steps})")
+        wait_until(
+            bot,
+            lambda: bool(captured),
+            timeout=timeout,
+            failure=lambda: f"Connect gave no loginId (it shows {page.screen()}; events {page.steps})",
+        )
         login_id = captured[0]
-        wait_until(bot, lambda: login_id in finished, timeout=timeout,
-                   failure=lambda: f"the window did not finish linking {login_id}: "
-                                   f"{window.statusBar().currentMessage()}")
+        wait_until(
+            bot,
+            lambda: login_id in finished,
+            timeout=timeout,
+            failure=lambda: f"the window did not finish linking {login_id}: {window.statusBar().currentMessage()}",
+        )
         if finished[login_id] != "ok":
-            raise AssertionError(f"linking {login_id} ended {finished[login_id]!r}: "
-                                 f"{window.statusBar().currentMessage()}")
-        wait_until(bot, lambda: window.connections.current_login_id() == login_id
-                   and window.accounts_view.model.rowCount() > 0, timeout=timeout,
-                   failure=f"the accounts of {login_id} are not on screen")
+            raise AssertionError(
+                f"linking {login_id} ended {finished[login_id]!r}: {window.statusBar().currentMessage()}"
+            )
+        wait_until(
+            bot,
+            lambda: window.connections.current_login_id() == login_id and window.accounts_view.model.rowCount() > 0,
+            timeout=timeout,
+            failure=f"the accounts of {login_id} are not on screen",
+        )
         return login_id
     finally:
         if _valid(view):
@@ -537,8 +615,13 @@ def mfa_dialog(window: MainWindow) -> QDialog | None:
     return next((dialog for dialog in window.findChildren(QDialog, "mfaDialog") if dialog.isVisible()), None)
 
 
-def answer_mfa(bot: Bot, window: MainWindow, answers: Mapping[str, str | Sequence[str]] | None = None, *,
-               timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+def answer_mfa(
+    bot: Bot,
+    window: MainWindow,
+    answers: Mapping[str, str | Sequence[str]] | None = None,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> list[str]:
     """Wait for the window's MFA dialog, answer each question as a person would (typing the text,
     picking the option, ticking the boxes) from `answers` (prompt -> answer, or answers for a
     question that takes several; the sandbox's own by default), and submit. The prompts answered.
@@ -556,8 +639,12 @@ def answer_mfa(bot: Bot, window: MainWindow, answers: Mapping[str, str | Sequenc
         QWidget,
     )
 
-    wait_until(bot, lambda: mfa_dialog(window) is not None, timeout=timeout,
-               failure=lambda: f"no MFA dialog came: {window.statusBar().currentMessage()}")
+    wait_until(
+        bot,
+        lambda: mfa_dialog(window) is not None,
+        timeout=timeout,
+        failure=lambda: f"no MFA dialog came: {window.statusBar().currentMessage()}",
+    )
     dialog = mfa_dialog(window)
     answers = sandbox_answers() if answers is None else answers
     submit = dialog.findChild(QPushButton, "mfaSubmit")
@@ -595,6 +682,7 @@ def wait_synced(bot: Bot, window: MainWindow, login_id: str, *, timeout: float =
     """Wait until no sync of `login_id` runs in the window (its own, or one of several connections);
     the connection's status then, as the cache has it ("ok", "needs_mfa", "error"). Call it after
     the action that started the sync (the sync starts with the click)."""
+
     def describe() -> str:
         asking = " The MFA dialog is asking (answer_mfa)." if mfa_dialog(window) is not None else ""
         return f"the sync of {login_id} did not end in time: {window.statusBar().currentMessage()}.{asking}"
@@ -602,8 +690,7 @@ def wait_synced(bot: Bot, window: MainWindow, login_id: str, *, timeout: float =
     wait_until(bot, lambda: window.syncing not in (login_id, ""), timeout=timeout, failure=describe)
     login = window.store.login(login_id) if window.store is not None else None
     if login is None:
-        raise AssertionError(f"{login_id} is not among the window's connections: "
-                             f"{window.statusBar().currentMessage()}")
+        raise AssertionError(f"{login_id} is not among the window's connections: {window.statusBar().currentMessage()}")
     return login.status
 
 
@@ -641,8 +728,12 @@ def delete_card(bot: Bot, window: MainWindow, local_only: bool = False, *, timeo
     wait_until(bot, lambda: not shown.isVisible(), timeout=timeout, failure="the delete card dialog did not close")
     if not deleted:
         raise AssertionError(f"{login.id} was not deleted: {sentence}")
-    wait_until(bot, lambda: all(row.id != login.id for row in window.connections.model.logins), timeout=timeout,
-               failure=f"{login.id} is still listed")
+    wait_until(
+        bot,
+        lambda: all(row.id != login.id for row in window.connections.model.logins),
+        timeout=timeout,
+        failure=f"{login.id} is still listed",
+    )
     return sentence
 
 
@@ -660,6 +751,7 @@ def close_window(bot: Bot, window: QWidget, *, timeout: float = 10.0) -> None:
     except RuntimeError:
         loop = None
     if loop is not None:
+
         def settled() -> bool:
             return all(task.done() for task in asyncio.all_tasks(loop))
 

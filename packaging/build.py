@@ -31,28 +31,49 @@ CHECK_TIMEOUT = 180
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the Flinks Desktop bundle with PyInstaller (onedir).")
     parser.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle's folder goes (dist/)")
-    parser.add_argument("--work", type=Path, default=ROOT / "build" / "pyinstaller",
-                        help="PyInstaller's work directory (build/pyinstaller/)")
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "build" / "pyinstaller",
+        help="PyInstaller's work directory (build/pyinstaller/)",
+    )
     parser.add_argument("--clean", action="store_true", help="empty PyInstaller's caches first")
-    parser.add_argument("--check", action="store_true",
-                        help="then run the built binary's --self-test with no Python on PATH")
+    parser.add_argument(
+        "--check", action="store_true", help="then run the built binary's --self-test with no Python on PATH"
+    )
     args = parser.parse_args(argv)
 
     if importlib.util.find_spec("PyInstaller") is None:
-        print(f"PyInstaller is not installed in {sys.prefix}: run "
-              f"{Path(sys.executable).parent / 'pip'} install -e '.[bundle]'", file=sys.stderr)
+        print(
+            f"PyInstaller is not installed in {sys.prefix}: run "
+            f"{Path(sys.executable).parent / 'pip'} install -e '.[bundle]'",
+            file=sys.stderr,
+        )
         return 1
     started = time.monotonic()
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--log-level", "WARN",
-               "--distpath", str(args.dist), "--workpath", str(args.work), str(SPEC)]
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--log-level",
+        "WARN",
+        "--distpath",
+        str(args.dist),
+        "--workpath",
+        str(args.work),
+        str(SPEC),
+    ]
     if args.clean:
         command.insert(3, "--clean")
     if subprocess.run(command, cwd=ROOT).returncode != 0:
         print("The bundle was not built: PyInstaller failed (see above).", file=sys.stderr)
         return 1
     folder = args.dist / NAME
-    print(f"Built {folder} in {time.monotonic() - started:.0f} s: {size_of(folder) / 2**20:.0f} MiB, "
-          f"run {folder / executable_name()}")
+    print(
+        f"Built {folder} in {time.monotonic() - started:.0f} s: {size_of(folder) / 2**20:.0f} MiB, "
+        f"run {folder / executable_name()}"
+    )
     if args.check:
         result = self_test(folder)
         sys.stdout.write(result.stdout)
@@ -76,18 +97,26 @@ def self_test(folder: Path, timeout: float = CHECK_TIMEOUT) -> subprocess.Comple
     """`flinks-desktop --self-test` from the bundle in `folder`, offscreen, as on a machine with no
     Python: none on PATH, no PYTHON* variable, run from an empty directory."""
     with tempfile.TemporaryDirectory(prefix="flinks-desktop-bundle-check-") as cwd:
-        return subprocess.run([str(folder / executable_name()), "--self-test"], cwd=cwd,
-                              env=environment_without_python(home=Path(cwd)), capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            [str(folder / executable_name()), "--self-test"],
+            cwd=cwd,
+            env=environment_without_python(home=Path(cwd)),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
 
 def environment_without_python(home: Path) -> dict[str, str]:
     """This process's environment, less any trace of Python: PATH without the directories that
     hold a python executable, no PYTHON*/VIRTUAL_ENV variable; no display (offscreen); HOME and
     TMPDIR in `home`, so what Qt writes stays there."""
-    environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith("PYTHON") and name not in (
-                       "VIRTUAL_ENV", "CONDA_PREFIX", "DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("PYTHON")
+        and name not in ("VIRTUAL_ENV", "CONDA_PREFIX", "DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")
+    }
     kept = [entry for entry in os.environ.get("PATH", "").split(os.pathsep) if entry and not holds_python(entry)]
     environment["PATH"] = os.pathsep.join(kept)
     environment["HOME"] = str(home)

@@ -14,8 +14,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-for name, value in {"QT_QPA_PLATFORM": "offscreen", "QTWEBENGINE_DISABLE_SANDBOX": "1",
-                    "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu"}.items():
+for name, value in {
+    "QT_QPA_PLATFORM": "offscreen",
+    "QTWEBENGINE_DISABLE_SANDBOX": "1",
+    "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
+}.items():
     os.environ.setdefault(name, value)
 
 import httpx  # noqa: E402
@@ -48,8 +51,11 @@ def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
         print(f"  {name}.png")
 
     def dialog_shown(name: str) -> QDialog:
-        wait_until(bot, lambda: (d := window.findChild(QDialog, name)) is not None and d.isVisible(),
-                   failure=f"{name} did not open")
+        wait_until(
+            bot,
+            lambda: (d := window.findChild(QDialog, name)) is not None and d.isVisible(),
+            failure=f"{name} did not open",
+        )
         return window.findChild(QDialog, name)
 
     bot.wait(300)
@@ -128,8 +134,10 @@ def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
     others = [made_elsewhere(window.sandbox.banking_url, name) for name in ("greatday_cachedmfa", "test_pending")]
     window.open_login_ids_action.trigger()
     dialog = dialog_shown("openLoginIdsDialog")
-    dialog.input.setPlainText(f"loginId,ticket\n{others[0]},4521\n0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d,4522\n"
-                              f"b0debb48-f9f1,4523\n{ticket},4524\n")
+    dialog.input.setPlainText(
+        f"loginId,ticket\n{others[0]},4521\n0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d,4522\n"
+        f"b0debb48-f9f1,4523\n{ticket},4524\n"
+    )
     bot.wait(300)
     shot("15-open-login-ids", dialog)
     dialog.open_button.click()
@@ -144,12 +152,15 @@ def made_elsewhere(banking_url: str, username: str) -> str:
     """A login made at Flinks by a customer's own device: its loginId."""
     answers = sandbox_answers()
     url = f"{banking_url}/Authorize"
-    answer = httpx.post(url, json={"Institution": "FlinksCapital", "Username": username,
-                                   "Password": "Everyday", "MostRecentCached": False}).json()
+    answer = httpx.post(
+        url,
+        json={"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False},
+    ).json()
     while "SecurityChallenges" in answer:
         prompt = answer["SecurityChallenges"][0]["Prompt"]
-        answer = httpx.post(url, json={"RequestId": answer["RequestId"],
-                                       "SecurityResponses": {prompt: [answers[prompt]]}}).json()
+        answer = httpx.post(
+            url, json={"RequestId": answer["RequestId"], "SecurityResponses": {prompt: [answers[prompt]]}}
+        ).json()
     return answer["Login"]["Id"]
 
 

@@ -62,8 +62,9 @@ def make_window(qtbot, tmp_path, qasync_loop, memory_keyring):
         settings = Settings(data_dir)
         if prepare is not None:
             prepare(settings)
-        session = AppSession(data_dir, settings, SecretStore(), sandbox_config={"bank_delay": 0.0, **sandbox_config},
-                             poll_interval=0.01)
+        session = AppSession(
+            data_dir, settings, SecretStore(), sandbox_config={"bank_delay": 0.0, **sandbox_config}, poll_interval=0.01
+        )
         QApplication.instance().setStyleSheet(style_sheet())
         window = MainWindow(session)
         window.show()

@@ -63,7 +63,7 @@ class ConnectHostPage(QWebEnginePage):
 
     def javaScriptConsoleMessage(self, level, message, line, source):  # noqa: N802 (Qt API)
         if message.startswith(EVENT_MARKER) and urlsplit(source).hostname == "localhost":
-            self.events.append(json.loads(message[len(EVENT_MARKER):]))
+            self.events.append(json.loads(message[len(EVENT_MARKER) :]))
             return
         self.console_messages.append((level.name, f"{source}:{line}: {message}"))
         if level == QWebEnginePage.JavaScriptConsoleMessageLevel.ErrorMessageLevel:
@@ -98,7 +98,7 @@ class ConnectHarness:
         self.connect = ConnectPage(qtbot, self.view, events=lambda: [event["data"] for event in self.page.events])
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def open(self, *, accept_consent: bool = True, **params) -> "ConnectHarness":
+    def open(self, *, accept_consent: bool = True, **params) -> ConnectHarness:
         """Load Connect with `params` (its URL parameters) and wait for its first screen.
 
         Connect shows consent first (unless consentEnable=false); with `accept_consent` it is
@@ -187,12 +187,16 @@ class ConnectHarness:
         clickjacking rule), so click, ask the frame whether the press arrived, and click again if not.
         """
         box = self.js(f"document.querySelector({json.dumps(selector)}).getBoundingClientRect()")
-        frame_box = json.loads(self.page_js("JSON.stringify(document.getElementById('connect')"
-                                            ".getBoundingClientRect())"))
-        centre = QPoint(int(frame_box["x"] + box["x"] + box["width"] / 2),
-                        int(frame_box["y"] + box["y"] + box["height"] / 2))
-        self.js("(function () { window.__pressed = false; document.addEventListener('pointerdown',"
-                " function () { window.__pressed = true; }, {capture: true, once: true}); return true; })()")
+        frame_box = json.loads(
+            self.page_js("JSON.stringify(document.getElementById('connect').getBoundingClientRect())")
+        )
+        centre = QPoint(
+            int(frame_box["x"] + box["x"] + box["width"] / 2), int(frame_box["y"] + box["y"] + box["height"] / 2)
+        )
+        self.js(
+            "(function () { window.__pressed = false; document.addEventListener('pointerdown',"
+            " function () { window.__pressed = true; }, {capture: true, once: true}); return true; })()"
+        )
         target = self.view.focusProxy()
 
         def pressed() -> bool:

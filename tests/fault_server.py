@@ -78,18 +78,33 @@ def reply_with_headers(
     status: int, body: bytes, headers: dict[str, str], content_type: str = "application/json"
 ) -> RawReply:
     """A complete reply with extra headers (Retry-After...), as raw bytes."""
-    head = [f"HTTP/1.1 {status} Whatever", f"Content-Type: {content_type}", f"Content-Length: {len(body)}",
-            *(f"{name}: {value}" for name, value in headers.items()), "Connection: close", "", ""]
+    head = [
+        f"HTTP/1.1 {status} Whatever",
+        f"Content-Type: {content_type}",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in headers.items()),
+        "Connection: close",
+        "",
+        "",
+    ]
     return RawReply("\r\n".join(head).encode("ascii") + body)
 
 
 def flinks_error(status: int, code: str, message: str = "An error") -> Reply:
-    return json_reply(status, {"HttpStatusCode": status, "FlinksCode": code, "Message": message,
-                               "RequestId": REQUEST_ID})
+    return json_reply(
+        status, {"HttpStatusCode": status, "FlinksCode": code, "Message": message, "RequestId": REQUEST_ID}
+    )
 
 
-PENDING = json_reply(202, {"HttpStatusCode": 202, "FlinksCode": "OPERATION_PENDING",
-                           "Message": "Your operation is still processing", "RequestId": REQUEST_ID})
+PENDING = json_reply(
+    202,
+    {
+        "HttpStatusCode": 202,
+        "FlinksCode": "OPERATION_PENDING",
+        "Message": "Your operation is still processing",
+        "RequestId": REQUEST_ID,
+    },
+)
 
 
 @dataclass
@@ -106,8 +121,7 @@ class FaultServer:
         self.generation = 0
         self._detail = _detail_body(self.transactions)
         self._server = _TCPServer(("127.0.0.1", 0), _handler_for(self))
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -184,13 +198,14 @@ class FaultServer:
 def _endpoint(path: str) -> str:
     """ "/v3/{customer}/BankingServices/GetAccountsDetailAsync/{id}" -> "GetAccountsDetailAsync"."""
     parts = path.split("?")[0].split("/")
-    tail = parts[parts.index("BankingServices") + 1:] if "BankingServices" in parts else parts[-1:]
+    tail = parts[parts.index("BankingServices") + 1 :] if "BankingServices" in parts else parts[-1:]
     return tail[0] if tail else ""
 
 
 def _head(status: int, size: int) -> bytes:
-    return (f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n"
-            "Connection: close\r\n\r\n").encode("ascii")
+    return (
+        f"HTTP/1.1 {status} OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n"
+    ).encode("ascii")
 
 
 def _sample(name: str) -> dict:
@@ -226,15 +241,17 @@ def _detail_body(transactions: int) -> bytes:
         account["Transactions"] = []
     end = date(2025, 6, 15)
     for number in range(transactions):
-        accounts[number % 2]["Transactions"].append({
-            "Id": f"7e1f0e7e-0000-4000-8000-{number:012d}",
-            "Date": (end - timedelta(days=number // 200)).isoformat(),
-            "Code": None,
-            "Description": f"{_GENERATION.decode()} PAYMENT {number} TIM HORTONS #{number % 977}",
-            "Debit": f"{number % 500}.{number % 100:02d}",
-            "Credit": None,
-            "Balance": f"{10_000 + number}.25",
-        })
+        accounts[number % 2]["Transactions"].append(
+            {
+                "Id": f"7e1f0e7e-0000-4000-8000-{number:012d}",
+                "Date": (end - timedelta(days=number // 200)).isoformat(),
+                "Code": None,
+                "Description": f"{_GENERATION.decode()} PAYMENT {number} TIM HORTONS #{number % 977}",
+                "Debit": f"{number % 500}.{number % 100:02d}",
+                "Credit": None,
+                "Balance": f"{10_000 + number}.25",
+            }
+        )
     body["Accounts"] = accounts
     return json.dumps(body).encode()
 
@@ -243,8 +260,9 @@ _GOOD: dict[str, Script] = {
     "GenerateAuthorizeToken": json_reply(200, {"HttpStatusCode": 200, "Token": "d65f1adb-8ebc-48dc-be8b-20c773ba1565"}),
     "Authorize": Reply(200, _authorize_body()),
     "GetStatements": Reply(200, _statements_body()),
-    "DeleteCard": json_reply(200, {"HttpStatusCode": 200, "Message": "All of the information about LoginId "
-                                   f"{LOGIN_ID} has been removed"}),
+    "DeleteCard": json_reply(
+        200, {"HttpStatusCode": 200, "Message": f"All of the information about LoginId {LOGIN_ID} has been removed"}
+    ),
 }
 
 

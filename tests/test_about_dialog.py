@@ -40,8 +40,9 @@ def test_about_shows_the_version_and_the_data_directory_and_copies_them_for_a_ti
     assert dialog.windowModality() == Qt.WindowModality.WindowModal and dialog.windowTitle() == "About Flinks Desktop"
     assert __version__ in shown(dialog, "aboutVersion")
     assert shown(dialog, "aboutDataDirectory") == home_relative(window.session.data_dir)
-    assert shown(dialog, "aboutCacheFile") == (f"{home_relative(window.workspace.cache_path)} "
-                                               f"({window.workspace.environment.name})")
+    assert shown(dialog, "aboutCacheFile") == (
+        f"{home_relative(window.workspace.cache_path)} ({window.workspace.environment.name})"
+    )
     assert shown(dialog, "aboutQt") == qVersion() and shown(dialog, "aboutPySide6") == PySide6.__version__
     assert shown(dialog, "aboutPython").startswith(platform.python_version())
     assert shown(dialog, "aboutLicence") == licence()

@@ -16,12 +16,11 @@ import json
 from pathlib import Path
 
 import pytest
+from fault_server import _detail_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fault_server import _detail_body
-from flinks_desktop.core.flinks import Dropped, ProtocolError
-from flinks_desktop.core.flinks import models
+from flinks_desktop.core.flinks import Dropped, ProtocolError, models
 from flinks_desktop.core.flinks.models import (
     AccountEnd,
     AccountsStream,
@@ -53,8 +52,10 @@ def streamed(raw: bytes) -> object:
 @pytest.fixture
 def tiny_reads(monkeypatch):
     """Reads of `size` bytes: every value of a small answer is cut between two of them somewhere."""
+
     def reads_of(size: int) -> None:
         monkeypatch.setattr(models, "_STREAM_READ", size)
+
     return reads_of
 
 
@@ -77,20 +78,42 @@ def test_a_window_of_any_size_reads_the_same(size: int, tiny_reads) -> None:
 
 #: Where the answer holds values its reader must take in every shape (docs/flinks-compatibility.md).
 PATHS = [
-    ("RequestId",), ("Login",), ("Login", "Id"), ("Institution",), ("InstitutionId",), ("Accounts",),
-    *[(("Accounts", a, *rest)) for a in (0, 1) for rest in (
-        (), ("Id",), ("Title",), ("Balance",), ("Balance", "Current"), ("Holder",), ("Transactions",),
-        ("Transactions", 0), ("Transactions", 0, "Id"), ("Transactions", 1, "Date"),
-        ("Transactions", 2, "Debit"), ("Transactions", 2, "Credit"), ("Transactions", 3, "Code"),
-        ("Transactions", 1, "Description"),
-    )],
+    ("RequestId",),
+    ("Login",),
+    ("Login", "Id"),
+    ("Institution",),
+    ("InstitutionId",),
+    ("Accounts",),
+    *[
+        (("Accounts", a, *rest))
+        for a in (0, 1)
+        for rest in (
+            (),
+            ("Id",),
+            ("Title",),
+            ("Balance",),
+            ("Balance", "Current"),
+            ("Holder",),
+            ("Transactions",),
+            ("Transactions", 0),
+            ("Transactions", 0, "Id"),
+            ("Transactions", 1, "Date"),
+            ("Transactions", 2, "Debit"),
+            ("Transactions", 2, "Credit"),
+            ("Transactions", 3, "Code"),
+            ("Transactions", 1, "Description"),
+        )
+    ],
 ]
 values = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**20, 10**20), st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12), st.sampled_from(["2025-01-31", "2025/1/31", "2025-02-30", "12.345", "-7", "", " 7.00 ",
-                                            "\ud800", "é\U0001F600"]),
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.sampled_from(["Id", "Date", "x"]), st.text(max_size=4),
-                                                          max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**20), 10**20),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.sampled_from(["2025-01-31", "2025/1/31", "2025-02-30", "12.345", "-7", "", " 7.00 ", "\ud800", "é\U0001f600"]),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.sampled_from(["Id", "Date", "x"]), st.text(max_size=4), max_size=2),
 )
 
 
@@ -115,8 +138,9 @@ def changed(document: dict, changes: list[tuple[tuple, object]]) -> dict:
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "utf-32-le"]),
     ascii_only=st.booleans(),
 )
-def test_any_answer_reads_the_same_streamed_as_whole(changes, id_last: bool, size: int, encoding: str,
-                                                     ascii_only: bool) -> None:
+def test_any_answer_reads_the_same_streamed_as_whole(
+    changes, id_last: bool, size: int, encoding: str, ascii_only: bool
+) -> None:
     """Whatever the answer holds, and in any encoding json.loads reads (a lone surrogate in UTF-8
     included, which it keeps, and the sync then refuses naming the field)."""
     document = changed(DETAIL, changes)
@@ -144,17 +168,31 @@ def test_batches_come_per_account_with_their_places_then_the_account() -> None:
         account["Id"] = account.pop("Id")
     stream = AccountsStream(io.BytesIO(json.dumps(document).encode()), batch=2)
     parts = list(stream)
-    shape = [(type(part).__name__, part.account if isinstance(part, TransactionBatch) else part.index)
-             for part in parts]
-    assert shape == [("TransactionBatch", 0), ("TransactionBatch", 0), ("AccountEnd", 0),
-                     ("TransactionBatch", 1), ("TransactionBatch", 1), ("AccountEnd", 1)]
+    shape = [
+        (type(part).__name__, part.account if isinstance(part, TransactionBatch) else part.index) for part in parts
+    ]
+    assert shape == [
+        ("TransactionBatch", 0),
+        ("TransactionBatch", 0),
+        ("AccountEnd", 0),
+        ("TransactionBatch", 1),
+        ("TransactionBatch", 1),
+        ("AccountEnd", 1),
+    ]
     assert [part.positions for part in parts if isinstance(part, TransactionBatch)] == [(0, 2), (3,), (0, 1), (2,)]
     ends = [part for part in parts if isinstance(part, AccountEnd)]
     assert [end.account.id for end in ends] == [account["Id"] for account in DETAIL["Accounts"]]
     assert ends[0].account.unread_transactions == 1 and ends[0].account.transactions == ()
     # The transaction left out is of the account whose Id came after it.
-    assert stream.result.dropped == (Dropped("transaction", "Accounts[0].Transactions[1]", "expected an object, got str",
-                                             None, DETAIL["Accounts"][0]["Id"]),)
+    assert stream.result.dropped == (
+        Dropped(
+            "transaction",
+            "Accounts[0].Transactions[1]",
+            "expected an object, got str",
+            None,
+            DETAIL["Accounts"][0]["Id"],
+        ),
+    )
 
 
 def test_an_account_without_an_id_takes_its_streamed_transactions_and_their_faults_with_it() -> None:
@@ -168,19 +206,26 @@ def test_an_account_without_an_id_takes_its_streamed_transactions_and_their_faul
     assert [account.id for account in stream.result.accounts] == [DETAIL["Accounts"][1]["Id"]]
 
 
-@pytest.mark.parametrize(("text", "why"), [
-    (b'{"RequestId": "r", "Accounts": [], "Accounts": []}', "Accounts: sent twice"),
-    (b'{"RequestId": "r", "Accounts": [{"Id": "a", "Transactions": [], "Transactions": []}]}',
-     "Accounts[0].Transactions: sent twice"),
-    (b'{"Accounts": [{"Id": "a", "Transactions": [{"Id": "t", "Date": "2025-01-01"}]}]}', "RequestId: missing"),
-    (b'{"RequestId": "r", "Accounts": {}}', "Accounts: expected a list, got dict"),
-    (b'{"RequestId": "r"} {}', "body is not JSON (JSONDecodeError)"),
-    (b'{"RequestId": "r", "Accounts": [{"Id": "a"},]}', "body is not JSON (JSONDecodeError)"),
-    (b'{"RequestId": "\xff"}', "body is not JSON (UnicodeDecodeError)"),
-    (b'{"RequestId": "r", "Accounts": [{"Id": "a", "Transactions": [{"Debit": NaN}]}]}',
-     "body is not JSON (ValueError)"),  # as `loads` says it
-    (b"[" * 100_000, "body is not JSON (RecursionError)"),
-])
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (b'{"RequestId": "r", "Accounts": [], "Accounts": []}', "Accounts: sent twice"),
+        (
+            b'{"RequestId": "r", "Accounts": [{"Id": "a", "Transactions": [], "Transactions": []}]}',
+            "Accounts[0].Transactions: sent twice",
+        ),
+        (b'{"Accounts": [{"Id": "a", "Transactions": [{"Id": "t", "Date": "2025-01-01"}]}]}', "RequestId: missing"),
+        (b'{"RequestId": "r", "Accounts": {}}', "Accounts: expected a list, got dict"),
+        (b'{"RequestId": "r"} {}', "body is not JSON (JSONDecodeError)"),
+        (b'{"RequestId": "r", "Accounts": [{"Id": "a"},]}', "body is not JSON (JSONDecodeError)"),
+        (b'{"RequestId": "\xff"}', "body is not JSON (UnicodeDecodeError)"),
+        (
+            b'{"RequestId": "r", "Accounts": [{"Id": "a", "Transactions": [{"Debit": NaN}]}]}',
+            "body is not JSON (ValueError)",
+        ),  # as `loads` says it
+        (b"[" * 100_000, "body is not JSON (RecursionError)"),
+    ],
+)
 def test_what_cannot_be_read_whole_is_one_protocol_error(text: bytes, why: str) -> None:
     with pytest.raises(ProtocolError) as caught:
         read_accounts(io.BytesIO(text))

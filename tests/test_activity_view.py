@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -40,7 +40,7 @@ async def _connect(api_url: str) -> str:
 def _failing_login(sandbox) -> str:
     """A login Connect made before its bank started failing (the sandbox's test_service_unavailable)."""
     login_id = sandbox.state.login_id_for("test_service_unavailable")
-    stamp = sandbox_state.flinks_timestamp(datetime.now(timezone.utc))
+    stamp = sandbox_state.flinks_timestamp(datetime.now(UTC))
     sandbox.state.logins[login_id] = sandbox_state.Login(login_id, "test_service_unavailable", stamp)
     return login_id
 
@@ -95,10 +95,7 @@ def cells(view: ActivityView) -> list[dict[str, str]]:
     table = view.findChild(type(view.table), "activityTable")
     model = table.model()
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())]
-    return [
-        {headers[c]: model.index(r, c).data() for c in range(model.columnCount())}
-        for r in range(model.rowCount())
-    ]
+    return [{headers[c]: model.index(r, c).data() for c in range(model.columnCount())} for r in range(model.rowCount())]
 
 
 # -- what the table shows ---------------------------------------------------------------------------------
@@ -112,13 +109,26 @@ def test_a_sync_shows_every_api_call_in_words_with_masked_ids(view, recorded) ->
     api = [row for row in rows if row["Kind"] == "API call"]
     # Newest first: the link's calls read bottom to top as they happened.
     assert [row["What"] for row in reversed(api)] == [
-        "Authorize", "Accounts detail", "Accounts detail (waiting)", "Accounts detail (waiting)", "Statements",
+        "Authorize",
+        "Accounts detail",
+        "Accounts detail (waiting)",
+        "Accounts detail (waiting)",
+        "Statements",
     ]
     endpoints = [entry.row.name for entry in reversed(view.entries) if entry.row.kind == "api"]
-    assert endpoints == ["Authorize", "GetAccountsDetail", "GetAccountsDetailAsync", "GetAccountsDetailAsync",
-                         "GetStatements"]
+    assert endpoints == [
+        "Authorize",
+        "GetAccountsDetail",
+        "GetAccountsDetailAsync",
+        "GetAccountsDetailAsync",
+        "GetStatements",
+    ]
     assert [row["Result"] for row in reversed(api)] == [
-        "200 OK", "202 OPERATION_PENDING", "202 OPERATION_PENDING", "200 OK", "200 OK",
+        "200 OK",
+        "202 OPERATION_PENDING",
+        "202 OPERATION_PENDING",
+        "200 OK",
+        "200 OK",
     ]
     assert api[-2]["Meaning"] == "Flinks is still preparing the data; the app asks again in a moment."
     assert {row["Meaning"] for row in api if row["Result"] == "200 OK"} == {""}
@@ -130,8 +140,11 @@ def test_a_sync_shows_every_api_call_in_words_with_masked_ids(view, recorded) ->
     # No whole loginId anywhere on screen: cells, tool tips, the detail of every row.
     on_screen = [text for row in rows for text in row.values()]
     model = view.table.model()
-    on_screen += [model.index(r, c).data(Qt.ItemDataRole.ToolTipRole) or ""
-                  for r in range(model.rowCount()) for c in range(model.columnCount())]
+    on_screen += [
+        model.index(r, c).data(Qt.ItemDataRole.ToolTipRole) or ""
+        for r in range(model.rowCount())
+        for c in range(model.columnCount())
+    ]
     for row in range(model.rowCount()):
         view.table.selectRow(row)
         on_screen.append(view.detail.toPlainText())

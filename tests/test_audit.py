@@ -43,8 +43,9 @@ def test_the_client_reports_every_exchange_to_its_observer(flinks_sandbox_factor
     calls: list[ApiCall] = []
 
     async def scenario() -> tuple[str, str]:
-        async with FlinksClient(sandbox.api_url, auth_secret="s3cret-auth", api_key="s3cret-api",
-                                poll_interval=0.01, on_call=calls.append) as flinks:
+        async with FlinksClient(
+            sandbox.api_url, auth_secret="s3cret-auth", api_key="s3cret-api", poll_interval=0.01, on_call=calls.append
+        ) as flinks:
             session = await flinks.authorize_credentials("FlinksCapital", "greatday_nomfa", "Everyday")
             assert isinstance(session, Authorized)
             await flinks.get_accounts_detail(session.request_id)
@@ -69,8 +70,7 @@ def test_the_client_reports_every_exchange_to_its_observer(flinks_sandbox_factor
         (login_id, None),
     ]
     assert all(call.duration > 0 for call in calls)
-    tokens = [request.headers["flinks-auth-key"] for request in sandbox.requests
-              if request.path.endswith("/Authorize")]
+    tokens = [request.headers["flinks-auth-key"] for request in sandbox.requests if request.path.endswith("/Authorize")]
     assert tokens and not any(secret in repr(calls) for secret in ("s3cret", "Everyday", *tokens))
 
 
@@ -86,7 +86,11 @@ def test_a_call_that_gets_no_answer_is_reported_with_its_failure(flinks_sandbox)
     asyncio.run(scenario())
     [call] = calls
     assert (call.endpoint, call.status, call.failure, call.login_id, call.request_id) == (
-        "Authorize", None, "ConnectError", LOGIN_ID, None
+        "Authorize",
+        None,
+        "ConnectError",
+        LOGIN_ID,
+        None,
     )
 
 
@@ -109,8 +113,9 @@ def test_an_observer_that_fails_does_not_fail_the_call(flinks_sandbox, caplog) -
 def test_api_calls_are_stored_masked_and_found_under_their_login(store: Store) -> None:
     audit = synchronous_audit(store)
     audit.record_api_call(ApiCall("POST", "Authorize", 200, None, None, 0.25, LOGIN_ID, REQUEST_ID))
-    audit.record_api_call(ApiCall("GET", "GetAccountsDetailAsync", 202, None, "OPERATION_PENDING", 0.004,
-                                  None, REQUEST_ID))
+    audit.record_api_call(
+        ApiCall("GET", "GetAccountsDetailAsync", 202, None, "OPERATION_PENDING", 0.004, None, REQUEST_ID)
+    )
     audit.record_api_call(ApiCall("POST", "Authorize", None, "ConnectError", None, 10.0, None, None))
 
     newest_first = store.activity()
@@ -121,9 +126,7 @@ def test_api_calls_are_stored_masked_and_found_under_their_login(store: Store) -
     ]
     assert newest_first[1].at == NOW - timedelta(seconds=0.25)  # when the call was made
     assert [row.name for row in store.activity(LOGIN_ID)] == ["GetAccountsDetailAsync", "Authorize"]
-    assert {(row.login, row.request) for row in store.activity(LOGIN_ID)} == {
-        (mask_id(LOGIN_ID), mask_id(REQUEST_ID))
-    }
+    assert {(row.login, row.request) for row in store.activity(LOGIN_ID)} == {(mask_id(LOGIN_ID), mask_id(REQUEST_ID))}
 
 
 def test_connect_events_are_stored_masked_without_secrets(store: Store) -> None:
@@ -133,7 +136,7 @@ def test_connect_events_are_stored_masked_without_secrets(store: Store) -> None:
         "institution": "FlinksCapital",
         "authorizeToken": TOKEN,
         "url": f"https://flinks-desktop.invalid/connected?loginId={LOGIN_ID}&institution=FlinksCapital"
-               f"&authorizeToken={TOKEN}",
+        f"&authorizeToken={TOKEN}",
     }
     original = dict(redirect)
 
@@ -218,18 +221,33 @@ def test_what_a_sync_left_out_is_one_line_of_the_logins_activity(store: Store) -
     store.upsert_login(LOGIN_ID, "FlinksCapital", at=NOW)
     audit = synchronous_audit(store)
     audit.record_dropped(LOGIN_ID, [])  # nothing left out: no line
-    dropped = [Dropped("transaction", f"Accounts[0].Transactions[{n}].Date", "not a date",
-                       f"94584aed-7c98-42a4-9836-9f8557db{n:04d}", REQUEST_ID) for n in range(60)]
+    dropped = [
+        Dropped(
+            "transaction",
+            f"Accounts[0].Transactions[{n}].Date",
+            "not a date",
+            f"94584aed-7c98-42a4-9836-9f8557db{n:04d}",
+            REQUEST_ID,
+        )
+        for n in range(60)
+    ]
     dropped.append(Dropped("field", "Accounts[1].Balance.Current", "expected a number, got bool"))
     audit.record_dropped(LOGIN_ID, dropped)
 
     [row] = store.activity(LOGIN_ID)
     assert (row.kind, row.name, row.at, row.login) == ("app", DATA_DROPPED, NOW, mask_id(LOGIN_ID))
-    assert row.detail["message"] == ("60 transactions and 1 field that Flinks sent could not be read or kept "
-                                     "exactly, so they were left out. Everything else was saved.")
+    assert row.detail["message"] == (
+        "60 transactions and 1 field that Flinks sent could not be read or kept "
+        "exactly, so they were left out. Everything else was saved."
+    )
     assert (row.detail["count"], row.detail["counts"]) == (61, {"transaction": 60, "field": 1})
     assert len(row.detail["items"]) == 50  # the first ones: enough to find them, not a copy of the answer
-    assert row.detail["items"][0] == {"what": "transaction", "where": "Accounts[0].Transactions[0].Date",
-                                      "why": "not a date", "id": "9458…0000", "account": mask_id(REQUEST_ID)}
+    assert row.detail["items"][0] == {
+        "what": "transaction",
+        "where": "Accounts[0].Transactions[0].Date",
+        "why": "not a date",
+        "id": "9458…0000",
+        "account": mask_id(REQUEST_ID),
+    }
     content = store.path.read_bytes() + store.path.with_name("cache.db-wal").read_bytes()
     assert b"94584aed-7c98-42a4-9836-9f8557db0000" not in content and REQUEST_ID.encode() not in content

@@ -76,16 +76,20 @@ def test_the_metainfo_has_what_appstream_requires_and_matches_the_desktop_entry(
 
 @pytest.mark.skipif(shutil.which("appstreamcli") is None, reason="appstreamcli is not installed (Debian: appstream)")
 def test_appstreamcli_validates_the_metainfo():
-    result = subprocess.run(["appstreamcli", "validate", "--no-net", str(metainfo_file())],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["appstreamcli", "validate", "--no-net", str(metainfo_file())], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.skipif(shutil.which("desktop-file-validate") is None,
-                    reason="desktop-file-validate is not installed (Debian: desktop-file-utils)")
+@pytest.mark.skipif(
+    shutil.which("desktop-file-validate") is None,
+    reason="desktop-file-validate is not installed (Debian: desktop-file-utils)",
+)
 def test_desktop_file_validate_accepts_the_desktop_entry():
-    result = subprocess.run(["desktop-file-validate", str(PACKAGING / "flinks-desktop.desktop")],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["desktop-file-validate", str(PACKAGING / "flinks-desktop.desktop")], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
@@ -126,14 +130,24 @@ def test_the_window_icon_has_every_size(qapp):
 
 
 def test_the_entry_script_hands_other_arguments_to_the_command_line(tmp_path):
-    result = subprocess.run([sys.executable, str(PACKAGING / "entry.py"), "--version"], capture_output=True,
-                            text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "entry.py"), "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0 and result.stdout.startswith("flinks-desktop ")
 
 
 def test_the_entry_scripts_self_test_takes_no_other_argument(tmp_path):
-    result = subprocess.run([sys.executable, str(PACKAGING / "entry.py"), "--self-test", "list"],
-                            capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, str(PACKAGING / "entry.py"), "--self-test", "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert result.returncode == 2 and "--self-test takes nothing else" in result.stderr
 
 
@@ -148,20 +162,30 @@ def test_the_check_environment_has_no_python_on_path(tmp_path):
 # -- the bundle, built (opt-in) ------------------------------------------------------------------
 
 
-@pytest.mark.skipif(os.environ.get(BUNDLE_VARIABLE) != "1",
-                    reason=f"builds the PyInstaller bundle (about 40 s): set {BUNDLE_VARIABLE}=1")
+@pytest.mark.skipif(
+    os.environ.get(BUNDLE_VARIABLE) != "1",
+    reason=f"builds the PyInstaller bundle (about 40 s): set {BUNDLE_VARIABLE}=1",
+)
 def test_the_built_bundle_passes_its_self_test_and_starts_with_no_python_on_path(tmp_path):
     assert importlib.util.find_spec("PyInstaller") is not None, "install it: pip install -e '.[bundle]'"
     build = load_script("build")
     dist, work = tmp_path / "dist", tmp_path / "work"
-    built = subprocess.run([sys.executable, str(PACKAGING / "build.py"), "--dist", str(dist), "--work", str(work)],
-                           capture_output=True, text=True, timeout=1200)
+    built = subprocess.run(
+        [sys.executable, str(PACKAGING / "build.py"), "--dist", str(dist), "--work", str(work)],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
     folder = dist / "flinks-desktop"
     data = folder / "_internal"
-    for asset in ("flinks_desktop/sandbox/connect/index.html", "flinks_desktop/ui/connect_host.html",
-                  "flinks_desktop/ui/connect_bridge.js", "flinks_desktop/ui/styles/00-base.qss",
-                  "flinks_desktop/ui/icon/flinks-desktop-256.png"):
+    for asset in (
+        "flinks_desktop/sandbox/connect/index.html",
+        "flinks_desktop/ui/connect_host.html",
+        "flinks_desktop/ui/connect_bridge.js",
+        "flinks_desktop/ui/styles/00-base.qss",
+        "flinks_desktop/ui/icon/flinks-desktop-256.png",
+    ):
         assert (data / asset).is_file(), f"{asset} is missing from the bundle"
 
     checked = build.self_test(folder)
@@ -173,7 +197,13 @@ def test_the_built_bundle_passes_its_self_test_and_starts_with_no_python_on_path
     home = tmp_path / "home"
     home.mkdir()
     environment = {**build.environment_without_python(home=home), "FLINKS_DESKTOP_HOME": str(home / "data")}
-    smoke = subprocess.run([str(folder / build.executable_name()), "--smoke"], cwd=home, env=environment,
-                           capture_output=True, text=True, timeout=120)
+    smoke = subprocess.run(
+        [str(folder / build.executable_name()), "--smoke"],
+        cwd=home,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert smoke.returncode == 0, smoke.stderr[-4000:]
     assert "flinks-desktop: first paint after" in smoke.stderr

@@ -13,18 +13,33 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run(script: str, tmp_path: Path) -> str:
     environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--quick"], capture_output=True,
-                            text=True, timeout=600, cwd=tmp_path, env=environment)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env=environment,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def test_the_big_connection_benchmark_runs_quickly(tmp_path) -> None:
     out = run("big_connection.py", tmp_path)
-    for goal in ("open the tab", "search common ", "search very common ", "search rare ", "search nothing ",
-                 "jump to the end"):
-        [line] = [line for line in out.splitlines() if line.strip().startswith(goal) and "goal" not in line
-                  and "GUI thread" not in line]
+    for goal in (
+        "open the tab",
+        "search common ",
+        "search very common ",
+        "search rare ",
+        "search nothing ",
+        "jump to the end",
+    ):
+        [line] = [
+            line
+            for line in out.splitlines()
+            if line.strip().startswith(goal) and "goal" not in line and "GUI thread" not in line
+        ]
         assert line.rstrip().endswith(("ms: met", "ms: NOT met")), line
     # Every search found what it was built to find, in both caches.
     assert "matches of 'zanzibar'     baseline 20, big 20" in out

@@ -70,8 +70,9 @@ class Holder:
             store.close()
             print("closed", flush=True)
         """)
-        self.process = subprocess.Popen([sys.executable, "-c", script], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, text=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.process.stdout.readline().strip() == "open"
 
     def close(self) -> None:

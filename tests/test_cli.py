@@ -22,11 +22,13 @@ from pathlib import Path
 import keyring
 import pytest
 from keyring.backends import fail
+from scripted_server import Reply, ScriptedServer, json_reply
 
 from flinks_desktop import cli, terminal
 from flinks_desktop.cli import Col, Progress, main, print_table
 from flinks_desktop.core import paths
 from flinks_desktop.core.audit import describe
+from flinks_desktop.core.flinks import SecurityChallenge
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.settings import (
     TOOLBOX_CUSTOMER_ID,
@@ -36,9 +38,7 @@ from flinks_desktop.core.settings import (
     offline_sandbox,
 )
 from flinks_desktop.core.store import Store
-from flinks_desktop.core.flinks import SecurityChallenge
 from flinks_desktop.core.sync import MfaPrompt, SyncProgress
-from scripted_server import Reply, ScriptedServer, json_reply
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 GREATDAY = ["login", "--institution", "FlinksCapital", "--username", "Greatday", "--password-stdin"]
@@ -231,8 +231,9 @@ def test_the_whole_support_path_from_the_command_line(run, where, home, tmp_path
     assert saved.code == 0
     files = [Path(line.split(maxsplit=1)[1]) for line in saved.out.splitlines()]
     assert len(files) == len(statements) and all(file.read_bytes().startswith(b"%PDF") for file in files)
-    assert all(line.startswith("unchanged") for line in run(*where, "statements", login_id, "--save", folder)
-               .out.splitlines())
+    assert all(
+        line.startswith("unchanged") for line in run(*where, "statements", login_id, "--save", folder).out.splitlines()
+    )
     files[0].write_bytes(b"notes of the agent")
     one_sentence(run(*where, "statements", login_id, "--save", folder), "already exists", "--overwrite")
     assert files[0].read_bytes() == b"notes of the agent"
@@ -267,23 +268,29 @@ def test_a_server_that_speaks_the_documented_api_fills_the_cache_with_all_it_ret
     with ScriptedServer() as server:
         api = ["--api-url", f"{server.url}/v3/{TOOLBOX_CUSTOMER_ID}"]
         server.script(
-            sample_reply("authorize_203_mfa.json", 203), sample_reply("authorize_200_cached.json"),
+            sample_reply("authorize_203_mfa.json", 203),
+            sample_reply("authorize_200_cached.json"),
             sample_reply("get_accounts_detail_202_operation_pending.json", 202),
-            json_reply(200, detail), json_reply(200, statements),
+            json_reply(200, detail),
+            json_reply(200, statements),
         )
         login = run(*api, *GREATDAY, stdin="Everyday\nTriangle\n")
         assert login.code == 0, login.err
         assert f"Login ID: {login_id}" in login.out and "What shape do people like most?" in login.err
         assert [request.path.split("/")[-1] for request in server.requests] == [
-            "Authorize", "Authorize", "GetAccountsDetail", request_id, "GetStatements"]
+            "Authorize",
+            "Authorize",
+            "GetAccountsDetail",
+            request_id,
+            "GetStatements",
+        ]
 
         accounts = json.loads(run(*api, "accounts", login_id, "--format", "json").out)
         transactions = json.loads(run(*api, "transactions", login_id, "--format", "json").out)
         sent = json.loads(json.dumps(detail), parse_float=Decimal)["Accounts"]
         assert [a["id"] for a in accounts] == [a["Id"] for a in sent]
         assert [a["account_number"] for a in accounts] == [a["AccountNumber"] for a in sent]
-        assert [Decimal(a["balance_available"]) for a in accounts] == [
-            a["Balance"]["Available"] for a in sent]
+        assert [Decimal(a["balance_available"]) for a in accounts] == [a["Balance"]["Available"] for a in sent]
         sent_transactions = {t["Id"]: t for a in sent for t in a["Transactions"]}
         assert {t["id"] for t in transactions} == set(sent_transactions)
         for item in transactions:
@@ -297,10 +304,20 @@ def test_a_server_that_speaks_the_documented_api_fills_the_cache_with_all_it_ret
         assert file.read_bytes() == pdf
 
         # The support ticket: the bank is down. The connection says so, and when.
-        server.script(json_reply(401, {"FlinksCode": "RETRY_LATER", "HttpStatusCode": 401,
-                                       "Message": "The bank is down", "RequestId": request_id}))
-        one_sentence(run(*api, "sync", login_id, "--live"),
-                     "The bank could not be reached. Try again later. (RETRY_LATER)")
+        server.script(
+            json_reply(
+                401,
+                {
+                    "FlinksCode": "RETRY_LATER",
+                    "HttpStatusCode": 401,
+                    "Message": "The bank is down",
+                    "RequestId": request_id,
+                },
+            )
+        )
+        one_sentence(
+            run(*api, "sync", login_id, "--live"), "The bank could not be reached. Try again later. (RETRY_LATER)"
+        )
         listing = run(*api, "list")
         assert "error: RETRY_LATER" in listing.out
         assert "    The bank could not be reached. Try again later." in listing.out
@@ -316,8 +333,10 @@ def test_sync_opens_an_unseen_login_id_on_a_server_that_speaks_the_documented_ap
     with ScriptedServer() as server:
         api = ["--api-url", f"{server.url}/v3/{TOOLBOX_CUSTOMER_ID}"]
         server.script(
-            sample_reply("authorize_203_mfa.json", 203), sample_reply("authorize_200_cached.json"),
-            json_reply(200, documented_detail(login_id, request_id)), json_reply(200, statements),
+            sample_reply("authorize_203_mfa.json", 203),
+            sample_reply("authorize_200_cached.json"),
+            json_reply(200, documented_detail(login_id, request_id)),
+            json_reply(200, statements),
         )
         synced = run(*api, "sync", login_id, stdin="Triangle\n")
         assert synced.code == 0, synced.err
@@ -325,7 +344,8 @@ def test_sync_opens_an_unseen_login_id_on_a_server_that_speaks_the_documented_ap
         first = json.loads(server.requests[0].body)
         assert first == {"LoginId": login_id, "MostRecentCached": True}
         assert json.loads(server.requests[1].body)["SecurityResponses"] == {
-            "What shape do people like most?": ["Triangle"]}
+            "What shape do people like most?": ["Triangle"]
+        }
         accounts = json.loads(run(*api, "accounts", login_id, "--format", "json").out)
         assert len(accounts) == 2
         assert login_id in run(*api, "list").out
@@ -345,16 +365,26 @@ def documented_detail(login_id: str, request_id: str) -> dict:
     detail = sample("get_accounts_detail_200.json")
     detail["Login"]["Id"], detail["RequestId"] = login_id, request_id
     second = copy.deepcopy(detail["Accounts"][0])
-    second.update(Id="5c1d3ad2-7a3e-4bb5-9c44-0a6f7e0c9d11", Title="Épargne, « plus »",
-                  AccountNumber="3519999", Currency="USD")
+    second.update(
+        Id="5c1d3ad2-7a3e-4bb5-9c44-0a6f7e0c9d11", Title="Épargne, « plus »", AccountNumber="3519999", Currency="USD"
+    )
     second["Transactions"] = [
-        {"Id": f"6f1f0e7e-0000-4000-8000-00000000000{n}", "Date": f"2025-01-{10 + n}", "Code": None,
-         "Description": description, "Debit": debit, "Credit": credit, "Balance": balance}
-        for n, (description, debit, credit, balance) in enumerate([
-            ("VIREMENT, \"INTERAC\"", 0.1, None, 0.3),
-            ("DÉPÔT\nPAIE", None, 12345678.9, 12345679.2),
-            ("=SUM(A1)", 1000.4, None, 12344678.8),
-        ])
+        {
+            "Id": f"6f1f0e7e-0000-4000-8000-00000000000{n}",
+            "Date": f"2025-01-{10 + n}",
+            "Code": None,
+            "Description": description,
+            "Debit": debit,
+            "Credit": credit,
+            "Balance": balance,
+        }
+        for n, (description, debit, credit, balance) in enumerate(
+            [
+                ('VIREMENT, "INTERAC"', 0.1, None, 0.3),
+                ("DÉPÔT\nPAIE", None, 12345678.9, 12345679.2),
+                ("=SUM(A1)", 1000.4, None, 12344678.8),
+            ]
+        )
     ]
     detail["Accounts"].append(second)
     return detail
@@ -366,7 +396,10 @@ def documented_detail(login_id: str, request_id: str) -> dict:
 def test_a_wrong_password_is_one_sentence_with_its_code_in_a_real_process(home):
     result = subprocess.run(
         [sys.executable, "-m", "flinks_desktop", "--data-dir", str(home), *GREATDAY],
-        input="Everynight\n", capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
+        input="Everynight\n",
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
         env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
     )
     one_sentence(Run(result.returncode, result.stdout, result.stderr), "(INVALID_LOGIN)")
@@ -374,18 +407,32 @@ def test_a_wrong_password_is_one_sentence_with_its_code_in_a_real_process(home):
 
 
 def test_a_bank_that_cannot_be_reached_says_retry_later(run):
-    result = run("login", "--institution", "FlinksCapital", "--username", "test_service_unavailable",
-                 "--password-stdin", stdin="Everyday\n")
+    result = run(
+        "login",
+        "--institution",
+        "FlinksCapital",
+        "--username",
+        "test_service_unavailable",
+        "--password-stdin",
+        stdin="Everyday\n",
+    )
     one_sentence(result, "The bank could not be reached. Try again later. (RETRY_LATER)")
 
 
 def test_a_real_process_logs_in_with_piped_answers_and_exports(home):
     def flinks_desktop(*args: str, stdin: str = "") -> subprocess.CompletedProcess:
         return subprocess.run(
-            [sys.executable, "-m", "flinks_desktop", *args], input=stdin, capture_output=True, text=True,
+            [sys.executable, "-m", "flinks_desktop", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
             timeout=SUBPROCESS_TIMEOUT,
-            env={**os.environ, paths.HOME_VARIABLE: str(home), cli.POLL_INTERVAL_VARIABLE: "0.05",
-                 "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+            env={
+                **os.environ,
+                paths.HOME_VARIABLE: str(home),
+                cli.POLL_INTERVAL_VARIABLE: "0.05",
+                "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+            },
         )
 
     login = flinks_desktop(*GREATDAY, stdin="Everyday\nMontreal\n")
@@ -473,11 +520,20 @@ def test_an_unknown_login_id_is_one_sentence_and_a_malformed_one_a_usage_error(r
 
 
 def test_usage_errors_exit_2_in_a_real_process(home):
-    for args in (["transactions"], ["transactions", UNKNOWN, "--format", "xml"], ["--env", "x", "--api-url",
-                 f"http://127.0.0.1:1/v3/{TOOLBOX_CUSTOMER_ID}", "list"], ["activity", "--limit", "0"],
-                 ["transactions", UNKNOWN, "--since", "yesterday"], ["--api-url", "http://x/v2", "list"]):
-        result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--data-dir", str(home), *args],
-                                capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    for args in (
+        ["transactions"],
+        ["transactions", UNKNOWN, "--format", "xml"],
+        ["--env", "x", "--api-url", f"http://127.0.0.1:1/v3/{TOOLBOX_CUSTOMER_ID}", "list"],
+        ["activity", "--limit", "0"],
+        ["transactions", UNKNOWN, "--since", "yesterday"],
+        ["--api-url", "http://x/v2", "list"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "flinks_desktop", "--data-dir", str(home), *args],
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+        )
         assert result.returncode == 2, (args, result.stderr)
         assert "usage:" in result.stderr and "Traceback" not in result.stderr
 
@@ -489,14 +545,21 @@ def test_an_api_url_has_its_own_stable_cache_and_bad_ones_are_refused():
     local = custom_api(f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}/")
     assert local.api_url == f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}"
     assert local.slug == custom_api(f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}").slug
-    assert local.slug not in {custom_api(f"http://127.0.0.1:8766/v3/{TOOLBOX_CUSTOMER_ID}").slug,
-                              offline_sandbox().slug}
+    assert local.slug not in {
+        custom_api(f"http://127.0.0.1:8766/v3/{TOOLBOX_CUSTOMER_ID}").slug,
+        offline_sandbox().slug,
+    }
     behind = custom_api(f"https://proxy.example/flinks/v3/{TOOLBOX_CUSTOMER_ID}")
     assert behind.api_url == f"https://proxy.example/flinks/v3/{TOOLBOX_CUSTOMER_ID}"
     acme = custom_api(f"https://acme-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}")
     assert acme.kind == "private" and acme.instance == "acme" and acme.is_production
-    for bad in ("http://127.0.0.1:8765/", "ftp://host/v3/" + TOOLBOX_CUSTOMER_ID, "http://host/v3/not-a-guid",
-                f"http://user:secret@host/v3/{TOOLBOX_CUSTOMER_ID}", "127.0.0.1:8765"):
+    for bad in (
+        "http://127.0.0.1:8765/",
+        "ftp://host/v3/" + TOOLBOX_CUSTOMER_ID,
+        "http://host/v3/not-a-guid",
+        f"http://user:secret@host/v3/{TOOLBOX_CUSTOMER_ID}",
+        "127.0.0.1:8765",
+    ):
         with pytest.raises(SettingsError):
             custom_api(bad)
 
@@ -508,7 +571,8 @@ def test_the_keyring_is_mentioned_only_where_a_secret_is_needed(run, monkeypatch
     assert result.err == (
         "flinks-desktop: There is no system keyring on this computer, so no secret of “API at "
         "acme-api.private.fin.ag” is kept on this computer: give the secrets in FLINKS_DESKTOP_AUTH_SECRET "
-        "and FLINKS_DESKTOP_API_KEY for each command instead.\n")
+        "and FLINKS_DESKTOP_API_KEY for each command instead.\n"
+    )
     assert run("sync", "--all").err == ""  # the offline sandbox needs no secret
     monkeypatch.setenv("FLINKS_DESKTOP_AUTH_SECRET", "s3cret")
     monkeypatch.setenv("FLINKS_DESKTOP_API_KEY", "k3y")
@@ -532,8 +596,11 @@ def test_with_no_command_the_desktop_app_starts_with_the_data_dir(run, monkeypat
     assert run("--data-dir", tmp_path).code == 0
     assert run().code == 0
     assert run("--smoke").code == 0
-    assert started == [{"data_dir": str(tmp_path), "smoke": False}, {"data_dir": None, "smoke": False},
-                       {"data_dir": None, "smoke": True}]
+    assert started == [
+        {"data_dir": str(tmp_path), "smoke": False},
+        {"data_dir": None, "smoke": False},
+        {"data_dir": None, "smoke": True},
+    ]
     assert run("--env", "Flinks toolbox").code == 2
 
 
@@ -546,8 +613,13 @@ def test_the_reading_commands_import_neither_qt_nor_the_sandbox(home):
         "'flinks_desktop.ui'))]\n"
         "assert not loaded, loaded\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=SUBPROCESS_TIMEOUT, env={**os.environ, paths.HOME_VARIABLE: str(home)})
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        env={**os.environ, paths.HOME_VARIABLE: str(home)},
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -573,9 +645,15 @@ def test_progress_is_one_updating_line_on_a_terminal_and_nothing_otherwise(run, 
 
 def test_tables_align_wide_text_and_show_bank_text_as_plain_text():
     out = io.StringIO()
-    print_table([Col("NAME", width=12), Col("AMOUNT", right=True)],
-                [["東京 \x1b[31mRED\x1b[0m\r\n", "1.00 CAD"], ["a\u202eb", "1,234.50 CAD"],
-                 ["A very long bank description", "0.00 CAD"]], out=out)
+    print_table(
+        [Col("NAME", width=12), Col("AMOUNT", right=True)],
+        [
+            ["東京 \x1b[31mRED\x1b[0m\r\n", "1.00 CAD"],
+            ["a\u202eb", "1,234.50 CAD"],
+            ["A very long bank description", "0.00 CAD"],
+        ],
+        out=out,
+    )
     lines = out.getvalue().splitlines()
     assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue() and "\r" not in out.getvalue()
     assert len({terminal.width(line) for line in lines}) == 1  # the amounts end in one column

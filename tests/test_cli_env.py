@@ -15,8 +15,11 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from file_keyring import PATH_VARIABLE, FileKeyring
+from test_cli import SUBPROCESS_TIMEOUT, home, one_sentence, run, table  # noqa: F401  (fixtures)
+from test_cli_tickets import made_elsewhere
+from test_dialogs import child, click, open_settings, parent, result_of, select  # noqa: F401  (parent)
+
 from flinks_desktop import cli, terminal
 from flinks_desktop.core import paths
 from flinks_desktop.core.settings import (
@@ -28,10 +31,6 @@ from flinks_desktop.core.settings import (
     Settings,
 )
 from flinks_desktop.testing import installed_keyring
-
-from test_cli import SUBPROCESS_TIMEOUT, home, one_sentence, run, table  # noqa: F401  (fixtures)
-from test_cli_tickets import made_elsewhere
-from test_dialogs import child, click, open_settings, parent, result_of, select  # noqa: F401  (parent)
 
 LOCAL = f"http://127.0.0.1:9000/v3/{TOOLBOX_CUSTOMER_ID}"
 ACME = f"https://acme-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}"
@@ -66,15 +65,16 @@ def environment_rows(out: str) -> dict[str, list[str]]:
     starts = [header.index(title) for title in ("KIND", "API URL", "AUTH SECRET", "API KEY")]
     rows = {}
     for line in lines[1:]:
-        cells = [line[:starts[0]]] + [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
+        cells = [line[: starts[0]]] + [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None])]
         marker, name = cells[0][:1].strip(), cells[0][2:].strip()
         rows[name] = [marker, *cells[1:]]
     return rows
 
 
 def files_holding(root: Path, *texts: str) -> list[Path]:
-    return [path for path in root.rglob("*") if path.is_file()
-            and any(text.encode() in path.read_bytes() for text in texts)]
+    return [
+        path for path in root.rglob("*") if path.is_file() and any(text.encode() in path.read_bytes() for text in texts)
+    ]
 
 
 # -- env in this process ---------------------------------------------------------------------------------
@@ -84,19 +84,29 @@ def test_environments_are_listed_added_used_and_removed(run, home, keyring_file)
     listed = run("env", "list")
     assert listed.code == 0
     assert environment_rows(listed.out) == {
-        "Offline sandbox": ["*", "built in", "on this computer (started by each command)", "not needed",
-                            "not needed"],
-        "Flinks toolbox": ["", "built in", f"https://toolbox-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}",
-                           "not set", "not set"],
+        "Offline sandbox": ["*", "built in", "on this computer (started by each command)", "not needed", "not needed"],
+        "Flinks toolbox": [
+            "",
+            "built in",
+            f"https://toolbox-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}",
+            "not set",
+            "not set",
+        ],
     }
 
     local = run("env", "add", "Local 9000", "--api-url", f"{LOCAL}/")
     assert local.code == 0, local.err
-    assert local.out.startswith(
-        f"Added “Local 9000” (API by its URL): API {LOCAL}, Connect http://127.0.0.1:9000/v2/")
+    assert local.out.startswith(f"Added “Local 9000” (API by its URL): API {LOCAL}, Connect http://127.0.0.1:9000/v2/")
     assert run("env", "add", "Acme", "--api-url", ACME).out.startswith("Added “Acme” (private instance)")
-    proxied = run("env", "add", "Proxied", "--api-url", f"https://proxy.example/flinks/v3/{TOOLBOX_CUSTOMER_ID}",
-                  "--connect-url", "https://proxy.example/connect/")
+    proxied = run(
+        "env",
+        "add",
+        "Proxied",
+        "--api-url",
+        f"https://proxy.example/flinks/v3/{TOOLBOX_CUSTOMER_ID}",
+        "--connect-url",
+        "https://proxy.example/connect/",
+    )
     assert "Connect https://proxy.example/connect/" in proxied.out
     one_sentence(run("env", "add", "acme", "--api-url", LOCAL), 'There is already an environment named "acme"')
     one_sentence(run("env", "add", "Bad", "--api-url", "http://127.0.0.1:9000/"), "is not a Flinks API address")
@@ -170,8 +180,12 @@ def test_without_a_keyring_set_secret_says_so_and_names_the_variables(run, home)
     when it ends and the next command would get a 401, so nothing is taken."""
     assert run("env", "add", "Local", "--api-url", LOCAL).code == 0
     refused = run("env", "set-secret", "Local", "api-key", stdin=f"{API_KEY}\n")
-    one_sentence(refused, "There is no system keyring on this computer, so the API key of “Local” cannot be "
-                          "saved", AUTH_SECRET_VARIABLE, API_KEY_VARIABLE)
+    one_sentence(
+        refused,
+        "There is no system keyring on this computer, so the API key of “Local” cannot be saved",
+        AUTH_SECRET_VARIABLE,
+        API_KEY_VARIABLE,
+    )
     listed = run("env", "list")
     assert environment_rows(listed.out)["Local"][3:] == ["no keyring", "no keyring"]
     assert "There is no system keyring" in listed.out
@@ -183,15 +197,16 @@ def test_without_a_keyring_set_secret_says_so_and_names_the_variables(run, home)
 
 @pytest.mark.parametrize("secrets_from", ["the process environment", "env set-secret"])
 def test_the_cli_alone_links_refreshes_and_deletes_against_a_sandbox_that_checks_secrets(
-        flinks_sandbox_factory, tmp_path, secrets_from):
+    flinks_sandbox_factory, tmp_path, secrets_from
+):
     sandbox = flinks_sandbox_factory(auth_key=AUTH_SECRET, api_key=API_KEY, pending_polls=0, bank_delay=0)
     login_id = made_elsewhere(sandbox, auth_key=AUTH_SECRET)  # on the customer's device, through Connect
     data = tmp_path / "data"
     keyring_file = tmp_path / "keyring.json"
     environment = {
-        **{name: value for name, value in os.environ.items()
-           if name not in (AUTH_SECRET_VARIABLE, API_KEY_VARIABLE)},
-        paths.HOME_VARIABLE: str(data), cli.POLL_INTERVAL_VARIABLE: "0.05",
+        **{name: value for name, value in os.environ.items() if name not in (AUTH_SECRET_VARIABLE, API_KEY_VARIABLE)},
+        paths.HOME_VARIABLE: str(data),
+        cli.POLL_INTERVAL_VARIABLE: "0.05",
         "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep),
     }
     if secrets_from == "env set-secret":
@@ -204,8 +219,14 @@ def test_the_cli_alone_links_refreshes_and_deletes_against_a_sandbox_that_checks
         argv = [sys.executable, "-m", "flinks_desktop", *args]
         argvs.append(argv)
         variables = {AUTH_SECRET_VARIABLE: AUTH_SECRET, API_KEY_VARIABLE: API_KEY} if secrets else {}
-        return subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT,
-                              env={**environment, **variables})
+        return subprocess.run(
+            argv,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+            env={**environment, **variables},
+        )
 
     assert flinks_desktop("env", "add", "Secured sandbox", "--api-url", sandbox.api_url).returncode == 0
     assert flinks_desktop("env", "use", "Secured sandbox").returncode == 0

@@ -23,7 +23,9 @@ def free_port() -> int:
 def start_sandbox(*args: str, env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "flinks_desktop", "sandbox", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, **(env or {})},
     )
 
@@ -62,8 +64,15 @@ def test_sandbox_command_serves_the_api_and_connect(sandbox_process):
     base = f"http://127.0.0.1:{port}"
     wait_until_serving(base + "/", process)
     api = f"{base}/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices"
-    login = httpx.post(f"{api}/Authorize", json={"Institution": "FlinksCapital", "Username": "Greatday",
-                                                 "Password": "Everyday", "MostRecentCached": False})
+    login = httpx.post(
+        f"{api}/Authorize",
+        json={
+            "Institution": "FlinksCapital",
+            "Username": "Greatday",
+            "Password": "Everyday",
+            "MostRecentCached": False,
+        },
+    )
     assert login.status_code == 203
     page = httpx.get(f"{base}/v2/?demo=true")
     assert page.status_code == 200 and f"/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices" in page.text
@@ -85,28 +94,40 @@ def test_a_busy_port_is_one_sentence_and_exit_1():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "flinks_desktop", "sandbox", "--port", str(port)],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "flinks_desktop", "sandbox", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"flinks-desktop: the sandbox cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 
 def test_usage_errors_exit_2():
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "sandbox", "--port", "many"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "sandbox", "--port", "many"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2 and "invalid int value" in result.stderr
 
 
-ANSWERS = {"What city were you born in?": "Montreal", "What is the best country on earth?": "Canada",
-           "What shape do people like most?": "Triangle"}
+ANSWERS = {
+    "What city were you born in?": "Montreal",
+    "What is the best country on earth?": "Canada",
+    "What shape do people like most?": "Triangle",
+}
 
 
 def answer(api: str, challenge: httpx.Response) -> httpx.Response:
     body = challenge.json()
     prompt = body["SecurityChallenges"][0]["Prompt"]
-    return httpx.post(f"{api}/Authorize", json={"RequestId": body["RequestId"],
-                                                "SecurityResponses": {prompt: [ANSWERS[prompt]]}})
+    return httpx.post(
+        f"{api}/Authorize", json={"RequestId": body["RequestId"], "SecurityResponses": {prompt: [ANSWERS[prompt]]}}
+    )
 
 
 def test_cached_mfa_option(sandbox_process):
@@ -115,8 +136,18 @@ def test_cached_mfa_option(sandbox_process):
     base = f"http://127.0.0.1:{port}"
     wait_until_serving(base + "/", process)
     api = f"{base}/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices"
-    login = answer(api, httpx.post(f"{api}/Authorize", json={
-        "Institution": "FlinksCapital", "Username": "Greatday", "Password": "Everyday", "MostRecentCached": False}))
+    login = answer(
+        api,
+        httpx.post(
+            f"{api}/Authorize",
+            json={
+                "Institution": "FlinksCapital",
+                "Username": "Greatday",
+                "Password": "Everyday",
+                "MostRecentCached": False,
+            },
+        ),
+    )
     login_id = login.json()["Login"]["Id"]
     challenge = httpx.post(f"{api}/Authorize", json={"LoginId": login_id, "MostRecentCached": True})
     assert challenge.status_code == 203 and challenge.json()["SecurityChallenges"][0]["Prompt"] in ANSWERS
@@ -124,8 +155,7 @@ def test_cached_mfa_option(sandbox_process):
     assert authorized.status_code == 200 and authorized.json()["Login"]["Id"] == login_id
 
 
-def test_the_command_and_an_in_process_sandbox_share_one_state_file(sandbox_process, flinks_sandbox_factory,
-                                                                    tmp_path):
+def test_the_command_and_an_in_process_sandbox_share_one_state_file(sandbox_process, flinks_sandbox_factory, tmp_path):
     state_file = str(tmp_path / "sandbox-state.json")
     port = free_port()
     process = sandbox_process("--port", str(port), "--bank-delay", "0", "--state-file", state_file)
@@ -134,9 +164,15 @@ def test_the_command_and_an_in_process_sandbox_share_one_state_file(sandbox_proc
     command = f"{base}/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices"
     in_process = flinks_sandbox_factory(state_file=state_file).banking_url
 
-    login_id = httpx.post(f"{command}/Authorize", json={
-        "Institution": "FlinksCapital", "Username": "greatday_nomfa", "Password": "Everyday",
-        "MostRecentCached": False}).json()["Login"]["Id"]
+    login_id = httpx.post(
+        f"{command}/Authorize",
+        json={
+            "Institution": "FlinksCapital",
+            "Username": "greatday_nomfa",
+            "Password": "Everyday",
+            "MostRecentCached": False,
+        },
+    ).json()["Login"]["Id"]
     found = httpx.post(f"{in_process}/Authorize", json={"LoginId": login_id, "MostRecentCached": True})
     assert found.status_code == 200 and found.json()["Login"]["Id"] == login_id
 
@@ -148,8 +184,21 @@ def test_the_command_and_an_in_process_sandbox_share_one_state_file(sandbox_proc
 def test_a_damaged_state_file_is_one_sentence_and_exit_1(tmp_path):
     state_file = tmp_path / "sandbox-state.json"
     state_file.write_text("{not json", encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "sandbox", "--port", str(free_port()),
-                             "--state-file", str(state_file)], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "flinks_desktop",
+            "sandbox",
+            "--port",
+            str(free_port()),
+            "--state-file",
+            str(state_file),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 1
     assert result.stderr.startswith(f"flinks-desktop: the sandbox state file {state_file} cannot be read: ")
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -14,17 +14,11 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-
-from flinks_desktop import __version__, cli
-from flinks_desktop.core import paths
-from flinks_desktop.core.flinks.models import Login
-from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID, Settings, offline_sandbox
-from flinks_desktop.core.store import Store
 
 # The CLI's own test helpers: `run` (main() in this process), a data directory of the test's own
 # with no keyring (`home`, autouse), and how results are read.
@@ -40,6 +34,12 @@ from test_cli import (  # noqa: F401  (fixtures)
     table,
 )
 
+from flinks_desktop import __version__, cli
+from flinks_desktop.core import paths
+from flinks_desktop.core.flinks.models import Login
+from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID, Settings, offline_sandbox
+from flinks_desktop.core.store import Store
+
 CANCELLED = "flinks-desktop: Cancelled: nothing more was sent to Flinks or saved.\n"
 
 
@@ -50,13 +50,15 @@ def made_elsewhere(sandbox, username: str = "greatday_nomfa", *, auth_key: str |
     def authorize(body: dict) -> httpx.Response:
         headers = {}
         if auth_key is not None:  # each /Authorize needs a fresh token
-            token = httpx.post(f"{sandbox.banking_url}/GenerateAuthorizeToken", json={},
-                               headers={"flinks-auth-key": auth_key}).json()["Token"]
+            token = httpx.post(
+                f"{sandbox.banking_url}/GenerateAuthorizeToken", json={}, headers={"flinks-auth-key": auth_key}
+            ).json()["Token"]
             headers["flinks-auth-key"] = token
         return httpx.post(f"{sandbox.banking_url}/Authorize", headers=headers, json=body)
 
-    answer = authorize({"Institution": "FlinksCapital", "Username": username, "Password": "Everyday",
-                        "MostRecentCached": False})
+    answer = authorize(
+        {"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False}
+    )
     while answer.status_code == 203:
         body = answer.json()
         prompts = [challenge["Prompt"] for challenge in body["SecurityChallenges"]]
@@ -111,8 +113,7 @@ def test_sync_adds_a_login_id_this_computer_has_never_seen(run, elsewhere, home)
     again = run(*where, "sync", login_id[:6].upper())  # cached now: a refresh, by a prefix
     assert again.code == 0 and again.out.startswith("Saved 4 accounts") and "Added" not in again.out
 
-    one_sentence(run(*where, "sync", UNKNOWN), f"Flinks does not know the loginId {UNKNOWN}",
-                 "nothing was added")
+    one_sentence(run(*where, "sync", UNKNOWN), f"Flinks does not know the loginId {UNKNOWN}", "nothing was added")
     assert logins_of(home, where) == [login_id]
 
 
@@ -144,8 +145,9 @@ def test_an_unanswered_question_adds_the_login_as_needing_mfa(run, sandbox):
 
 def test_add_opens_many_and_says_what_became_of_each(run, sandbox):
     api = ["--api-url", sandbox.api_url]
-    fresh, cached, asks = (made_elsewhere(sandbox, user)
-                           for user in ("greatday_nomfa", "Greatday", "greatday_cachedmfa"))
+    fresh, cached, asks = (
+        made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "greatday_cachedmfa")
+    )
     assert run(*api, "sync", cached).code == 0
 
     result = run(*api, "add", fresh, UNKNOWN, "not-a-login-id", cached, f'"{fresh.upper()}"', asks)
@@ -159,7 +161,8 @@ def test_add_opens_many_and_says_what_became_of_each(run, sandbox):
     assert "not a loginId" in rows["not-a-login-id"] and "on the command line" in rows["not-a-login-id"]
     assert result.out.rstrip().endswith(
         "5 given: 1 added, 1 unknown to Flinks, 1 already here (refreshed), 1 needs MFA, "
-        "1 not a loginId; 1 repeated loginId taken once.")
+        "1 not a loginId; 1 repeated loginId taken once."
+    )
     assert result.err.endswith("flinks-desktop: 3 of 5 were not added; see above why.\n")
 
     listing = run(*api, "list").out
@@ -184,8 +187,9 @@ def test_add_from_a_csv_a_text_file_and_standard_input(run, sandbox, tmp_path):
     api = ["--api-url", sandbox.api_url]
     a, b, c = (made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "test_pending"))
     tickets = tmp_path / "tickets.csv"
-    tickets.write_text(f"ticket,loginId,agent\n4521,{a},marie\n4522,\"{b}\",paul\n4523,b0debb48-f9f1,paul\n",
-                       encoding="utf-8")
+    tickets.write_text(
+        f'ticket,loginId,agent\n4521,{a},marie\n4522,"{b}",paul\n4523,b0debb48-f9f1,paul\n', encoding="utf-8"
+    )
     from_csv = run(*api, "add", "--from-file", tickets)
     assert from_csv.code == 1
     rows = rows_by_login(from_csv.out)
@@ -216,16 +220,24 @@ def test_add_from_a_csv_a_text_file_and_standard_input(run, sandbox, tmp_path):
 
 def cache_logins(home: Path, *logins: tuple[str, str]) -> None:
     """Logins in the offline sandbox's cache, as a sync leaves them (no data needed to resolve them)."""
-    at = datetime.now(timezone.utc)
+    at = datetime.now(UTC)
     with Store.open(Settings(home).cache_path(offline_sandbox())) as store:
         for login_id, username in logins:
-            store.upsert_login(login_id, "FlinksCapital", at=at, environment=offline_sandbox().slug,
-                               details=Login(login_id, username, False, None, None))
+            store.upsert_login(
+                login_id,
+                "FlinksCapital",
+                at=at,
+                environment=offline_sandbox().slug,
+                details=Login(login_id, username, False, None, None),
+            )
 
 
 def test_a_unique_start_of_a_login_id_is_enough(run, home):
-    first, second, third = ("abcd1234-0000-4000-8000-000000000001", "abcd1234-0000-4000-8000-000000000002",
-                            "abce0000-0000-4000-8000-000000000003")
+    first, second, third = (
+        "abcd1234-0000-4000-8000-000000000001",
+        "abcd1234-0000-4000-8000-000000000002",
+        "abce0000-0000-4000-8000-000000000003",
+    )
     cache_logins(home, (first, "alice"), (second, "bob"), (third, "carol"))
 
     for given in ("abce", "ABCE0000", "abce0000-0000-4", "abce-0000-0000-40", "abce0000000040", third.upper()):
@@ -238,21 +250,24 @@ def test_a_unique_start_of_a_login_id_is_enough(run, home):
     ambiguous = run("accounts", "abcd1234")
     assert ambiguous.code == 1 and ambiguous.out == ""
     [sentence, header, *candidates] = ambiguous.err.splitlines()
-    assert sentence == ("flinks-desktop: 2 connections in “Offline sandbox” start with abcd1234: "
-                        "give more of the loginId.")
+    assert sentence == (
+        "flinks-desktop: 2 connections in “Offline sandbox” start with abcd1234: give more of the loginId."
+    )
     assert header.split() == ["LOGIN", "ID", "INSTITUTION", "USERNAME"]
-    assert [line.split() for line in candidates] == [[first, "FlinksCapital", "alice"],
-                                                    [second, "FlinksCapital", "bob"]]
+    assert [line.split() for line in candidates] == [
+        [first, "FlinksCapital", "alice"],
+        [second, "FlinksCapital", "bob"],
+    ]
     for command in ("transactions", "statements", "activity", "sync"):
         assert run(command, "ABCD-1234").code == 1
     refused = run("delete-card", "abcd", "--yes")
-    assert refused.code == 1 and refused.err.startswith("flinks-desktop: 2 connections in “Offline sandbox” "
-                                                        "start with abcd: give more")
+    assert refused.code == 1 and refused.err.startswith(
+        "flinks-desktop: 2 connections in “Offline sandbox” start with abcd: give more"
+    )
     assert first in run("list").out and second in run("list").out  # nothing deleted
 
     for command in ("accounts", "transactions", "statements", "sync", "delete-card"):
-        one_sentence(run(command, "ffff"), "There is no connection ffff in “Offline sandbox”",
-                     "flinks-desktop list")
+        one_sentence(run(command, "ffff"), "There is no connection ffff in “Offline sandbox”", "flinks-desktop list")
     one_sentence(run("delete-card", "ffff", "--local-only", "--yes"), "There is no connection ffff")
     assert run("delete-card", third[:4], "--local-only", "--yes").code == 0  # by a prefix
     assert third not in run("list").out
@@ -273,13 +288,23 @@ def test_prefixes_resolve_against_logins_the_cli_made(run, sandbox):
 
 
 def process_environment(home: Path) -> dict[str, str]:
-    return {**os.environ, paths.HOME_VARIABLE: str(home), cli.POLL_INTERVAL_VARIABLE: "0.05",
-            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", "PYTHONUNBUFFERED": "1"}
+    return {
+        **os.environ,
+        paths.HOME_VARIABLE: str(home),
+        cli.POLL_INTERVAL_VARIABLE: "0.05",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def test_version(home):
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--version"], capture_output=True,
-                            text=True, timeout=SUBPROCESS_TIMEOUT, env=process_environment(home))
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        env=process_environment(home),
+    )
     assert (result.returncode, result.stdout, result.stderr) == (0, f"flinks-desktop {__version__}\n", "")
 
 
@@ -315,9 +340,22 @@ def interrupted(process: subprocess.Popen, stderr: Stderr) -> tuple[int, str]:
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 def test_ctrl_c_at_a_question_exits_130(home):
     process = subprocess.Popen(
-        [sys.executable, "-m", "flinks_desktop", "login", "--institution", "FlinksCapital", "--username",
-         "Greatday", "--password-stdin"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=process_environment(home))
+        [
+            sys.executable,
+            "-m",
+            "flinks_desktop",
+            "login",
+            "--institution",
+            "FlinksCapital",
+            "--username",
+            "Greatday",
+            "--password-stdin",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=process_environment(home),
+    )
     try:
         stderr = Stderr(process)
         process.stdin.write(b"Everyday\n")
@@ -337,10 +375,20 @@ def test_ctrl_c_while_flinks_is_slow_exits_130(home):
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
         process = subprocess.Popen(
-            [sys.executable, "-m", "flinks_desktop", "--api-url",
-             f"http://127.0.0.1:{port}/v3/{TOOLBOX_CUSTOMER_ID}", "sync", UNKNOWN],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=process_environment(home))
+            [
+                sys.executable,
+                "-m",
+                "flinks_desktop",
+                "--api-url",
+                f"http://127.0.0.1:{port}/v3/{TOOLBOX_CUSTOMER_ID}",
+                "sync",
+                UNKNOWN,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=process_environment(home),
+        )
         try:
             stderr = Stderr(process)
             server.settimeout(SUBPROCESS_TIMEOUT)

@@ -8,9 +8,9 @@ import asyncio
 import time
 
 import pytest
+from scripted_server import Hang, ScriptedServer, json_reply
 
 from flinks_desktop.core.flinks import FlinksClient, FlinksError, TransportError
-from scripted_server import Hang, ScriptedServer, json_reply
 
 REQUEST_ID = "006fd2f3-055b-4ef6-a9fc-c1261cd76ec6"
 DEADLINE = 0.6

@@ -49,8 +49,9 @@ DEMO_REDIRECT_TRUNCATED = {
 DOCS_REDIRECT_URL = f"https://example.com/thank-you?loginId={LOGIN_ID}&institution=FlinksCapital"
 
 
-@pytest.mark.parametrize("sample", [DOCS_REDIRECT, HELP_CENTRE_REDIRECT_TRUNCATED, HELP_CENTRE_ERROR,
-                                    CLOSE_SESSION, DEMO_REDIRECT_TRUNCATED])
+@pytest.mark.parametrize(
+    "sample", [DOCS_REDIRECT, HELP_CENTRE_REDIRECT_TRUNCATED, HELP_CENTRE_ERROR, CLOSE_SESSION, DEMO_REDIRECT_TRUNCATED]
+)
 def test_every_published_sample_is_an_event_as_object_and_as_json_text(sample):
     assert parse_connect_event(sample) == sample
     assert parse_connect_event(json.dumps(sample)) == sample  # stringify=true
@@ -118,16 +119,19 @@ def test_percent_encoded_query_values_are_decoded():
     assert login_id_from_event(redirect(url)) == (LOGIN_ID, "Flinks Capital")
 
 
-@pytest.mark.parametrize("event", [
-    redirect("https://e.com/thank-you"),
-    redirect(f"https://e.com/?loginid={LOGIN_ID}"),  # the parameter's name is case-sensitive
-    redirect("https://e.com/?loginId=not-a-guid", loginId="neither"),
-    redirect(f"https://e.com/?loginId={LOGIN_ID}x"),
-    redirect(f"https://e.com/?loginId={{{LOGIN_ID}}}"),
-    redirect(f"http://[::1/?loginId={LOGIN_ID}"),  # a url that cannot be parsed, not an exception
-    {"step": "APP_MOUNTED", "url": f"https://e.com/?loginId={LOGIN_ID}", "loginId": LOGIN_ID},
-    {"flinksCode": "INVALID_LOGIN", "loginId": LOGIN_ID},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        redirect("https://e.com/thank-you"),
+        redirect(f"https://e.com/?loginid={LOGIN_ID}"),  # the parameter's name is case-sensitive
+        redirect("https://e.com/?loginId=not-a-guid", loginId="neither"),
+        redirect(f"https://e.com/?loginId={LOGIN_ID}x"),
+        redirect(f"https://e.com/?loginId={{{LOGIN_ID}}}"),
+        redirect(f"http://[::1/?loginId={LOGIN_ID}"),  # a url that cannot be parsed, not an exception
+        {"step": "APP_MOUNTED", "url": f"https://e.com/?loginId={LOGIN_ID}", "loginId": LOGIN_ID},
+        {"flinksCode": "INVALID_LOGIN", "loginId": LOGIN_ID},
+    ],
+)
 def test_no_login_id(event):
     assert login_id_from_event(event) is None
 
@@ -152,28 +156,34 @@ def test_a_redirect_with_a_list_of_account_ids_still_gives_its_login_id():
     assert account_ids_from_event(event) == [ACCOUNT, OTHER_ACCOUNT]
 
 
-@pytest.mark.parametrize("event, ids", [
-    # The url first: one id, several comma-separated (as Flinks documents), or the parameter repeated.
-    (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT}"), [ACCOUNT]),
-    (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT},{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
-    (redirect(f"https://e.com/?accountId={ACCOUNT}%2C{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
-    (redirect(f"https://e.com/?accountId={ACCOUNT}&accountId={OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
-    (redirect(f"https://e.com/?accountId={ACCOUNT}", accountId=OTHER_ACCOUNT), [ACCOUNT]),
-    # Then the field: a string (comma-separated too) or a list of strings.
-    (redirect("https://e.com/thank-you", accountId=ACCOUNT), [ACCOUNT]),
-    (redirect(accountId=[ACCOUNT, OTHER_ACCOUNT]), [ACCOUNT, OTHER_ACCOUNT]),
-    (redirect(accountId=f"{ACCOUNT}, {OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
-    (redirect("https://e.com/?accountId=4c1bb6…", accountId=[ACCOUNT]), [ACCOUNT]),  # a bad url value hides nothing
-    # Kept as sent, once each, GUIDs only.
-    (redirect(accountId=[ACCOUNT.upper(), ACCOUNT, "not-a-guid", "", OTHER_ACCOUNT]), [ACCOUNT.upper(), OTHER_ACCOUNT]),
-    # No account selection, or not a REDIRECT: none.
-    (redirect(f"https://e.com/?loginId={LOGIN_ID}&institution=FlinksCapital"), []),
-    (redirect(accountId=[]), []),
-    (redirect(accountId=None), []),
-    ({"step": "ACCOUNT_SELECTED", "accountId": ACCOUNT}, []),
-    ({"flinksCode": "INVALID_LOGIN", "accountId": ACCOUNT}, []),
-    ("REDIRECT", []),
-])
+@pytest.mark.parametrize(
+    "event, ids",
+    [
+        # The url first: one id, several comma-separated (as Flinks documents), or the parameter repeated.
+        (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT}"), [ACCOUNT]),
+        (redirect(f"https://e.com/?loginId={LOGIN_ID}&accountId={ACCOUNT},{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+        (redirect(f"https://e.com/?accountId={ACCOUNT}%2C{OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+        (redirect(f"https://e.com/?accountId={ACCOUNT}&accountId={OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+        (redirect(f"https://e.com/?accountId={ACCOUNT}", accountId=OTHER_ACCOUNT), [ACCOUNT]),
+        # Then the field: a string (comma-separated too) or a list of strings.
+        (redirect("https://e.com/thank-you", accountId=ACCOUNT), [ACCOUNT]),
+        (redirect(accountId=[ACCOUNT, OTHER_ACCOUNT]), [ACCOUNT, OTHER_ACCOUNT]),
+        (redirect(accountId=f"{ACCOUNT}, {OTHER_ACCOUNT}"), [ACCOUNT, OTHER_ACCOUNT]),
+        (redirect("https://e.com/?accountId=4c1bb6…", accountId=[ACCOUNT]), [ACCOUNT]),  # a bad url value hides nothing
+        # Kept as sent, once each, GUIDs only.
+        (
+            redirect(accountId=[ACCOUNT.upper(), ACCOUNT, "not-a-guid", "", OTHER_ACCOUNT]),
+            [ACCOUNT.upper(), OTHER_ACCOUNT],
+        ),
+        # No account selection, or not a REDIRECT: none.
+        (redirect(f"https://e.com/?loginId={LOGIN_ID}&institution=FlinksCapital"), []),
+        (redirect(accountId=[]), []),
+        (redirect(accountId=None), []),
+        ({"step": "ACCOUNT_SELECTED", "accountId": ACCOUNT}, []),
+        ({"flinksCode": "INVALID_LOGIN", "accountId": ACCOUNT}, []),
+        ("REDIRECT", []),
+    ],
+)
 def test_account_ids_from_a_redirect(event, ids):
     assert account_ids_from_event(event) == ids
 
@@ -184,8 +194,10 @@ def test_account_ids_from_the_redirect_navigation():
     assert account_ids_from_url(landing, REDIRECT_URL) == [ACCOUNT, OTHER_ACCOUNT]
     assert account_ids_from_url(f"{REDIRECT_URL}?loginId={LOGIN_ID}", REDIRECT_URL) == []
     # Only a navigation to the redirect URL with a loginId hands accounts over.
-    assert account_ids_from_url(f"http://evil.localhost/connected?loginId={LOGIN_ID}&accountId={ACCOUNT}",
-                                REDIRECT_URL) == []
+    assert (
+        account_ids_from_url(f"http://evil.localhost/connected?loginId={LOGIN_ID}&accountId={ACCOUNT}", REDIRECT_URL)
+        == []
+    )
     assert account_ids_from_url(f"{REDIRECT_URL}?accountId={ACCOUNT}", REDIRECT_URL) == []
 
 
@@ -193,11 +205,14 @@ def test_account_ids_from_the_redirect_navigation():
 REDIRECT_URL = "http://flinks-desktop.localhost/connected"
 
 
-@pytest.mark.parametrize("url", [
-    f"http://flinks-desktop.localhost/connected?loginId={LOGIN_ID}&institution=FlinksCapital",
-    f"http://FLINKS-DESKTOP.localhost:80/connected/?institution=FlinksCapital&loginId={LOGIN_ID}#done",
-    f"http://flinks-desktop.localhost/connected?tag=TestTag&loginId={LOGIN_ID}&institution=FlinksCapital",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://flinks-desktop.localhost/connected?loginId={LOGIN_ID}&institution=FlinksCapital",
+        f"http://FLINKS-DESKTOP.localhost:80/connected/?institution=FlinksCapital&loginId={LOGIN_ID}#done",
+        f"http://flinks-desktop.localhost/connected?tag=TestTag&loginId={LOGIN_ID}&institution=FlinksCapital",
+    ],
+)
 def test_a_navigation_to_the_redirect_url_gives_its_login_id(url):
     assert login_id_from_url(url, REDIRECT_URL) == (LOGIN_ID, "FlinksCapital")
 
@@ -207,19 +222,22 @@ def test_the_redirect_url_may_carry_a_query_of_its_own():
     assert login_id_from_url(url, "https://app.example/done?session=7") == (LOGIN_ID, "FlinksCapital")
 
 
-@pytest.mark.parametrize("url", [
-    f"https://flinks-desktop.localhost/connected?loginId={LOGIN_ID}",  # another scheme
-    f"http://flinks-desktop.localhost:8080/connected?loginId={LOGIN_ID}",  # another port
-    f"http://evil.localhost/connected?loginId={LOGIN_ID}",  # another host
-    f"http://flinks-desktop.localhost/connected-not?loginId={LOGIN_ID}",  # a path that only starts the same
-    f"http://flinks-desktop.localhost/?loginId={LOGIN_ID}",
-    f"http://flinks-desktop.localhost/connected?next=/x&loginid={LOGIN_ID}",
-    "http://flinks-desktop.localhost/connected?loginId=77d2967c-627a-440f-be3….1529418524",
-    "http://flinks-desktop.localhost/connected",
-    f"javascript:alert('{REDIRECT_URL}?loginId={LOGIN_ID}')",
-    "data:text/html,hello",
-    "",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"https://flinks-desktop.localhost/connected?loginId={LOGIN_ID}",  # another scheme
+        f"http://flinks-desktop.localhost:8080/connected?loginId={LOGIN_ID}",  # another port
+        f"http://evil.localhost/connected?loginId={LOGIN_ID}",  # another host
+        f"http://flinks-desktop.localhost/connected-not?loginId={LOGIN_ID}",  # a path that only starts the same
+        f"http://flinks-desktop.localhost/?loginId={LOGIN_ID}",
+        f"http://flinks-desktop.localhost/connected?next=/x&loginid={LOGIN_ID}",
+        "http://flinks-desktop.localhost/connected?loginId=77d2967c-627a-440f-be3….1529418524",
+        "http://flinks-desktop.localhost/connected",
+        f"javascript:alert('{REDIRECT_URL}?loginId={LOGIN_ID}')",
+        "data:text/html,hello",
+        "",
+    ],
+)
 def test_other_navigations_give_no_login_id(url):
     assert login_id_from_url(url, REDIRECT_URL) is None
 
@@ -229,26 +247,55 @@ def test_no_redirect_url_no_login_id():
 
 
 # -- what is not an event ----------------------------------------------------------------------
-@pytest.mark.parametrize("data", [
-    None, 42, 1.5, True, [], ["step", "REDIRECT"], "", "not json", "null", "42", '"APP_MOUNTED"', "NaN",
-    "[" * 100_000,  # deeper than the JSON parser goes
-    {}, {"institution": "FlinksCapital"}, {"step": ""}, {"step": None}, {"flinksCode": None},
-    {"step": 5}, {"step": ["REDIRECT"]}, {"flinksCode": {"code": "X"}},
-    {"step": "REDIRECT", "url": 5}, {"step": "REDIRECT", "loginId": ["x"]},
-    {"flinksCode": "INVALID_LOGIN", "requestId": 3}, {"step": "X", "institution": False},
-    {"step": "REDIRECT", "accountId": 5}, {"step": "REDIRECT", "accountId": [1]},
-    {"step": "ACCOUNT_SELECTED", "accountId": ["a", None]}, {"step": "REDIRECT", "accountId": {"Id": "a"}},
-    {"step": "REDIRECT", "accountId": [["a"]]}, {"step": "REDIRECT", "accountId": True},
-    {1: "x", "step": "APP_MOUNTED"},
-    json.dumps({"step": 5}),
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        None,
+        42,
+        1.5,
+        True,
+        [],
+        ["step", "REDIRECT"],
+        "",
+        "not json",
+        "null",
+        "42",
+        '"APP_MOUNTED"',
+        "NaN",
+        "[" * 100_000,  # deeper than the JSON parser goes
+        {},
+        {"institution": "FlinksCapital"},
+        {"step": ""},
+        {"step": None},
+        {"flinksCode": None},
+        {"step": 5},
+        {"step": ["REDIRECT"]},
+        {"flinksCode": {"code": "X"}},
+        {"step": "REDIRECT", "url": 5},
+        {"step": "REDIRECT", "loginId": ["x"]},
+        {"flinksCode": "INVALID_LOGIN", "requestId": 3},
+        {"step": "X", "institution": False},
+        {"step": "REDIRECT", "accountId": 5},
+        {"step": "REDIRECT", "accountId": [1]},
+        {"step": "ACCOUNT_SELECTED", "accountId": ["a", None]},
+        {"step": "REDIRECT", "accountId": {"Id": "a"}},
+        {"step": "REDIRECT", "accountId": [["a"]]},
+        {"step": "REDIRECT", "accountId": True},
+        {1: "x", "step": "APP_MOUNTED"},
+        json.dumps({"step": 5}),
+    ],
+)
 def test_malformed_messages_are_none(data):
     assert parse_connect_event(data) is None
 
 
 def test_unknown_fields_and_null_text_fields_are_kept():
-    mfa = {"step": "COMPONENT_LOAD_MFA", "institution": "FlinksCapital", "mfaTypes": ["QuestionAndAnswer"],
-           "future": {"nested": [1, 2]}}
+    mfa = {
+        "step": "COMPONENT_LOAD_MFA",
+        "institution": "FlinksCapital",
+        "mfaTypes": ["QuestionAndAnswer"],
+        "future": {"nested": [1, 2]},
+    }
     error = {"flinksCode": "RETRY_LATER", "requestId": None, "institution": "FlinksCapital"}
     assert parse_connect_event(mfa) == mfa
     assert parse_connect_event(error) == error
@@ -266,14 +313,17 @@ JSON_VALUES = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
     max_leaves=20,
 )
-EVENTISH = st.fixed_dictionaries({}, optional={
-    "step": JSON_VALUES | st.sampled_from(["REDIRECT", "APP_MOUNTED"]),
-    "flinksCode": JSON_VALUES,
-    "url": JSON_VALUES | st.text().map(lambda s: f"https://e.com/?loginId={s}"),
-    "loginId": JSON_VALUES,
-    "institution": JSON_VALUES,
-    "accountId": JSON_VALUES | st.lists(st.text(), max_size=3),
-})
+EVENTISH = st.fixed_dictionaries(
+    {},
+    optional={
+        "step": JSON_VALUES | st.sampled_from(["REDIRECT", "APP_MOUNTED"]),
+        "flinksCode": JSON_VALUES,
+        "url": JSON_VALUES | st.text().map(lambda s: f"https://e.com/?loginId={s}"),
+        "loginId": JSON_VALUES,
+        "institution": JSON_VALUES,
+        "accountId": JSON_VALUES | st.lists(st.text(), max_size=3),
+    },
+)
 
 
 @given(st.one_of(JSON_VALUES, EVENTISH, EVENTISH.map(json.dumps), st.text()))
@@ -289,19 +339,22 @@ def test_reading_never_raises(data):
 
 
 # -- origins -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("url, origin", [
-    ("http://127.0.0.1:8765/v2/?demo=true&redirectUrl=https://x.y/", "http://127.0.0.1:8765"),
-    ("https://Toolbox-Iframe.private.fin.ag:443/v2/?demo=true", "https://toolbox-iframe.private.fin.ag"),
-    ("HTTP://localhost:80", "http://localhost"),
-    ("https://host:8443", "https://host:8443"),
-    ("http://[::1]:9000/v2/", "http://[::1]:9000"),
-    ("http://user:secret@host/", "http://host"),
-    ("ftp://host/", None),
-    ("data:text/html,x", None),
-    ("about:blank", None),
-    ("http://host:port/", None),
-    ("http:///path", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "url, origin",
+    [
+        ("http://127.0.0.1:8765/v2/?demo=true&redirectUrl=https://x.y/", "http://127.0.0.1:8765"),
+        ("https://Toolbox-Iframe.private.fin.ag:443/v2/?demo=true", "https://toolbox-iframe.private.fin.ag"),
+        ("HTTP://localhost:80", "http://localhost"),
+        ("https://host:8443", "https://host:8443"),
+        ("http://[::1]:9000/v2/", "http://[::1]:9000"),
+        ("http://user:secret@host/", "http://host"),
+        ("ftp://host/", None),
+        ("data:text/html,x", None),
+        ("about:blank", None),
+        ("http://host:port/", None),
+        ("http:///path", None),
+        ("", None),
+    ],
+)
 def test_web_origin_is_written_as_browsers_write_event_origin(url, origin):
     assert web_origin(url) == origin

@@ -41,9 +41,18 @@ FORGED_LOGIN_ID = "0badf00d-0000-4000-8000-000000000bad"
 MAIN_WORLD = 0
 BRIDGE_WORLD = 1  # ApplicationWorld, where the view injects its bridge
 FLOW_STEPS = [  # Flinks Connect's order: consent first
-    "APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_INSTITUTION_SELECTOR",
-    "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
-    "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT",
+    "APP_MOUNTED",
+    "COMPONENT_LOAD_CONSENT",
+    "COMPONENT_ACCEPT_CONSENT",
+    "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+    "INSTITUTION_SELECTED",
+    "COMPONENT_LOAD_CREDENTIAL",
+    "SUBMIT_CREDENTIAL",
+    "COMPONENT_LOAD_MFA",
+    "SUBMIT_MFA",
+    "COMPONENT_LOAD_ACCOUNT_SELECTION",
+    "ACCOUNT_SELECTED",
+    "REDIRECT",
 ]
 
 
@@ -55,8 +64,8 @@ def forged_redirect() -> str:
 
 
 PAGES = {
-    "/connect": '<!doctype html><title>Stand-in</title><p>Stand-in for Connect</p>'
-                '<script>parent.postMessage({step: "APP_MOUNTED"}, "*")</script>',
+    "/connect": "<!doctype html><title>Stand-in</title><p>Stand-in for Connect</p>"
+    '<script>parent.postMessage({step: "APP_MOUNTED"}, "*")</script>',
     "/forge": f"<!doctype html><script>parent.postMessage({forged_redirect()}, '*')</script>",
 }
 
@@ -123,9 +132,13 @@ def expected_warnings(caplog) -> Iterator[list[str]]:
     expected: list[str] = []
     yield expected
     records = caplog.get_records("setup") + caplog.get_records("call") + caplog.records
-    unexpected = [r.getMessage() for r in records
-                  if r.name == "flinks_desktop.connect" and r.levelno >= logging.WARNING
-                  and not any(text in r.getMessage() for text in expected)]
+    unexpected = [
+        r.getMessage()
+        for r in records
+        if r.name == "flinks_desktop.connect"
+        and r.levelno >= logging.WARNING
+        and not any(text in r.getMessage() for text in expected)
+    ]
     assert not unexpected, f"unexpected warnings: {unexpected}"
 
 
@@ -194,16 +207,25 @@ def record(bound_signal) -> list:
 
 
 def sandbox_connect_url(sandbox, **parameters: str) -> str:
-    query = {"demo": "true", "innerRedirect": "true", "redirectUrl": REDIRECT_URL, "consentEnable": "true",
-             "accountSelectorEnable": "true", **parameters}
+    query = {
+        "demo": "true",
+        "innerRedirect": "true",
+        "redirectUrl": REDIRECT_URL,
+        "consentEnable": "true",
+        "accountSelectorEnable": "true",
+        **parameters,
+    }
     return f"{sandbox.connect_url}?{urlencode(query)}"
 
 
 def has_colour(image: QImage) -> bool:
     """Whether a screenshot shows a saturated colour (Connect's buttons and logos), not only the
     host page's greys: a frame can be loaded a moment before it is drawn."""
-    return any(image.pixelColor(x, y).hsvSaturationF() > 0.5
-               for x in range(0, image.width(), 8) for y in range(0, image.height(), 8))
+    return any(
+        image.pixelColor(x, y).hsvSaturationF() > 0.5
+        for x in range(0, image.width(), 8)
+        for y in range(0, image.height(), 8)
+    )
 
 
 def free_port() -> int:
@@ -214,7 +236,8 @@ def free_port() -> int:
 
 # -- the whole flow, with the sandbox ----------------------------------------------------------
 def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
-        qtbot, make_view, flinks_sandbox, log_has, tmp_path):
+    qtbot, make_view, flinks_sandbox, log_has, tmp_path
+):
     view = make_view()
     events = record(view.connectEvent)
     captured = record(view.loginCaptured)
@@ -235,8 +258,7 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
     assert institution == "FlinksCapital"
     assert [event["step"] for event in events] == FLOW_STEPS
     assert is_guid(account_id) and events[-1]["accountId"] == account_id
-    assert events[-1]["url"] == (f"{REDIRECT_URL}?loginId={login_id}&institution=FlinksCapital"
-                                 f"&accountId={account_id}")
+    assert events[-1]["url"] == (f"{REDIRECT_URL}?loginId={login_id}&institution=FlinksCapital&accountId={account_id}")
 
     # Then Connect (innerRedirect) takes its frame to the redirect URL: blocked, no second capture.
     log_has("Kept a frame from going to the redirect URL")
@@ -244,8 +266,9 @@ def test_a_full_connect_with_the_sandbox_captures_a_login_id_that_authorizes(
     assert frame.url().toString().startswith(flinks_sandbox.connect_url)
     assert page.screen() == "success"
 
-    authorized = httpx.post(f"{flinks_sandbox.banking_url}/Authorize",
-                            json={"LoginId": login_id, "MostRecentCached": True}, timeout=10)
+    authorized = httpx.post(
+        f"{flinks_sandbox.banking_url}/Authorize", json={"LoginId": login_id, "MostRecentCached": True}, timeout=10
+    )
     assert authorized.status_code == 200
     assert authorized.json()["Login"]["Id"].lower() == login_id
 
@@ -310,7 +333,8 @@ def test_the_connect_url_reaches_the_page_as_data_not_markup(qtbot, make_view, c
 
 # -- forged, foreign and malformed messages ----------------------------------------------------
 def test_a_redirect_from_anywhere_but_connect_is_ignored(
-        qtbot, make_view, connect_site, foreign_site, log_has, expected_warnings):
+    qtbot, make_view, connect_site, foreign_site, log_has, expected_warnings
+):
     expected_warnings.append(f"Refused to take a frame to {foreign_site.base_url}/forge")
     view = make_view()
     events = record(view.connectEvent)
@@ -323,14 +347,22 @@ def test_a_redirect_from_anywhere_but_connect_is_ignored(
     log_has(f"ignored a message from {HOST_URL.toString().rstrip('/')}")
 
     # A frame of another origin is not even loaded: the navigation allow-list refuses it.
-    js(qtbot, page, f"var f = document.createElement('iframe'); f.src = '{foreign_site.base_url}/forge';"
-                    "document.body.appendChild(f)")
+    js(
+        qtbot,
+        page,
+        f"var f = document.createElement('iframe'); f.src = '{foreign_site.base_url}/forge';"
+        "document.body.appendChild(f)",
+    )
     log_has(f"Refused to take a frame to {foreign_site.base_url}/forge")
     assert foreign_site.paths == []
 
     # A sandboxed frame from Connect's own host has an opaque origin ("null"): loaded, then ignored.
-    js(qtbot, page, f"var f = document.createElement('iframe'); f.sandbox = 'allow-scripts';"
-                    f"f.src = '{connect_site.base_url}/forge'; document.body.appendChild(f)")
+    js(
+        qtbot,
+        page,
+        f"var f = document.createElement('iframe'); f.sandbox = 'allow-scripts';"
+        f"f.src = '{connect_site.base_url}/forge'; document.body.appendChild(f)",
+    )
     log_has("ignored a message from null")
 
     with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("APP_ONLINE")):
@@ -352,10 +384,15 @@ def test_python_checks_the_origin_again(qtbot, make_view, connect_site):
     forged = json.dumps({"origin": "http://evil.example", "data": json.loads(forged_redirect())})
     genuine = json.dumps({"origin": connect_site.base_url, "data": {"step": "APP_ONLINE"}})
     with qtbot.waitSignal(view.connectEvent, check_params_cb=is_step("APP_ONLINE")):
-        js(qtbot, page_of(view), "new QWebChannel(qt.webChannelTransport, function (channel) {"
-                                 f"  channel.objects.connectBridge.post({json.dumps(forged)});"
-                                 f"  channel.objects.connectBridge.post({json.dumps(genuine)});"
-                                 "})", BRIDGE_WORLD)
+        js(
+            qtbot,
+            page_of(view),
+            "new QWebChannel(qt.webChannelTransport, function (channel) {"
+            f"  channel.objects.connectBridge.post({json.dumps(forged)});"
+            f"  channel.objects.connectBridge.post({json.dumps(genuine)});"
+            "})",
+            BRIDGE_WORLD,
+        )
     assert [event["step"] for event in events] == ["APP_MOUNTED", "APP_ONLINE"]
     assert captured == []
 
@@ -366,10 +403,24 @@ def test_malformed_messages_are_dropped_and_connect_error_events_are_events(qtbo
     captured = record(view.loginCaptured)
     failures = record(view.failed)
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
-    malformed = ["'not json'", "42", "null", "undefined", "[1, 2]", "{foo: 1}", "{step: 5}", "{step: ''}",
-                 "{step: 'REDIRECT', url: 7}", "'{\"step\": 5'", "{step: 'X', institution: {}}"]
-    truncated = {"step": "REDIRECT", "institution": "FlinksCapital",  # as published, loginId cut short
-                 "url": "https://flinks.io/?loginId=4c1bb6…-45aa-49b6-08d69afaf016&institution=FlinksCapital"}
+    malformed = [
+        "'not json'",
+        "42",
+        "null",
+        "undefined",
+        "[1, 2]",
+        "{foo: 1}",
+        "{step: 5}",
+        "{step: ''}",
+        "{step: 'REDIRECT', url: 7}",
+        "'{\"step\": 5'",
+        "{step: 'X', institution: {}}",
+    ]
+    truncated = {
+        "step": "REDIRECT",
+        "institution": "FlinksCapital",  # as published, loginId cut short
+        "url": "https://flinks.io/?loginId=4c1bb6…-45aa-49b6-08d69afaf016&institution=FlinksCapital",
+    }
     valid = [
         "JSON.stringify({step: 'COMPONENT_LOAD_MFA', mfaTypes: ['QuestionAndAnswer']})",  # stringify=true
         "{flinksCode: 'INVALID_LOGIN', requestId: null}",
@@ -390,8 +441,7 @@ def test_malformed_messages_are_dropped_and_connect_error_events_are_events(qtbo
 
 # -- navigations and windows ------------------------------------------------------------------
 @pytest.mark.parametrize("where", ["connect frame", "host page"])
-def test_a_navigation_to_the_redirect_url_alone_captures_and_is_blocked(
-        qtbot, make_view, connect_site, caplog, where):
+def test_a_navigation_to_the_redirect_url_alone_captures_and_is_blocked(qtbot, make_view, connect_site, caplog, where):
     view = make_view()
     captured = record(view.loginCaptured)
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
@@ -403,6 +453,7 @@ def test_a_navigation_to_the_redirect_url_alone_captures_and_is_blocked(
 
     # A second navigation there (innerRedirect after the REDIRECT event) captures nothing more.
     js(qtbot, frame, f"location.href = '{target}&again=1'")
+
     def blocked() -> int:
         return sum("from going to the redirect URL" in r.getMessage() for r in caplog.records)
 
@@ -413,10 +464,15 @@ def test_a_navigation_to_the_redirect_url_alone_captures_and_is_blocked(
 
 
 def test_navigations_outside_the_host_page_and_connect_are_refused(
-        qtbot, make_view, connect_site, foreign_site, log_has, expected_warnings):
-    expected_warnings.extend([f"Refused to take a frame to {foreign_site.base_url}/connect",
-                              f"Refused to take the page to {foreign_site.base_url}/connect",
-                              f"Refused to take a frame to {REDIRECT_URL}?loginId=not-a-guid"])
+    qtbot, make_view, connect_site, foreign_site, log_has, expected_warnings
+):
+    expected_warnings.extend(
+        [
+            f"Refused to take a frame to {foreign_site.base_url}/connect",
+            f"Refused to take the page to {foreign_site.base_url}/connect",
+            f"Refused to take a frame to {REDIRECT_URL}?loginId=not-a-guid",
+        ]
+    )
     view = make_view()
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
     js(qtbot, frame, f"location.href = '{foreign_site.base_url}/connect'")
@@ -450,10 +506,10 @@ def test_javascript_errors_reach_the_log(qtbot, make_view, connect_site, log_has
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
     js(qtbot, frame, "console.warn('Connect worries'); console.error('Connect broke')")
     log_has("JavaScript: Connect broke")
-    levels = {r.getMessage().split(" (")[0]: r.levelno
-              for r in caplog.records if "JavaScript: Connect" in r.getMessage()}
-    assert levels == {"JavaScript: Connect worries": logging.WARNING,
-                      "JavaScript: Connect broke": logging.ERROR}
+    levels = {
+        r.getMessage().split(" (")[0]: r.levelno for r in caplog.records if "JavaScript: Connect" in r.getMessage()
+    }
+    assert levels == {"JavaScript: Connect worries": logging.WARNING, "JavaScript: Connect broke": logging.ERROR}
 
 
 # -- failures ---------------------------------------------------------------------------------
@@ -464,8 +520,10 @@ def test_a_connect_host_that_cannot_be_reached_fails_with_a_sentence(qtbot, make
     events = record(view.connectEvent)
     with qtbot.waitSignal(view.failed, timeout=10_000) as failure:
         view.start(f"http://127.0.0.1:{port}/v2/?demo=true", REDIRECT_URL)
-    assert failure.args == [f"Flinks Connect could not be loaded from 127.0.0.1:{port}. "
-                            "Check the network or the environment's settings, then try again."]
+    assert failure.args == [
+        f"Flinks Connect could not be loaded from 127.0.0.1:{port}. "
+        "Check the network or the environment's settings, then try again."
+    ]
     assert events == []
 
 
@@ -478,8 +536,10 @@ def test_a_connect_that_never_loads_fails_after_the_timeout(qtbot, make_view, ex
         view = make_view(load_timeout_ms=1000)
         with qtbot.waitSignal(view.failed, timeout=5000) as failure:
             view.start(f"http://127.0.0.1:{port}/v2/", REDIRECT_URL)
-    assert failure.args == [f"Flinks Connect took too long to load from 127.0.0.1:{port}. "
-                            "Check the network or the environment's settings, then try again."]
+    assert failure.args == [
+        f"Flinks Connect took too long to load from 127.0.0.1:{port}. "
+        "Check the network or the environment's settings, then try again."
+    ]
 
 
 def test_an_address_that_is_not_http_fails_at_once(make_view, expected_warnings):
@@ -487,8 +547,9 @@ def test_an_address_that_is_not_http_fails_at_once(make_view, expected_warnings)
     view = make_view()
     failures = record(view.failed)
     view.start("ftp://flinks.example/v2/", REDIRECT_URL)
-    assert failures == ["The Flinks Connect address “ftp://flinks.example/v2/” is not a web address. "
-                        "Check the environment's settings."]
+    assert failures == [
+        "The Flinks Connect address “ftp://flinks.example/v2/” is not a web address. Check the environment's settings."
+    ]
 
 
 def test_a_dead_renderer_fails_with_a_sentence(qtbot, make_view, connect_site, expected_warnings):
@@ -497,8 +558,9 @@ def test_a_dead_renderer_fails_with_a_sentence(qtbot, make_view, connect_site, e
     start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
     with qtbot.waitSignal(view.failed, timeout=10_000) as failure:
         os.kill(page_of(view).renderProcessPid(), signal.SIGKILL)
-    assert failure.args == ["Flinks Connect stopped unexpectedly. Try again; if it keeps happening, "
-                            "restart Flinks Desktop."]
+    assert failure.args == [
+        "Flinks Connect stopped unexpectedly. Try again; if it keeps happening, restart Flinks Desktop."
+    ]
 
 
 # -- after the end ----------------------------------------------------------------------------
@@ -510,8 +572,12 @@ def test_after_stop_late_messages_and_navigations_are_dropped(qtbot, make_view, 
     page = page_of(view)
     bridge = page.webChannel().registeredObjects()["connectBridge"]
     late_redirect = json.dumps({"origin": connect_site.base_url, "data": json.loads(forged_redirect())})
-    js(qtbot, frame, f"setTimeout(function () {{ parent.postMessage({forged_redirect()}, '*');"
-                     f" location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'; }}, 100)")
+    js(
+        qtbot,
+        frame,
+        f"setTimeout(function () {{ parent.postMessage({forged_redirect()}, '*');"
+        f" location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'; }}, 100)",
+    )
 
     view.stop()
     bridge.post(late_redirect)  # as if it were already on its way when the view stopped
@@ -530,8 +596,11 @@ def test_deleting_the_view_mid_session_is_safe(qtbot, make_view, connect_site):
     view = make_view()
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
     page = page_of(view)
-    js(qtbot, frame, f"parent.postMessage({forged_redirect()}, '*');"
-                     f" location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'")
+    js(
+        qtbot,
+        frame,
+        f"parent.postMessage({forged_redirect()}, '*'); location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'",
+    )
     view.deleteLater()
     qtbot.waitUntil(lambda: not shiboken6.isValid(page))
     assert not shiboken6.isValid(view)
@@ -544,8 +613,11 @@ def test_stopping_from_a_login_captured_slot_is_safe(qtbot, make_view, connect_s
     frame = start(qtbot, view, f"{connect_site.base_url}/connect", connect_site.base_url)
     page = page_of(view)
     view.loginCaptured.connect(view.stop)
-    code = (f"parent.postMessage({forged_redirect()}, '*')" if path == "REDIRECT event"
-            else f"location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'")
+    code = (
+        f"parent.postMessage({forged_redirect()}, '*')"
+        if path == "REDIRECT event"
+        else f"location.href = '{REDIRECT_URL}?loginId={FORGED_LOGIN_ID}'"
+    )
     with qtbot.waitSignal(view.loginCaptured):
         js(qtbot, frame, code)
     qtbot.waitUntil(lambda: not shiboken6.isValid(page))

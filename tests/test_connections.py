@@ -6,7 +6,7 @@ Real widgets offscreen (pytest-qt); the logins are LoginRow values, no cache nee
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,7 +22,7 @@ from flinks_desktop.ui.connections import (
     normalise_query,
 )
 
-NOW = datetime(2026, 11, 20, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 
 GREATDAY = "152b925b-22ef-4c5c-a1f0-3b1d2e4c9a01"
 NOMFA = "b0debb48-7e6a-4d2c-9f0e-08d7dd88d478"
@@ -32,28 +32,67 @@ NEWCOMER = "11112222-3333-4444-5555-666677778888"
 DELETED = "aaaabbbb-cccc-4ddd-8eee-ffff00001111"
 
 
-def login(login_id: str, institution: str, username: str | None, status: str = "ok", *,
-          synced: timedelta | None, error_code: str | None = None, tag: str | None = None,
-          added_days: int = 0) -> LoginRow:
+def login(
+    login_id: str,
+    institution: str,
+    username: str | None,
+    status: str = "ok",
+    *,
+    synced: timedelta | None,
+    error_code: str | None = None,
+    tag: str | None = None,
+    added_days: int = 0,
+) -> LoginRow:
     return LoginRow(
-        id=login_id, institution=institution, environment="sandbox", username=username, type=None,
-        is_scheduled_refresh=None, last_refresh=None,
-        synced_at=None if synced is None else NOW - synced, status=status,
-        status_at=None if status == "ok" else NOW - timedelta(hours=3), error_code=error_code,
+        id=login_id,
+        institution=institution,
+        environment="sandbox",
+        username=username,
+        type=None,
+        is_scheduled_refresh=None,
+        last_refresh=None,
+        synced_at=None if synced is None else NOW - synced,
+        status=status,
+        status_at=None if status == "ok" else NOW - timedelta(hours=3),
+        error_code=error_code,
         error_message=None if error_code is None else f"Flinks said {error_code}",
-        added_at=NOW - timedelta(days=100 - added_days), tag=tag)
+        added_at=NOW - timedelta(days=100 - added_days),
+        tag=tag,
+    )
 
 
 LOGINS = [
     login(GREATDAY, "FlinksCapital", "Greatday", synced=timedelta(minutes=5), tag="ticket-123", added_days=6),
     login(NOMFA, "FlinksCapital", "greatday_nomfa", synced=timedelta(hours=30), added_days=5),
-    login(EDOUARD, "Desjardins", "Édouard.Tremblay", "needs_mfa", synced=timedelta(days=2),
-          error_code="SECURITY_QUESTION", tag="customer-8841 onboarding", added_days=4),
-    login(DISABLED, "RBC", "test_disabled_account", "error", synced=timedelta(days=12),
-          error_code="DISABLED_LOGIN", added_days=3),
+    login(
+        EDOUARD,
+        "Desjardins",
+        "Édouard.Tremblay",
+        "needs_mfa",
+        synced=timedelta(days=2),
+        error_code="SECURITY_QUESTION",
+        tag="customer-8841 onboarding",
+        added_days=4,
+    ),
+    login(
+        DISABLED,
+        "RBC",
+        "test_disabled_account",
+        "error",
+        synced=timedelta(days=12),
+        error_code="DISABLED_LOGIN",
+        added_days=3,
+    ),
     login(NEWCOMER, "FlinksCapital", "newcustomer", synced=None, added_days=2),
-    login(DELETED, "BanqueNationale", "jdoe", "deleted", synced=timedelta(days=40),
-          error_code="INVALID_LOGIN", added_days=1),
+    login(
+        DELETED,
+        "BanqueNationale",
+        "jdoe",
+        "deleted",
+        synced=timedelta(days=40),
+        error_code="INVALID_LOGIN",
+        added_days=1,
+    ),
 ]
 
 
@@ -85,36 +124,42 @@ def choose(combo: QComboBox, data) -> None:
 # -- the helpers the window uses -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    (GREATDAY, GREATDAY),
-    (f"  {GREATDAY}  \n", GREATDAY),
-    (f'"{GREATDAY}"', GREATDAY),
-    (f"'{GREATDAY}'", GREATDAY),
-    (f"\u201c{GREATDAY}\u201d", GREATDAY),
-    (f"loginId={GREATDAY}", GREATDAY),
-    (f"LoginId: {GREATDAY}", GREATDAY),
-    (f'"loginId": "{GREATDAY}",', GREATDAY),
-    (f"https://example.com/done?loginId={GREATDAY}&institution=FlinksCapital", GREATDAY),
-    (f"\u200b{GREATDAY.upper()}\r\n", GREATDAY.upper()),
-    ("152b925b\u201322ef", "152b925b-22ef"),  # an en dash from a document
-    ("  Flinks   Capital ", "Flinks Capital"),
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (GREATDAY, GREATDAY),
+        (f"  {GREATDAY}  \n", GREATDAY),
+        (f'"{GREATDAY}"', GREATDAY),
+        (f"'{GREATDAY}'", GREATDAY),
+        (f"\u201c{GREATDAY}\u201d", GREATDAY),
+        (f"loginId={GREATDAY}", GREATDAY),
+        (f"LoginId: {GREATDAY}", GREATDAY),
+        (f'"loginId": "{GREATDAY}",', GREATDAY),
+        (f"https://example.com/done?loginId={GREATDAY}&institution=FlinksCapital", GREATDAY),
+        (f"\u200b{GREATDAY.upper()}\r\n", GREATDAY.upper()),
+        ("152b925b\u201322ef", "152b925b-22ef"),  # an en dash from a document
+        ("  Flinks   Capital ", "Flinks Capital"),
+        ("", ""),
+    ],
+)
 def test_normalise_query_removes_what_a_paste_carries(text, expected):
     assert normalise_query(text) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    (GREATDAY, GREATDAY),
-    (GREATDAY.upper(), GREATDAY),
-    (f' "loginId={GREATDAY.upper()}"\n', GREATDAY),
-    ("152b925b-22ef", None),
-    (GREATDAY.replace("-", ""), None),
-    (GREATDAY + "0", None),
-    (GREATDAY.replace("a", "g"), None),
-    ("Greatday", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (GREATDAY, GREATDAY),
+        (GREATDAY.upper(), GREATDAY),
+        (f' "loginId={GREATDAY.upper()}"\n', GREATDAY),
+        ("152b925b-22ef", None),
+        (GREATDAY.replace("-", ""), None),
+        (GREATDAY + "0", None),
+        (GREATDAY.replace("a", "g"), None),
+        ("Greatday", None),
+        ("", None),
+    ],
+)
 def test_looks_like_login_id_accepts_only_a_whole_guid(text, expected):
     assert looks_like_login_id(text) == expected
 
@@ -122,41 +167,45 @@ def test_looks_like_login_id_accepts_only_a_whole_guid(text, expected):
 # -- search ----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text, expected", [
-    (GREATDAY, [GREATDAY]),                              # the whole loginId, dashes and all
-    ("152b925b-22ef", [GREATDAY]),                       # its beginning
-    ("4a5b", [EDOUARD]),                                 # its end
-    (GREATDAY.upper(), [GREATDAY]),
-    (f'  "{GREATDAY}"\n', [GREATDAY]),
-    (f"loginId={NOMFA}", [NOMFA]),
-    (GREATDAY.replace("-", ""), [GREATDAY]),             # without its dashes
-    ("greatday", [GREATDAY, NOMFA]),                     # a username (both contain it)
-    ("GREATDAY_NOMFA", [NOMFA]),
-    ("edouard", [EDOUARD]),                              # accents ignored
-    ("Édouard", [EDOUARD]),
-    ("Flinks Capital", [GREATDAY, NOMFA, NEWCOMER]),     # the bank's name
-    ("FlinksCapital", [GREATDAY, NOMFA, NEWCOMER]),      # its institution id
-    ("flinkscapital greatday", [GREATDAY, NOMFA]),       # every word must match
-    ("Desjardins", [EDOUARD]),
-    ("error", [DISABLED]),                               # a state, by its value or label
-    ("needs_mfa", [EDOUARD]),
-    ("Needs MFA", [EDOUARD]),
-    ("pending", [NEWCOMER]),                             # never synced
-    ("deleted", [DELETED]),
-    ("disabled_login", [DISABLED]),                      # the error code
-    ("SECURITY_QUESTION", [EDOUARD]),
-    ("ticket-123", [GREATDAY]),                          # the Connect tag
-    ("TICKET", [GREATDAY]),
-    ("onboarding 8841", [EDOUARD]),
-    ("nobody-here", []),
-    ("", [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (GREATDAY, [GREATDAY]),  # the whole loginId, dashes and all
+        ("152b925b-22ef", [GREATDAY]),  # its beginning
+        ("4a5b", [EDOUARD]),  # its end
+        (GREATDAY.upper(), [GREATDAY]),
+        (f'  "{GREATDAY}"\n', [GREATDAY]),
+        (f"loginId={NOMFA}", [NOMFA]),
+        (GREATDAY.replace("-", ""), [GREATDAY]),  # without its dashes
+        ("greatday", [GREATDAY, NOMFA]),  # a username (both contain it)
+        ("GREATDAY_NOMFA", [NOMFA]),
+        ("edouard", [EDOUARD]),  # accents ignored
+        ("Édouard", [EDOUARD]),
+        ("Flinks Capital", [GREATDAY, NOMFA, NEWCOMER]),  # the bank's name
+        ("FlinksCapital", [GREATDAY, NOMFA, NEWCOMER]),  # its institution id
+        ("flinkscapital greatday", [GREATDAY, NOMFA]),  # every word must match
+        ("Desjardins", [EDOUARD]),
+        ("error", [DISABLED]),  # a state, by its value or label
+        ("needs_mfa", [EDOUARD]),
+        ("Needs MFA", [EDOUARD]),
+        ("pending", [NEWCOMER]),  # never synced
+        ("deleted", [DELETED]),
+        ("disabled_login", [DISABLED]),  # the error code
+        ("SECURITY_QUESTION", [EDOUARD]),
+        ("ticket-123", [GREATDAY]),  # the Connect tag
+        ("TICKET", [GREATDAY]),
+        ("onboarding 8841", [EDOUARD]),
+        ("nobody-here", []),
+        ("", [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
+    ],
+)
 def test_search_matches_every_word_on_every_field(qtbot, panel, text, expected):
     panel.search.setText(text)
     assert shown_ids(panel) == expected
     total = len(LOGINS)
-    assert panel.count.text() == (f"{total} connections" if len(expected) == total
-                                  else f"{len(expected)} of {total} connections")
+    assert panel.count.text() == (
+        f"{total} connections" if len(expected) == total else f"{len(expected)} of {total} connections"
+    )
 
 
 def test_the_search_is_no_regular_expression(panel):
@@ -246,44 +295,69 @@ def test_the_filters_offer_states_the_banks_present_and_sync_times(panel):
     banks = panel.findChild(QComboBox, "institutionFilter")
     synced = panel.findChild(QComboBox, "syncedFilter")
     assert [states.itemText(i) for i in range(states.count())] == [
-        "Any status", "OK", "Needs MFA", "Error", "Pending", "Deleted"]
+        "Any status",
+        "OK",
+        "Needs MFA",
+        "Error",
+        "Pending",
+        "Deleted",
+    ]
     assert [banks.itemText(i) for i in range(banks.count())] == [
-        "Any bank", "BanqueNationale", "Desjardins", "Flinks Capital", "RBC"]
+        "Any bank",
+        "BanqueNationale",
+        "Desjardins",
+        "Flinks Capital",
+        "RBC",
+    ]
     assert banks.itemData(3) == "FlinksCapital"
     assert [synced.itemText(i) for i in range(synced.count())] == [
-        "Any time", "Last 24 hours", "Last 7 days", "Older than 7 days", "Never synced"]
+        "Any time",
+        "Last 24 hours",
+        "Last 7 days",
+        "Older than 7 days",
+        "Never synced",
+    ]
 
 
-@pytest.mark.parametrize("state, expected", [
-    ("ok", [GREATDAY, NOMFA]),          # a login never synced is not OK yet: it is pending
-    ("needs_mfa", [EDOUARD]),
-    ("error", [DISABLED]),
-    ("pending", [NEWCOMER]),
-    ("deleted", [DELETED]),
-    (None, [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
-])
+@pytest.mark.parametrize(
+    "state, expected",
+    [
+        ("ok", [GREATDAY, NOMFA]),  # a login never synced is not OK yet: it is pending
+        ("needs_mfa", [EDOUARD]),
+        ("error", [DISABLED]),
+        ("pending", [NEWCOMER]),
+        ("deleted", [DELETED]),
+        (None, [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
+    ],
+)
 def test_state_filter(panel, state, expected):
     choose(panel.state_filter, state)
     assert shown_ids(panel) == expected
 
 
-@pytest.mark.parametrize("institution, expected", [
-    ("FlinksCapital", [GREATDAY, NOMFA, NEWCOMER]),
-    ("Desjardins", [EDOUARD]),
-    ("RBC", [DISABLED]),
-])
+@pytest.mark.parametrize(
+    "institution, expected",
+    [
+        ("FlinksCapital", [GREATDAY, NOMFA, NEWCOMER]),
+        ("Desjardins", [EDOUARD]),
+        ("RBC", [DISABLED]),
+    ],
+)
 def test_institution_filter(panel, institution, expected):
     choose(panel.institution_filter, institution)
     assert shown_ids(panel) == expected
 
 
-@pytest.mark.parametrize("choice, expected", [
-    ("24h", [GREATDAY]),
-    ("7d", [GREATDAY, NOMFA, EDOUARD]),
-    ("older", [DISABLED, DELETED]),
-    ("never", [NEWCOMER]),
-    ("any", [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
-])
+@pytest.mark.parametrize(
+    "choice, expected",
+    [
+        ("24h", [GREATDAY]),
+        ("7d", [GREATDAY, NOMFA, EDOUARD]),
+        ("older", [DISABLED, DELETED]),
+        ("never", [NEWCOMER]),
+        ("any", [GREATDAY, NOMFA, EDOUARD, DISABLED, NEWCOMER, DELETED]),
+    ],
+)
 def test_last_sync_filter(panel, choice, expected):
     choose(panel.synced_filter, choice)
     assert shown_ids(panel) == expected
@@ -324,9 +398,14 @@ def test_counts_by_state_follow_the_other_filters(panel):
 def test_counts_use_plurals(qtbot):
     widget = ConnectionsPanel(now=lambda: NOW)
     qtbot.addWidget(widget)
-    widget.set_logins([LOGINS[2], login(DISABLED, "RBC", "a", "needs_mfa", synced=None, error_code="X"),
-                       login(NOMFA, "RBC", "b", "error", synced=None, error_code="Y"),
-                       login(DELETED, "RBC", "c", "error", synced=None, error_code="Y")])
+    widget.set_logins(
+        [
+            LOGINS[2],
+            login(DISABLED, "RBC", "a", "needs_mfa", synced=None, error_code="X"),
+            login(NOMFA, "RBC", "b", "error", synced=None, error_code="Y"),
+            login(DELETED, "RBC", "c", "error", synced=None, error_code="Y"),
+        ]
+    )
     assert counts_text(widget) == "2 need MFA · 2 errors"
 
 
@@ -366,8 +445,8 @@ def test_select_clears_only_the_filters_that_hide_the_row(qtbot, panel):
         assert panel.select(GREATDAY) is True
     assert panel.current_login_id() == GREATDAY
     assert panel.state_filter.currentIndex() == 0 and panel.synced_filter.currentIndex() == 0
-    assert panel.search.text() == "flinks"                              # it shows the row: kept
-    assert panel.institution_filter.currentData() == "FlinksCapital"    # idem
+    assert panel.search.text() == "flinks"  # it shows the row: kept
+    assert panel.institution_filter.currentData() == "FlinksCapital"  # idem
     assert shown_ids(panel) == [GREATDAY, NOMFA, NEWCOMER]
 
 
@@ -393,8 +472,9 @@ def test_set_logins_keeps_the_selection(panel):
 
 
 # A popup menu on the offscreen platform: it cannot raise a window or grab the keyboard (no display).
-@pytest.mark.qt_log_ignore("This plugin does not support raise\\(\\)",
-                           "This plugin does not support grabbing the keyboard")
+@pytest.mark.qt_log_ignore(
+    "This plugin does not support raise\\(\\)", "This plugin does not support grabbing the keyboard"
+)
 def test_copy_login_id_from_the_context_menu(qtbot, panel):
     QGuiApplication.clipboard().setText("something else")
     action = panel.findChild(QAction, "copyLoginIdAction")
@@ -454,8 +534,15 @@ def test_rows_say_who_which_login_and_when(panel):
 
 
 def test_text_from_the_bank_is_plain(qtbot, panel):
-    hostile = login("cccccccc-0000-4000-8000-000000000001", "<b>Bank</b>", "<img src=x>", "error",
-                    synced=None, error_code="<i>CODE</i>", tag="<a href='x'>t</a>")
+    hostile = login(
+        "cccccccc-0000-4000-8000-000000000001",
+        "<b>Bank</b>",
+        "<img src=x>",
+        "error",
+        synced=None,
+        error_code="<i>CODE</i>",
+        tag="<a href='x'>t</a>",
+    )
     panel.set_logins([*LOGINS, hostile])
     for label in panel.findChildren(QLabel):
         assert label.textFormat() == Qt.TextFormat.PlainText, label.objectName()

@@ -191,9 +191,11 @@ def test_an_unknown_challenge_type_gets_a_text_field(qtbot, parent):
 
 def test_bank_text_is_shown_literally_never_as_html(qtbot, parent):
     html = '<b>x</b> <img src="https://evil.example/p.png">'
-    future = asyncio.ensure_future(MfaDialog.ask(parent, MfaPrompt(
-        LOGIN_ID, "<i>Bank</i>", (question(html),), retry_message="<a href='x'>wrong</a>"
-    )))
+    future = asyncio.ensure_future(
+        MfaDialog.ask(
+            parent, MfaPrompt(LOGIN_ID, "<i>Bank</i>", (question(html),), retry_message="<a href='x'>wrong</a>")
+        )
+    )
     dialog = shown(qtbot, parent, "mfaDialog")
 
     for name in ("mfaPrompt0", "mfaError", "mfaTitle"):
@@ -301,9 +303,9 @@ def test_a_live_refresh_asks_again_after_a_wrong_answer(qtbot, parent, flinks_sa
 
 
 def ask_delete(parent: QWidget) -> asyncio.Future:
-    return asyncio.ensure_future(DeleteCardDialog.ask(
-        parent, institution="FlinksCapital", username="Greatday", login_id=LOGIN_ID
-    ))
+    return asyncio.ensure_future(
+        DeleteCardDialog.ask(parent, institution="FlinksCapital", username="Greatday", login_id=LOGIN_ID)
+    )
 
 
 def texts(dialog: QDialog) -> str:
@@ -356,9 +358,11 @@ def test_cancelling_a_delete_answers_none(qtbot, parent):
 
 
 def run_delete(parent: QWidget, delete) -> asyncio.Future:
-    return asyncio.ensure_future(DeleteCardDialog.ask_and_run(
-        parent, institution="FlinksCapital", username="Greatday", login_id=LOGIN_ID, delete=delete
-    ))
+    return asyncio.ensure_future(
+        DeleteCardDialog.ask_and_run(
+            parent, institution="FlinksCapital", username="Greatday", login_id=LOGIN_ID, delete=delete
+        )
+    )
 
 
 def confirm_delete(qtbot, dialog: QDialog) -> None:
@@ -369,8 +373,12 @@ def confirm_delete(qtbot, dialog: QDialog) -> None:
 def test_ask_and_run_shows_deleting_then_the_outcome(qtbot, parent):
     calls: list[bool] = []
     flinks_answers = asyncio.Event()
-    done = DeleteResult(LOGIN_ID, True, PurgeStats(True, 4, 120, 3),
-                        "The card was deleted at Flinks and its data removed from this computer.")
+    done = DeleteResult(
+        LOGIN_ID,
+        True,
+        PurgeStats(True, 4, 120, 3),
+        "The card was deleted at Flinks and its data removed from this computer.",
+    )
 
     async def delete(local_only: bool) -> DeleteResult:
         calls.append(local_only)
@@ -401,13 +409,19 @@ def test_ask_and_run_shows_deleting_then_the_outcome(qtbot, parent):
 
 def test_a_failed_delete_says_nothing_was_deleted_and_can_be_tried_again(qtbot, parent):
     refused = DeleteResult(
-        LOGIN_ID, False, None,
+        LOGIN_ID,
+        False,
+        None,
         "Flinks did not delete the card, so nothing was removed: "
         "Flinks is still processing this login. Try again in a few minutes.",
         CardInUse("Flinks is still processing this login. Try again in a few minutes.", flinks_code="CARD_IN_USE"),
     )
-    removed = DeleteResult(LOGIN_ID, False, PurgeStats(True, 4, 120, 3),
-                           "The connection's data was removed from this computer. Flinks still holds the card.")
+    removed = DeleteResult(
+        LOGIN_ID,
+        False,
+        PurgeStats(True, 4, 120, 3),
+        "The connection's data was removed from this computer. Flinks still holds the card.",
+    )
     answers = [refused, removed]
     calls: list[bool] = []
 
@@ -563,8 +577,12 @@ def widget_texts(dialog: QDialog) -> str:
         if isinstance(widget, QListWidget):
             parts += [widget.item(i).text() for i in range(widget.count())]
         if isinstance(widget, QTableWidget):
-            parts += [widget.item(r, c).text() for r in range(widget.rowCount()) for c in range(2)
-                      if widget.item(r, c) is not None]
+            parts += [
+                widget.item(r, c).text()
+                for r in range(widget.rowCount())
+                for c in range(2)
+                if widget.item(r, c) is not None
+            ]
     return "\n".join(parts)
 
 

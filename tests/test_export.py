@@ -26,34 +26,75 @@ AT = datetime(2025, 1, 31, 14, 5, tzinfo=UTC)
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
 
 
-def transaction(description: str | None = "TIM HORTONS #2417", *, debit: str | None = "3.10",
-                credit: str | None = None, balance: str | None = "1234.50", id_: str = "t1",
-                ) -> TransactionRow:
+def transaction(
+    description: str | None = "TIM HORTONS #2417",
+    *,
+    debit: str | None = "3.10",
+    credit: str | None = None,
+    balance: str | None = "1234.50",
+    id_: str = "t1",
+) -> TransactionRow:
     def amount(text: str | None) -> Decimal | None:
         return Decimal(text) if text is not None else None
 
     return TransactionRow(
-        login_id=LOGIN_ID, account_id=ACCOUNT_ID, id=id_, date=date(2025, 1, 31), description=description,
-        debit=amount(debit), credit=amount(credit), balance=amount(balance), code=None,
+        login_id=LOGIN_ID,
+        account_id=ACCOUNT_ID,
+        id=id_,
+        date=date(2025, 1, 31),
+        description=description,
+        debit=amount(debit),
+        credit=amount(credit),
+        balance=amount(balance),
+        code=None,
     )
 
 
 def account(title: str | None = "Everyday Chequing", number: str | None = "9012087") -> AccountRow:
     return AccountRow(
-        login_id=LOGIN_ID, id=ACCOUNT_ID, title=title, account_number=number, last_four_digits=None,
-        transit_number="90305", institution_number="777", category="Operations", type="Chequing",
-        account_type="Personal", currency="CAD", overdraft_limit=Decimal("500.00"),
+        login_id=LOGIN_ID,
+        id=ACCOUNT_ID,
+        title=title,
+        account_number=number,
+        last_four_digits=None,
+        transit_number="90305",
+        institution_number="777",
+        category="Operations",
+        type="Chequing",
+        account_type="Personal",
+        currency="CAD",
+        overdraft_limit=Decimal("500.00"),
         balance=Balance(available=Decimal("5921.16"), current=Decimal("-5421.10"), limit=None),
-        holder=Holder(name="Geneviève Tremblay", email=None, phone_number="514-555-0199",
-                      address=Address("4587 Rue Saint-Denis", "Montréal", "QC", "H2J 2L3", None, "CA")),
-        eft_eligible_ratio=Decimal("0.25"), seen_at=AT, missing_since=None,
+        holder=Holder(
+            name="Geneviève Tremblay",
+            email=None,
+            phone_number="514-555-0199",
+            address=Address("4587 Rue Saint-Denis", "Montréal", "QC", "H2J 2L3", None, "CA"),
+        ),
+        eft_eligible_ratio=Decimal("0.25"),
+        seen_at=AT,
+        missing_since=None,
     )
 
 
-def statement(unique_id: str = "D6EABD8BB4CE6FE129000F983009F1C0", *, number: str | None = "9012087",
-              period_end: date | None = None, file_type: str | None = "PDF") -> StatementRow:
-    return StatementRow(login_id=LOGIN_ID, unique_id=unique_id, account_number=number, file_type=file_type,
-                        position=0, size=4, fetched_at=AT, period_start=None, period_end=period_end)
+def statement(
+    unique_id: str = "D6EABD8BB4CE6FE129000F983009F1C0",
+    *,
+    number: str | None = "9012087",
+    period_end: date | None = None,
+    file_type: str | None = "PDF",
+) -> StatementRow:
+    return StatementRow(
+        login_id=LOGIN_ID,
+        unique_id=unique_id,
+        account_number=number,
+        file_type=file_type,
+        position=0,
+        size=4,
+        fetched_at=AT,
+        period_start=None,
+        period_end=period_end,
+    )
 
 
 def as_csv(rows, kind=TransactionRow, **options) -> list[dict[str, str]]:
@@ -71,11 +112,18 @@ def as_json(rows, kind=TransactionRow) -> list[dict]:
 # -- exact values ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("amount", "text"), [
-    ("1234.5", "1234.50"), ("1234.50", "1234.50"), ("-3.1", "-3.10"), ("0", "0.00"), ("1E+3", "1000.00"),
-    ("0.125", "0.125"),  # never rounded: more places are kept
-    ("92233720368547758.07", "92233720368547758.07"),  # the largest amount the cache holds
-])
+@pytest.mark.parametrize(
+    ("amount", "text"),
+    [
+        ("1234.5", "1234.50"),
+        ("1234.50", "1234.50"),
+        ("-3.1", "-3.10"),
+        ("0", "0.00"),
+        ("1E+3", "1000.00"),
+        ("0.125", "0.125"),  # never rounded: more places are kept
+        ("92233720368547758.07", "92233720368547758.07"),  # the largest amount the cache holds
+    ],
+)
 def test_amounts_are_exact_decimal_strings_in_csv_and_json(amount, text):
     row = transaction(debit=amount)
     assert as_csv([row])[0]["debit"] == text
@@ -92,8 +140,15 @@ def test_csv_has_a_header_and_keeps_bank_text_whole():
     assert text.splitlines()[0] == "date,description,debit,credit,balance,code,account_id,id,login_id"
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
     assert parsed[0] == {
-        "date": "2025-01-31", "description": description, "debit": "3.10", "credit": "", "balance": "1234.50",
-        "code": "", "account_id": ACCOUNT_ID, "id": "t1", "login_id": LOGIN_ID,
+        "date": "2025-01-31",
+        "description": description,
+        "debit": "3.10",
+        "credit": "",
+        "balance": "1234.50",
+        "code": "",
+        "account_id": ACCOUNT_ID,
+        "id": "t1",
+        "login_id": LOGIN_ID,
     }
     assert parsed[1]["description"] == "" and parsed[1]["credit"] == "1500.25" and parsed[1]["debit"] == ""
 
@@ -130,9 +185,19 @@ def test_accounts_are_flattened_whole():
 
 def test_logins_booleans_are_true_and_false():
     login = LoginRow(
-        id=LOGIN_ID, institution="FlinksCapital", environment="offline-sandbox", username="Greatday",
-        type="Personal", is_scheduled_refresh=False, last_refresh=None, synced_at=AT, status="error",
-        status_at=AT, error_code="RETRY_LATER", error_message="The bank could not be reached.", added_at=AT,
+        id=LOGIN_ID,
+        institution="FlinksCapital",
+        environment="offline-sandbox",
+        username="Greatday",
+        type="Personal",
+        is_scheduled_refresh=False,
+        last_refresh=None,
+        synced_at=AT,
+        status="error",
+        status_at=AT,
+        error_code="RETRY_LATER",
+        error_message="The bank could not be reached.",
+        added_at=AT,
     )
     assert as_json([login], LoginRow)[0]["is_scheduled_refresh"] is False
     assert as_csv([login], LoginRow)[0]["is_scheduled_refresh"] == "false"
@@ -147,11 +212,11 @@ def test_rows_of_another_kind_are_refused():
 
 
 def test_spreadsheet_safe_guards_text_cells_only():
-    rows = [transaction("=HYPERLINK(\"http://x\")", balance="-3.10"), transaction("@SUM(A1)")]
+    rows = [transaction('=HYPERLINK("http://x")', balance="-3.10"), transaction("@SUM(A1)")]
     exact = as_csv(rows)
     assert exact[0]["description"] == '=HYPERLINK("http://x")'  # exact by default
     safe = as_csv(rows, spreadsheet_safe=True)
-    assert safe[0]["description"] == "'=HYPERLINK(\"http://x\")" and safe[1]["description"] == "'@SUM(A1)"
+    assert safe[0]["description"] == '\'=HYPERLINK("http://x")' and safe[1]["description"] == "'@SUM(A1)"
     assert safe[0]["balance"] == "-3.10"  # an amount is never touched
 
 

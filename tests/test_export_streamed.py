@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QPushButton
+from test_store_reads import LOGIN, saved, snapshot
 
 from flinks_desktop.core import export
 from flinks_desktop.core.export import ExportCancelled, ExportError, TransactionsExport
 from flinks_desktop.core.store import Store
-from test_store_reads import LOGIN, saved, snapshot
 
 ROWS = 20_000
 
@@ -58,7 +58,8 @@ def test_an_export_writes_what_the_store_reads_in_csv_and_json(cache, tmp_path):
     assert job.run() == ROWS
     with Store.open(cache) as store:
         assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == export.records(
-            store.transactions(LOGIN))  # JSON is exact: spreadsheet_safe is for CSV only
+            store.transactions(LOGIN)
+        )  # JSON is exact: spreadsheet_safe is for CSV only
     assert leftovers(tmp_path) == []
 
 

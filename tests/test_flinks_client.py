@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from scripted_server import Hang, Reply, ScriptedServer, json_reply
 
 from flinks_desktop.core.flinks import (
     Authorized,
@@ -29,7 +30,6 @@ from flinks_desktop.core.flinks import (
     SessionInvalid,
     Unauthorized,
 )
-from scripted_server import Hang, Reply, ScriptedServer, json_reply
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 CUSTOMER = "43387ca6-0391-4c82-857d-70d95f087ecb"
@@ -48,8 +48,15 @@ def sample_reply(name: str, status: int = 200) -> Reply:
 
 
 PENDING = sample_reply("get_accounts_detail_202_operation_pending.json", 202)
-DISPATCHED = json_reply(202, {"FlinksCode": "OPERATION_DISPATCHED", "HttpStatusCode": 202,
-                              "Message": "Your operation is still processing", "RequestId": REQUEST_ID})
+DISPATCHED = json_reply(
+    202,
+    {
+        "FlinksCode": "OPERATION_DISPATCHED",
+        "HttpStatusCode": 202,
+        "Message": "Your operation is still processing",
+        "RequestId": REQUEST_ID,
+    },
+)
 SUMMARY = sample_reply("get_accounts_summary_200.json")
 
 
@@ -94,13 +101,22 @@ def test_authorize_bodies_and_no_auth_headers_without_secrets(server: ScriptedSe
     assert bodies[0] == {"LoginId": LOGIN_ID, "MostRecentCached": True}
     assert set(bodies[0]) == set(json.loads((SAMPLES / "authorize_request_cached.json").read_text()))
     assert bodies[1] == {"LoginId": LOGIN_ID, "MostRecentCached": False}
-    assert bodies[2] == {"Institution": "FlinksCapital", "Username": "Greatday", "Password": "Everyday",
-                         "MostRecentCached": False, "Save": True, "Language": "fr", "Tag": "t1"}
+    assert bodies[2] == {
+        "Institution": "FlinksCapital",
+        "Username": "Greatday",
+        "Password": "Everyday",
+        "MostRecentCached": False,
+        "Save": True,
+        "Language": "fr",
+        "Tag": "t1",
+    }
     # Flinks' own request sample spells "username" in lower case: .NET reads keys either way.
     credentials_sample = json.loads((SAMPLES / "authorize_request_credentials.json").read_text())
     assert {key.lower() for key in bodies[2]} >= {key.lower() for key in credentials_sample}
-    assert bodies[3] == {"RequestId": REQUEST_ID,
-                         "SecurityResponses": {"What shape do people like most?": ["Triangle"]}}
+    assert bodies[3] == {
+        "RequestId": REQUEST_ID,
+        "SecurityResponses": {"What shape do people like most?": ["Triangle"]},
+    }
     for request in server.requests:
         assert "flinks-auth-key" not in request.headers and "x-api-key" not in request.headers
 
@@ -122,8 +138,9 @@ def test_data_bodies_headers_and_delete_path(server: ScriptedServer) -> None:
 
     async def run() -> str:
         async with scripted_client(server, api_key="k3y") as flinks:
-            await flinks.get_accounts_detail(REQUEST_ID, days_of_transactions="Days365",
-                                             accounts_filter=["a1"], with_kyc=True)
+            await flinks.get_accounts_detail(
+                REQUEST_ID, days_of_transactions="Days365", accounts_filter=["a1"], with_kyc=True
+            )
             await flinks.get_accounts_summary(REQUEST_ID)
             await flinks.get_statements(REQUEST_ID, number_of_statements="Months12")
             return await flinks.delete_card(LOGIN_ID)
@@ -132,9 +149,14 @@ def test_data_bodies_headers_and_delete_path(server: ScriptedServer) -> None:
     detail, summary, statement, delete = server.requests
     base = f"/v3/{CUSTOMER}/BankingServices"
     assert (detail.method, detail.path) == ("POST", f"{base}/GetAccountsDetail")
-    assert json.loads(detail.body) == {"RequestId": REQUEST_ID, "WithAccountIdentity": True, "WithKYC": True,
-                                       "WithTransactions": True, "DaysOfTransactions": "Days365",
-                                       "AccountsFilter": ["a1"]}
+    assert json.loads(detail.body) == {
+        "RequestId": REQUEST_ID,
+        "WithAccountIdentity": True,
+        "WithKYC": True,
+        "WithTransactions": True,
+        "DaysOfTransactions": "Days365",
+        "AccountsFilter": ["a1"],
+    }
     assert set(json.loads((SAMPLES / "get_accounts_detail_request.json").read_text())) <= set(json.loads(detail.body))
     assert json.loads(summary.body) == {"RequestId": REQUEST_ID}
     assert json.loads(statement.body) == {"RequestId": REQUEST_ID, "NumberOfStatements": "Months12"}
@@ -333,8 +355,9 @@ def test_summary_detail_with_polling_and_statements(flinks_sandbox) -> None:
             chequing = detail.accounts[0]
             assert chequing.institution_number == "777"
             assert isinstance(chequing.balance.current, Decimal)
-            one = await flinks.get_accounts_detail(session.request_id, accounts_filter=[chequing.id],
-                                                   with_transactions=False)
+            one = await flinks.get_accounts_detail(
+                session.request_id, accounts_filter=[chequing.id], with_transactions=False
+            )
             assert [a.id for a in one.accounts] == [chequing.id] and one.accounts[0].transactions == ()
             statements = await flinks.get_statements(session.request_id)
             assert statements.accounts
@@ -350,8 +373,9 @@ def test_summary_detail_with_polling_and_statements(flinks_sandbox) -> None:
     assert all(r.path.endswith(f"/GetAccountsDetailAsync/{request_id}") for r in polled)
 
 
-@pytest.mark.parametrize(("username", "code"), [("test_pending", "OPERATION_PENDING"),
-                                                ("test_dispatched", "OPERATION_DISPATCHED")])
+@pytest.mark.parametrize(
+    ("username", "code"), [("test_pending", "OPERATION_PENDING"), ("test_dispatched", "OPERATION_DISPATCHED")]
+)
 def test_slow_users_keep_answering_202(flinks_sandbox_factory, username: str, code: str) -> None:
     sandbox = flinks_sandbox_factory(slow_pending_polls=3)
     progress: list[PollProgress] = []
@@ -443,8 +467,14 @@ def test_with_the_right_secrets_a_fresh_token_goes_to_every_authorize(flinks_san
     assert "GetAccountsDetailAsync" in endpoints
     # Each Authorize (login, MFA answer, cached) right after its own token.
     assert [e for e in endpoints if e != "GetAccountsDetailAsync"] == [
-        "GenerateAuthorizeToken", "Authorize", "GenerateAuthorizeToken", "Authorize", "GetAccountsDetail",
-        "GenerateAuthorizeToken", "Authorize", "DeleteCard",
+        "GenerateAuthorizeToken",
+        "Authorize",
+        "GenerateAuthorizeToken",
+        "Authorize",
+        "GetAccountsDetail",
+        "GenerateAuthorizeToken",
+        "Authorize",
+        "DeleteCard",
     ]
     tokens = [r.headers["flinks-auth-key"] for r in requests if r.path.endswith("/Authorize")]
     assert len(set(tokens)) == 3 and "s3cret" not in tokens
@@ -455,8 +485,7 @@ def test_with_the_right_secrets_a_fresh_token_goes_to_every_authorize(flinks_san
 
     lines = [record.getMessage() for record in caplog.records if record.name == LOGGER]
     assert len(lines) == len(requests)
-    for forbidden in ("s3cret", "k3y", "Everyday", *ANSWERS.values(), *tokens,
-                      session.login.id, session.request_id):
+    for forbidden in ("s3cret", "k3y", "Everyday", *ANSWERS.values(), *tokens, session.login.id, session.request_id):
         assert forbidden not in caplog.text
     assert f"[id {session.login.id[:4]}…{session.login.id[-4:]}]" in caplog.text
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from scripted_server import Hang, RawReply, Reply, Script, ScriptedServer, json_reply
 
 from flinks_desktop.core.flinks import (
     AccountsResult,
@@ -33,7 +34,6 @@ from flinks_desktop.core.flinks import (
     Token,
     TransportError,
 )
-from scripted_server import Hang, RawReply, Reply, Script, ScriptedServer, json_reply
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 CUSTOMER = "43387ca6-0391-4c82-857d-70d95f087ecb"
@@ -63,9 +63,7 @@ class Endpoint:
 
 #: Every public call. DeleteCard has no published sample: the 202 one stands in, as it has a Message.
 CALLS: dict[str, Endpoint] = {
-    "token": Endpoint(
-        lambda c: c.generate_authorize_token(), "generate_authorize_token_200.json", (200,), Token
-    ),
+    "token": Endpoint(lambda c: c.generate_authorize_token(), "generate_authorize_token_200.json", (200,), Token),
     "authorize_cached": Endpoint(
         lambda c: c.authorize_cached(LOGIN_ID), "authorize_200_cached.json", (200,), AUTHORIZE_RESULTS
     ),
@@ -87,9 +85,7 @@ CALLS: dict[str, Endpoint] = {
     "detail": Endpoint(
         lambda c: c.get_accounts_detail(REQUEST_ID), "get_accounts_detail_200.json", (200, 202), AccountsResult
     ),
-    "statements": Endpoint(
-        lambda c: c.get_statements(REQUEST_ID), "get_statements_200.json", (200,), StatementsResult
-    ),
+    "statements": Endpoint(lambda c: c.get_statements(REQUEST_ID), "get_statements_200.json", (200,), StatementsResult),
     "delete_card": Endpoint(
         lambda c: c.delete_card(LOGIN_ID), "get_accounts_detail_202_operation_pending.json", (200,), str
     ),
@@ -176,8 +172,7 @@ json_values = st.recursive(
     | st.integers(min_value=-(10**40), max_value=10**40)
     | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=12), children, max_size=4),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
     max_leaves=12,
 )
 raw_numbers = st.from_regex(r"-?[0-9]{1,400}(\.[0-9]{1,40})?([eE][+-]?[0-9]{1,9})?", fullmatch=True)
@@ -241,9 +236,7 @@ def scripts(draw: st.DrawFn) -> tuple[str, list[Script]]:
     """A call, and one to three replies for it (then the server answers 500)."""
     name = draw(st.sampled_from(sorted(CALLS)))
     sample = CALLS[name].sample
-    replies: list[Script] = [
-        Reply(draw(statuses), draw(bodies(sample))) for _ in range(draw(st.integers(1, 3)))
-    ]
+    replies: list[Script] = [Reply(draw(statuses), draw(bodies(sample))) for _ in range(draw(st.integers(1, 3)))]
     return name, [*token_first(name), *replies]
 
 
@@ -278,9 +271,7 @@ def test_the_samples_themselves_parse(server: ScriptedServer) -> None:
     ("name", "own_secret"),
     [("authorize_credentials", PASSWORD), ("answer_mfa", ANSWER), ("summary", ""), ("delete_card", "")],
 )
-def test_error_messages_that_echo_secrets_do_not_leak_them(
-    server: ScriptedServer, name: str, own_secret: str
-) -> None:
+def test_error_messages_that_echo_secrets_do_not_leak_them(server: ScriptedServer, name: str, own_secret: str) -> None:
     """Flinks' message is quoted for unknown codes: what the call sent must not come back in it."""
     echo = f"key {API_KEY} secret {AUTH_SECRET} login {LOGIN_ID} request {REQUEST_ID} {own_secret}"
     body = {"FlinksCode": "SOMETHING_NEW", "Message": echo, "RequestId": REQUEST_ID}

@@ -11,24 +11,29 @@ import sys
 
 import pytest
 from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QPushButton, QWidget
+from scripted_server import ScriptedServer, json_reply
+from test_cli import home, run  # noqa: F401 - fixtures: a data directory of the test's own, main() in-process
+from test_dialogs import child, click, parent, result_of, shown  # noqa: F401 - `parent` is a fixture
 
 from flinks_desktop.core.flinks import SecurityChallenge, UnsupportedChallenge
 from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID
 from flinks_desktop.core.sync import MfaPrompt
 from flinks_desktop.terminal import Progress, TerminalMfa
 from flinks_desktop.ui.mfa_dialog import MfaDialog
-from scripted_server import ScriptedServer, json_reply
-from test_cli import home, run  # noqa: F401 - fixtures: a data directory of the test's own, main() in-process
-from test_dialogs import click, child, parent, result_of, shown  # noqa: F401 - `parent` is a fixture
 
 LOGIN_ID = "b0debb48-f9f1-46c6-80a4-08d7dd88d478"
 CITY = SecurityChallenge("QuestionAndAnswer", "What city were you born in?")
-STREET = SecurityChallenge("MultipleChoice", "Which street did you live on?",
-                           ("Rue Sainte-Catherine", "Rue Sherbrooke", "Boulevard Saint-Laurent"))
+STREET = SecurityChallenge(
+    "MultipleChoice",
+    "Which street did you live on?",
+    ("Rue Sainte-Catherine", "Rue Sherbrooke", "Boulevard Saint-Laurent"),
+)
 SEVERAL = SecurityChallenge("MultipleChoiceMultipleAnswers", "Which cards do you hold?", ("Visa", "Amex", "7"))
 IMAGE = SecurityChallenge("ImageSelection", "Pick your image", (), "an image to choose from")
-CONNECT_SENTENCE = ("The bank asks a security question this app cannot show (an image to choose from). "
-                    "Use Flinks Connect for this connection: it shows every kind of question.")
+CONNECT_SENTENCE = (
+    "The bank asks a security question this app cannot show (an image to choose from). "
+    "Use Flinks Connect for this connection: it shows every kind of question."
+)
 
 
 def prompt(*challenges: SecurityChallenge) -> MfaPrompt:
@@ -116,9 +121,12 @@ def test_an_image_challenge_on_the_terminal_is_the_connect_sentence_before_any_q
 
 def test_the_command_line_ends_an_image_challenge_with_the_sentence(run, monkeypatch):
     """`flinks-desktop sync LOGIN_ID` of a loginId whose cached /Authorize asks for an image."""
-    body = {"HttpStatusCode": 203, "RequestId": "9022abc2-8a2e-4b06-a06e-c3e5449c4d10", "Institution": "FlinksCapital",
-            "SecurityChallenges": [{"Type": "ImageSelection", "Prompt": "Pick your image",
-                                    "Iterables": ["iVBORw0KGgo="]}]}
+    body = {
+        "HttpStatusCode": 203,
+        "RequestId": "9022abc2-8a2e-4b06-a06e-c3e5449c4d10",
+        "Institution": "FlinksCapital",
+        "SecurityChallenges": [{"Type": "ImageSelection", "Prompt": "Pick your image", "Iterables": ["iVBORw0KGgo="]}],
+    }
     with ScriptedServer(otherwise=json_reply(203, body)) as server:
         result = run("--api-url", f"{server.url}/v3/{TOOLBOX_CUSTOMER_ID}", "sync", LOGIN_ID, tty=True)
     assert result.code == 1 and "Traceback" not in result.err

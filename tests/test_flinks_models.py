@@ -92,9 +92,7 @@ def test_authorize_203_mfa() -> None:
     assert isinstance(result, MfaRequired)
     assert result.request_id == "9022abc2-8a2e-4b06-a06e-c3e5449c4d10"
     assert result.institution == "FlinksCapital"
-    assert result.challenges == (
-        SecurityChallenge("QuestionAndAnswer", "What shape do people like most?", ()),
-    )
+    assert result.challenges == (SecurityChallenge("QuestionAndAnswer", "What shape do people like most?", ()),)
 
 
 def test_challenges_keep_their_prompt_and_options_and_say_what_cannot_be_asked() -> None:
@@ -214,8 +212,18 @@ def test_statement_content_is_decoded() -> None:
 def test_nulls_everywhere_the_service_may_send_them() -> None:
     body = editable_sample("get_accounts_detail_200.json")
     account = body["Accounts"][0]
-    for key in ("Title", "AccountNumber", "TransitNumber", "InstitutionNumber", "OverdraftLimit",
-                "Category", "Type", "Currency", "Holder", "AccountType"):
+    for key in (
+        "Title",
+        "AccountNumber",
+        "TransitNumber",
+        "InstitutionNumber",
+        "OverdraftLimit",
+        "Category",
+        "Type",
+        "Currency",
+        "Holder",
+        "AccountType",
+    ):
         account[key] = None
     account["Balance"] = {"Available": None, "Current": None, "Limit": None}
     account["Transactions"][0] |= {"Description": None, "Debit": None, "Credit": None, "Balance": None}
@@ -226,7 +234,10 @@ def test_nulls_everywhere_the_service_may_send_them() -> None:
     assert parsed.balance == Balance(None, None, None)
     (transaction,) = parsed.transactions
     assert (transaction.description, transaction.debit, transaction.credit, transaction.balance) == (
-        None, None, None, None,
+        None,
+        None,
+        None,
+        None,
     )
     assert result.login is not None
     assert (result.login.last_refresh, result.login.is_scheduled_refresh) == (None, False)
@@ -284,8 +295,19 @@ def test_last_refresh_forms_become_utc(text: str, expected: datetime) -> None:
     assert result.login.last_refresh.tzinfo == UTC
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "2025-02-30", "2025-13-01", "2025-01-31T25:00:00",
-                                  "2025-01/31", "0001-01-01T00:00:00+01:00", "２０２５-01-31"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2025-02-30",
+        "2025-13-01",
+        "2025-01-31T25:00:00",
+        "2025-01/31",
+        "0001-01-01T00:00:00+01:00",
+        "２０２５-01-31",
+    ],
+)
 def test_bad_dates_are_dropped_with_a_record(text: str) -> None:
     # Changed: an unreadable LastRefresh used to fail the whole /Authorize; now only it is left out.
     body = editable_sample("authorize_200_cached.json")
@@ -305,18 +327,30 @@ TRANSACTION = "94584aed-7c98-42a4-9836-9f8557db63f5"
 @pytest.mark.parametrize(
     ("edit", "dropped"),
     [
-        (lambda b: b["Accounts"][0]["Balance"].update(Current=True),
-         Dropped("field", "Accounts[0].Balance.Current", "expected a number, got bool", None, ACCOUNT)),
-        (lambda b: b["Accounts"][0]["Balance"].update(Available="5,405.50"),
-         Dropped("field", "Accounts[0].Balance.Available", "expected a number, got text that is not one",
-                 None, ACCOUNT)),
-        (lambda b: b["Accounts"][0].update(Transactions={}),
-         Dropped("field", "Accounts[0].Transactions", "expected a list, got dict", None, ACCOUNT)),
-        (lambda b: b["Accounts"][0]["Transactions"][0].pop("Date"),
-         Dropped("transaction", "Accounts[0].Transactions[0].Date", "missing", TRANSACTION, ACCOUNT)),
-        (lambda b: b["Accounts"][0]["Transactions"][0].update(Date=20250131),
-         Dropped("transaction", "Accounts[0].Transactions[0].Date", "expected a date, got int", TRANSACTION,
-                 ACCOUNT)),
+        (
+            lambda b: b["Accounts"][0]["Balance"].update(Current=True),
+            Dropped("field", "Accounts[0].Balance.Current", "expected a number, got bool", None, ACCOUNT),
+        ),
+        (
+            lambda b: b["Accounts"][0]["Balance"].update(Available="5,405.50"),
+            Dropped(
+                "field", "Accounts[0].Balance.Available", "expected a number, got text that is not one", None, ACCOUNT
+            ),
+        ),
+        (
+            lambda b: b["Accounts"][0].update(Transactions={}),
+            Dropped("field", "Accounts[0].Transactions", "expected a list, got dict", None, ACCOUNT),
+        ),
+        (
+            lambda b: b["Accounts"][0]["Transactions"][0].pop("Date"),
+            Dropped("transaction", "Accounts[0].Transactions[0].Date", "missing", TRANSACTION, ACCOUNT),
+        ),
+        (
+            lambda b: b["Accounts"][0]["Transactions"][0].update(Date=20250131),
+            Dropped(
+                "transaction", "Accounts[0].Transactions[0].Date", "expected a date, got int", TRANSACTION, ACCOUNT
+            ),
+        ),
         (lambda b: b["Accounts"][0].pop("Id"), Dropped("account", "Accounts[0].Id", "missing")),
         (lambda b: b["Accounts"].append(7), Dropped("account", "Accounts[1]", "expected an object, got int")),
         (lambda b: b["Login"].update(Id=5602459), Dropped("field", "Login", "Id: expected a string, got int")),

@@ -19,6 +19,7 @@ from http import HTTPStatus
 from pathlib import Path
 
 import pytest
+from scripted_server import RawReply, Reply, ScriptedServer, json_reply
 
 from flinks_desktop.core.flinks import (
     Authorized,
@@ -29,7 +30,6 @@ from flinks_desktop.core.flinks import (
     TransportError,
 )
 from flinks_desktop.core.flinks.client import ApiCall, retry_after
-from scripted_server import RawReply, Reply, ScriptedServer, json_reply
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 CUSTOMER = "43387ca6-0391-4c82-857d-70d95f087ecb"
@@ -45,15 +45,20 @@ DROPPED = RawReply(b"")  # the connection closes before any answer
 def with_headers(status: int, body: object, **headers: str) -> RawReply:
     """A JSON reply with extra headers (Retry-After)."""
     data = json.dumps(body).encode()
-    head = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Content-Type: application/json",
-            f"Content-Length: {len(data)}", "Connection: close",
-            *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items())]
+    head = [
+        f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(data)}",
+        "Connection: close",
+        *(f"{name.replace('_', '-')}: {value}" for name, value in headers.items()),
+    ]
     return RawReply(("\r\n".join(head) + "\r\n\r\n").encode() + data)
 
 
 def too_many(status: int = 429, **headers: str) -> RawReply:
-    return with_headers(status, {"HttpStatusCode": status, "FlinksCode": "TOO_MANY_REQUESTS",
-                                 "Message": "Too many requests"}, **headers)
+    return with_headers(
+        status, {"HttpStatusCode": status, "FlinksCode": "TOO_MANY_REQUESTS", "Message": "Too many requests"}, **headers
+    )
 
 
 class Waits:
@@ -73,8 +78,13 @@ def server() -> Iterator[ScriptedServer]:
 
 
 def client(url: str, waits: Waits, calls: list[ApiCall] | None = None, **options: object) -> FlinksClient:
-    return FlinksClient(f"{url}/v3/{CUSTOMER}", poll_interval=0.001, sleep=waits,
-                        on_call=None if calls is None else calls.append, **options)  # type: ignore[arg-type]
+    return FlinksClient(
+        f"{url}/v3/{CUSTOMER}",
+        poll_interval=0.001,
+        sleep=waits,
+        on_call=None if calls is None else calls.append,
+        **options,
+    )  # type: ignore[arg-type]
 
 
 def summary(url: str, waits: Waits, calls: list[ApiCall] | None = None, **options: object):
@@ -217,8 +227,9 @@ def test_authorize_delete_card_and_tokens_are_never_repeated(server: ScriptedSer
     with pytest.raises((ServerError, TransportError, RateLimited)):
         asyncio.run(run())
     assert len(server.requests) == 1 and waits.asked == []
-    assert server.requests[0].path.split("/")[4] == ("GenerateAuthorizeToken" if name == "token" else
-                                                     "DeleteCard" if name == "delete_card" else "Authorize")
+    assert server.requests[0].path.split("/")[4] == (
+        "GenerateAuthorizeToken" if name == "token" else "DeleteCard" if name == "delete_card" else "Authorize"
+    )
 
 
 @pytest.mark.parametrize("fault", [UNAVAILABLE, DROPPED], ids=["503", "dropped"])
@@ -250,7 +261,11 @@ def test_a_rate_limited_cached_authorize_is_tried_again_with_a_fresh_token(serve
     assert isinstance(asyncio.run(run()), Authorized)
     assert waits.asked == [2.0]
     assert [(c.endpoint, c.status) for c in calls] == [
-        ("GenerateAuthorizeToken", 200), ("Authorize", 429), ("GenerateAuthorizeToken", 200), ("Authorize", 200)]
+        ("GenerateAuthorizeToken", 200),
+        ("Authorize", 429),
+        ("GenerateAuthorizeToken", 200),
+        ("Authorize", 200),
+    ]
     sent = [r.headers["flinks-auth-key"] for r in server.requests if r.path.endswith("/Authorize")]
     assert sent == ["first-token", "second-token"]  # a token is single-use
 
@@ -273,7 +288,10 @@ def test_an_authorize_after_a_retried_read_is_sent_once(server: ScriptedServer) 
 
     assert isinstance(asyncio.run(run()), Authorized)
     assert [r.path.rsplit("/", 1)[1] for r in server.requests] == [
-        "GetAccountsSummary", "GetAccountsSummary", "Authorize"]
+        "GetAccountsSummary",
+        "GetAccountsSummary",
+        "Authorize",
+    ]
 
 
 # -- Retry-After ------------------------------------------------------------------------------------------
@@ -281,9 +299,20 @@ def test_an_authorize_after_a_retried_read_is_sent_once(server: ScriptedServer) 
 
 @pytest.mark.parametrize(
     ("header", "seconds"),
-    [("120", 120.0), (" 3 ", 3.0), ("0", 0.0), ("1.5", 1.5), ("-5", 0.0),
-     ("Wed, 21 Oct 2026 07:28:30 GMT", 30.0), ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),
-     (None, None), ("", None), ("soon", None), ("inf", None), ("nan", None)],
+    [
+        ("120", 120.0),
+        (" 3 ", 3.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("-5", 0.0),
+        ("Wed, 21 Oct 2026 07:28:30 GMT", 30.0),
+        ("Wed, 21 Oct 2026 07:27:00 GMT", 0.0),
+        (None, None),
+        ("", None),
+        ("soon", None),
+        ("inf", None),
+        ("nan", None),
+    ],
 )
 def test_retry_after_in_seconds_or_as_an_http_date(header: str | None, seconds: float | None) -> None:
     now = datetime(2026, 10, 21, 7, 28, tzinfo=UTC)
@@ -346,7 +375,8 @@ class ResettingServer:
         while b"\r\n\r\n" not in data:
             data += connection.recv(4096)
         head, _, body = data.partition(b"\r\n\r\n")
-        length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                       if line.lower().startswith(b"content-length:")), 0)
+        length = next(
+            (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0
+        )
         while len(body) < length:
             body += connection.recv(4096)

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from scripted_server import Reply, ScriptedServer, json_reply
 
 from flinks_desktop.core.flinks import (
     Account,
@@ -31,7 +32,6 @@ from flinks_desktop.core.flinks import (
     check_answerable,
 )
 from flinks_desktop.core.flinks.models import loads, parse_accounts, parse_authorize, parse_statements
-from scripted_server import Reply, ScriptedServer, json_reply
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"
 CUSTOMER = "43387ca6-0391-4c82-857d-70d95f087ecb"
@@ -63,26 +63,51 @@ def loose_detail(login_id: str = LOGIN_ID, request_id: str = REQUEST_ID) -> dict
     body = sample("get_accounts_detail_200.json")
     body["RequestId"], body["Login"]["Id"] = request_id, login_id
     chequing = body["Accounts"][0]
-    chequing["TransitNumber"] = 12347          # int? in Flinks' C# SDK
-    chequing["InstitutionNumber"] = 777        # idem
-    chequing["Holder"] = "Testing"             # a string in a public Node client's tests
+    chequing["TransitNumber"] = 12347  # int? in Flinks' C# SDK
+    chequing["InstitutionNumber"] = 777  # idem
+    chequing["Holder"] = "Testing"  # a string in a public Node client's tests
     chequing["Balance"] = {"Available": None, "Current": "<HUGE>", "Limit": "5105.50"}
-    chequing["OverdraftLimit"] = "100.5"       # an amount as a numeric string
+    chequing["OverdraftLimit"] = "100.5"  # an amount as a numeric string
     payroll = chequing["Transactions"][0]
-    payroll["Code"] = 7                        # "number, null" in Flinks' help centre
+    payroll["Code"] = 7  # "number, null" in Flinks' help centre
     chequing["Transactions"] += [
-        {"Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a01", "Date": "2019/05/09", "Description": "Older data",
-         "Debit": "12.30", "Credit": None, "Balance": 5093.3, "Code": None},
-        {"Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02", "Description": "Missing its date",
-         "Debit": 1, "Credit": None, "Balance": None},
+        {
+            "Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a01",
+            "Date": "2019/05/09",
+            "Description": "Older data",
+            "Debit": "12.30",
+            "Credit": None,
+            "Balance": 5093.3,
+            "Code": None,
+        },
+        {
+            "Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02",
+            "Description": "Missing its date",
+            "Debit": 1,
+            "Credit": None,
+            "Balance": None,
+        },
         {"Date": "2025-01-30", "Description": "Missing its id", "Debit": 2, "Credit": None, "Balance": None},
-        {"Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a04", "Date": "2025-01-29", "Description": "Text code",
-         "Debit": None, "Credit": 0.1, "Balance": 5000, "Code": "DEP"},
+        {
+            "Id": "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a04",
+            "Date": "2025-01-29",
+            "Description": "Text code",
+            "Debit": None,
+            "Credit": 0.1,
+            "Balance": 5000,
+            "Code": "DEP",
+        },
     ]
     card = {  # as GetAccountsSummary's accounts come from the real Flinks Capital: no Type
-        "Id": CARD, "Title": "Visa", "AccountNumber": "420024******4242", "LastFourDigits": 4242,
+        "Id": CARD,
+        "Title": "Visa",
+        "AccountNumber": "420024******4242",
+        "LastFourDigits": 4242,
         "Balance": {"Available": None, "Current": -250.75, "Limit": 5000},
-        "Category": "Credits", "Currency": "CAD", "Holder": None, "Transactions": [],
+        "Category": "Credits",
+        "Currency": "CAD",
+        "Holder": None,
+        "Transactions": [],
     }
     body["Accounts"].append(card)
     return body
@@ -92,8 +117,12 @@ def loose_statements(login_id: str = LOGIN_ID, request_id: str = REQUEST_ID, *fi
     body = sample("get_statements_200.json")
     body["RequestId"], body["Login"]["Id"] = request_id, login_id
     body["StatementsByAccount"] = [
-        {"AccountNumber": "7641238",
-         "Statements": [{"UniqueId": unique_id, "FileType": "PDF", "Base64Bytes": data} for unique_id, data in files]},
+        {
+            "AccountNumber": "7641238",
+            "Statements": [
+                {"UniqueId": unique_id, "FileType": "PDF", "Base64Bytes": data} for unique_id, data in files
+            ],
+        },
         {"AccountNumber": "420024******4242", "Statements": []},  # real instances may send empty lists
     ]
     return body
@@ -104,8 +133,11 @@ def two_questions(request_id: str = REQUEST_ID) -> dict:
     body["RequestId"] = request_id
     body["SecurityChallenges"] = [
         {"Type": "QuestionAndAnswer", "Prompt": "What city were you born in?"},
-        {"Type": "MultipleChoice", "Prompt": "Which street did you live on?",
-         "Iterables": ["Rue Sainte-Catherine", "Rue Sherbrooke", "Boulevard Saint-Laurent"]},
+        {
+            "Type": "MultipleChoice",
+            "Prompt": "Which street did you live on?",
+            "Iterables": ["Rue Sainte-Catherine", "Rue Sherbrooke", "Boulevard Saint-Laurent"],
+        },
     ]
     return body
 
@@ -149,8 +181,13 @@ def test_the_loose_shapes_are_read_exactly() -> None:
     assert card.balance.current == Decimal("-250.75") and card.unread_transactions == 0
     assert result.all_accounts_read
     assert result.dropped == (
-        Dropped("transaction", "Accounts[0].Transactions[2].Date", "missing",
-                "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02", CHEQUING),
+        Dropped(
+            "transaction",
+            "Accounts[0].Transactions[2].Date",
+            "missing",
+            "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02",
+            CHEQUING,
+        ),
         Dropped("transaction", "Accounts[0].Transactions[3].Id", "missing", None, CHEQUING),
     )
 
@@ -168,8 +205,15 @@ def test_a_code_is_a_number_or_a_string(value: object, expected: str | None) -> 
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1500.25, Decimal("1500.25")), ("1500.25", Decimal("1500.25")), (" -0.10 ", Decimal("-0.10")),
-     (".5", Decimal(".5")), (15, Decimal(15)), ("", None), (None, None)],
+    [
+        (1500.25, Decimal("1500.25")),
+        ("1500.25", Decimal("1500.25")),
+        (" -0.10 ", Decimal("-0.10")),
+        (".5", Decimal(".5")),
+        (15, Decimal(15)),
+        ("", None),
+        (None, None),
+    ],
 )
 def test_an_amount_is_a_number_or_a_numeric_string(value: object, expected: Decimal | None) -> None:
     body = sample("get_accounts_detail_200.json")
@@ -187,8 +231,7 @@ def test_an_amount_in_no_known_shape_is_dropped_not_guessed(value: object) -> No
     (transaction,) = result.accounts[0].transactions
     assert transaction.credit is None and transaction.debit == Decimal("1000.4")  # the rest of the row stays
     (dropped,) = result.dropped
-    assert (dropped.what, dropped.path, dropped.account_id) == (
-        "field", "Accounts[0].Transactions[0].Credit", CHEQUING)
+    assert (dropped.what, dropped.path, dropped.account_id) == ("field", "Accounts[0].Transactions[0].Credit", CHEQUING)
     assert str(value) not in dropped.reason
 
 
@@ -219,8 +262,9 @@ def test_a_200_after_mfa_without_login_goes_on_with_the_known_session() -> None:
 
 def test_mfa_kinds() -> None:
     body = two_questions()
-    body["SecurityChallenges"].append({"Type": "MultipleChoiceMultipleAnswers", "Prompt": "Which apply?",
-                                       "Iterables": ["A", 2]})
+    body["SecurityChallenges"].append(
+        {"Type": "MultipleChoiceMultipleAnswers", "Prompt": "Which apply?", "Iterables": ["A", 2]}
+    )
     result = parse_authorize(203, body)
     assert isinstance(result, MfaRequired)
     city, street, several = result.challenges
@@ -233,10 +277,14 @@ def test_mfa_kinds() -> None:
 @pytest.mark.parametrize(
     ("challenge", "why"),
     [
-        ({"Type": "ImageSelection", "Prompt": "Pick your image", "Iterables": ["iVBORw0KGgo=", "iVBORw0KGgp="]},
-         "an image to choose from"),
-        ({"Type": "MultipleChoice", "Prompt": "Pick one", "Iterables": [{"Url": "https://bank.example/1.png"}]},
-         "choices this app cannot read"),
+        (
+            {"Type": "ImageSelection", "Prompt": "Pick your image", "Iterables": ["iVBORw0KGgo=", "iVBORw0KGgp="]},
+            "an image to choose from",
+        ),
+        (
+            {"Type": "MultipleChoice", "Prompt": "Pick one", "Iterables": [{"Url": "https://bank.example/1.png"}]},
+            "choices this app cannot read",
+        ),
         ({"Type": "MultipleChoice", "Prompt": "Pick one", "Iterables": []}, "a choice without options"),
         ({"Type": "QuestionAndAnswer"}, "a question without text"),
         ({"Type": "SecurityKey", "Prompt": "Touch your key"}, "a kind of question this app does not know: SecurityKey"),
@@ -296,8 +344,9 @@ def test_a_live_refresh_of_a_real_instance_through_the_client(server: ScriptedSe
             first = await flinks.authorize_live(LOGIN_ID)
             assert isinstance(first, MfaRequired) and len(first.challenges) == 2
             city, street = first.challenges
-            second = await flinks.answer_mfa(first.request_id, {city.prompt: ["Montreal"],
-                                                                street.prompt: [street.options[1]]})
+            second = await flinks.answer_mfa(
+                first.request_id, {city.prompt: ["Montreal"], street.prompt: [street.options[1]]}
+            )
             assert isinstance(second, MfaRequired) and second.request_id == REQUEST_ID
             (country,) = second.challenges
             third = await flinks.answer_mfa(second.request_id, {country.prompt: ["Canada"]})
@@ -309,8 +358,10 @@ def test_a_live_refresh_of_a_real_instance_through_the_client(server: ScriptedSe
     assert isinstance(authorized, Authorized)
     assert (authorized.request_id, authorized.login) == (REQUEST_ID, None)
     answers = [json.loads(request.body)["SecurityResponses"] for request in server.requests[1:3]]
-    assert answers == [{"What city were you born in?": ["Montreal"], "Which street did you live on?": ["Rue Sherbrooke"]},
-                       {"What is the best country on earth?": ["Canada"]}]
+    assert answers == [
+        {"What city were you born in?": ["Montreal"], "Which street did you live on?": ["Rue Sherbrooke"]},
+        {"What is the best country on earth?": ["Canada"]},
+    ]
     assert accounts == parse_accounts(loads(raw_json(loose_detail())))  # as the readers read it
     assert accounts.accounts[0].balance.current == Decimal(HUGE)
     assert len(accounts.dropped) == 2

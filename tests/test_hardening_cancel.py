@@ -21,8 +21,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from fault_server import LOGIN_ID, PENDING, FaultServer, Slow, wait_for
+
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import FlinksClient
 from flinks_desktop.core.settings import Settings, custom_api
@@ -118,8 +118,9 @@ def test_refresh_all_cancelled_names_the_connections_whose_data_is_kept(flinks, 
             try:
                 assert (await sync.link(LOGIN_ID, "FlinksCapital")).ok
                 task: asyncio.Task | None = None
-                task = asyncio.create_task(sync.refresh_all(
-                    progress=lambda step: task.cancel() if step.stage == "saving" else None))
+                task = asyncio.create_task(
+                    sync.refresh_all(progress=lambda step: task.cancel() if step.stage == "saving" else None)
+                )
                 with pytest.raises(SyncCancelled) as caught:
                     await task
                 return caught.value
@@ -127,8 +128,9 @@ def test_refresh_all_cancelled_names_the_connections_whose_data_is_kept(flinks, 
                 await sync.close()
 
     cancelled = asyncio.run(scenario())
-    assert cancelled.message == ("Cancelled, but the new data of 1 connection was already being saved and is "
-                                 "kept; nothing else was saved.")
+    assert cancelled.message == (
+        "Cancelled, but the new data of 1 connection was already being saved and is kept; nothing else was saved."
+    )
     assert [result.login_id for result in cancelled.kept] == [LOGIN_ID]
     assert generations(cache) == {f"GEN{flinks.generation:04d}"}
 
@@ -137,10 +139,20 @@ def test_refresh_all_cancelled_names_the_connections_whose_data_is_kept(flinks, 
 
 
 def cli(home: Path, *args: str) -> subprocess.Popen:
-    environment = {**os.environ, paths.HOME_VARIABLE: str(home), "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    return subprocess.Popen([sys.executable, "-m", "flinks_desktop", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment)
+    environment = {
+        **os.environ,
+        paths.HOME_VARIABLE: str(home),
+        "FLINKS_DESKTOP_POLL_INTERVAL": "0.05",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "flinks_desktop", *args],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
 
 
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
@@ -202,8 +214,9 @@ def window_on(make_window):
 def test_cancel_in_the_window_says_what_the_cache_holds(qtbot, window_on, flinks) -> None:
     window = window_on(flinks.api_url)
     window.on_login_captured(LOGIN_ID, "FlinksCapital")
-    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
-                    timeout=30_000)
+    qtbot.waitUntil(
+        lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID, timeout=30_000
+    )
     cache = window.workspace.cache_path
     status = window.statusBar()
 
@@ -216,6 +229,7 @@ def test_cancel_in_the_window_says_what_the_cache_holds(qtbot, window_on, flinks
             on_progress(step)
             if step.stage == stage:
                 window.cancel_sync()
+
         return progress
 
     window.on_progress = cancel_at("saving")
@@ -229,8 +243,7 @@ def test_cancel_in_the_window_says_what_the_cache_holds(qtbot, window_on, flinks
     before = generations(cache)
     window.on_progress = on_progress
     window.refresh_selected(live=False)
-    qtbot.waitUntil(lambda: flinks.calls("GetAccountsDetail") and "Fetching" in status.currentMessage(),
-                    timeout=10_000)
+    qtbot.waitUntil(lambda: flinks.calls("GetAccountsDetail") and "Fetching" in status.currentMessage(), timeout=10_000)
     window.cancel_sync()
     qtbot.waitUntil(lambda: window._sync_task is None, timeout=10_000)
     flinks.clear()

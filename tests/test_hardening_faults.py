@@ -17,8 +17,6 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backends import fail
-
 from fault_server import (
     LOGIN_ID,
     PENDING,
@@ -31,13 +29,15 @@ from fault_server import (
     flinks_error,
     reply_with_headers,
 )
+from keyring.backends import fail
+from scripted_server import Reply
+
 from flinks_desktop import cli
 from flinks_desktop.cli import main
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import FlinksClient, PollProgress, TransportError
 from flinks_desktop.core.settings import Settings, custom_api
 from flinks_desktop.core.sync import SyncProgress
-from scripted_server import Reply
 
 TIMEOUT = 1.5
 #: What the process may take on top of the deadline it was given (start-up, the good calls).
@@ -57,31 +57,57 @@ class Row:
 
 
 ROWS = {
-    "slow": Row("Authorize", Slow(30, Reply(200, b"{}")), "Flinks did not answer in time (the call took longer "
-                "than 1.5 s)."),
+    "slow": Row(
+        "Authorize", Slow(30, Reply(200, b"{}")), "Flinks did not answer in time (the call took longer than 1.5 s)."
+    ),
     "trickled body": Row("GetAccountsDetail", Trickle(every=0.3), "Flinks did not answer in time"),
     "dropped mid-body": Row("Authorize", Dropped(), "The connection to Flinks failed. Check the network"),
-    "5xx": Row("Authorize", Reply(503, b'{"HttpStatusCode": 503}'), "Flinks had a problem on its side. Try again "
-               "later."),
+    "5xx": Row(
+        "Authorize", Reply(503, b'{"HttpStatusCode": 503}'), "Flinks had a problem on its side. Try again later."
+    ),
     "HTML 502": Row("Authorize", HTML_502, "Flinks had a problem on its side. Try again later."),
-    "invalid JSON": Row("GetAccountsDetail", Reply(200, b"{not json at all"), "Flinks sent an answer this app "
-                        "cannot read. Report this problem to support."),
-    "truncated JSON": Row("GetAccountsDetail", Reply(200, b'{"HttpStatusCode": 200, "Accounts": [{"Id": "27a'),
-                          "Flinks sent an answer this app cannot read."),
-    "endless 202": Row(("GetAccountsDetail", "GetAccountsDetailAsync"), PENDING,
-                       "Flinks is taking too long to prepare the data: it was still preparing it after "),
-    "429 with Retry-After": Row("Authorize", reply_with_headers(
-        429, b'{"HttpStatusCode": 429, "FlinksCode": "TOO_MANY_REQUESTS"}', {"Retry-After": "1"}),
-        "Flinks received too many requests. Wait a minute, then try again. (TOO_MANY_REQUESTS)", within=3 + SLACK),
-    "SESSION_EXPIRED": Row("GetAccountsDetail", flinks_error(401, "SESSION_EXPIRED"),
-                           "The Flinks session is no longer valid. Start the connection again. (SESSION_EXPIRED)"),
+    "invalid JSON": Row(
+        "GetAccountsDetail",
+        Reply(200, b"{not json at all"),
+        "Flinks sent an answer this app cannot read. Report this problem to support.",
+    ),
+    "truncated JSON": Row(
+        "GetAccountsDetail",
+        Reply(200, b'{"HttpStatusCode": 200, "Accounts": [{"Id": "27a'),
+        "Flinks sent an answer this app cannot read.",
+    ),
+    "endless 202": Row(
+        ("GetAccountsDetail", "GetAccountsDetailAsync"),
+        PENDING,
+        "Flinks is taking too long to prepare the data: it was still preparing it after ",
+    ),
+    "429 with Retry-After": Row(
+        "Authorize",
+        reply_with_headers(429, b'{"HttpStatusCode": 429, "FlinksCode": "TOO_MANY_REQUESTS"}', {"Retry-After": "1"}),
+        "Flinks received too many requests. Wait a minute, then try again. (TOO_MANY_REQUESTS)",
+        within=3 + SLACK,
+    ),
+    "SESSION_EXPIRED": Row(
+        "GetAccountsDetail",
+        flinks_error(401, "SESSION_EXPIRED"),
+        "The Flinks session is no longer valid. Start the connection again. (SESSION_EXPIRED)",
+    ),
     "oversized body": Row("GetAccountsDetail", Huge(), "Flinks sent an answer larger than 256 MB"),
-    "CARD_IN_USE": Row("DeleteCard", flinks_error(409, "CARD_IN_USE"), "Flinks did not delete the card, so "
-                       "nothing was removed: Flinks is still processing this login.", command="delete-card"),
-    "dropped delete": Row("DeleteCard", Dropped(), "Flinks may or may not have deleted the card: the request "
-                          "was sent, but no clear answer came back", command="delete-card"),
-    "deleted elsewhere": Row("DeleteCard", flinks_error(401, "INVALID_LOGIN"), "this login no longer exists at "
-                             "Flinks", command="delete-card"),
+    "CARD_IN_USE": Row(
+        "DeleteCard",
+        flinks_error(409, "CARD_IN_USE"),
+        "Flinks did not delete the card, so nothing was removed: Flinks is still processing this login.",
+        command="delete-card",
+    ),
+    "dropped delete": Row(
+        "DeleteCard",
+        Dropped(),
+        "Flinks may or may not have deleted the card: the request was sent, but no clear answer came back",
+        command="delete-card",
+    ),
+    "deleted elsewhere": Row(
+        "DeleteCard", flinks_error(401, "INVALID_LOGIN"), "this login no longer exists at Flinks", command="delete-card"
+    ),
 }
 
 
@@ -116,11 +142,14 @@ def snapshot(cache: Path) -> dict[str, list[tuple]]:
     with closing(sqlite3.connect(cache)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
-        rows = {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
-                for table in ("accounts", "transactions", "statements")}
+        rows = {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+            for table in ("accounts", "transactions", "statements")
+        }
         rows["logins"] = db.execute(
             "SELECT id, institution, environment, username, type, is_scheduled_refresh, last_refresh, synced_at, "
-            "added_at, tag FROM logins").fetchall()
+            "added_at, tag FROM logins"
+        ).fetchall()
     return rows
 
 
@@ -152,8 +181,10 @@ def test_each_fault_ends_in_one_sentence_in_time_with_the_snapshot_untouched(nam
     else:
         assert LOGIN_ID in listing
     if name == "deleted elsewhere":  # Flinks no longer knows it: what is left here can be removed
-        assert lines[1:] == [f"Flinks no longer knows this card. Remove it from this computer with: "
-                             f"flinks-desktop delete-card {LOGIN_ID} --local-only"]
+        assert lines[1:] == [
+            f"Flinks no longer knows this card. Remove it from this computer with: "
+            f"flinks-desktop delete-card {LOGIN_ID} --local-only"
+        ]
         assert run(capsys, *api, "delete-card", LOGIN_ID, "--local-only", "--yes")[0] == 0
     else:
         assert len(lines) == 1, err
@@ -224,8 +255,9 @@ def test_the_progress_line_says_how_long_it_waited_and_for_how_long_it_will(monk
             pass
 
     terminal = Terminal()
-    Progress(terminal)(SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=3, elapsed=12.4,
-                                    limit=1800.0))
+    Progress(terminal)(
+        SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=3, elapsed=12.4, limit=1800.0)
+    )
     assert terminal.text == "\r\x1b[KWaiting for Flinks… 12 s (at most 30 min)"
 
 
@@ -241,8 +273,9 @@ def test_the_command_line_takes_a_timeout_for_sync_and_add(capsys, home) -> None
 
 #: The rows a refresh meets (the deadline rows run below with the environment's own wait, the
 #: deletion rows through the delete dialog).
-WINDOW_REFRESH_ROWS = [name for name, row in ROWS.items()
-                       if row.command == "sync" and name not in ("slow", "trickled body", "endless 202")]
+WINDOW_REFRESH_ROWS = [
+    name for name, row in ROWS.items() if row.command == "sync" and name not in ("slow", "trickled body", "endless 202")
+]
 
 
 @pytest.fixture
@@ -265,8 +298,9 @@ def test_a_refresh_in_the_window_ends_in_the_same_sentence(name, qtbot, window_o
     flinks.clear()
     window = window_on(flinks.api_url)
     window.on_login_captured(LOGIN_ID, "FlinksCapital")
-    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID, timeout=20_000
+    )
     cache = window.workspace.cache_path
     before = snapshot(cache)
     row = ROWS[name]
@@ -285,8 +319,9 @@ def test_a_refresh_in_the_window_ends_in_the_same_sentence(name, qtbot, window_o
 
 def test_the_window_says_how_long_it_waits_at_most(window_on, flinks) -> None:
     window = window_on(flinks.api_url)
-    window.on_progress(SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=2, elapsed=12.2,
-                                    limit=1800.0))
+    window.on_progress(
+        SyncProgress(LOGIN_ID, "waiting", endpoint="GetAccountsDetail", attempt=2, elapsed=12.2, limit=1800.0)
+    )
     assert window.statusBar().currentMessage() == "Flinks is preparing the data… waited 12 s, gives up after 30 min"
     window.on_progress(SyncProgress(LOGIN_ID, "statements"))
     assert window.statusBar().currentMessage() == "Fetching statements…"
@@ -305,12 +340,18 @@ class WindowRow:
 
 
 WINDOW_DEADLINE_ROWS = {
-    "slow": WindowRow({"Authorize": Slow(30, Reply(200, b"{}"))},
-                      f"Flinks did not answer in time (the call took longer than {WAIT} s). Try again later."),
-    "endless 202": WindowRow({"GetAccountsDetail": PENDING, "GetAccountsDetailAsync": PENDING},
-                             "Flinks is taking too long to prepare the data: it was still preparing it after "),
-    "trickled body": WindowRow({"GetAccountsDetail": Trickle(every=0.3)},
-                               f"Flinks did not answer in time (the call took longer than {WAIT} s). Try again later."),
+    "slow": WindowRow(
+        {"Authorize": Slow(30, Reply(200, b"{}"))},
+        f"Flinks did not answer in time (the call took longer than {WAIT} s). Try again later.",
+    ),
+    "endless 202": WindowRow(
+        {"GetAccountsDetail": PENDING, "GetAccountsDetailAsync": PENDING},
+        "Flinks is taking too long to prepare the data: it was still preparing it after ",
+    ),
+    "trickled body": WindowRow(
+        {"GetAccountsDetail": Trickle(every=0.3)},
+        f"Flinks did not answer in time (the call took longer than {WAIT} s). Try again later.",
+    ),
 }
 
 
@@ -353,8 +394,9 @@ def window_waiting(make_window):
 
         window = make_window(faults_environment)
         window.on_login_captured(LOGIN_ID, "FlinksCapital")
-        qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
-                        timeout=20_000)
+        qtbot.waitUntil(
+            lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID, timeout=20_000
+        )
         return window
 
     return build
@@ -386,8 +428,10 @@ def test_a_deadline_in_the_window_ends_at_the_environments_wait(name, qtbot, win
     assert shown.startswith(row.said), shown
     if name == "endless 202":
         assert shown.endswith(f"and this app waits {WAIT} s at most. Try again later."), shown
-        assert any(status.startswith("Flinks is preparing the data… waited ") and
-                   status.endswith(f", gives up after {WAIT} s") for status in statuses), statuses
+        assert any(
+            status.startswith("Flinks is preparing the data… waited ") and status.endswith(f", gives up after {WAIT} s")
+            for status in statuses
+        ), statuses
     assert WAIT <= took < WAIT + SLACK, f"{name}: {took:.1f} s"
     assert loop.longest < 0.5, f"the window did not answer for {loop.longest:.2f} s"  # it stayed responsive
     assert snapshot(cache) == before  # nothing lost
@@ -426,10 +470,15 @@ def test_the_wait_counts_the_seconds_between_two_polls(qtbot, window_waiting, fl
 #: What the delete dialog says for each deletion row: its title, and how its sentence begins.
 WINDOW_DELETE_ROWS = {
     "dropped delete": ("Flinks may or may not have deleted the card", "Flinks may or may not have deleted the card"),
-    "CARD_IN_USE": ("Nothing was deleted", "Flinks did not delete the card, so nothing was removed: Flinks is "
-                    "still processing this login."),
-    "deleted elsewhere": ("Flinks no longer knows this card", "Flinks did not delete the card, so nothing was "
-                          "removed: The username or password is wrong, or this login no longer exists at Flinks."),
+    "CARD_IN_USE": (
+        "Nothing was deleted",
+        "Flinks did not delete the card, so nothing was removed: Flinks is still processing this login.",
+    ),
+    "deleted elsewhere": (
+        "Flinks no longer knows this card",
+        "Flinks did not delete the card, so nothing was "
+        "removed: The username or password is wrong, or this login no longer exists at Flinks.",
+    ),
 }
 
 
@@ -440,8 +489,9 @@ def test_a_deletion_fault_is_said_in_the_dialog_and_removes_nothing(name, qtbot,
     flinks.clear()
     window = window_on(flinks.api_url)
     window.on_login_captured(LOGIN_ID, "FlinksCapital")
-    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID, timeout=20_000
+    )
     before = snapshot(window.workspace.cache_path)
     install(flinks, ROWS[name])
     title, sentence = WINDOW_DELETE_ROWS[name]

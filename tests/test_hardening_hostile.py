@@ -19,14 +19,14 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from fault_server import LOGIN_ID, REQUEST_ID, _authorize_body, _detail_body, _statements_body
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scripted_server import Reply, ScriptedServer, json_reply
 
-from fault_server import LOGIN_ID, REQUEST_ID, _authorize_body, _detail_body, _statements_body
 from flinks_desktop.core.flinks import FlinksClient
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync, SyncResult
-from scripted_server import Reply, ScriptedServer, json_reply
 
 OTHER_LOGIN = "0badc0de-1111-4222-8333-444455556666"
 DETAIL = json.loads(_detail_body(6).replace(b"GEN@@@@", b"GOOD"))
@@ -34,31 +34,73 @@ AUTHORIZE = json.loads(_authorize_body())
 STATEMENTS = json.loads(_statements_body())
 #: Text no cache, terminal or screen should choke on.
 NASTY = [
-    "\ud800", "a\udfffb", "\x00", "\x1b[31mRED\x1b[0m", "\u202egnp.exe", "\r\n", "", " ", "\ufeff",
-    "\U0001F600", "Ω≈ç√", "x" * 5000, "\x7f\x9f", "'; DROP TABLE transactions; --", "NEAR(\"a\" \"b\")",
+    "\ud800",
+    "a\udfffb",
+    "\x00",
+    "\x1b[31mRED\x1b[0m",
+    "\u202egnp.exe",
+    "\r\n",
+    "",
+    " ",
+    "\ufeff",
+    "\U0001f600",
+    "Ω≈ç√",
+    "x" * 5000,
+    "\x7f\x9f",
+    "'; DROP TABLE transactions; --",
+    'NEAR("a" "b")',
 ]
 hostile_text = st.one_of(
     st.sampled_from(NASTY),
     st.text(st.characters(exclude_categories=()), max_size=30),  # surrogates and controls included
 )
 hostile_value = st.one_of(
-    hostile_text, st.none(), st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
-    st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+    hostile_text,
+    st.none(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
 )
 #: Where a detail answer keeps text the cache stores.
 DETAIL_PATHS = [
-    ("Login", "Id"), ("Login", "Username"), ("Login", "Type"), ("Institution",), ("InstitutionName",),
-    *[(("Accounts", a, *rest)) for a in (0, 1) for rest in (
-        ("Id",), ("Title",), ("AccountNumber",), ("Currency",), ("Type",), ("Category",), ("TransitNumber",),
-        ("Holder", "Name"), ("Holder", "Email"), ("Holder", "Address", "City"), ("Holder", "Address", "POBox"),
-        ("Transactions", 0, "Id"), ("Transactions", 1, "Description"), ("Transactions", 2, "Code"),
-        ("Transactions", 0, "Description"), ("Transactions", 1, "Date"), ("Transactions", 2, "Debit"),
-    )],
+    ("Login", "Id"),
+    ("Login", "Username"),
+    ("Login", "Type"),
+    ("Institution",),
+    ("InstitutionName",),
+    *[
+        (("Accounts", a, *rest))
+        for a in (0, 1)
+        for rest in (
+            ("Id",),
+            ("Title",),
+            ("AccountNumber",),
+            ("Currency",),
+            ("Type",),
+            ("Category",),
+            ("TransitNumber",),
+            ("Holder", "Name"),
+            ("Holder", "Email"),
+            ("Holder", "Address", "City"),
+            ("Holder", "Address", "POBox"),
+            ("Transactions", 0, "Id"),
+            ("Transactions", 1, "Description"),
+            ("Transactions", 2, "Code"),
+            ("Transactions", 0, "Description"),
+            ("Transactions", 1, "Date"),
+            ("Transactions", 2, "Debit"),
+        )
+    ],
 ]
-STATEMENT_PATHS = [("Login", "Id"), ("StatementsByAccount", 0, "AccountNumber"),
-                   ("StatementsByAccount", 0, "Statements", 0, "UniqueId"),
-                   ("StatementsByAccount", 0, "Statements", 0, "FileType"),
-                   ("StatementsByAccount", 0, "Statements", 0, "Base64Bytes")]
+STATEMENT_PATHS = [
+    ("Login", "Id"),
+    ("StatementsByAccount", 0, "AccountNumber"),
+    ("StatementsByAccount", 0, "Statements", 0, "UniqueId"),
+    ("StatementsByAccount", 0, "Statements", 0, "FileType"),
+    ("StatementsByAccount", 0, "Statements", 0, "Base64Bytes"),
+]
 AUTHORIZE_PATHS = [("Login", "Id"), ("Login", "Username"), ("Institution",), ("RequestId",)]
 
 
@@ -91,8 +133,10 @@ def rows(cache: Path) -> dict[str, list[tuple]]:
     with closing(sqlite3.connect(cache)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
-        return {table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
-                for table in ("accounts", "transactions", "statements")}
+        return {
+            table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
+            for table in ("accounts", "transactions", "statements")
+        }
 
 
 def synced(server: ScriptedServer, cache: Path, *scripts: list[Reply]) -> list[SyncResult]:
@@ -101,8 +145,9 @@ def synced(server: ScriptedServer, cache: Path, *scripts: list[Reply]) -> list[S
     new = not cache.exists()
 
     async def run() -> list[SyncResult]:
-        async with FlinksClient(f"{server.url}/v3/43387ca6-0391-4c82-857d-70d95f087ecb", poll_interval=0.001,
-                                retries=0, deadline=5) as client:
+        async with FlinksClient(
+            f"{server.url}/v3/43387ca6-0391-4c82-857d-70d95f087ecb", poll_interval=0.001, retries=0, deadline=5
+        ) as client:
             sync = Sync(client, cache, environment="hostile", statements="MostRecent")
             try:
                 if new:
@@ -181,7 +226,8 @@ def refresh_outcome(server, tmp_path, detail, statements=None):
 
 def test_an_answer_for_another_login_is_an_error_naming_login_id(server, tmp_path) -> None:
     result, login, before, after, cache = refresh_outcome(
-        server, tmp_path, changed(DETAIL, [(("Login", "Id"), OTHER_LOGIN)]))
+        server, tmp_path, changed(DETAIL, [(("Login", "Id"), OTHER_LOGIN)])
+    )
     assert result.outcome == "error" and "Login.Id is not the loginId asked for" in result.message
     assert (login.status, login.error_message) == ("error", result.message)
     assert after == before
@@ -196,7 +242,8 @@ def test_a_login_id_in_other_letters_is_the_same_login(server, tmp_path) -> None
 
 def test_a_lone_surrogate_is_an_error_naming_the_field(server, tmp_path) -> None:
     result, login, before, after, _ = refresh_outcome(
-        server, tmp_path, changed(DETAIL, [(("Accounts", 1, "Transactions", 2, "Description"), "caf\udce9")]))
+        server, tmp_path, changed(DETAIL, [(("Accounts", 1, "Transactions", 2, "Description"), "caf\udce9")])
+    )
     assert result.outcome == "error"
     assert "text that is not valid Unicode in Accounts[1].Transactions[2].Description" in result.message
     assert (login.status, login.error_message) == ("error", result.message)
@@ -205,7 +252,8 @@ def test_a_lone_surrogate_is_an_error_naming_the_field(server, tmp_path) -> None
 
 def test_control_characters_in_an_id_are_an_error_naming_the_field(server, tmp_path) -> None:
     result, login, before, after, _ = refresh_outcome(
-        server, tmp_path, changed(DETAIL, [(("Accounts", 0, "Transactions", 1, "Id"), "abc\x00\n")]))
+        server, tmp_path, changed(DETAIL, [(("Accounts", 0, "Transactions", 1, "Id"), "abc\x00\n")])
+    )
     assert result.outcome == "error"
     assert "an id with control characters in Accounts[0].Transactions[1].Id" in result.message
     assert (login.status, login.error_message) == ("error", result.message)
@@ -214,8 +262,9 @@ def test_control_characters_in_an_id_are_an_error_naming_the_field(server, tmp_p
 
 def test_control_characters_in_text_are_kept_as_sent(server, tmp_path) -> None:
     text = "LINE\nBREAK \x1b[31mRED\x00NUL \u202eRTL"
-    result, login, *_ , cache = refresh_outcome(
-        server, tmp_path, changed(DETAIL, [(("Accounts", 0, "Transactions", 0, "Description"), text)]))
+    result, login, *_, cache = refresh_outcome(
+        server, tmp_path, changed(DETAIL, [(("Accounts", 0, "Transactions", 0, "Description"), text)])
+    )
     assert result.ok and login.status == "ok"
     with Store.open(cache) as store:
         assert text in {row.description for row in store.transactions(LOGIN_ID)}
@@ -224,12 +273,14 @@ def test_control_characters_in_text_are_kept_as_sent(server, tmp_path) -> None:
 
 def test_one_transaction_id_in_two_accounts_keeps_both(server, tmp_path) -> None:
     shared = DETAIL["Accounts"][0]["Transactions"][0]["Id"]
-    result, login, *_ , cache = refresh_outcome(
-        server, tmp_path, changed(DETAIL, [(("Accounts", 1, "Transactions", 0, "Id"), shared)]))
+    result, login, *_, cache = refresh_outcome(
+        server, tmp_path, changed(DETAIL, [(("Accounts", 1, "Transactions", 0, "Id"), shared)])
+    )
     assert result.ok
     with Store.open(cache) as store:
         assert sorted(row.account_id for row in store.transactions(LOGIN_ID) if row.id == shared) == sorted(
-            account["Id"] for account in DETAIL["Accounts"])
+            account["Id"] for account in DETAIL["Accounts"]
+        )
 
 
 def test_a_statement_that_is_not_ascii_is_left_out_not_a_crash(server, tmp_path) -> None:
@@ -240,17 +291,21 @@ def test_a_statement_that_is_not_ascii_is_left_out_not_a_crash(server, tmp_path)
 
 def test_flinks_words_that_are_not_unicode_are_recorded_readable(server, tmp_path) -> None:
     cache = tmp_path / "cache.db"
-    refusal = json_reply(400, {"HttpStatusCode": 400, "FlinksCode": "SOMETHING_NEW", "Message": "No \ud83d way",
-                               "RequestId": REQUEST_ID})
+    refusal = json_reply(
+        400, {"HttpStatusCode": 400, "FlinksCode": "SOMETHING_NEW", "Message": "No \ud83d way", "RequestId": REQUEST_ID}
+    )
     [result] = synced(server, cache, [refusal])
     assert result.outcome == "error" and result.message == "Flinks refused the request: No \ufffd way"
     assert status(cache).error_message == result.message
 
 
-@pytest.mark.parametrize(("login_id", "said"), [
-    ("../../etc/passwd", "Login.Id is not a GUID"),
-    ("b0debb48-f9f1-46c6-80a4-08d7dd88d47\ud800", "did not say which connection (loginId) it made"),
-])
+@pytest.mark.parametrize(
+    ("login_id", "said"),
+    [
+        ("../../etc/passwd", "Login.Id is not a GUID"),
+        ("b0debb48-f9f1-46c6-80a4-08d7dd88d47\ud800", "did not say which connection (loginId) it made"),
+    ],
+)
 def test_a_direct_login_whose_login_id_is_not_a_guid_is_an_error(server, tmp_path, login_id, said) -> None:
     async def run() -> SyncResult:
         async with FlinksClient(f"{server.url}/v3/43387ca6-0391-4c82-857d-70d95f087ecb", retries=0) as client:
@@ -269,8 +324,15 @@ def test_a_direct_login_whose_login_id_is_not_a_guid_is_an_error(server, tmp_pat
 
 def test_a_question_that_is_not_unicode_is_answered_as_flinks_sent_it(server, tmp_path) -> None:
     prompt = "Ville de naissance \ud83d ?"
-    question = json_reply(203, {"HttpStatusCode": 203, "RequestId": REQUEST_ID, "Institution": "FlinksCapital",
-                                "SecurityChallenges": [{"Type": "QuestionAndAnswer", "Prompt": prompt}]})
+    question = json_reply(
+        203,
+        {
+            "HttpStatusCode": 203,
+            "RequestId": REQUEST_ID,
+            "Institution": "FlinksCapital",
+            "SecurityChallenges": [{"Type": "QuestionAndAnswer", "Prompt": prompt}],
+        },
+    )
     asked = []
 
     async def answer(mfa_prompt):

@@ -24,10 +24,11 @@ from pathlib import Path
 
 import keyring
 import pytest
+from fault_server import ACCOUNT_IDS, LOGIN_ID, Dropped, FaultServer, Slow, flinks_error
 from keyring.backends import fail
+from scripted_server import Reply
 from sqlite_utils import Database
 
-from fault_server import ACCOUNT_IDS, LOGIN_ID, Dropped, FaultServer, Slow, flinks_error
 from flinks_desktop.cli import main
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import FlinksClient
@@ -39,7 +40,6 @@ from flinks_desktop.core.store import (
     Store,
 )
 from flinks_desktop.core.sync import WIPE_FINISHED, Sync
-from scripted_server import Reply
 
 NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 #: In every description the fault server sends: bank data that must leave the disk with its login.
@@ -159,8 +159,12 @@ def test_a_wipe_a_crash_interrupts_is_finished_by_the_next_command(flinks, tmp_p
     try:
         assert main(["--api-url", flinks.api_url, "sync", LOGIN_ID]) == 0
         cache = Settings(home).cache_path(custom_api(flinks.api_url))
-        crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_THE_PURGE, str(cache), LOGIN_ID],
-                                 capture_output=True, text=True, timeout=60)
+        crashed = subprocess.run(
+            [sys.executable, "-c", CRASH_AFTER_THE_PURGE, str(cache), LOGIN_ID],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert crashed.returncode == 9, crashed.stderr
         assert MARKER in on_disk(cache)  # purged, not wiped
         with Store.open(cache) as store:
@@ -178,9 +182,11 @@ def test_a_wipe_a_crash_interrupts_is_finished_by_the_next_command(flinks, tmp_p
 # -- DeleteCard with no clear answer ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fault", [Dropped(), Slow(10, Reply(200, b"{}")), Reply(502, b"<html>Bad Gateway</html>",
-                                                                               "text/html")],
-                         ids=["connection dropped", "deadline", "502"])
+@pytest.mark.parametrize(
+    "fault",
+    [Dropped(), Slow(10, Reply(200, b"{}")), Reply(502, b"<html>Bad Gateway</html>", "text/html")],
+    ids=["connection dropped", "deadline", "502"],
+)
 def test_a_deletion_without_a_clear_answer_says_nobody_knows_and_how_to_find_out(fault, flinks, tmp_path) -> None:
     cache = tmp_path / "cache.db"
     asyncio.run(linked(flinks, cache))
@@ -277,9 +283,18 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
     for account in ACCOUNT_IDS:
         db["accounts"].insert({"login_id": LOGIN_ID, "id": account, "position": 0, "seen_at": NOW.isoformat()})
     old_rows = [
-        {"seq": 10 + n, "login_id": LOGIN_ID, "account_id": ACCOUNT_IDS[n % 2], "id": f"tx-{n}",
-         "date": f"2025-06-{1 + n:02d}", "description": f"PAYMENT {n} {'TIM HORTONS' if n % 3 else 'METRO'}",
-         "debit": 100 * n, "credit": None, "balance": 5000 - n, "code": None}
+        {
+            "seq": 10 + n,
+            "login_id": LOGIN_ID,
+            "account_id": ACCOUNT_IDS[n % 2],
+            "id": f"tx-{n}",
+            "date": f"2025-06-{1 + n:02d}",
+            "description": f"PAYMENT {n} {'TIM HORTONS' if n % 3 else 'METRO'}",
+            "debit": 100 * n,
+            "credit": None,
+            "balance": 5000 - n,
+            "code": None,
+        }
         for n in range(12)
     ]
     db["transactions"].insert_all(old_rows)
@@ -294,14 +309,14 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
         # The triggers follow the new table: an insert, an update and a delete reach the index.
         store._conn.execute(
             "INSERT INTO transactions (login_id, account_id, id, date, description) VALUES (?, ?, ?, ?, ?)",
-            [LOGIN_ID, ACCOUNT_IDS[1], "tx-0", "2025-06-20", "ZUCCHINI MARKET"])  # tx-0 again, other account
+            [LOGIN_ID, ACCOUNT_IDS[1], "tx-0", "2025-06-20", "ZUCCHINI MARKET"],
+        )  # tx-0 again, other account
         store._conn.execute("UPDATE transactions SET description = 'SAQ 23011' WHERE id = 'tx-3'")
         store._conn.execute("DELETE FROM transactions WHERE id = 'tx-4'")
         assert store.count_transactions(LOGIN_ID, search="zucchini") == 1
         assert store.count_transactions(LOGIN_ID, search="saq") == 1
         assert store.count_transactions(LOGIN_ID, search="metro") == 3
-        assert sorted(row.account_id for row in store.transactions(LOGIN_ID) if row.id == "tx-0") == sorted(
-            ACCOUNT_IDS)
+        assert sorted(row.account_id for row in store.transactions(LOGIN_ID) if row.id == "tx-0") == sorted(ACCOUNT_IDS)
     with closing(sqlite3.connect(cache)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         raw.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
@@ -309,8 +324,14 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
         assert "UNIQUE (login_id, account_id, id)" in schema
         assert [row[0] for row in raw.execute("SELECT seq FROM transactions ORDER BY seq LIMIT 3")] == [10, 11, 12]
         triggers = {row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
-        assert triggers == {"transactions_ai", "transactions_ad", "transactions_au",
-                            "transaction_days_ai", "transaction_days_ad", "transaction_days_au"}
+        assert triggers == {
+            "transactions_ai",
+            "transactions_ad",
+            "transactions_au",
+            "transaction_days_ai",
+            "transaction_days_ad",
+            "transaction_days_au",
+        }
 
 
 def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:

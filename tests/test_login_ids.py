@@ -10,16 +10,29 @@ A = "b0debb48-f9f1-46c6-80a4-08d7dd88d478"
 B = "152b925b-22ef-4c1e-9d0a-6a4f3e2b1c0d"
 
 
-@pytest.mark.parametrize("pasted", [
-    A, f"  {A}  ", f"{A}\n", f'"{A}"', f"'{A}'", f"“{A}”", A.upper(), f"loginId={A}", f"LoginId: {A}",
-    f"<{A}>", f"{A},",
-])
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        A,
+        f"  {A}  ",
+        f"{A}\n",
+        f'"{A}"',
+        f"'{A}'",
+        f"“{A}”",
+        A.upper(),
+        f"loginId={A}",
+        f"LoginId: {A}",
+        f"<{A}>",
+        f"{A},",
+    ],
+)
 def test_a_pasted_login_id_is_read_whatever_surrounds_it(pasted: str) -> None:
     assert login_id_in(pasted) == A
 
 
-@pytest.mark.parametrize("pasted", ["", "b0debb48-f9f1", f"{A}0", "4c1bb6…-45aa-4d1f-9f2c-0e6b1c9d8a11",
-                                    f"{A} {B}", "Greatday"])
+@pytest.mark.parametrize(
+    "pasted", ["", "b0debb48-f9f1", f"{A}0", "4c1bb6…-45aa-4d1f-9f2c-0e6b1c9d8a11", f"{A} {B}", "Greatday"]
+)
 def test_what_is_not_one_login_id_is_none(pasted: str) -> None:
     assert login_id_in(pasted) is None
 
@@ -37,7 +50,7 @@ def test_lines_of_text_in_order_once_each_with_the_rest_reported() -> None:
 
 
 def test_a_csv_column_is_taken_and_its_header_skipped() -> None:
-    text = f"ticket,loginId,agent\n4521,{A},marie\n4522,\"{B}\",paul\n4523,,paul\n"
+    text = f'ticket,loginId,agent\n4521,{A},marie\n4522,"{B}",paul\n4523,,paul\n'
     found = read_login_ids(text)
     assert found.login_ids == [A, B]
     assert found.rejected == [(4, "4523,,paul")]

@@ -30,8 +30,12 @@ def connect_greatday(qtbot, window: MainWindow) -> str:
     assert outcome == "ok"
     table = window.findChild(QTableView, "accountsTable")
     qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
-    assert page.steps[:4] == ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
-                              "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
+    assert page.steps[:4] == [
+        "APP_MOUNTED",
+        "COMPONENT_LOAD_CONSENT",
+        "COMPONENT_ACCEPT_CONSENT",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+    ]
     assert page.steps[-1] == "REDIRECT"
     return login_id
 
@@ -66,14 +70,20 @@ def test_connect_an_account_ends_with_its_accounts_transactions_and_statements(q
 
     # The Connect session is in the connection's own activity, steps and all.
     login_id = window.connections.current_login_id()
-    qtbot.waitUntil(lambda: {"INSTITUTION_SELECTED", "REDIRECT"} <= {
-        row.name for row in window.store.activity(login_id) if row.kind == "connect"})
+    qtbot.waitUntil(
+        lambda: (
+            {"INSTITUTION_SELECTED", "REDIRECT"}
+            <= {row.name for row in window.store.activity(login_id) if row.kind == "connect"}
+        )
+    )
 
     transactions = window.findChild(QTableView, "transactionsTable")
     qtbot.waitUntil(lambda: transactions.model().rowCount() > 300)
     statements = window.statements_view
-    assert statements.findChild(QLabel, "statementsListEmpty") is None or not statements.findChild(
-        QLabel, "statementsListEmpty").isVisible()
+    assert (
+        statements.findChild(QLabel, "statementsListEmpty") is None
+        or not statements.findChild(QLabel, "statementsListEmpty").isVisible()
+    )
 
 
 def test_live_refresh_asks_the_bank_s_question_in_the_mfa_dialog(qtbot, flinks_main_window):
@@ -97,8 +107,10 @@ def test_live_refresh_asks_the_bank_s_question_in_the_mfa_dialog(qtbot, flinks_m
     assert finished.args == [login_id, "ok"]
     assert window.syncing is None
     assert wait_synced(qtbot, window, login_id) == "ok"
-    assert "refreshed" in window.statusBar().currentMessage().lower() or "saved" in \
-        window.statusBar().currentMessage().lower()
+    assert (
+        "refreshed" in window.statusBar().currentMessage().lower()
+        or "saved" in window.statusBar().currentMessage().lower()
+    )
     window.sandbox.assert_called("Authorize", LoginId=login_id, MostRecentCached=False)
 
 
@@ -122,8 +134,11 @@ def test_delete_card_removes_the_connection(qtbot, flinks_main_window):
     activity = window.findChild(QDialog, "allActivityDialog")
     qtbot.waitUntil(lambda: activity is not None and activity.isVisible())
     table = activity.findChild(QTableView, "activityTable")
-    cells = [table.model().index(r, c).data() or "" for r in range(table.model().rowCount())
-             for c in range(table.model().columnCount())]
+    cells = [
+        table.model().index(r, c).data() or ""
+        for r in range(table.model().rowCount())
+        for c in range(table.model().columnCount())
+    ]
     assert any("deleted" in cell.lower() for cell in cells)
     assert not any(login.id in cell for cell in cells)
     activity.close()
@@ -137,11 +152,13 @@ def test_cancelling_the_bank_s_question_leaves_the_connection_as_it_was(qtbot, f
     window = flinks_main_window
     connect_greatday(qtbot, window)
     qtbot.mouseClick(window.findChild(QPushButton, "liveRefreshButton"), Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: (dialog := window.findChild(QDialog, "mfaDialog")) is not None and dialog.isVisible(),
-                    timeout=10_000)
+    qtbot.waitUntil(
+        lambda: (dialog := window.findChild(QDialog, "mfaDialog")) is not None and dialog.isVisible(), timeout=10_000
+    )
     with qtbot.waitSignal(window.syncFinished, timeout=10_000) as finished:
-        qtbot.mouseClick(window.findChild(QDialog, "mfaDialog").findChild(QPushButton, "mfaCancel"),
-                         Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(
+            window.findChild(QDialog, "mfaDialog").findChild(QPushButton, "mfaCancel"), Qt.MouseButton.LeftButton
+        )
     assert finished.args[1] == "needs_mfa"
     assert window.selected_login().status == "needs_mfa"
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
@@ -155,8 +172,10 @@ def test_a_failed_deletion_keeps_the_connection_and_says_why(qtbot, flinks_main_
     flinks_app_session.sandbox.stop()  # Flinks cannot be reached
     with pytest.raises(AssertionError, match="could not be reached"):
         delete_card(qtbot, window)
-    assert window.findChild(QDialog, "deleteCardDialog") is None or not window.findChild(
-        QDialog, "deleteCardDialog").isVisible()
+    assert (
+        window.findChild(QDialog, "deleteCardDialog") is None
+        or not window.findChild(QDialog, "deleteCardDialog").isVisible()
+    )
     assert window.store.login(login.id) is not None
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
 

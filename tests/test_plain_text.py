@@ -73,8 +73,11 @@ def interpreted(top: QWidget) -> list[str]:
     """Every label or tool tip under `top` (itself included) that would render markup."""
     found = []
     for widget in [top, *top.findChildren(QWidget)]:
-        if isinstance(widget, QLabel) and widget.textFormat() != Qt.TextFormat.PlainText \
-                and QtGui.mightBeRichText(widget.text()):
+        if (
+            isinstance(widget, QLabel)
+            and widget.textFormat() != Qt.TextFormat.PlainText
+            and QtGui.mightBeRichText(widget.text())
+        ):
             found.append(f"label {widget.objectName() or type(widget).__name__}: {widget.text()!r}")
         tip = widget.toolTip()
         if any(markup in tip for markup in MARKUP):
@@ -118,8 +121,9 @@ def test_every_dialog_shows_bank_text_as_written(qtbot, window) -> None:
     problems += interpreted(dialog)
     dialog.reject()
 
-    prompt = MfaPrompt(LOGIN_ID, INSTITUTION, (SecurityChallenge("QuestionAndAnswer", "<u>Question?</u>", ()),),
-                       retry_message=ERROR)
+    prompt = MfaPrompt(
+        LOGIN_ID, INSTITUTION, (SecurityChallenge("QuestionAndAnswer", "<u>Question?</u>", ()),), retry_message=ERROR
+    )
     asked = asyncio.ensure_future(MfaDialog.ask(window, prompt))
     qtbot.waitUntil(lambda: (d := window.findChild(MfaDialog)) is not None and d.isVisible(), timeout=5_000)
     problems += interpreted(window.findChild(MfaDialog))
@@ -137,8 +141,9 @@ def test_every_dialog_shows_bank_text_as_written(qtbot, window) -> None:
     window.findChild(QDialog, "allActivityDialog").close()
 
     window.settings_action.trigger()
-    qtbot.waitUntil(lambda: (d := window.findChild(QDialog, "settingsDialog")) is not None and d.isVisible(),
-                    timeout=5_000)
+    qtbot.waitUntil(
+        lambda: (d := window.findChild(QDialog, "settingsDialog")) is not None and d.isVisible(), timeout=5_000
+    )
     settings = window.findChild(QDialog, "settingsDialog")
     environments = settings.findChild(QWidget, "environmentList")
     for row in range(environments.count()):

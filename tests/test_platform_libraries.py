@@ -31,8 +31,9 @@ def test_the_app_says_what_to_install_instead_of_aborting(tmp_path) -> None:
         pytest.skip("this computer has every X11 library Qt needs")
     environment = {key: value for key, value in os.environ.items() if key not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
     environment.update(DISPLAY=":99", FLINKS_DESKTOP_HOME=str(tmp_path))
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop"], capture_output=True, text=True,
-                            env=environment, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop"], capture_output=True, text=True, env=environment, timeout=60
+    )
     assert result.returncode == 1
     assert "sudo apt-get install" in result.stderr and "Qt cannot open a window" in result.stderr
     assert "Aborted" not in result.stderr and "Traceback" not in result.stderr

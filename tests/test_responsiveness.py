@@ -20,15 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from scripted_server import Reply, ScriptedServer, json_reply
 
-from flinks_desktop.core.flinks import AccountsResult, FlinksClient, FlinksError, ProtocolError
+from flinks_desktop.core.flinks import AccountsResult, FlinksClient, FlinksError, ProtocolError, models
 from flinks_desktop.core.flinks import client as client_module
-from flinks_desktop.core.flinks import models
 from flinks_desktop.core.flinks.client import ApiCall
 from flinks_desktop.core.flinks.models import loads
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync
-from scripted_server import Reply, ScriptedServer, json_reply
 
 CUSTOMER = "43387ca6-0391-4c82-857d-70d95f087ecb"
 LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -48,10 +47,12 @@ def detail_body(transactions: int, *, debit_of_first: str | None = None) -> byte
         cents = 100 + (n * 7919) % 60_000
         amount = f"{cents // 100}.{cents % 100:02d}"
         debit = debit_of_first if (account, n) == (0, 0) and debit_of_first is not None else amount
-        return (f'{{"Date": "2025/06/{1 + n % 28:02d}", "Code": null, '
-                f'"Description": "TIM HORTONS #{n % 9000} MONTRÉAL QC", '
-                f'"Debit": {debit}, "Credit": null, "Balance": {1000 + n}.25, '
-                f'"Id": "{account:08x}-0000-4000-8000-{n:012x}"}}')
+        return (
+            f'{{"Date": "2025/06/{1 + n % 28:02d}", "Code": null, '
+            f'"Description": "TIM HORTONS #{n % 9000} MONTRÉAL QC", '
+            f'"Debit": {debit}, "Credit": null, "Balance": {1000 + n}.25, '
+            f'"Id": "{account:08x}-0000-4000-8000-{n:012x}"}}'
+        )
 
     accounts = []
     for account in range(2):
@@ -63,10 +64,12 @@ def detail_body(transactions: int, *, debit_of_first: str | None = None) -> byte
             f'"Type": "Chequing", "Currency": "CAD", "Holder": null, "AccountType": "Personal", '
             f'"Id": "acc0000{account}-0000-4000-8000-000000000000"}}'
         )
-    return (f'{{"HttpStatusCode": 200, "Accounts": [{", ".join(accounts)}], "Login": {{"Id": "{LOGIN_ID}", '
-            f'"Username": "bench", "IsScheduledRefresh": false, '
-            f'"LastRefresh": "2025-06-15T08:12:44.1234567"}}, '
-            f'"Institution": "FlinksCapital", "RequestId": "{REQUEST_ID}"}}').encode()
+    return (
+        f'{{"HttpStatusCode": 200, "Accounts": [{", ".join(accounts)}], "Login": {{"Id": "{LOGIN_ID}", '
+        f'"Username": "bench", "IsScheduledRefresh": false, '
+        f'"LastRefresh": "2025-06-15T08:12:44.1234567"}}, '
+        f'"Institution": "FlinksCapital", "RequestId": "{REQUEST_ID}"}}'
+    ).encode()
 
 
 @pytest.fixture(scope="module")
@@ -83,8 +86,7 @@ def server():
 
 
 def flinks(server: ScriptedServer, **options: object) -> FlinksClient:
-    return FlinksClient(f"{server.url}/v3/{CUSTOMER}", poll_interval=0.001, timeout=httpx.Timeout(10.0),
-                        **options)  # type: ignore[arg-type]
+    return FlinksClient(f"{server.url}/v3/{CUSTOMER}", poll_interval=0.001, timeout=httpx.Timeout(10.0), **options)  # type: ignore[arg-type]
 
 
 class Ticker:
@@ -146,8 +148,11 @@ def test_a_big_detail_answer_is_decoded_and_parsed_off_the_loop(server, big_deta
     result, worst_gap, loop_thread = asyncio.run(run())
     assert sum(len(account.transactions) for account in result.accounts) == TRANSACTIONS
     first = result.accounts[0].transactions[0]
-    assert (first.debit, first.balance, first.description) == (Decimal("1.00"), Decimal("1000.25"),
-                                                                "TIM HORTONS #0 MONTRÉAL QC")
+    assert (first.debit, first.balance, first.description) == (
+        Decimal("1.00"),
+        Decimal("1000.25"),
+        "TIM HORTONS #0 MONTRÉAL QC",
+    )
     assert threads["parse"] and loop_thread not in threads["parse"]
     # The 202 is small and decoded on the loop; the 200 is decoded off it, with its parse.
     assert len(threads["decode"]) == 2 and loop_thread in threads["decode"]
@@ -171,12 +176,13 @@ def test_a_small_data_answer_is_parsed_off_the_loop_too(server, monkeypatch) -> 
 @pytest.mark.parametrize(
     ("body", "detail"),
     [
-        (lambda: detail_body(TRANSACTIONS)[:-1000],
-         "GetAccountsDetail: the HTTP 200 body is not a JSON object"),
+        (lambda: detail_body(TRANSACTIONS)[:-1000], "GetAccountsDetail: the HTTP 200 body is not a JSON object"),
         # A field of the wrong type only drops that field now (test_flinks_tolerance.py): an answer
         # whose RequestId cannot be read has nothing to keep.
-        (lambda: detail_body(TRANSACTIONS).replace(f'"RequestId": "{REQUEST_ID}"'.encode(), b'"RequestId": 7'),
-         "RequestId: expected a string, got int"),
+        (
+            lambda: detail_body(TRANSACTIONS).replace(f'"RequestId": "{REQUEST_ID}"'.encode(), b'"RequestId": 7'),
+            "RequestId: expected a string, got int",
+        ),
     ],
     ids=["truncated", "wrong-type"],
 )
@@ -222,15 +228,15 @@ def test_cancelling_while_an_answer_is_read_still_records_the_call(server, monke
                 release.set()
 
     asyncio.run(run())
-    assert [(call.endpoint, call.status, call.request_id) for call in calls] == [
-        ("GetAccountsDetail", 200, REQUEST_ID)]
+    assert [(call.endpoint, call.status, call.request_id) for call in calls] == [("GetAccountsDetail", 200, REQUEST_ID)]
 
 
 def test_a_big_error_answer_is_decoded_off_the_loop_and_mapped(server, monkeypatch) -> None:
     threads = recording_threads(monkeypatch)
     padding = "x" * (client_module.DECODE_ON_LOOP_LIMIT + 1)
-    server.script(json_reply(401, {"HttpStatusCode": 401, "FlinksCode": "UNAUTHORIZED", "Message": "No.",
-                                   "Padding": padding}))
+    server.script(
+        json_reply(401, {"HttpStatusCode": 401, "FlinksCode": "UNAUTHORIZED", "Message": "No.", "Padding": padding})
+    )
 
     async def run() -> int:
         async with flinks(server) as client:
@@ -289,8 +295,12 @@ def test_a_sync_frees_the_fetched_data_off_the_loop(server, big_detail, monkeypa
         return batch
 
     monkeypatch.setattr(models, "TransactionBatch", watched_batch)
-    authorized = {"HttpStatusCode": 200, "RequestId": REQUEST_ID, "Institution": "FlinksCapital",
-                  "Login": {"Id": LOGIN_ID, "Username": "bench", "IsScheduledRefresh": False}}
+    authorized = {
+        "HttpStatusCode": 200,
+        "RequestId": REQUEST_ID,
+        "Institution": "FlinksCapital",
+        "Login": {"Id": LOGIN_ID, "Username": "bench", "IsScheduledRefresh": False},
+    }
     server.script(json_reply(200, authorized), Reply(200, big_detail))
     cache = tmp_path / "cache.db"
 

@@ -39,15 +39,22 @@ class Flinks:
         return self.http.post(f"/{endpoint}", json=body, headers=headers)
 
     def login(self, username: str, password: str = "Everyday", **extra) -> httpx.Response:
-        body = {"Institution": "FlinksCapital", "Username": username, "Password": password,
-                "MostRecentCached": False, "Save": True, **extra}
+        body = {
+            "Institution": "FlinksCapital",
+            "Username": username,
+            "Password": password,
+            "MostRecentCached": False,
+            "Save": True,
+            **extra,
+        }
         return self.post("Authorize", body)
 
     def answer(self, response: httpx.Response, answer: str | None = None) -> httpx.Response:
         body = response.json()
         prompt = body["SecurityChallenges"][0]["Prompt"]
-        return self.post("Authorize", {"RequestId": body["RequestId"],
-                                       "SecurityResponses": {prompt: [answer or ANSWERS[prompt]]}})
+        return self.post(
+            "Authorize", {"RequestId": body["RequestId"], "SecurityResponses": {prompt: [answer or ANSWERS[prompt]]}}
+        )
 
     def login_with_mfa(self, username: str = "Greatday") -> dict:
         response = self.login(username)
@@ -139,8 +146,16 @@ def test_direct_login_answers_mfa_then_reads_everything(flinks, sandbox):
 
 def test_the_documented_request_samples_are_accepted(flinks):
     # authorize_request_credentials.json spells "username" in lower case
-    response = flinks.post("Authorize", {"Institution": "FlinksCapital", "username": "Greatday",
-                                         "Password": "Everyday", "MostRecentCached": False, "Save": True})
+    response = flinks.post(
+        "Authorize",
+        {
+            "Institution": "FlinksCapital",
+            "username": "Greatday",
+            "Password": "Everyday",
+            "MostRecentCached": False,
+            "Save": True,
+        },
+    )
     assert response.status_code == 203
 
 
@@ -150,15 +165,19 @@ def test_wrong_password_and_unknown_user(flinks):
 
 
 def test_other_institutions_are_unavailable(flinks):
-    response = flinks.post("Authorize", {"Institution": "RBC", "Username": "a", "Password": "b",
-                                         "MostRecentCached": False})
+    response = flinks.post(
+        "Authorize", {"Institution": "RBC", "Username": "a", "Password": "b", "MostRecentCached": False}
+    )
     assert error_of(response) == (405, "DISABLED_INSTITUTION")
 
 
-@pytest.mark.parametrize(("username", "code"), [
-    ("test_disabled_account", "DISABLED_LOGIN"),
-    ("test_service_unavailable", "RETRY_LATER"),
-])
+@pytest.mark.parametrize(
+    ("username", "code"),
+    [
+        ("test_disabled_account", "DISABLED_LOGIN"),
+        ("test_service_unavailable", "RETRY_LATER"),
+    ],
+)
 def test_users_whose_bank_fails(flinks, username, code):
     assert error_of(flinks.login(username)) == (401, code)
 
@@ -200,8 +219,11 @@ def test_security_questions_rotate_and_each_round_asks_one(flinks_sandbox_factor
         prompts.append(challenges[0]["Prompt"])
         response = flinks.answer(response)
     assert response.status_code == 200
-    assert prompts == ["What city were you born in?", "What is the best country on earth?",
-                       "What shape do people like most?"]
+    assert prompts == [
+        "What city were you born in?",
+        "What is the best country on earth?",
+        "What shape do people like most?",
+    ]
     # the next session starts on the next question
     assert flinks.login("Greatday").json()["SecurityChallenges"][0]["Prompt"] == prompts[1]
 
@@ -243,8 +265,10 @@ def test_request_ids_expire(flinks, sandbox):
 
     pending = flinks.login("Greatday").json()
     sandbox.state.advance_clock(9 * 60)  # 8 minutes idle while MFA is pending
-    answer = flinks.post("Authorize", {"RequestId": pending["RequestId"],
-                                       "SecurityResponses": {pending["SecurityChallenges"][0]["Prompt"]: ["x"]}})
+    answer = flinks.post(
+        "Authorize",
+        {"RequestId": pending["RequestId"], "SecurityResponses": {pending["SecurityChallenges"][0]["Prompt"]: ["x"]}},
+    )
     assert error_of(answer) == (400, "SESSION_NONEXISTENT")
 
 
@@ -272,8 +296,9 @@ def test_money_is_sent_as_json_numbers_with_cents(flinks):
     assert re.search(r'"Balance": \{"Available": -?\d+(\.\d{1,2})?, "Current": -?\d+(\.\d{1,2})?', text)
 
 
-@pytest.mark.parametrize(("username", "code"), [("test_pending", "OPERATION_PENDING"),
-                                                ("test_dispatched", "OPERATION_DISPATCHED")])
+@pytest.mark.parametrize(
+    ("username", "code"), [("test_pending", "OPERATION_PENDING"), ("test_dispatched", "OPERATION_DISPATCHED")]
+)
 def test_slow_users_stay_pending_for_a_while(flinks_sandbox_factory, username, code):
     sandbox = flinks_sandbox_factory(slow_pending_polls=4)
     flinks = Flinks(sandbox.banking_url)
@@ -312,10 +337,16 @@ def test_secrets_when_the_sandbox_has_them(flinks_sandbox_factory):
     token = flinks.post("GenerateAuthorizeToken", **{"flinks-auth-key": "s3cret"}).json()["Token"]
     assert GUID.match(token)
 
-    body = {"Institution": "FlinksCapital", "Username": "greatday_nomfa", "Password": "Everyday",
-            "MostRecentCached": False}
+    body = {
+        "Institution": "FlinksCapital",
+        "Username": "greatday_nomfa",
+        "Password": "Everyday",
+        "MostRecentCached": False,
+    }
     without = flinks.post("Authorize", body)
-    assert error_of(without) == (401, "UNAUTHORIZED") and without.json()["Message"] == "You must provide a valid auth key"
+    assert (
+        error_of(without) == (401, "UNAUTHORIZED") and without.json()["Message"] == "You must provide a valid auth key"
+    )
     auth = flinks.post("Authorize", body, **{"flinks-auth-key": token})
     assert auth.status_code == 200
     assert flinks.post("Authorize", body, **{"flinks-auth-key": token}).status_code == 401  # single use
@@ -335,22 +366,38 @@ def test_authorize_tokens_expire(flinks_sandbox_factory):
     token = flinks.post("GenerateAuthorizeToken", **{"flinks-auth-key": "s3cret"}).json()["Token"]
     sandbox.state.advance_clock(31 * 60)
     assert flinks.login("greatday_nomfa", **{}).status_code == 401
-    response = flinks.http.post("/Authorize", headers={"flinks-auth-key": token},
-                                json={"Institution": "FlinksCapital", "Username": "greatday_nomfa",
-                                      "Password": "Everyday", "MostRecentCached": False})
+    response = flinks.http.post(
+        "/Authorize",
+        headers={"flinks-auth-key": token},
+        json={
+            "Institution": "FlinksCapital",
+            "Username": "greatday_nomfa",
+            "Password": "Everyday",
+            "MostRecentCached": False,
+        },
+    )
     assert error_of(response) == (401, "UNAUTHORIZED")
 
 
 def test_headers_are_ignored_without_secrets(flinks):
-    response = flinks.post("Authorize", {"Institution": "FlinksCapital", "Username": "greatday_nomfa",
-                                         "Password": "Everyday", "MostRecentCached": False},
-                           **{"flinks-auth-key": "anything"})
+    response = flinks.post(
+        "Authorize",
+        {
+            "Institution": "FlinksCapital",
+            "Username": "greatday_nomfa",
+            "Password": "Everyday",
+            "MostRecentCached": False,
+        },
+        **{"flinks-auth-key": "anything"},
+    )
     assert response.status_code == 200
 
 
 def test_unknown_customer_and_bad_requests(sandbox):
-    other = httpx.post(f"{sandbox.base_url}/v3/00000000-0000-0000-0000-000000000000/BankingServices/Authorize",
-                       json={"LoginId": "x", "MostRecentCached": True})
+    other = httpx.post(
+        f"{sandbox.base_url}/v3/00000000-0000-0000-0000-000000000000/BankingServices/Authorize",
+        json={"LoginId": "x", "MostRecentCached": True},
+    )
     assert error_of(other) == (401, "UNAUTHORIZED")
     not_json = httpx.post(f"{sandbox.banking_url}/Authorize", content=b"{nope")
     assert error_of(not_json) == (400, "INVALID_REQUEST")
@@ -405,8 +452,9 @@ def test_cached_authorize_asks_mfa_when_the_sandbox_is_set_to(flinks_sandbox_fac
     body = challenge.json()
     live = flinks.post("Authorize", {"LoginId": login["Id"], "MostRecentCached": False})
     assert live.status_code == 203
-    assert set(body) == set(live.json()) == {"HttpStatusCode", "Links", "SecurityChallenges", "Institution",
-                                             "RequestId"}
+    assert (
+        set(body) == set(live.json()) == {"HttpStatusCode", "Links", "SecurityChallenges", "Institution", "RequestId"}
+    )
     assert body["HttpStatusCode"] == 203 and body["Institution"] == "FlinksCapital"
     assert body["Links"] == live.json()["Links"]
     [question] = body["SecurityChallenges"]

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import httpx
 import pytest
-
 from connect_harness import ConnectHarness
+
 from flinks_desktop.core.connect_events import (
     account_ids_from_event,
     account_ids_from_url,
@@ -25,11 +25,20 @@ from flinks_desktop.core.connect_events import (
 
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 FC = "FlinksCapital"
-ENGLISH_PROMPTS = {"What city were you born in?", "What is the best country on earth?",
-                   "What shape do people like most?"}
+ENGLISH_PROMPTS = {
+    "What city were you born in?",
+    "What is the best country on earth?",
+    "What shape do people like most?",
+}
 # The question's subject, in either language, gives its Flinks Capital answer.
-ANSWERS = {"city": "Montreal", "ville": "Montreal", "country": "Canada", "pays": "Canada",
-           "shape": "Triangle", "forme": "Triangle"}
+ANSWERS = {
+    "city": "Montreal",
+    "ville": "Montreal",
+    "country": "Canada",
+    "pays": "Canada",
+    "shape": "Triangle",
+    "forme": "Triangle",
+}
 ENGLISH_WORDS = re.compile(
     r"\b(Select|Search|Username|Password|Continue|Security|Secure|Read-only|credentials|would like|"
     r"Allow|Deny|Choose|Show|Back|Test institution|Canadian|accounts?|selected|connected|your bank|receive|"
@@ -71,8 +80,13 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
     sandbox = flinks_sandbox
     redirect = f"http://localhost:{sandbox.port}/v2/done.html?from=host"
     h = connect(sandbox).open(
-        demo="true", innerRedirect="true", redirectUrl=redirect, consentEnable="true",
-        accountSelectorEnable="true", customerName="Acme <b>Lending</b>", institutionFilterEnable="true",
+        demo="true",
+        innerRedirect="true",
+        redirectUrl=redirect,
+        consentEnable="true",
+        accountSelectorEnable="true",
+        customerName="Acme <b>Lending</b>",
+        institutionFilterEnable="true",
         accept_consent=False,
     )
     # Consent comes first, as in Flinks Connect; customerName is shown as text, never as markup.
@@ -92,7 +106,10 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
 
     h.sign_in("Greatday", "Everyday")
     assert h.wait_for("COMPONENT_LOAD_MFA") == {
-        "step": "COMPONENT_LOAD_MFA", "institution": FC, "mfaTypes": ["QuestionAndAnswer"]}
+        "step": "COMPONENT_LOAD_MFA",
+        "institution": FC,
+        "mfaTypes": ["QuestionAndAnswer"],
+    }
     prompt = h.text("mfa-prompt")
     assert prompt in ENGLISH_PROMPTS
 
@@ -112,11 +129,21 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
     redirect_event = h.wait_for("REDIRECT")
 
     assert h.steps == [
-        "APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
-        "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
-        "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA",
-        "SUBMIT_MFA", "INVALID_SECURITY_RESPONSE", "COMPONENT_LOAD_MFA_RETRY", "SUBMIT_MFA",
-        "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT",
+        "APP_MOUNTED",
+        "COMPONENT_LOAD_CONSENT",
+        "COMPONENT_ACCEPT_CONSENT",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA",
+        "INVALID_SECURITY_RESPONSE",
+        "COMPONENT_LOAD_MFA_RETRY",
+        "SUBMIT_MFA",
+        "COMPONENT_LOAD_ACCOUNT_SELECTION",
+        "ACCOUNT_SELECTED",
+        "REDIRECT",
     ]
     assert h.data(0) == {"step": "APP_MOUNTED"}
     assert h.data(1) == {"step": "COMPONENT_LOAD_CONSENT"}
@@ -157,16 +184,18 @@ def test_full_flow_posts_every_event_and_lands_on_the_redirect(connect, flinks_s
 
 
 # -- consent -----------------------------------------------------------------------------------
-CONSENT_STEPS = ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT",
-                 "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
+CONSENT_STEPS = [
+    "APP_MOUNTED",
+    "COMPONENT_LOAD_CONSENT",
+    "COMPONENT_ACCEPT_CONSENT",
+    "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+]
 
 
 @pytest.mark.parametrize("parameters", [{"consentEnable": "true"}, {}], ids=["consentEnable=true", "default"])
-def test_consent_is_the_first_screen_and_its_events_come_before_the_institutions(connect, flinks_sandbox,
-                                                                                 parameters):
+def test_consent_is_the_first_screen_and_its_events_come_before_the_institutions(connect, flinks_sandbox, parameters):
     """Flinks Connect's order: consent, institution, credentials, MFA. Consent is on by default."""
-    h = connect(flinks_sandbox).open(demo="true", detailsAndStatementEnable="true", accept_consent=False,
-                                     **parameters)
+    h = connect(flinks_sandbox).open(demo="true", detailsAndStatementEnable="true", accept_consent=False, **parameters)
     assert h.screen() == "consent"
     assert h.steps == CONSENT_STEPS[:2]
     assert h.data(1) == {"step": "COMPONENT_LOAD_CONSENT"}  # no institution chosen yet
@@ -189,14 +218,19 @@ def test_consent_is_the_first_screen_and_its_events_come_before_the_institutions
     h.sign_in("greatday_nomfa", "Everyday")
     h.wait_for("REDIRECT")
     # Consent is asked once, before the institution: not again after the sign-in.
-    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
-                                       "REDIRECT"]
+    assert h.steps == CONSENT_STEPS + [
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "REDIRECT",
+    ]
     assert_no_console_errors(h)
 
 
 def test_consent_enable_false_skips_consent(connect, flinks_sandbox):
-    h = connect(flinks_sandbox).open(demo="true", consentEnable="false", accountSelectorEnable="true",
-                                     accept_consent=False)
+    h = connect(flinks_sandbox).open(
+        demo="true", consentEnable="false", accountSelectorEnable="true", accept_consent=False
+    )
     assert h.screen() == "institutions"
     assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR"]
     h.select_institution()
@@ -208,9 +242,18 @@ def test_consent_enable_false_skips_consent(connect, flinks_sandbox):
     h.choose_account(0)
     h.wait_for("REDIRECT")
     assert not [step for step in h.steps if "CONSENT" in step]
-    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_INSTITUTION_SELECTOR", "INSTITUTION_SELECTED",
-                       "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
-                       "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT"]
+    assert h.steps == [
+        "APP_MOUNTED",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA",
+        "COMPONENT_LOAD_ACCOUNT_SELECTION",
+        "ACCOUNT_SELECTED",
+        "REDIRECT",
+    ]
     assert_no_console_errors(h)
 
 
@@ -231,8 +274,13 @@ def test_wrong_password_and_bank_errors_are_shown_and_retried(connect, flinks_sa
     assert h.js("document.getElementById('password').value") == ""
     assert h.js("document.activeElement.id") == "password"
     assert authorize_bodies(flinks_sandbox)[0] == {
-        "Institution": FC, "Username": "Greatday", "Password": "Nopeday",
-        "MostRecentCached": False, "Save": True, "Language": "en"}
+        "Institution": FC,
+        "Username": "Greatday",
+        "Password": "Nopeday",
+        "MostRecentCached": False,
+        "Save": True,
+        "Language": "en",
+    }
 
     retries = 1
     for username, code, message in (
@@ -264,8 +312,12 @@ def test_stringify_posts_json_strings(connect, flinks_sandbox):
     assert all(isinstance(event["data"], str) for event in h.page.events)
     assert h.page.events[0]["data"] == '{"step":"APP_MOUNTED"}'
     assert h.page.events[1]["data"] == '{"step":"COMPONENT_LOAD_CONSENT"}'
-    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
-                                       "REDIRECT"]
+    assert h.steps == CONSENT_STEPS + [
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "REDIRECT",
+    ]
     # No redirectUrl: the URL still carries the loginId, and the widget stays on its success screen.
     url = redirect["url"]
     assert url.startswith(f"{flinks_sandbox.base_url}/v2/done.html?loginId=")
@@ -278,16 +330,32 @@ def test_stringify_posts_json_strings(connect, flinks_sandbox):
 def test_french_page_text_and_french_security_questions(connect, flinks_sandbox_factory):
     """language=fr: every visible string in French, on every screen; the events are the same."""
     sandbox = flinks_sandbox_factory(mfa_rounds=2)
-    h = connect(sandbox).open(demo="true", language="fr", institutionFilterEnable="true", consentEnable="true",
-                              customerName="Prêts Acme", closeEnable="true", detailsAndStatementEnable="true",
-                              accountSelectorEnable="true", accountSelectorMultiple="true", accept_consent=False)
+    h = connect(sandbox).open(
+        demo="true",
+        language="fr",
+        institutionFilterEnable="true",
+        consentEnable="true",
+        customerName="Prêts Acme",
+        closeEnable="true",
+        detailsAndStatementEnable="true",
+        accountSelectorEnable="true",
+        accountSelectorMultiple="true",
+        accept_consent=False,
+    )
     assert h.js("document.documentElement.lang") == "fr"
     assert h.js("document.title") == "Connectez votre compte"
     assert h.js("document.getElementById('close').getAttribute('aria-label')") == "Fermer"
     text = h.visible_text()
     assert h.text("consent-title") == "Prêts Acme souhaite accéder à vos comptes bancaires"
-    for words in ("Prêts Acme utilise Flinks", "L'historique de vos transactions", "Vos relevés bancaires",
-                  "lecture seule", "Autoriser l'accès", "Refuser", "Connexion sécurisée"):
+    for words in (
+        "Prêts Acme utilise Flinks",
+        "L'historique de vos transactions",
+        "Vos relevés bancaires",
+        "lecture seule",
+        "Autoriser l'accès",
+        "Refuser",
+        "Connexion sécurisée",
+    ):
         assert words.lower() in text.lower(), words
     assert not ENGLISH_WORDS.search(text), text
     h.accept_consent()
@@ -300,23 +368,35 @@ def test_french_page_text_and_french_security_questions(connect, flinks_sandbox_
     h.fill("institution-search", "zzz")
     assert h.text("institution-empty") == "Aucune institution ne correspond à « zzz »."
     h.fill("institution-search", "banque royale")  # French names are searched too
-    assert h.js("Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
-                ".filter(function (b) { return b.getClientRects().length; }).length") == 1
+    assert (
+        h.js(
+            "Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
+            ".filter(function (b) { return b.getClientRects().length; }).length"
+        )
+        == 1
+    )
     h.fill("institution-search", "")
 
     h.select_institution()
     h.wait_for("COMPONENT_LOAD_CREDENTIAL")
     text = h.visible_text()
-    for words in ("Connectez-vous à Flinks Capital", "Nom d'utilisateur", "Mot de passe", "Identifiants de test",
-                  "Continuer", "Afficher"):
+    for words in (
+        "Connectez-vous à Flinks Capital",
+        "Nom d'utilisateur",
+        "Mot de passe",
+        "Identifiants de test",
+        "Continuer",
+        "Afficher",
+    ):
         assert words.lower() in text.lower()  # innerText follows CSS text-transform
     assert not ENGLISH_WORDS.search(text), text
     assert h.js("document.getElementById('password-toggle').getAttribute('aria-label')") == "Afficher le mot de passe"
 
     h.sign_in("Greatday", "Nopeday")  # errors are in French too
     h.wait_for("COMPONENT_LOAD_CREDENTIAL_RETRY")
-    assert h.text("credentials-error") == ("Le nom d'utilisateur ou le mot de passe est incorrect. "
-                                           "Vérifiez-les et réessayez.")
+    assert h.text("credentials-error") == (
+        "Le nom d'utilisateur ou le mot de passe est incorrect. Vérifiez-les et réessayez."
+    )
     assert not ENGLISH_WORDS.search(h.visible_text())
 
     h.sign_in("Greatday", "Everyday")
@@ -353,17 +433,31 @@ def test_french_page_text_and_french_security_questions(connect, flinks_sandbox_
 
     # The events are Flinks' own, whatever the language.
     assert h.steps == CONSENT_STEPS + [
-        "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL", "INVALID_LOGIN",
-        "COMPONENT_LOAD_CREDENTIAL_RETRY", "SUBMIT_CREDENTIAL", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
-        "INVALID_SECURITY_RESPONSE", "COMPONENT_LOAD_MFA_RETRY", "SUBMIT_MFA", "COMPONENT_LOAD_MFA", "SUBMIT_MFA",
-        "COMPONENT_LOAD_ACCOUNT_SELECTION", "ACCOUNT_SELECTED", "REDIRECT"]
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "INVALID_LOGIN",
+        "COMPONENT_LOAD_CREDENTIAL_RETRY",
+        "SUBMIT_CREDENTIAL",
+        "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA",
+        "INVALID_SECURITY_RESPONSE",
+        "COMPONENT_LOAD_MFA_RETRY",
+        "SUBMIT_MFA",
+        "COMPONENT_LOAD_MFA",
+        "SUBMIT_MFA",
+        "COMPONENT_LOAD_ACCOUNT_SELECTION",
+        "ACCOUNT_SELECTED",
+        "REDIRECT",
+    ]
     assert h.data(-1)["accountId"] == chosen
     assert_no_console_errors(h)
 
 
 def test_close_button_and_denied_consent(connect, flinks_sandbox):
-    h = connect(flinks_sandbox).open(demo="true", closeEnable="true", consentEnable="true",
-                                     customerName="Acme Lending", accept_consent=False)
+    h = connect(flinks_sandbox).open(
+        demo="true", closeEnable="true", consentEnable="true", customerName="Acme Lending", accept_consent=False
+    )
     assert h.is_visible("close")
     h.click("#close")
     assert h.wait_for("COMPONENT_CLOSE_SESSION") == {"step": "COMPONENT_CLOSE_SESSION"}
@@ -383,18 +477,32 @@ def test_close_button_and_denied_consent(connect, flinks_sandbox):
     h.wait_for("COMPONENT_LOAD_CREDENTIAL")
     h.click("#close")
     assert h.wait_for("COMPONENT_CLOSE_SESSION", count=2) == {"step": "COMPONENT_CLOSE_SESSION", "institution": FC}
-    assert h.steps == ["APP_MOUNTED", "COMPONENT_LOAD_CONSENT", "COMPONENT_CLOSE_SESSION", "COMPONENT_DENY_CONSENT",
-                       "COMPONENT_LOAD_CONSENT", "COMPONENT_ACCEPT_CONSENT", "COMPONENT_LOAD_INSTITUTION_SELECTOR",
-                       "INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "COMPONENT_CLOSE_SESSION"]
+    assert h.steps == [
+        "APP_MOUNTED",
+        "COMPONENT_LOAD_CONSENT",
+        "COMPONENT_CLOSE_SESSION",
+        "COMPONENT_DENY_CONSENT",
+        "COMPONENT_LOAD_CONSENT",
+        "COMPONENT_ACCEPT_CONSENT",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "COMPONENT_CLOSE_SESSION",
+    ]
     assert_no_console_errors(h)
 
 
 def test_search_and_an_institution_the_sandbox_cannot_reach(connect, flinks_sandbox):
     h = connect(flinks_sandbox).open(demo="true", institutionFilterEnable="true")
+
     def visible():
-        return json.loads(h.js("JSON.stringify(Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
-                               ".filter(function (b) { return b.getClientRects().length; })"
-                               ".map(function (b) { return b.dataset.institution; }))"))
+        return json.loads(
+            h.js(
+                "JSON.stringify(Array.from(document.querySelectorAll('#institution-list .fc-inst'))"
+                ".filter(function (b) { return b.getClientRects().length; })"
+                ".map(function (b) { return b.dataset.institution; }))"
+            )
+        )
 
     tiles = visible()
     assert tiles[0] == FC and len(tiles) > 10
@@ -403,8 +511,10 @@ def test_search_and_an_institution_the_sandbox_cannot_reach(connect, flinks_sand
     assert h.is_visible("institution-empty") and "zzz" in h.text("institution-empty")
     h.fill("institution-search", "scotia")
     assert visible() == ["Scotia"]
-    h.js("document.getElementById('institution-search').dispatchEvent("
-         "new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))")  # Enter picks the only match
+    h.js(
+        "document.getElementById('institution-search').dispatchEvent("
+        "new KeyboardEvent('keydown', {key: 'Enter', bubbles: true}))"
+    )  # Enter picks the only match
     assert h.wait_for("DISABLED_INSTITUTION") == {"step": "DISABLED_INSTITUTION", "institution": "Scotia"}
     assert h.steps[-2:] == ["INSTITUTION_SELECTED", "DISABLED_INSTITUTION"]
     assert h.screen() == "unavailable"
@@ -486,8 +596,12 @@ def test_real_clicks_and_keys(connect, flinks_sandbox, qtbot):
     qtbot.keyClicks(target, "Everyday")
     qtbot.keyClick(target, Qt.Key.Key_Return)
     h.wait_for("REDIRECT")
-    assert h.steps == CONSENT_STEPS + ["INSTITUTION_SELECTED", "COMPONENT_LOAD_CREDENTIAL", "SUBMIT_CREDENTIAL",
-                                       "REDIRECT"]
+    assert h.steps == CONSENT_STEPS + [
+        "INSTITUTION_SELECTED",
+        "COMPONENT_LOAD_CREDENTIAL",
+        "SUBMIT_CREDENTIAL",
+        "REDIRECT",
+    ]
     assert authorize_bodies(flinks_sandbox)[0]["Password"] == "Everyday"
     assert_no_console_errors(h)
 
@@ -511,8 +625,10 @@ def test_tag_is_handed_back_in_the_redirect(connect, flinks_sandbox, qtbot):
     assert query["tag"] == [TAG] and query["institution"] == [FC] and query["from"] == ["host"]
     login_id = query["loginId"][0]
     assert GUID.match(login_id)
-    assert url == (f"http://localhost:{flinks_sandbox.port}/v2/done.html?from=host&loginId={login_id}"
-                   f"&institution={FC}&tag={quote(TAG, safe='')}#top")
+    assert url == (
+        f"http://localhost:{flinks_sandbox.port}/v2/done.html?from=host&loginId={login_id}"
+        f"&institution={FC}&tag={quote(TAG, safe='')}#top"
+    )
     assert h.js("document.getElementById('success-continue').getAttribute('href')") == url
 
     qtbot.waitUntil(lambda: "loginId=" in h.frame_url(), timeout=10_000)
@@ -554,15 +670,20 @@ def session_accounts(sandbox) -> list[dict]:
 
 
 def listed_accounts(h) -> list[str]:
-    return json.loads(h.js("JSON.stringify(Array.from(document.querySelectorAll('#account-list input'))"
-                           ".map(function (i) { return i.value; }))"))
+    return json.loads(
+        h.js(
+            "JSON.stringify(Array.from(document.querySelectorAll('#account-list input'))"
+            ".map(function (i) { return i.value; }))"
+        )
+    )
 
 
 def test_single_account_id_in_the_redirect_event_url_and_landing_page(connect, flinks_sandbox, qtbot):
     sandbox = flinks_sandbox
     redirect = f"http://localhost:{sandbox.port}/v2/done.html"
-    h = connect(sandbox).open(demo="true", innerRedirect="true", redirectUrl=redirect, accountSelectorEnable="true",
-                              tag=TAG)
+    h = connect(sandbox).open(
+        demo="true", innerRedirect="true", redirectUrl=redirect, accountSelectorEnable="true", tag=TAG
+    )
     sign_in_to_the_account_selection(h)
     assert h.screen() == "accounts"
     assert h.text("accounts-title") == "Choose an account" and not h.is_visible("accounts-toolbar")
@@ -591,8 +712,14 @@ def test_single_account_id_in_the_redirect_event_url_and_landing_page(connect, f
 def test_several_account_ids_with_account_selector_multiple(connect, flinks_sandbox, qtbot):
     sandbox = flinks_sandbox
     redirect = f"http://localhost:{sandbox.port}/v2/done.html?from=host"
-    h = connect(sandbox).open(demo="true", innerRedirect="true", redirectUrl=redirect, accountSelectorEnable="true",
-                              accountSelectorMultiple="true", stringify="true")
+    h = connect(sandbox).open(
+        demo="true",
+        innerRedirect="true",
+        redirectUrl=redirect,
+        accountSelectorEnable="true",
+        accountSelectorMultiple="true",
+        stringify="true",
+    )
     loaded = sign_in_to_the_account_selection(h)
     listed = listed_accounts(h)
     assert len(listed) == loaded["displayedAccounts"] >= 3
@@ -648,8 +775,12 @@ def test_the_selector_lists_operations_accounts_unless_show_all_accounts(connect
     operations = [a["Id"] for a in accounts if a.get("Category") in (None, "Operations")]
     assert operations and len(operations) < len(accounts)  # the sample user has a credit card too
     assert listed_accounts(h) == operations
-    assert loaded == {"step": "COMPONENT_LOAD_ACCOUNT_SELECTION", "institution": FC,
-                      "totalAccounts": len(accounts), "displayedAccounts": len(operations)}
+    assert loaded == {
+        "step": "COMPONENT_LOAD_ACCOUNT_SELECTION",
+        "institution": FC,
+        "totalAccounts": len(accounts),
+        "displayedAccounts": len(operations),
+    }
 
     every = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", showAllAccounts="true")
     loaded = sign_in_to_the_account_selection(every)
@@ -662,8 +793,9 @@ def test_the_selector_lists_operations_accounts_unless_show_all_accounts(connect
 
 @pytest.mark.parametrize("currency", ["usd", "USD", "cad,usd"])
 def test_account_selector_currency_lists_those_currencies_only(connect, flinks_sandbox, currency):
-    h = connect(flinks_sandbox).open(demo="true", accountSelectorEnable="true", accountSelectorCurrency=currency,
-                                     showAllAccounts="true")
+    h = connect(flinks_sandbox).open(
+        demo="true", accountSelectorEnable="true", accountSelectorCurrency=currency, showAllAccounts="true"
+    )
     sign_in_to_the_account_selection(h)
     wanted = currency.upper().split(",")
     accounts = session_accounts(flinks_sandbox)
@@ -681,4 +813,3 @@ def test_no_account_to_list_says_so(connect, flinks_sandbox):
     h.click("#account-continue")
     assert "REDIRECT" not in h.steps
     assert_no_console_errors(h)
-

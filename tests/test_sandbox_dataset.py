@@ -28,8 +28,21 @@ from flinks_desktop.sandbox.statements import StatementData, render_statement
 AS_OF = date(2026, 11, 21)
 USERNAMES = ("Greatday", "greatday_nomfa", "test_pending", "test_dispatched", "greatday_everything")
 GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ACCOUNT_KEYS = {"Id", "Title", "AccountNumber", "LastFourDigits", "TransitNumber", "InstitutionNumber",
-                "OverdraftLimit", "Balance", "Category", "Type", "Currency", "Holder", "AccountType"}
+ACCOUNT_KEYS = {
+    "Id",
+    "Title",
+    "AccountNumber",
+    "LastFourDigits",
+    "TransitNumber",
+    "InstitutionNumber",
+    "OverdraftLimit",
+    "Balance",
+    "Category",
+    "Type",
+    "Currency",
+    "Holder",
+    "AccountType",
+}
 TRANSACTION_KEYS = {"Date", "Code", "Description", "Debit", "Credit", "Balance", "Id"}
 
 
@@ -71,8 +84,12 @@ def test_the_holder_is_a_plausible_canadian(ds):
 
 def test_the_four_kinds_of_account(ds):
     kinds = {(a["Category"], a["Type"], a["Currency"]) for a in ds.accounts()}
-    assert {("Operations", "Chequing", "CAD"), ("Operations", "Savings", "CAD"),
-            ("Credits", "CreditCard", "CAD"), ("Operations", "Chequing", "USD")} <= kinds
+    assert {
+        ("Operations", "Chequing", "CAD"),
+        ("Operations", "Savings", "CAD"),
+        ("Credits", "CreditCard", "CAD"),
+        ("Operations", "Chequing", "USD"),
+    } <= kinds
 
 
 def test_accounts_have_flinks_fields(ds):
@@ -143,7 +160,7 @@ def test_transactions_are_within_the_window_newest_first(ds, days):
     chequing = find_account(ds, "Chequing")["Id"]
     year, quarter = ds.transactions(chequing, 365), ds.transactions(chequing, 90)
     assert year[-1]["Date"] <= (AS_OF - timedelta(days=360)).isoformat()
-    assert year[:len(quarter)] == quarter
+    assert year[: len(quarter)] == quarter
 
 
 def test_transactions_have_flinks_fields_and_exact_money(ds):
@@ -181,9 +198,21 @@ def test_volumes_and_balances_are_plausible(ds):
 
 def test_everyday_life_is_in_the_descriptions(ds):
     descriptions = " | ".join(t["Description"] for a in ds.accounts() for t in ds.transactions(a["Id"], 365))
-    for expected in ("PAYROLL DEPOSIT", "RENT", "HYDRO-QUÉBEC", "BELL CANADA", "IGA", "METRO", "STM",
-                     "AMAZON.CA", "Interac e-Transfer to", "Interac e-Transfer from", "Interest paid",
-                     "PAYMENT RECEIVED", "WALMART"):
+    for expected in (
+        "PAYROLL DEPOSIT",
+        "RENT",
+        "HYDRO-QUÉBEC",
+        "BELL CANADA",
+        "IGA",
+        "METRO",
+        "STM",
+        "AMAZON.CA",
+        "Interac e-Transfer to",
+        "Interac e-Transfer from",
+        "Interest paid",
+        "PAYMENT RECEIVED",
+        "WALMART",
+    ):
         assert expected in descriptions, expected
 
 
@@ -196,13 +225,20 @@ def test_pay_arrives_every_other_friday_and_rent_on_the_first(ds):
     assert len(rent_days) == 12 and all(day.endswith("-01") for day in rent_days)
 
 
-def both_sides(ds: SandboxDataset, source: dict, target: dict, source_marker: str,
-               target_marker: str) -> tuple[Counter, Counter]:
+def both_sides(
+    ds: SandboxDataset, source: dict, target: dict, source_marker: str, target_marker: str
+) -> tuple[Counter, Counter]:
     """(Date, amount) of `source`'s debits mentioning `source_marker`, and `target`'s matching credits."""
-    sent = Counter((t["Date"], t["Debit"]) for t in ds.transactions(source["Id"], 365)
-                   if t["Debit"] and source_marker in t["Description"])
-    received = Counter((t["Date"], t["Credit"]) for t in ds.transactions(target["Id"], 365)
-                       if t["Credit"] and target_marker in t["Description"])
+    sent = Counter(
+        (t["Date"], t["Debit"])
+        for t in ds.transactions(source["Id"], 365)
+        if t["Debit"] and source_marker in t["Description"]
+    )
+    received = Counter(
+        (t["Date"], t["Credit"])
+        for t in ds.transactions(target["Id"], 365)
+        if t["Credit"] and target_marker in t["Description"]
+    )
     return sent, received
 
 
@@ -238,14 +274,17 @@ def test_builds_are_memoised_and_equal(ds):
 
 
 def test_another_process_builds_the_same_data(ds):
-    script = ("import hashlib, sys; from datetime import date;"
-              "from flinks_desktop.sandbox.dataset import build_dataset;"
-              "ds = build_dataset('Greatday', date(2026, 11, 21));"
-              "print(hashlib.sha256(repr([(a, ds.transactions(a['Id'], 365)) for a in ds.accounts()])"
-              ".encode()).hexdigest())")
+    script = (
+        "import hashlib, sys; from datetime import date;"
+        "from flinks_desktop.sandbox.dataset import build_dataset;"
+        "ds = build_dataset('Greatday', date(2026, 11, 21));"
+        "print(hashlib.sha256(repr([(a, ds.transactions(a['Id'], 365)) for a in ds.accounts()])"
+        ".encode()).hexdigest())"
+    )
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
-                            check=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True, timeout=60
+    )
     assert result.stdout.strip() == hashlib.sha256(repr(snapshot(ds)).encode()).hexdigest()
 
 
@@ -256,9 +295,12 @@ def test_history_does_not_change_when_as_of_moves(ds, other_as_of):
     start, end = max(AS_OF, other_as_of) - timedelta(days=364), min(AS_OF, other_as_of)
     for account, again in zip(ds.accounts(), other.accounts()):
         assert account["Id"] == again["Id"] and account["AccountNumber"] == again["AccountNumber"]
+
         def overlap(dataset: SandboxDataset) -> list[dict]:
-            return [t for t in dataset.transactions(account["Id"], 365)
-                    if start.isoformat() <= t["Date"] <= end.isoformat()]
+            return [
+                t for t in dataset.transactions(account["Id"], 365) if start.isoformat() <= t["Date"] <= end.isoformat()
+            ]
+
         assert overlap(ds) and overlap(ds) == overlap(other)
 
 
@@ -319,14 +361,20 @@ def test_statements_one_per_month_as_flinks_sends_them(ds, months):
 def test_statements_are_the_last_complete_months_newest_first(ds):
     statements = ds.statements(find_account(ds, "Savings")["Id"], 3)
     periods = [pdf_text(base64.b64decode(s["Base64Bytes"]))[0] for s in statements]
-    for text, month in zip(periods, ("October 1, 2026 to October 31, 2026",
-                                     "September 1, 2026 to September 30, 2026",
-                                     "August 1, 2026 to August 31, 2026")):
+    for text, month in zip(
+        periods,
+        (
+            "October 1, 2026 to October 31, 2026",
+            "September 1, 2026 to September 30, 2026",
+            "August 1, 2026 to August 31, 2026",
+        ),
+    ):
         assert month in text
 
 
-@pytest.mark.parametrize("type_, currency", [("Chequing", "CAD"), ("Savings", "CAD"),
-                                             ("CreditCard", "CAD"), ("Chequing", "USD")])
+@pytest.mark.parametrize(
+    "type_, currency", [("Chequing", "CAD"), ("Savings", "CAD"), ("CreditCard", "CAD"), ("Chequing", "USD")]
+)
 def test_a_statement_reads_like_the_transactions(ds, type_, currency):
     account = find_account(ds, type_, currency)
     opening, txns = october(ds, account)
@@ -338,8 +386,11 @@ def test_a_statement_reads_like_the_transactions(ds, type_, currency):
     assert all(f"Page {n} of {len(pages)}" in page for n, page in enumerate(pages, start=1))
 
     owed = type_ == "CreditCard"
-    labels = ("Previous balance", "Payments and credits", "Purchases and charges", "New balance") if owed \
+    labels = (
+        ("Previous balance", "Payments and credits", "Purchases and charges", "New balance")
+        if owed
         else ("Opening balance", "Deposits and credits", "Withdrawals and debits", "Closing balance")
+    )
     summary = pages[0]
     shown_opening = money_after(summary, f"{labels[0]} on October 1, 2026")
     credits = money_after(summary, f"{labels[1]} (-)" if owed else f"{labels[1]} (+)")
@@ -375,14 +426,26 @@ def test_statements_only_exist_for_complete_months_of_the_history(ds):
 
 
 def test_a_quiet_month_and_characters_outside_latin1_still_render(ds):
-    quiet = StatementData(account=find_account(ds, "Savings"), period_start=date(2026, 10, 1),
-                          period_end=date(2026, 10, 31), opening_balance=Decimal("12.34"), transactions=[])
+    quiet = StatementData(
+        account=find_account(ds, "Savings"),
+        period_start=date(2026, 10, 1),
+        period_end=date(2026, 10, 31),
+        opening_balance=Decimal("12.34"),
+        transactions=[],
+    )
     text = pdf_text(render_statement(quiet))[0]
     assert "No transactions this period" in text
     assert money_after(text, "Closing balance on October 31, 2026") == Decimal("12.34")
 
-    odd = {"Date": "2026-10-02", "Code": None, "Description": "CAFÉ ☕ €", "Debit": Decimal("1.00"),
-           "Credit": None, "Balance": Decimal("11.34"), "Id": "x"}
+    odd = {
+        "Date": "2026-10-02",
+        "Code": None,
+        "Description": "CAFÉ ☕ €",
+        "Debit": Decimal("1.00"),
+        "Credit": None,
+        "Balance": Decimal("11.34"),
+        "Id": "x",
+    }
     text = pdf_text(render_statement(dataclasses.replace(quiet, transactions=[odd])))[0]
     assert "CAFÉ ? ?" in text  # accents kept, the rest replaced rather than failing the statement
 

@@ -68,14 +68,19 @@ def test_get_mfa_questions_lists_the_logins_questions(flinks):
     login_id = flinks.login_with_mfa()["Login"]["Id"]
     listed = flinks.questions(login_id)
     assert listed.status_code == 200
-    assert listed.json() == {"HttpStatusCode": 200, "Message": "SUCCESS",
-                             "Questions": [{"Question": q} for q in ENGLISH]}
+    assert listed.json() == {
+        "HttpStatusCode": 200,
+        "Message": "SUCCESS",
+        "Questions": [{"Question": q} for q in ENGLISH],
+    }
     assert flinks.questions(login_id.upper()).json() == listed.json()  # a loginId is not case-sensitive
 
     # In the language of the login; a multiple-choice user's one question; none without MFA.
     french = flinks.login("greatday_twoquestions", Language="fr")
-    french_id = flinks.post("Authorize", {"RequestId": french.json()["RequestId"], "SecurityResponses": {
-        p: [ANSWERS[p]] for p in prompts(french)}}).json()["Login"]["Id"]
+    french_id = flinks.post(
+        "Authorize",
+        {"RequestId": french.json()["RequestId"], "SecurityResponses": {p: [ANSWERS[p]] for p in prompts(french)}},
+    ).json()["Login"]["Id"]
     assert [q["Question"] for q in flinks.questions(french_id).json()["Questions"]] == FRENCH
     choice = flinks.answer(flinks.login("greatday_choice"), "Blue").json()["Login"]["Id"]
     assert flinks.questions(choice).json()["Questions"] == [{"Question": "Which of these colours is your favourite?"}]
@@ -161,8 +166,10 @@ def test_questions_asked_together_or_in_rounds(flinks_sandbox_factory):
     # city stored, a 203 asks the pair's other question alone.
     challenge = flinks.login("greatday_twoquestions")
     assert prompts(challenge) == [CITY, COUNTRY]
-    two = flinks.post("Authorize", {"RequestId": challenge.json()["RequestId"], "SecurityResponses": {
-        CITY: ["Montreal"], COUNTRY: ["Canada"]}}).json()["Login"]["Id"]
+    two = flinks.post(
+        "Authorize",
+        {"RequestId": challenge.json()["RequestId"], "SecurityResponses": {CITY: ["Montreal"], COUNTRY: ["Canada"]}},
+    ).json()["Login"]["Id"]
     assert flinks.store(two, {CITY: "Montreal"}).status_code == 200
     assert [prompts(flinks.refresh(two)) for _ in range(3)] == [[COUNTRY, SHAPE], [SHAPE], [COUNTRY]]
     assert flinks.store(two, {COUNTRY: "Canada"}).status_code == 200
@@ -195,19 +202,24 @@ def test_a_cached_authorize_the_bank_would_challenge(flinks, flinks_sandbox_fact
 
 
 # -- what AnswerMFAQuestions refuses ------------------------------------------------------------------
-@pytest.mark.parametrize("body, message", [
-    ({"Questions": [{"Question": CITY, "Answer": "Montreal"}]}, "LoginId"),
-    ({"LoginId": 42, "Questions": [{"Question": CITY, "Answer": "Montreal"}]}, "LoginId"),
-    ({"LoginId": "{login}"}, "Questions"),
-    ({"LoginId": "{login}", "Questions": []}, "Questions"),
-    ({"LoginId": "{login}", "Questions": {CITY: "Montreal"}}, "Questions"),
-    ({"LoginId": "{login}", "Questions": ["Montreal"]}, "Questions[0]"),
-    ({"LoginId": "{login}", "Questions": [{"Question": CITY}]}, "Questions[0]"),
-    ({"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": "  "}]}, "Questions[0]"),
-    ({"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": ["Montreal"]}]}, "Questions[0]"),
-    ({"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": "Montreal"}, {"Answer": "Canada"}]},
-     "Questions[1]"),
-])
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"Questions": [{"Question": CITY, "Answer": "Montreal"}]}, "LoginId"),
+        ({"LoginId": 42, "Questions": [{"Question": CITY, "Answer": "Montreal"}]}, "LoginId"),
+        ({"LoginId": "{login}"}, "Questions"),
+        ({"LoginId": "{login}", "Questions": []}, "Questions"),
+        ({"LoginId": "{login}", "Questions": {CITY: "Montreal"}}, "Questions"),
+        ({"LoginId": "{login}", "Questions": ["Montreal"]}, "Questions[0]"),
+        ({"LoginId": "{login}", "Questions": [{"Question": CITY}]}, "Questions[0]"),
+        ({"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": "  "}]}, "Questions[0]"),
+        ({"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": ["Montreal"]}]}, "Questions[0]"),
+        (
+            {"LoginId": "{login}", "Questions": [{"Question": CITY, "Answer": "Montreal"}, {"Answer": "Canada"}]},
+            "Questions[1]",
+        ),
+    ],
+)
 def test_malformed_answers_are_400_invalid_request(flinks, body, message):
     login_id = flinks.login_with_mfa()["Login"]["Id"]
     body = json.loads(json.dumps(body).replace("{login}", login_id))
@@ -244,19 +256,27 @@ def test_api_key_and_customer_id_are_checked(flinks_sandbox_factory):
     login_id = flinks.login_with_mfa()["Login"]["Id"]  # /Authorize takes no x-api-key
     answers = {CITY: "Montreal", COUNTRY: "Canada", SHAPE: "Triangle"}
 
-    for refused in (flinks.questions(login_id), flinks.store(login_id, answers),
-                    flinks.questions(login_id, **{"x-api-key": "wrong"}),
-                    flinks.store(NO_LOGIN, answers)):  # the key is checked first: it says nothing of logins
+    for refused in (
+        flinks.questions(login_id),
+        flinks.store(login_id, answers),
+        flinks.questions(login_id, **{"x-api-key": "wrong"}),
+        flinks.store(NO_LOGIN, answers),
+    ):  # the key is checked first: it says nothing of logins
         assert error_of(refused) == (401, "UNAUTHORIZED")
     assert flinks.questions(login_id, **{"x-api-key": "k3y"}).json()["Message"] == "SUCCESS"
     assert flinks.store(login_id, answers, **{"x-api-key": "k3y"}).json()["Message"] == "Answers updated"
     authorized_without_a_person(flinks.refresh(login_id), login_id)
 
     other = f"{sandbox.base_url}/v3/{NO_LOGIN}/BankingServices"
-    assert error_of(httpx.get(f"{other}/GetMFAQuestions/{login_id}", headers={"x-api-key": "k3y"})) == \
-        (401, "UNAUTHORIZED")
-    assert error_of(httpx.patch(f"{other}/AnswerMFAQuestions", headers={"x-api-key": "k3y"},
-                                json={"LoginId": login_id, "Questions": []})) == (401, "UNAUTHORIZED")
+    assert error_of(httpx.get(f"{other}/GetMFAQuestions/{login_id}", headers={"x-api-key": "k3y"})) == (
+        401,
+        "UNAUTHORIZED",
+    )
+    assert error_of(
+        httpx.patch(
+            f"{other}/AnswerMFAQuestions", headers={"x-api-key": "k3y"}, json={"LoginId": login_id, "Questions": []}
+        )
+    ) == (401, "UNAUTHORIZED")
 
 
 def test_answers_are_never_logged(flinks, caplog):
@@ -303,8 +323,9 @@ def test_answers_live_in_the_shared_state_file_as_digests(flinks_sandbox_factory
 
 
 def test_stores_from_two_sandboxes_at_once_lose_nothing(flinks_sandbox_factory, state_file):
-    pair = [EnhancedFlinks(flinks_sandbox_factory(as_of=AS_OF, state_file=str(state_file)).banking_url)
-            for _ in range(2)]
+    pair = [
+        EnhancedFlinks(flinks_sandbox_factory(as_of=AS_OF, state_file=str(state_file)).banking_url) for _ in range(2)
+    ]
     greatday = pair[0].login_with_mfa()["Login"]["Id"]
     cachedmfa = pair[1].login_with_mfa("greatday_cachedmfa")["Login"]["Id"]
     failures: list[str] = []
@@ -327,10 +348,14 @@ def test_stores_from_two_sandboxes_at_once_lose_nothing(flinks_sandbox_factory, 
         except Exception as exc:
             failures.append(repr(exc))
 
-    threads = [threading.Thread(target=run, args=(pair[i % 2], login_id, question), daemon=True)
-               for i, (login_id, question) in enumerate([(greatday, CITY), (greatday, COUNTRY)])]
-    threads += [threading.Thread(target=run, args=(pair[0], greatday, SHAPE), daemon=True),
-                threading.Thread(target=logins, args=(pair[1],), daemon=True)]
+    threads = [
+        threading.Thread(target=run, args=(pair[i % 2], login_id, question), daemon=True)
+        for i, (login_id, question) in enumerate([(greatday, CITY), (greatday, COUNTRY)])
+    ]
+    threads += [
+        threading.Thread(target=run, args=(pair[0], greatday, SHAPE), daemon=True),
+        threading.Thread(target=logins, args=(pair[1],), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -346,8 +371,12 @@ def test_stores_from_two_sandboxes_at_once_lose_nothing(flinks_sandbox_factory, 
 
 
 def test_a_damaged_answers_entry_is_a_clear_error(state_file):
-    login = {"login_id": NO_LOGIN, "username": "Greatday", "last_refresh": "2026-11-21T00:00:00.0000000",
-             "language": "en"}
+    login = {
+        "login_id": NO_LOGIN,
+        "username": "Greatday",
+        "last_refresh": "2026-11-21T00:00:00.0000000",
+        "language": "en",
+    }
     for damaged in ([], {"What city were you born in?": 7}):
         state_file.write_text(json.dumps({"logins": [{**login, "mfa_answers": damaged}]}), encoding="utf-8")
         with pytest.raises(SandboxStateError, match='"mfa_answers" is not an object of strings'):

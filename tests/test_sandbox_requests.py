@@ -61,15 +61,16 @@ def test_days_of_transactions_90_by_default_or_365(flinks, request_id):
     for short, full in zip(days90, days365):
         assert min(dates(short)) >= (AS_OF - timedelta(days=89)).isoformat()
         assert min(dates(full)) >= (AS_OF - timedelta(days=364)).isoformat()
-        assert full["Transactions"][:len(short["Transactions"])] == short["Transactions"]
+        assert full["Transactions"][: len(short["Transactions"])] == short["Transactions"]
     chequing = days365[0]
     assert min(dates(chequing)) <= (AS_OF - timedelta(days=360)).isoformat()
 
 
 def test_a_period_from_date_from_to_date_to(flinks, request_id):
     year = detail(flinks, request_id, DaysOfTransactions="Days365")
-    october = detail(flinks, request_id, DateFrom="2026-10-01", DateTo="2026-10-31",
-                     DaysOfTransactions="Days90")  # the period wins over the days
+    october = detail(
+        flinks, request_id, DateFrom="2026-10-01", DateTo="2026-10-31", DaysOfTransactions="Days90"
+    )  # the period wins over the days
     for full, month in zip(year, october):
         expected = [t for t in full["Transactions"] if t["Date"].startswith("2026-10")]
         assert month["Transactions"] == expected
@@ -106,17 +107,31 @@ def test_refresh_delta_sends_only_what_came_after_the_last_known_transaction(fli
 
     # An anchor older than DaysOfTransactions still gets everything after it (up to 365 days).
     old = chequing["Transactions"][-5]
-    since_old = by_id(detail(flinks, request_id, DaysOfTransactions="Days90",
-                             RefreshDelta=[{"AccountId": chequing["Id"].upper(), "TransactionId": old["Id"]}]))
+    since_old = by_id(
+        detail(
+            flinks,
+            request_id,
+            DaysOfTransactions="Days90",
+            RefreshDelta=[{"AccountId": chequing["Id"].upper(), "TransactionId": old["Id"]}],
+        )
+    )
     assert since_old[chequing["Id"]]["Transactions"] == chequing["Transactions"][:-5]
 
     newest = chequing["Transactions"][0]["Id"]
-    nothing_new = by_id(detail(flinks, request_id, RefreshDelta=[{"AccountId": chequing["Id"], "TransactionId": newest}]))
+    nothing_new = by_id(
+        detail(flinks, request_id, RefreshDelta=[{"AccountId": chequing["Id"], "TransactionId": newest}])
+    )
     assert nothing_new[chequing["Id"]]["Transactions"] == []
 
     # A transaction Flinks cannot find: the whole period, as without a delta.
-    unknown = by_id(detail(flinks, request_id, DaysOfTransactions="Days365", RefreshDelta=[
-        {"AccountId": chequing["Id"], "TransactionId": "5e115eac-1209-4f19-641c-08d6d484e2fe"}]))
+    unknown = by_id(
+        detail(
+            flinks,
+            request_id,
+            DaysOfTransactions="Days365",
+            RefreshDelta=[{"AccountId": chequing["Id"], "TransactionId": "5e115eac-1209-4f19-641c-08d6d484e2fe"}],
+        )
+    )
     assert unknown[chequing["Id"]]["Transactions"] == chequing["Transactions"]
 
 
@@ -131,8 +146,9 @@ def test_with_balance_and_with_account_identity(flinks, request_id):
         assert without["AccountNumber"] == "*" * (len(number) - 4) + number[-4:]
         assert without["Transactions"] == account["Transactions"] and without["Id"] == account["Id"]
 
-    summary = flinks.post("GetAccountsSummary", {"RequestId": request_id, "WithBalance": False,
-                                                 "WithAccountIdentity": False}).json()["Accounts"]
+    summary = flinks.post(
+        "GetAccountsSummary", {"RequestId": request_id, "WithBalance": False, "WithAccountIdentity": False}
+    ).json()["Accounts"]
     assert all(a["Balance"]["Current"] is None and a["TransitNumber"] is None for a in summary)
     assert all("Transactions" not in a for a in summary)
 
@@ -146,8 +162,9 @@ def test_with_transactions_and_accounts_filter_on_every_endpoint(flinks, request
     assert [a["Id"] for a in filtered] == [accounts[0]["Id"], accounts[2]["Id"]]
     summary = flinks.post("GetAccountsSummary", {"RequestId": request_id, "AccountsFilter": wanted})
     assert [a["Id"] for a in summary.json()["Accounts"]] == [accounts[0]["Id"], accounts[2]["Id"]]
-    statements = flinks.post("GetStatements", {"RequestId": request_id, "AccountsFilter": wanted,
-                                               "NumberOfStatements": "Months3"}).json()["StatementsByAccount"]
+    statements = flinks.post(
+        "GetStatements", {"RequestId": request_id, "AccountsFilter": wanted, "NumberOfStatements": "Months3"}
+    ).json()["StatementsByAccount"]
     assert [s["AccountNumber"] for s in statements] == [accounts[0]["AccountNumber"], accounts[2]["AccountNumber"]]
     assert [len(s["Statements"]) for s in statements] == [3, 3]
 
@@ -158,8 +175,19 @@ def test_with_transactions_and_accounts_filter_on_every_endpoint(flinks, request
 
 
 def test_null_options_are_their_defaults(flinks, request_id):
-    nulls = dict.fromkeys(("DaysOfTransactions", "DateFrom", "DateTo", "RefreshDelta", "WithBalance",
-                           "WithAccountIdentity", "WithKYC", "AccountsFilter", "MostRecentCached"))
+    nulls = dict.fromkeys(
+        (
+            "DaysOfTransactions",
+            "DateFrom",
+            "DateTo",
+            "RefreshDelta",
+            "WithBalance",
+            "WithAccountIdentity",
+            "WithKYC",
+            "AccountsFilter",
+            "MostRecentCached",
+        )
+    )
     assert detail(flinks, request_id, **nulls) == detail(flinks, request_id)
     statements = flinks.post("GetStatements", {"RequestId": request_id, "NumberOfStatements": None})
     assert [len(s["Statements"]) for s in statements.json()["StatementsByAccount"]] == [1, 1, 1, 1]
@@ -172,34 +200,37 @@ def test_the_sandbox_data_is_the_dataset(flinks, request_id):
         assert [t["Id"] for t in account["Transactions"]] == [t["Id"] for t in rows]
 
 
-@pytest.mark.parametrize(("endpoint", "options"), [
-    ("GetAccountsDetail", {"DaysOfTransactions": "Days12"}),
-    ("GetAccountsDetail", {"DaysOfTransactions": 90}),
-    ("GetAccountsDetail", {"DaysOfTransactions": ["Days90"]}),
-    ("GetAccountsDetail", {"DateFrom": "yesterday"}),
-    ("GetAccountsDetail", {"DateFrom": 20261001}),
-    ("GetAccountsDetail", {"DateFrom": "2026-02-30"}),
-    ("GetAccountsDetail", {"DateTo": "21/11/2026"}),
-    ("GetAccountsDetail", {"DateFrom": "2026-11-01", "DateTo": "2026-10-01"}),
-    ("GetAccountsDetail", {"RefreshDelta": "all"}),
-    ("GetAccountsDetail", {"RefreshDelta": {"AccountId": "a", "TransactionId": "b"}}),
-    ("GetAccountsDetail", {"RefreshDelta": [{"AccountId": "a"}]}),
-    ("GetAccountsDetail", {"RefreshDelta": [{"AccountId": "a", "TransactionId": 7}]}),
-    ("GetAccountsDetail", {"RefreshDelta": ["a"]}),
-    ("GetAccountsDetail", {"WithBalance": "yes"}),
-    ("GetAccountsDetail", {"WithTransactions": 1}),
-    ("GetAccountsDetail", {"WithAccountIdentity": "false"}),
-    ("GetAccountsDetail", {"WithKYC": "no"}),
-    ("GetAccountsDetail", {"AccountsFilter": "0b0c"}),
-    ("GetAccountsDetail", {"AccountsFilter": [1, 2]}),
-    ("GetAccountsSummary", {"WithBalance": "no"}),
-    ("GetAccountsSummary", {"WithAccountIdentity": []}),
-    ("GetAccountsSummary", {"AccountsFilter": {"Id": "x"}}),
-    ("GetStatements", {"NumberOfStatements": "Months6"}),
-    ("GetStatements", {"NumberOfStatements": ["Months3"]}),
-    ("GetStatements", {"NumberOfStatements": 3}),
-    ("GetStatements", {"AccountsFilter": "x"}),
-])
+@pytest.mark.parametrize(
+    ("endpoint", "options"),
+    [
+        ("GetAccountsDetail", {"DaysOfTransactions": "Days12"}),
+        ("GetAccountsDetail", {"DaysOfTransactions": 90}),
+        ("GetAccountsDetail", {"DaysOfTransactions": ["Days90"]}),
+        ("GetAccountsDetail", {"DateFrom": "yesterday"}),
+        ("GetAccountsDetail", {"DateFrom": 20261001}),
+        ("GetAccountsDetail", {"DateFrom": "2026-02-30"}),
+        ("GetAccountsDetail", {"DateTo": "21/11/2026"}),
+        ("GetAccountsDetail", {"DateFrom": "2026-11-01", "DateTo": "2026-10-01"}),
+        ("GetAccountsDetail", {"RefreshDelta": "all"}),
+        ("GetAccountsDetail", {"RefreshDelta": {"AccountId": "a", "TransactionId": "b"}}),
+        ("GetAccountsDetail", {"RefreshDelta": [{"AccountId": "a"}]}),
+        ("GetAccountsDetail", {"RefreshDelta": [{"AccountId": "a", "TransactionId": 7}]}),
+        ("GetAccountsDetail", {"RefreshDelta": ["a"]}),
+        ("GetAccountsDetail", {"WithBalance": "yes"}),
+        ("GetAccountsDetail", {"WithTransactions": 1}),
+        ("GetAccountsDetail", {"WithAccountIdentity": "false"}),
+        ("GetAccountsDetail", {"WithKYC": "no"}),
+        ("GetAccountsDetail", {"AccountsFilter": "0b0c"}),
+        ("GetAccountsDetail", {"AccountsFilter": [1, 2]}),
+        ("GetAccountsSummary", {"WithBalance": "no"}),
+        ("GetAccountsSummary", {"WithAccountIdentity": []}),
+        ("GetAccountsSummary", {"AccountsFilter": {"Id": "x"}}),
+        ("GetStatements", {"NumberOfStatements": "Months6"}),
+        ("GetStatements", {"NumberOfStatements": ["Months3"]}),
+        ("GetStatements", {"NumberOfStatements": 3}),
+        ("GetStatements", {"AccountsFilter": "x"}),
+    ],
+)
 def test_a_value_flinks_refuses_is_400_invalid_request(flinks, request_id, endpoint, options):
     response = flinks.post(endpoint, {"RequestId": request_id, **options})
     assert error_of(response) == (400, "INVALID_REQUEST")
@@ -213,9 +244,11 @@ def test_the_async_endpoints_answer_get_and_post(flinks_sandbox_factory):
     flinks = Flinks(sandbox.banking_url)
     request_id = flinks.login("greatday_nomfa").json()["RequestId"]
     assert flinks.post("GetAccountsDetail", {"RequestId": request_id}).status_code == 202
-    answers = [flinks.http.get(f"/GetAccountsDetailAsync/{request_id}"),
-               flinks.http.post(f"/GetAccountsDetailAsync/{request_id}"),  # no body, as the Node client
-               flinks.http.post(f"/GetAccountsDetailAsync/{request_id}", json={"RequestId": request_id})]
+    answers = [
+        flinks.http.get(f"/GetAccountsDetailAsync/{request_id}"),
+        flinks.http.post(f"/GetAccountsDetailAsync/{request_id}"),  # no body, as the Node client
+        flinks.http.post(f"/GetAccountsDetailAsync/{request_id}", json={"RequestId": request_id}),
+    ]
     assert [a.status_code for a in answers] == [202, 202, 200]
     assert answers[1].json()["FlinksCode"] == "OPERATION_PENDING"
     by_get = flinks.detail(request_id)  # the same data by GET, once ready
@@ -231,8 +264,10 @@ def test_the_async_endpoints_answer_get_and_post(flinks_sandbox_factory):
         assert ready.status_code == 200, endpoint
     assert [r.method for r in slow.requests if "Async" in r.path] == ["POST"] * 6
 
-    assert error_of(flinks.http.post("/GetStatementsAsync/5e115eac-1209-4f19-641c-08d6d484e2fe")) == \
-        (400, "SESSION_NONEXISTENT")
+    assert error_of(flinks.http.post("/GetStatementsAsync/5e115eac-1209-4f19-641c-08d6d484e2fe")) == (
+        400,
+        "SESSION_NONEXISTENT",
+    )
     assert error_of(flinks.http.put(f"/GetAccountsDetailAsync/{request_id}"))[0] == 405
 
 
@@ -251,8 +286,16 @@ def raw(sandbox):
     client.close()
 
 
-@pytest.mark.parametrize("path", ["/Authorize", "/GetAccountsDetail", "/GetStatements", "/GenerateAuthorizeToken",
-                                  "/GetAccountsSummaryAsync/5e115eac-1209-4f19-641c-08d6d484e2fe"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/Authorize",
+        "/GetAccountsDetail",
+        "/GetStatements",
+        "/GenerateAuthorizeToken",
+        "/GetAccountsSummaryAsync/5e115eac-1209-4f19-641c-08d6d484e2fe",
+    ],
+)
 def test_a_body_over_one_mib_is_413(raw, path):
     padding = "x" * MIB
     too_big = json.dumps({"RequestId": "5e115eac-1209-4f19-641c-08d6d484e2fe", "Pad": padding}).encode()
@@ -261,14 +304,20 @@ def test_a_body_over_one_mib_is_413(raw, path):
     def chunked():  # no Content-Length: the size is found while it streams in
         for _ in range(40):
             yield b"x" * 65536
+
     assert flinks_error(raw.post(path, content=chunked())) == (413, "INVALID_REQUEST")
     # The connection is still good for the next request.
     assert raw.post("/Authorize", json={"LoginId": "x", "MostRecentCached": True}).status_code == 401
 
 
 def test_a_body_just_under_the_limit_is_read(raw, sandbox):
-    body = {"Institution": "FlinksCapital", "Username": "greatday_nomfa", "Password": "Everyday",
-            "MostRecentCached": False, "Pad": ""}
+    body = {
+        "Institution": "FlinksCapital",
+        "Username": "greatday_nomfa",
+        "Password": "Everyday",
+        "MostRecentCached": False,
+        "Pad": "",
+    }
     body["Pad"] = "x" * (MIB - len(json.dumps(body)))
     content = json.dumps(body).encode()
     assert len(content) == MIB
@@ -282,29 +331,34 @@ def test_the_limit_is_a_setting(flinks_sandbox_factory):
     assert "100 bytes" in response.json()["Message"]
 
 
-@pytest.mark.parametrize("content", [
-    b"[" * 100_000,
-    b"{\"a\":" * 50_000,
-    json.dumps({"RequestId": "x", "Nested": json.loads("[" * 40 + "]" * 40)}).encode(),
-    b"{nope",
-    b"<Authorize><Username>Greatday</Username></Authorize>",
-    b"\xff\xfe\x00garbage",
-    b'{"RequestId": NaN}',
-    b'{"LoginId": Infinity}',
-    b'{"RequestId": 1' + b"0" * 5000 + b"}",
-    b'"just a string"',
-    b"null",
-    b"[]",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"[" * 100_000,
+        b'{"a":' * 50_000,
+        json.dumps({"RequestId": "x", "Nested": json.loads("[" * 40 + "]" * 40)}).encode(),
+        b"{nope",
+        b"<Authorize><Username>Greatday</Username></Authorize>",
+        b"\xff\xfe\x00garbage",
+        b'{"RequestId": NaN}',
+        b'{"LoginId": Infinity}',
+        b'{"RequestId": 1' + b"0" * 5000 + b"}",
+        b'"just a string"',
+        b"null",
+        b"[]",
+    ],
+)
 @pytest.mark.parametrize("path", ["/Authorize", "/GetAccountsDetail", "/GetStatements"])
 def test_deep_or_non_json_bodies_are_400(raw, path, content):
     assert flinks_error(raw.post(path, content=content)) == (400, "INVALID_REQUEST")
 
 
 def test_bodies_built_to_be_slow_to_check_are_answered_at_once(raw):
-    for content in (b"[" * 40 + b'"' + b'\\"' * 400_000,  # an unterminated string of escaped quotes
-                    b"[" * 40 + b'"' * 900_000,
-                    b"[]" * 450_000):
+    for content in (
+        b"[" * 40 + b'"' + b'\\"' * 400_000,  # an unterminated string of escaped quotes
+        b"[" * 40 + b'"' * 900_000,
+        b"[]" * 450_000,
+    ):
         started = time.monotonic()
         assert flinks_error(raw.post("/Authorize", content=content)) == (400, "INVALID_REQUEST")
         assert time.monotonic() - started < 5

@@ -39,8 +39,10 @@ def flinks(sandbox):
 
 def answer_all(flinks: Flinks, challenge: httpx.Response, answers: dict[str, str]) -> httpx.Response:
     body = challenge.json()
-    return flinks.post("Authorize", {"RequestId": body["RequestId"], "SecurityResponses": {
-        prompt: [answer] for prompt, answer in answers.items()}})
+    return flinks.post(
+        "Authorize",
+        {"RequestId": body["RequestId"], "SecurityResponses": {prompt: [answer] for prompt, answer in answers.items()}},
+    )
 
 
 def pdf_pages(data: bytes) -> list[str]:
@@ -80,16 +82,20 @@ def test_choice_asks_a_multiple_choice_question(flinks):
     challenge = flinks.login("greatday_choice")
     assert challenge.status_code == 203
     [question] = challenge.json()["SecurityChallenges"]
-    assert question == {"Type": "MultipleChoice", "Prompt": "Which of these colours is your favourite?",
-                        "Iterables": ["Red", "Green", "Blue", "Yellow"]}
+    assert question == {
+        "Type": "MultipleChoice",
+        "Prompt": "Which of these colours is your favourite?",
+        "Iterables": ["Red", "Green", "Blue", "Yellow"],
+    }
     assert error_of(flinks.answer(challenge, "Red")) == (401, "INVALID_SECURITY_RESPONSE")
     assert error_of(flinks.answer(challenge, "Purple")) == (401, "INVALID_SECURITY_RESPONSE")
     authorized = flinks.answer(challenge, "Blue")
     assert authorized.status_code == 200 and authorized.json()["Login"]["Username"] == "greatday_choice"
 
     # A live refresh asks it again; in French, its options are French.
-    live = flinks.post("Authorize", {"LoginId": authorized.json()["Login"]["Id"], "MostRecentCached": False,
-                                     "Language": "fr"})
+    live = flinks.post(
+        "Authorize", {"LoginId": authorized.json()["Login"]["Id"], "MostRecentCached": False, "Language": "fr"}
+    )
     [question] = live.json()["SecurityChallenges"]
     assert question["Iterables"] == ["Rouge", "Vert", "Bleu", "Jaune"] and question["Type"] == "MultipleChoice"
     assert flinks.answer(live, "bleu").status_code == 200
@@ -105,15 +111,23 @@ def test_twoquestions_asks_two_questions_in_one_203(flinks):
     assert len(set(prompts)) == 2 and set(prompts) <= set(ANSWERS)
     right = {prompt: ANSWERS[prompt] for prompt in prompts}
 
-    empty = flinks.post("Authorize", {"RequestId": challenge.json()["RequestId"],
-                                      "SecurityResponses": {prompt: [] for prompt in prompts}})
+    empty = flinks.post(
+        "Authorize",
+        {"RequestId": challenge.json()["RequestId"], "SecurityResponses": {prompt: [] for prompt in prompts}},
+    )
     assert empty.status_code == 203 and empty.json()["SecurityChallenges"] == questions
-    assert error_of(answer_all(flinks, challenge, {prompts[0]: right[prompts[0]]})) == \
-        (401, "SECURITYRESPONSES_INCOMPLETE")
-    assert error_of(answer_all(flinks, challenge, {prompts[0]: right[prompts[0]], prompts[1]: "Atlantis"})) == \
-        (401, "INVALID_SECURITY_RESPONSE")
-    assert error_of(answer_all(flinks, challenge, {**right, "Favourite colour?": "Blue"})) == \
-        (401, "QUESTION_NOT_FOUND")
+    assert error_of(answer_all(flinks, challenge, {prompts[0]: right[prompts[0]]})) == (
+        401,
+        "SECURITYRESPONSES_INCOMPLETE",
+    )
+    assert error_of(answer_all(flinks, challenge, {prompts[0]: right[prompts[0]], prompts[1]: "Atlantis"})) == (
+        401,
+        "INVALID_SECURITY_RESPONSE",
+    )
+    assert error_of(answer_all(flinks, challenge, {**right, "Favourite colour?": "Blue"})) == (
+        401,
+        "QUESTION_NOT_FOUND",
+    )
     authorized = answer_all(flinks, challenge, right)
     assert authorized.status_code == 200, authorized.text
     assert authorized.json()["Login"]["Username"] == "greatday_twoquestions"
@@ -250,15 +264,18 @@ def test_everything_has_every_kind_of_account(everything):
     assert len(accounts) == 9
     assert [a["Title"] for a in accounts[:4]] == FOUR_TITLES
     kinds = [(a["Category"], a["Type"], a["AccountType"]) for a in accounts[4:]]
-    assert kinds == [("Credits", "LineOfCredit", "Personal"), ("Credits", "Loan", "Personal"),
-                     ("Products", "TFSA", "Personal"), ("Products", "RRSP", "Personal"),
-                     ("Operations", "Chequing", "Business")]
+    assert kinds == [
+        ("Credits", "LineOfCredit", "Personal"),
+        ("Credits", "Loan", "Personal"),
+        ("Products", "TFSA", "Personal"),
+        ("Products", "RRSP", "Personal"),
+        ("Operations", "Chequing", "Business"),
+    ]
     assert len({a["Id"] for a in accounts}) == len({a["AccountNumber"] for a in accounts}) == 9
     assert all(GUID.match(a["Id"]) and a["InstitutionNumber"] == "777" and a["Currency"] for a in accounts)
 
     line, loan, tfsa, rrsp, business = accounts[4:]
-    money = {a["Title"]: {k: None if v is None else Decimal(str(v)) for k, v in a["Balance"].items()}
-             for a in accounts}
+    money = {a["Title"]: {k: None if v is None else Decimal(str(v)) for k, v in a["Balance"].items()} for a in accounts}
     line_balance = money[line["Title"]]
     assert line_balance["Limit"] == Decimal("15000") and 0 < line_balance["Current"] < line_balance["Limit"]
     assert line_balance["Available"] == line_balance["Limit"] - line_balance["Current"]
@@ -298,17 +315,24 @@ def test_everythings_movements_between_its_accounts_appear_on_both_sides(everyth
     chequing, savings, line, loan, tfsa, rrsp, business = (accounts[i] for i in (0, 1, 4, 5, 6, 7, 8))
 
     def sent(source: dict, target: dict) -> list[tuple[str, float]]:
-        return sorted((t["Date"], t["Debit"]) for t in source["Transactions"]
-                      if t["Debit"] and target["AccountNumber"] in t["Description"])
+        return sorted(
+            (t["Date"], t["Debit"])
+            for t in source["Transactions"]
+            if t["Debit"] and target["AccountNumber"] in t["Description"]
+        )
 
     def received(target: dict, source: dict) -> list[tuple[str, float]]:
-        return sorted((t["Date"], t["Credit"]) for t in target["Transactions"]
-                      if t["Credit"] and source["AccountNumber"] in t["Description"])
+        return sorted(
+            (t["Date"], t["Credit"])
+            for t in target["Transactions"]
+            if t["Credit"] and source["AccountNumber"] in t["Description"]
+        )
 
-    for source, target in ((business, chequing), (chequing, loan), (chequing, line), (savings, tfsa),
-                           (chequing, rrsp)):
-        assert sent(source, target) and sent(source, target) == received(target, source), \
-            (source["Title"], target["Title"])
+    for source, target in ((business, chequing), (chequing, loan), (chequing, line), (savings, tfsa), (chequing, rrsp)):
+        assert sent(source, target) and sent(source, target) == received(target, source), (
+            source["Title"],
+            target["Title"],
+        )
     # Owed accounts: an advance from the line of credit raises what is owed (a Debit on the line).
     advances = [t for t in line["Transactions"] if t["Description"].startswith("Advance to")]
     interest = [t for t in loan["Transactions"] if t["Description"] == "Interest charged"]
@@ -350,8 +374,16 @@ def test_everythings_statements_read_like_its_accounts(everything):
 
 
 def test_every_scenario_user_is_a_known_user_with_the_password():
-    for username in ("greatday_nologin", "greatday_choice", "greatday_twoquestions", "greatday_numeric",
-                     "greatday_ratelimited", "greatday_expired", "greatday_badpdf", "greatday_everything"):
+    for username in (
+        "greatday_nologin",
+        "greatday_choice",
+        "greatday_twoquestions",
+        "greatday_numeric",
+        "greatday_ratelimited",
+        "greatday_expired",
+        "greatday_badpdf",
+        "greatday_everything",
+    ):
         assert institution.find_user(username.upper()) is not None, username
     assert json.dumps(institution.challenge(institution.CHOICE, "en"))  # JSON-ready
     assert build_dataset("greatday_everything", date(2025, 2, 4)).accounts()[8]["AccountType"] == "Business"

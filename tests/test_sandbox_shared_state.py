@@ -16,8 +16,11 @@ import pytest
 
 from flinks_desktop.sandbox import SandboxConfig, SandboxServer, SandboxStateError
 
-ANSWERS = {"What city were you born in?": "Montreal", "What is the best country on earth?": "Canada",
-           "What shape do people like most?": "Triangle"}
+ANSWERS = {
+    "What city were you born in?": "Montreal",
+    "What is the best country on earth?": "Canada",
+    "What shape do people like most?": "Triangle",
+}
 
 
 class Client:
@@ -28,8 +31,10 @@ class Client:
         return self.http.post(f"/{endpoint}", json=body)
 
     def login(self, username: str) -> httpx.Response:
-        response = self.post("Authorize", {"Institution": "FlinksCapital", "Username": username,
-                                           "Password": "Everyday", "MostRecentCached": False})
+        response = self.post(
+            "Authorize",
+            {"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False},
+        )
         while response.status_code == 203:
             response = self.answer(response)
         return response
@@ -37,8 +42,9 @@ class Client:
     def answer(self, challenge: httpx.Response) -> httpx.Response:
         body = challenge.json()
         prompt = body["SecurityChallenges"][0]["Prompt"]
-        return self.post("Authorize", {"RequestId": body["RequestId"],
-                                       "SecurityResponses": {prompt: [ANSWERS[prompt]]}})
+        return self.post(
+            "Authorize", {"RequestId": body["RequestId"], "SecurityResponses": {prompt: [ANSWERS[prompt]]}}
+        )
 
     def cached(self, login_id: str) -> httpx.Response:
         return self.post("Authorize", {"LoginId": login_id, "MostRecentCached": True})
@@ -94,10 +100,17 @@ def test_a_login_made_on_one_is_found_on_the_other_and_a_deletion_too(pair, stat
     again = a.login("Greatday").json()["Login"]["Id"]  # A knows the card was deleted: a new loginId
     assert again != login_id
     assert b.cached(again).status_code == 200
-    assert saved(state_file) == {"logins": [{"login_id": again, "username": "Greatday",
-                                             "last_refresh": saved(state_file)["logins"][0]["last_refresh"],
-                                             "language": "en"}],
-                                 "deleted": [login_id]}
+    assert saved(state_file) == {
+        "logins": [
+            {
+                "login_id": again,
+                "username": "Greatday",
+                "last_refresh": saved(state_file)["logins"][0]["last_refresh"],
+                "language": "en",
+            }
+        ],
+        "deleted": [login_id],
+    }
 
 
 def test_a_refresh_on_one_shows_on_the_other(pair):

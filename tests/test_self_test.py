@@ -20,16 +20,25 @@ OK_LINES = ["ok  sandbox", "ok  connect", "ok  sync", "ok  statement"]
 def offscreen_environment(tmp_path: Path, **variables: str) -> dict[str, str]:
     """This environment with no display, as on a build machine; whatever Qt and the self-test
     write goes to a home and a temporary directory in `tmp_path`."""
-    environment = {name: value for name, value in os.environ.items()
-                   if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", self_test.BREAK_VARIABLE)}
+    environment = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM", self_test.BREAK_VARIABLE)
+    }
     return {**environment, **variables, "HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
 
 
 def run_self_test(tmp_path: Path, *, code: str = "", **variables: str) -> subprocess.CompletedProcess[str]:
     """`python -m flinks_desktop.self_test` (or `python -c code`) in a process of its own, offscreen."""
     command = [sys.executable, "-c", code] if code else [sys.executable, "-m", "flinks_desktop.self_test"]
-    return subprocess.run(command, capture_output=True, text=True, env=offscreen_environment(tmp_path, **variables),
-                          timeout=self_test.RUN_LIMIT + 30, cwd=tmp_path)
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=offscreen_environment(tmp_path, **variables),
+        timeout=self_test.RUN_LIMIT + 30,
+        cwd=tmp_path,
+    )
 
 
 def test_every_part_passes_offscreen_and_it_exits_0(tmp_path) -> None:
@@ -43,8 +52,11 @@ def test_every_part_passes_offscreen_and_it_exits_0(tmp_path) -> None:
 
 def test_a_data_directory_given_keeps_what_the_self_test_made(tmp_path) -> None:
     data = tmp_path / "given" / "self-test"
-    result = run_self_test(tmp_path, code="import sys, pathlib; from flinks_desktop import self_test; "
-                                          f"sys.exit(self_test.run(pathlib.Path({str(data)!r})))")
+    result = run_self_test(
+        tmp_path,
+        code="import sys, pathlib; from flinks_desktop import self_test; "
+        f"sys.exit(self_test.run(pathlib.Path({str(data)!r})))",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (data / "cache.db").is_file() and (data / "sandbox-state.json").is_file()
 
@@ -86,7 +98,10 @@ def test_a_part_that_hangs_fails_at_its_time_limit_and_the_next_parts_still_run(
     passed = asyncio.run(self_test._run_parts(steps, context))
     assert passed == 2
     assert capsys.readouterr().out.splitlines() == [
-        "ok  sandbox", "FAILED  connect: it did not finish within 0.2 s.", "ok  sync"]
+        "ok  sandbox",
+        "FAILED  connect: it did not finish within 0.2 s.",
+        "ok  sync",
+    ]
 
 
 @pytest.mark.parametrize("part", self_test.PARTS)
@@ -102,11 +117,25 @@ def test_the_command_line_runs_it(tmp_path) -> None:
     import sys
 
     environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--self-test"], capture_output=True,
-                            text=True, env=environment, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "--self-test"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ok  ")] == [
-        "sandbox", "connect", "sync", "statement"]
-    refused = subprocess.run([sys.executable, "-m", "flinks_desktop", "--self-test", "list"], capture_output=True,
-                             text=True, env=environment, timeout=60)
+        "sandbox",
+        "connect",
+        "sync",
+        "statement",
+    ]
+    refused = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "--self-test", "list"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+    )
     assert refused.returncode == 2 and "--self-test runs on its own" in refused.stderr

@@ -17,7 +17,6 @@ import pytest
 from keyring.backends import chainer, fail, null
 from keyring.errors import KeyringLocked
 
-from flinks_desktop.testing import MemoryKeyring
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks import Authorized, Unauthorized
 from flinks_desktop.core.paths import DataDirError, data_dir, standard_data_dir
@@ -40,6 +39,7 @@ from flinks_desktop.core.settings import (
     secrets_for,
     url_environment,
 )
+from flinks_desktop.testing import MemoryKeyring
 
 CUSTOMER_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"  # GUID-shaped, not an RFC 4122 UUID
 SECRET = "sk-live-7f3a9c21d4"
@@ -167,7 +167,8 @@ def test_the_standard_location_of_each_platform(platform, environ, expected):
 def test_a_fresh_install_uses_the_offline_sandbox_and_writes_nothing(home):
     settings = Settings.load(home)
     assert [(e.name, e.kind) for e in settings.environments()] == [
-        ("Offline sandbox", "sandbox"), ("Flinks toolbox", "toolbox"),
+        ("Offline sandbox", "sandbox"),
+        ("Flinks toolbox", "toolbox"),
     ]
     assert settings.active.name == "Offline sandbox"
     assert not settings.path.exists()
@@ -177,9 +178,12 @@ def test_a_fresh_install_uses_the_offline_sandbox_and_writes_nothing(home):
 def test_settings_survive_a_restart(home):
     settings = Settings.load(home)
     zeta = settings.add_private(
-        "Zeta production", " Zeta-Prod ", CUSTOMER_ID.upper(),
+        "Zeta production",
+        " Zeta-Prod ",
+        CUSTOMER_ID.upper(),
         connect_parameters={"customerName": "Zeta Inc.", "language": "fr"},
-        statements_enabled=False, days_of_transactions="Days365",
+        statements_enabled=False,
+        days_of_transactions="Days365",
     )
     settings.add_private("acme staging", "acme", CUSTOMER_ID)
     settings.set_active("zeta PRODUCTION")
@@ -188,7 +192,10 @@ def test_settings_survive_a_restart(home):
     again = Settings.load(home)
     assert again.environments() == settings.environments()
     assert [e.name for e in again.environments()] == [
-        "Offline sandbox", "Flinks toolbox", "acme staging", "Zeta production",
+        "Offline sandbox",
+        "Flinks toolbox",
+        "acme staging",
+        "Zeta production",
     ]
     assert again.active == zeta
     assert zeta.instance == "zeta-prod"
@@ -262,24 +269,57 @@ def test_a_hand_edited_file_that_breaks_a_rule_is_refused(home, entry, reason):
     [
         ({"version": 3}, "written by a newer version of Flinks Desktop"),
         ({"version": True, "private_instances": []}, "format version is missing or unknown"),
-        ({"version": 1, "private_instances": [
-            {"name": "Local", "slug": "local-1", "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}"}]},
-         'has no "instance"'),  # version 1 has no environment known by its URL
-        ({"version": 2, "private_instances": [
-            {"name": "Local", "slug": "local-1", "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}",
-             "instance": "acme"}]}, 'both an "instance" and an "api_url"'),
-        ({"version": 2, "private_instances": [
-            {"name": "Local", "slug": "local-1", "api_url": "http://127.0.0.1:9000/v2/"}]},
-         "is not a Flinks API address"),
-        ({"version": 2, "private_instances": [
-            {"name": "Local", "slug": "local-1", "api_url": f"HTTP://127.0.0.1:9000/v3/{CUSTOMER_ID}/"}]},
-         "not written as Flinks Desktop writes them"),
+        (
+            {
+                "version": 1,
+                "private_instances": [
+                    {"name": "Local", "slug": "local-1", "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}"}
+                ],
+            },
+            'has no "instance"',
+        ),  # version 1 has no environment known by its URL
+        (
+            {
+                "version": 2,
+                "private_instances": [
+                    {
+                        "name": "Local",
+                        "slug": "local-1",
+                        "api_url": f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}",
+                        "instance": "acme",
+                    }
+                ],
+            },
+            'both an "instance" and an "api_url"',
+        ),
+        (
+            {
+                "version": 2,
+                "private_instances": [{"name": "Local", "slug": "local-1", "api_url": "http://127.0.0.1:9000/v2/"}],
+            },
+            "is not a Flinks API address",
+        ),
+        (
+            {
+                "version": 2,
+                "private_instances": [
+                    {"name": "Local", "slug": "local-1", "api_url": f"HTTP://127.0.0.1:9000/v3/{CUSTOMER_ID}/"}
+                ],
+            },
+            "not written as Flinks Desktop writes them",
+        ),
         ({"private_instances": []}, "format version is missing"),
         ({"version": 1, "private_instances": [{"name": "Acme"}]}, 'has no "slug"'),
-        ({"version": 1, "private_instances": [
-            {"name": "Acme", "slug": "a", "instance": "acme", "customer_id": CUSTOMER_ID},
-            {"name": "ACME", "slug": "b", "instance": "acme", "customer_id": CUSTOMER_ID},
-        ]}, 'There is already an environment named "ACME"'),
+        (
+            {
+                "version": 1,
+                "private_instances": [
+                    {"name": "Acme", "slug": "a", "instance": "acme", "customer_id": CUSTOMER_ID},
+                    {"name": "ACME", "slug": "b", "instance": "acme", "customer_id": CUSTOMER_ID},
+                ],
+            },
+            'There is already an environment named "ACME"',
+        ),
     ],
 )
 def test_a_file_that_cannot_be_used_says_why(home, document, reason):
@@ -321,21 +361,56 @@ def test_the_environment_in_use_cannot_be_removed(home):
         ("  ", "acme", CUSTOMER_ID, {}, "Give the environment a name."),
         ("x" * 61, "acme", CUSTOMER_ID, {}, "An environment name is at most 60 characters long."),
         ("flinks TOOLBOX", "acme", CUSTOMER_ID, {}, 'There is already an environment named "flinks TOOLBOX".'),
-        ("Acme", "Acme Corp", CUSTOMER_ID, {},
-         'The instance name "acme corp" is not valid: use lowercase letters, digits and hyphens, '
-         'as in "acme" for acme-api.private.fin.ag.'),
-        ("Acme", "acme", "123", {},
-         f'The customer id "123" is not valid: it is a GUID given by Flinks, such as {TOOLBOX_CUSTOMER_ID}.'),
-        ("Acme", "acme", CUSTOMER_ID, {"connect_parameters": {"innerRedirect": "false"}},
-         'The Connect parameter "innerRedirect" is set by Flinks Desktop and cannot be changed.'),
-        ("Acme", "acme", CUSTOMER_ID, {"connect_parameters": {"authorizeToken": "t"}},
-         'The Connect parameter "authorizeToken" is set by Flinks Desktop and cannot be changed.'),
-        ("Acme", "acme", CUSTOMER_ID, {"connect_parameters": {"color&x": "1"}},
-         'The Connect parameter name "color&x" is not valid: use letters and digits, as in "customerName".'),
-        ("Acme", "acme", CUSTOMER_ID, {"connect_parameters": {"demo": True}},
-         'The value of the Connect parameter "demo" must be text.'),
-        ("Acme", "acme", CUSTOMER_ID, {"days_of_transactions": "Days30"},
-         'Days of transactions must be "Days90" or "Days365".'),
+        (
+            "Acme",
+            "Acme Corp",
+            CUSTOMER_ID,
+            {},
+            'The instance name "acme corp" is not valid: use lowercase letters, digits and hyphens, '
+            'as in "acme" for acme-api.private.fin.ag.',
+        ),
+        (
+            "Acme",
+            "acme",
+            "123",
+            {},
+            f'The customer id "123" is not valid: it is a GUID given by Flinks, such as {TOOLBOX_CUSTOMER_ID}.',
+        ),
+        (
+            "Acme",
+            "acme",
+            CUSTOMER_ID,
+            {"connect_parameters": {"innerRedirect": "false"}},
+            'The Connect parameter "innerRedirect" is set by Flinks Desktop and cannot be changed.',
+        ),
+        (
+            "Acme",
+            "acme",
+            CUSTOMER_ID,
+            {"connect_parameters": {"authorizeToken": "t"}},
+            'The Connect parameter "authorizeToken" is set by Flinks Desktop and cannot be changed.',
+        ),
+        (
+            "Acme",
+            "acme",
+            CUSTOMER_ID,
+            {"connect_parameters": {"color&x": "1"}},
+            'The Connect parameter name "color&x" is not valid: use letters and digits, as in "customerName".',
+        ),
+        (
+            "Acme",
+            "acme",
+            CUSTOMER_ID,
+            {"connect_parameters": {"demo": True}},
+            'The value of the Connect parameter "demo" must be text.',
+        ),
+        (
+            "Acme",
+            "acme",
+            CUSTOMER_ID,
+            {"days_of_transactions": "Days30"},
+            'Days of transactions must be "Days90" or "Days365".',
+        ),
     ],
 )
 def test_invalid_environments_are_refused_with_a_sentence(home, name, instance, customer_id, options, message):
@@ -375,7 +450,8 @@ def test_each_environment_has_its_own_cache(home):
     caches = [settings.cache_path(e) for e in settings.environments()]
     assert len(set(caches)) == 3
     assert caches[:2] == [
-        home / "environments" / "offline-sandbox" / "cache.db", home / "environments" / "toolbox" / "cache.db",
+        home / "environments" / "offline-sandbox" / "cache.db",
+        home / "environments" / "toolbox" / "cache.db",
     ]
     assert caches[2].parent.name == private.slug and private.slug.startswith("banque-equite-prod-")
     assert all(cache.parent.is_dir() and mode(cache.parent) == 0o700 for cache in caches)
@@ -415,8 +491,9 @@ LOCAL_API = f"http://127.0.0.1:9000/v3/{CUSTOMER_ID}"
 def test_any_server_that_speaks_the_flinks_api_is_kept_by_its_urls(home):
     settings = Settings.load(home)
     local = settings.add_from_url("Local sandbox", f" {LOCAL_API}/ ")
-    proxy = settings.add_from_url("Behind the proxy", f"https://proxy.example/flinks/v3/{CUSTOMER_ID}",
-                                  "https://proxy.example/connect/v2")
+    proxy = settings.add_from_url(
+        "Behind the proxy", f"https://proxy.example/flinks/v3/{CUSTOMER_ID}", "https://proxy.example/connect/v2"
+    )
     ipv6 = settings.add_from_url("IPv6", f"http://[::1]:9000/v3/{CUSTOMER_ID}")
     assert (local.kind, local.instance, local.customer_id) == ("private", None, CUSTOMER_ID)
     assert local.api_url == LOCAL_API and local.connect_base_url == "http://127.0.0.1:9000/v2/"
@@ -449,11 +526,13 @@ def test_a_flinks_instance_url_is_a_private_instance(home):
     settings = Settings.load(home)
     acme = settings.add_from_url("Acme", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}")
     assert (acme.instance, acme.custom_api_url, acme.customer_id) == ("acme", None, CUSTOMER_ID)
-    same = settings.add_from_url("Acme again", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}",
-                                 "https://acme-iframe.private.fin.ag/v2/")
+    same = settings.add_from_url(
+        "Acme again", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}", "https://acme-iframe.private.fin.ag/v2/"
+    )
     assert same.instance == "acme"
-    elsewhere = settings.add_from_url("Acme, other Connect", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}",
-                                      "https://connect.acme.example/")
+    elsewhere = settings.add_from_url(
+        "Acme, other Connect", f"https://acme-api.private.fin.ag/v3/{CUSTOMER_ID}", "https://connect.acme.example/"
+    )
     assert elsewhere.instance is None and elsewhere.connect_base_url == "https://connect.acme.example/"
     settings.save()
     assert Settings.load(home).environments() == settings.environments()
@@ -465,8 +544,11 @@ def test_a_file_of_private_instances_only_is_still_written_as_version_1(home):
     settings.add_private("Acme", "acme", CUSTOMER_ID)
     settings.save()
     assert json.loads(settings.path.read_text())["version"] == 1
-    version_1 = {"version": 1, "active": "acme-000000", "private_instances": [
-        {"name": "Acme", "slug": "acme-000000", "instance": "acme", "customer_id": CUSTOMER_ID}]}
+    version_1 = {
+        "version": 1,
+        "active": "acme-000000",
+        "private_instances": [{"name": "Acme", "slug": "acme-000000", "instance": "acme", "customer_id": CUSTOMER_ID}],
+    }
     settings.path.write_text(json.dumps(version_1), encoding="utf-8")
     loaded = Settings.load(home)
     assert loaded.active.slug == "acme-000000" and loaded.active.instance == "acme"
@@ -493,14 +575,27 @@ def test_bad_urls_are_refused_with_a_sentence(home, api_url, connect_url, messag
 
 def test_an_environment_is_known_by_its_instance_or_its_url_not_both():
     with pytest.raises(SettingsError, match="not both"):
-        Environment(name="Local", kind="private", slug="local-1", customer_id=CUSTOMER_ID, instance="acme",
-                    custom_api_url=LOCAL_API)
+        Environment(
+            name="Local",
+            kind="private",
+            slug="local-1",
+            customer_id=CUSTOMER_ID,
+            instance="acme",
+            custom_api_url=LOCAL_API,
+        )
     with pytest.raises(SettingsError, match="its customer id"):
-        Environment(name="Local", kind="private", slug="local-1", customer_id=TOOLBOX_CUSTOMER_ID,
-                    custom_api_url=LOCAL_API)
+        Environment(
+            name="Local", kind="private", slug="local-1", customer_id=TOOLBOX_CUSTOMER_ID, custom_api_url=LOCAL_API
+        )
     with pytest.raises(SettingsError, match="a Connect URL but no API URL"):
-        Environment(name="Acme", kind="private", slug="acme-1", customer_id=CUSTOMER_ID, instance="acme",
-                    custom_connect_url="https://connect.example/")
+        Environment(
+            name="Acme",
+            kind="private",
+            slug="acme-1",
+            customer_id=CUSTOMER_ID,
+            instance="acme",
+            custom_connect_url="https://connect.example/",
+        )
     assert url_environment("Local", LOCAL_API, slug="local-1").slug == "local-1"
 
 
@@ -522,7 +617,8 @@ def test_secrets_go_to_the_keyring_and_never_to_the_settings(home, memory_keyrin
 
     assert store.get(acme, "auth-secret") == SECRET and store.is_set(acme, "api-key")
     assert memory_keyring.entries == {
-        (KEYRING_SERVICE, f"{acme.slug}:auth-secret"): SECRET, (KEYRING_SERVICE, f"{acme.slug}:api-key"): API_KEY,
+        (KEYRING_SERVICE, f"{acme.slug}:auth-secret"): SECRET,
+        (KEYRING_SERVICE, f"{acme.slug}:api-key"): API_KEY,
     }
     assert store.get(flinks_toolbox(), "api-key") is None  # each environment has its own
     for secret in (SECRET, API_KEY):
@@ -579,8 +675,11 @@ def test_a_locked_keyring_is_a_sentence_not_a_traceback(use_keyring, caplog):
 
 def test_a_backends_own_error_is_a_sentence_too(use_keyring):
     use_keyring(BrokenKeyring())
-    with pytest.raises(SecretStoreError, match='^The system keyring could not read the API key of "Flinks toolbox": '
-                                                "it may be locked or not running. Unlock it and try again.$"):
+    with pytest.raises(
+        SecretStoreError,
+        match='^The system keyring could not read the API key of "Flinks toolbox": '
+        "it may be locked or not running. Unlock it and try again.$",
+    ):
         SecretStore().is_set(flinks_toolbox(), "api-key")
 
 

@@ -24,13 +24,35 @@ LAST_DAY = date(2025, 6, 15)
 
 def transaction(number: int, day: int, description: str | None = None) -> Transaction:
     """Transaction `number`, dated `day` days before the last day."""
-    return Transaction(f"t-{number:05d}", LAST_DAY - timedelta(days=day), description or f"PAYMENT {number}",
-                       Decimal(f"{number}.25"), None, Decimal("1000.00"), None)
+    return Transaction(
+        f"t-{number:05d}",
+        LAST_DAY - timedelta(days=day),
+        description or f"PAYMENT {number}",
+        Decimal(f"{number}.25"),
+        None,
+        Decimal("1000.00"),
+        None,
+    )
 
 
 def account(identifier: str, transactions: list[Transaction], **changes) -> Account:
-    return Account(identifier, "Account", "7641238", None, None, None, None, Balance(None, Decimal("1.00"), None),
-                   "Operations", "Chequing", "CAD", None, "Personal", transactions=tuple(transactions), **changes)
+    return Account(
+        identifier,
+        "Account",
+        "7641238",
+        None,
+        None,
+        None,
+        None,
+        Balance(None, Decimal("1.00"), None),
+        "Operations",
+        "Chequing",
+        "CAD",
+        None,
+        "Personal",
+        transactions=tuple(transactions),
+        **changes,
+    )
 
 
 def answer(*accounts: Account) -> AccountsResult:
@@ -55,7 +77,7 @@ def written(store: Store, result: AccountsResult, batch: int = 4) -> SnapshotSta
         for index, item in enumerate(result.accounts):
             rows = [transaction_row(t) for t in item.transactions]
             for first in range(0, len(rows), batch):
-                writer.add(index, rows[first:first + batch])
+                writer.add(index, rows[first : first + batch])
             writer.account(index, item)
         return writer.finish(result.login, all_accounts_read=result.all_accounts_read)
 
@@ -64,8 +86,10 @@ def rows(store: Store) -> list[tuple]:
     """Every data row, the search index checked against them."""
     with closing(sqlite3.connect(store.path)) as db:
         db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
-        return db.execute("SELECT account_id, id, date, description, debit, credit, balance, code "
-                          "FROM transactions ORDER BY account_id, id").fetchall()
+        return db.execute(
+            "SELECT account_id, id, date, description, debit, credit, balance, code "
+            "FROM transactions ORDER BY account_id, id"
+        ).fetchall()
 
 
 def test_batches_write_what_save_snapshot_writes_in_time_order(store, tmp_path) -> None:
@@ -141,8 +165,9 @@ def test_only_what_flinks_no_longer_returns_within_the_period_goes(store) -> Non
     recent = [replace(t, description="POSTED") if t.id == "t-00001" else t for t in recent]
     recent.insert(0, transaction(999, 0))
     stats = written(store, answer(account(CHEQUING, recent), account(SAVINGS, SAVINGS_ROWS)))
-    assert stats == SnapshotStats(accounts=2, accounts_missing=0, new=1, updated=1,
-                                  unchanged=len(recent) - 2 + len(SAVINGS_ROWS), removed=1)
+    assert stats == SnapshotStats(
+        accounts=2, accounts_missing=0, new=1, updated=1, unchanged=len(recent) - 2 + len(SAVINGS_ROWS), removed=1
+    )
     kept = {row[1] for row in rows(store) if row[0] == CHEQUING}
     assert "t-00004" not in kept and "t-00999" in kept and "t-00029" in kept  # older history stays
 

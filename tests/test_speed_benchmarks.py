@@ -18,8 +18,14 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 def quick(name: str, tmp_path: Path) -> list[str]:
     """Run `benchmarks/<name> --quick`: its output lines, once it exited 0."""
-    result = subprocess.run([sys.executable, str(BENCHMARKS / name), "--quick"], capture_output=True, text=True,
-                            timeout=600, cwd=tmp_path, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    result = subprocess.run(
+        [sys.executable, str(BENCHMARKS / name), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout.splitlines()
 
@@ -27,8 +33,13 @@ def quick(name: str, tmp_path: Path) -> list[str]:
 def test_the_ingest_benchmark_runs(tmp_path) -> None:
     lines = quick("ingest.py", tmp_path)
     names = [line.split("  median")[0].strip() for line in lines if "  median " in line]
-    assert names == ["multi-row INSERT (baseline)", "executemany", "save_snapshot", "snapshot_writer, rows ready",
-                     "save_snapshot, unchanged"]
+    assert names == [
+        "multi-row INSERT (baseline)",
+        "executemany",
+        "save_snapshot",
+        "snapshot_writer, rows ready",
+        "save_snapshot, unchanged",
+    ]
     assert lines[-1].startswith("RESULT: save_snapshot ")
 
 
@@ -36,17 +47,25 @@ def test_the_ingest_benchmark_runs(tmp_path) -> None:
 def test_the_sync_memory_benchmark_runs(tmp_path) -> None:
     lines = quick("sync_memory.py", tmp_path)
     assert [line.split()[0] for line in lines if line.startswith(("baseline", "first", "second"))] == [
-        "baseline", "first", "second"]
+        "baseline",
+        "first",
+        "second",
+    ]
     assert [line.split(":")[0] for line in lines if line.startswith("RESULT")] == [
-        "RESULT first sync", "RESULT second sync"]
+        "RESULT first sync",
+        "RESULT second sync",
+    ]
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="resident memory from /proc")
 def test_the_long_session_benchmark_runs(tmp_path) -> None:
     lines = quick("long_session.py", tmp_path)
     assert any(line.startswith("resident memory: ") for line in lines)
-    piles = {" ".join(line.split()[:2]): int(line.split()[-4].replace(",", ""))
-             for line in lines if line.startswith("  ") and "after the warm-up," in line}  # at the end
+    piles = {
+        " ".join(line.split()[:2]): int(line.split()[-4].replace(",", ""))
+        for line in lines
+        if line.startswith("  ") and "after the warm-up," in line
+    }  # at the end
     # Counts, not timings: nothing of a refresh is left behind in the loop's timers (a cancelled
     # deadline or read time-out would stay there three minutes under qasync), nor past the
     # sandbox's bounds.

@@ -12,20 +12,25 @@ from flinks_desktop.sandbox.dataset import build_dataset
 OCTOBER = (date(2026, 10, 1), date(2026, 10, 31))
 
 
-@pytest.mark.parametrize("text", [
-    "Account Statement\nOctober 1, 2026 to October 31, 2026\nStatement date: October 31, 2026",
-    "Statement period: Oct 1, 2026 - Oct 31, 2026",
-    "Period 2026-10-01 to 2026-10-31",
-    "Relevé de compte du 1er octobre 2026 au 31 octobre 2026",
-    "Période : 1 octobre 2026 – 31 octobre 2026",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Account Statement\nOctober 1, 2026 to October 31, 2026\nStatement date: October 31, 2026",
+        "Statement period: Oct 1, 2026 - Oct 31, 2026",
+        "Period 2026-10-01 to 2026-10-31",
+        "Relevé de compte du 1er octobre 2026 au 31 octobre 2026",
+        "Période : 1 octobre 2026 – 31 octobre 2026",
+    ],
+)
 def test_the_common_shapes_of_a_period(text):
     assert period_from_text(text) == OCTOBER
 
 
 def test_the_first_plausible_range_wins():
     assert period_from_text("Sept. 1, 2026 – Sept. 30, 2026 ... Oct 1, 2026 - Oct 31, 2026") == (
-        date(2026, 9, 1), date(2026, 9, 30))
+        date(2026, 9, 1),
+        date(2026, 9, 30),
+    )
     # Not a statement period: backwards, too long, impossible dates, or no range at all.
     assert period_from_text("October 31, 2026 to October 1, 2026") is None
     assert period_from_text("January 1, 2020 to December 31, 2026") is None
@@ -57,8 +62,16 @@ def test_a_pdf_that_makes_pypdf_raise_anything_has_no_period():
     assert period_from_pdf(DAMAGED_PDF) is None
 
 
-@pytest.mark.parametrize("error", [AttributeError("'NullObject' has no attribute 'get'"), RecursionError(),
-                                   NotImplementedError("filter"), ZeroDivisionError(), MemoryError("bomb")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        AttributeError("'NullObject' has no attribute 'get'"),
+        RecursionError(),
+        NotImplementedError("filter"),
+        ZeroDivisionError(),
+        MemoryError("bomb"),
+    ],
+)
 def test_whatever_the_pdf_reader_raises_the_period_is_unknown(monkeypatch, error):
     import pypdf
 

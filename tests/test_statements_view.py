@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -88,8 +88,11 @@ def groups(view: StatementsView) -> dict[str, list[str]]:
 
 def click_statement(qtbot, view: StatementsView, account_title: str, position: int) -> None:
     tree = view.list
-    group = next(tree.topLevelItem(g) for g in range(tree.topLevelItemCount())
-                 if tree.topLevelItem(g).text(0).startswith(account_title))
+    group = next(
+        tree.topLevelItem(g)
+        for g in range(tree.topLevelItemCount())
+        if tree.topLevelItem(g).text(0).startswith(account_title)
+    )
     item = group.child(position)
     qtbot.mouseClick(tree.viewport(), Qt.MouseButton.LeftButton, pos=tree.visualItemRect(item).center())
 
@@ -110,7 +113,9 @@ def test_every_statement_is_listed_under_its_account_by_period(view, linked) -> 
     # read from each PDF (Flinks does not send it): "Months3" before June 15 is May, April, March.
     assert groups(view) == {
         f"{account.title}  {mask_account_number(account.account_number)}": [
-            "May 2025 · May 1 – May 31", "April 2025 · Apr 1 – Apr 30", "March 2025 · Mar 1 – Mar 31",
+            "May 2025 · May 1 – May 31",
+            "April 2025 · Apr 1 – Apr 30",
+            "March 2025 · Mar 1 – Mar 31",
         ]
         for account in accounts
     }
@@ -126,12 +131,17 @@ def test_a_statement_whose_period_is_unknown_says_when_it_was_fetched(view, link
     store, login_id = linked
     chequing = next(account for account in store.accounts(login_id) if account.title == "Everyday Chequing")
     result = StatementsResult(
-        request_id="not-used", login=None, institution=None,
-        accounts=(AccountStatements(chequing.account_number, (
-            Statement("0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F", "PDF", _base64(b"%PDF-1.4 no period printed")),
-        )),),
+        request_id="not-used",
+        login=None,
+        institution=None,
+        accounts=(
+            AccountStatements(
+                chequing.account_number,
+                (Statement("0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F0F", "PDF", _base64(b"%PDF-1.4 no period printed")),),
+            ),
+        ),
     )
-    store.save_statements(login_id, result, fetched_at=datetime.now(timezone.utc))
+    store.save_statements(login_id, result, fetched_at=datetime.now(UTC))
 
     view.set_login(store, login_id)
 
@@ -146,29 +156,47 @@ def test_known_periods_are_named_by_month_newest_first(qtbot, view, linked) -> N
     rows = [row for row in store.statements(login_id) if row.account_number == chequing.account_number]
     # The caller knows the periods this time (the sandbox's "Months3" before June 15: May, April,
     # March); saved in reverse so the list's order cannot come from Flinks' order.
-    months = [(date(2025, 5, 1), date(2025, 5, 31)), (date(2025, 4, 1), date(2025, 4, 30)),
-              (date(2025, 3, 1), date(2025, 3, 31))]
+    months = [
+        (date(2025, 5, 1), date(2025, 5, 31)),
+        (date(2025, 4, 1), date(2025, 4, 30)),
+        (date(2025, 3, 1), date(2025, 3, 31)),
+    ]
     result = StatementsResult(
-        request_id="not-used", login=None, institution=None,
-        accounts=(AccountStatements(chequing.account_number, tuple(
-            Statement(row.unique_id, "PDF", _base64(store.statement_pdf(login_id, row.unique_id)))
-            for row in reversed(rows)
-        )),),
+        request_id="not-used",
+        login=None,
+        institution=None,
+        accounts=(
+            AccountStatements(
+                chequing.account_number,
+                tuple(
+                    Statement(row.unique_id, "PDF", _base64(store.statement_pdf(login_id, row.unique_id)))
+                    for row in reversed(rows)
+                ),
+            ),
+        ),
     )
-    store.save_statements(login_id, result, fetched_at=datetime.now(timezone.utc),
-                          periods={row.unique_id: period for row, period in zip(rows, months)})
+    store.save_statements(
+        login_id,
+        result,
+        fetched_at=datetime.now(UTC),
+        periods={row.unique_id: period for row, period in zip(rows, months)},
+    )
 
     view.set_login(store, login_id)
 
     assert groups(view)[f"Everyday Chequing  {mask_account_number(chequing.account_number)}"] == [
-        "May 2025 · May 1 – May 31", "April 2025 · Apr 1 – Apr 30", "March 2025 · Mar 1 – Mar 31",
+        "May 2025 · May 1 – May 31",
+        "April 2025 · Apr 1 – Apr 30",
+        "March 2025 · Mar 1 – Mar 31",
     ]
     click_statement(qtbot, view, "Everyday Chequing", 0)
     # The name the command line's `statements --save` writes (the window once named it
     # "Flinks Capital - Everyday Chequing 1234 - 2025-05.pdf"): one statement, one file name.
     opened = view.current_statement
-    assert view.suggested_file_name() == export.statement_file_name(opened, chequing) == (
-        f"Everyday-Chequing-{chequing.account_number[-4:]}_2025-05-31_{opened.unique_id[:8]}.pdf"
+    assert (
+        view.suggested_file_name()
+        == export.statement_file_name(opened, chequing)
+        == (f"Everyday-Chequing-{chequing.account_number[-4:]}_2025-05-31_{opened.unique_id[:8]}.pdf")
     )
 
 
@@ -279,7 +307,7 @@ def test_empty_states_say_what_to_do(qtbot, view, linked) -> None:
     assert view.message.text() == NO_CONNECTION == "Select a connection to see its statements."
 
     # A login cached without statements (GetStatements not enabled, or not fetched yet).
-    store.upsert_login(ANOTHER_LOGIN, "FlinksCapital", at=datetime.now(timezone.utc))
+    store.upsert_login(ANOTHER_LOGIN, "FlinksCapital", at=datetime.now(UTC))
     view.set_login(store, ANOTHER_LOGIN)
     assert view.list_placeholder.isVisible()
     assert view.list_placeholder.text() == LIST_NO_STATEMENTS == "No statements for this connection"

@@ -174,10 +174,24 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
 
     db = Database(db_path)
     assert [migration.name for migration in MIGRATIONS.applied(db)] == [
-        "initial_schema", "login_tag", "pending_wipes", "transactions_keyed_by_account", "transaction_days"]
+        "initial_schema",
+        "login_tag",
+        "pending_wipes",
+        "transactions_keyed_by_account",
+        "transaction_days",
+    ]
     assert MIGRATIONS.pending(db) == []
-    tables = {"logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events",
-              "pending_wipes", "transaction_days"}
+    tables = {
+        "logins",
+        "accounts",
+        "transactions",
+        "transactions_fts",
+        "statements",
+        "api_calls",
+        "events",
+        "pending_wipes",
+        "transaction_days",
+    }
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
@@ -297,9 +311,7 @@ def test_saving_a_snapshot_twice_duplicates_nothing(store, snapshot):
     second = store.save_snapshot(login_id, snapshot, synced_at=LATER)
 
     assert (first.accounts, first.new, first.updated, first.unchanged, first.removed) == (4, count, 0, 0, 0)
-    assert (second.accounts, second.new, second.updated, second.unchanged, second.removed) == (
-        4, 0, 0, count, 0
-    )
+    assert (second.accounts, second.new, second.updated, second.unchanged, second.removed) == (4, 0, 0, count, 0)
     assert store.count_transactions(login_id) == count
     assert len(store.transactions(login_id)) == count
     assert [row.id for row in store.accounts(login_id)] == [account.id for account in snapshot.accounts]
@@ -320,9 +332,7 @@ def test_a_transaction_changed_upstream_is_updated_in_place(store, snapshot):
 
     assert (stats.new, stats.updated, stats.unchanged) == (0, 1, len(all_transactions(snapshot)) - 1)
     [row] = [row for row in store.transactions(login_id) if row.id == original.id]
-    assert (row.description, row.debit, row.date) == (
-        "CORRECTED BY THE BANK", Decimal("12.34"), original.date
-    )
+    assert (row.description, row.debit, row.date) == ("CORRECTED BY THE BANK", Decimal("12.34"), original.date)
     assert store.count_transactions(login_id) == len(all_transactions(snapshot))
     assert store.transactions(login_id, search="corrected")[0].id == original.id
 
@@ -400,14 +410,21 @@ def test_a_login_added_from_connect_then_described_by_authorize(store, snapshot)
     store.upsert_login(login_id, "FlinksCapital", at=NOW, environment="Offline sandbox")
     added = store.login(login_id)
     assert (added.username, added.synced_at, added.status, added.environment, added.added_at) == (
-        None, None, "ok", "Offline sandbox", NOW
+        None,
+        None,
+        "ok",
+        "Offline sandbox",
+        NOW,
     )
 
     store.upsert_login(login_id, "FlinksCapital", at=LATER, details=snapshot.login)
 
     login = store.login(login_id)
     assert (login.username, login.type, login.is_scheduled_refresh, login.last_refresh) == (
-        "greatday_nomfa", "Personal", False, snapshot.login.last_refresh
+        "greatday_nomfa",
+        "Personal",
+        False,
+        snapshot.login.last_refresh,
     )
     assert (login.environment, login.added_at) == ("Offline sandbox", NOW)  # kept
     assert store.logins() == [login]
@@ -434,7 +451,10 @@ def test_status(store, snapshot):
     store.set_status(login_id, "error", error_code="RETRY_LATER", error_message="The bank is down.", at=LATER)
     login = store.login(login_id)
     assert (login.status, login.error_code, login.error_message, login.status_at) == (
-        "error", "RETRY_LATER", "The bank is down.", LATER
+        "error",
+        "RETRY_LATER",
+        "The bank is down.",
+        LATER,
     )
     store.save_snapshot(login_id, snapshot, synced_at=LATER + timedelta(minutes=5))
     assert (store.login(login_id).status, store.login(login_id).error_code) == ("ok", None)
@@ -466,9 +486,29 @@ def test_search_finds_words_by_prefix_ignoring_case_and_accents(store, snapshot)
 
 
 HOSTILE_QUERIES = [
-    '"', '""', "'", "*", "NEAR", "NEAR(tim hortons)", "tim OR x", "AND", "NOT tim", "-tim", "^tim",
-    "description:tim", "(", ")", "{description}: x", "\x00", '"unbalanced', "it's", "日本語", "🙂",
-    "Ünïcödé", "%_", "a" * 2000,
+    '"',
+    '""',
+    "'",
+    "*",
+    "NEAR",
+    "NEAR(tim hortons)",
+    "tim OR x",
+    "AND",
+    "NOT tim",
+    "-tim",
+    "^tim",
+    "description:tim",
+    "(",
+    ")",
+    "{description}: x",
+    "\x00",
+    '"unbalanced',
+    "it's",
+    "日本語",
+    "🙂",
+    "Ünïcödé",
+    "%_",
+    "a" * 2000,
 ]
 
 
@@ -481,9 +521,7 @@ def test_search_treats_any_text_as_text(store, snapshot, query):
     store.totals(login_id, search=query)
 
 
-@pytest.mark.parametrize(
-    "query", ['"tim hortons', "tim* hortons", "(tim) hortons", "tim:hortons", "tim\0hortons"]
-)
+@pytest.mark.parametrize("query", ['"tim hortons', "tim* hortons", "(tim) hortons", "tim:hortons", "tim\0hortons"])
 def test_search_syntax_in_the_text_is_only_punctuation(store, snapshot, query):
     login_id = login_id_of(snapshot)
     saved(store, snapshot)
@@ -544,9 +582,7 @@ def test_statements_are_stored_with_their_bytes(store, sandbox_data):
     for group in statements.accounts:
         for position, statement in enumerate(group.statements):
             row = by_id[statement.unique_id]
-            assert (row.account_number, row.position, row.file_type) == (
-                group.account_number, position, "PDF"
-            )
+            assert (row.account_number, row.position, row.file_type) == (group.account_number, position, "PDF")
             assert row.size == len(statement.content) and row.fetched_at == LATER
             assert store.statement_pdf(login_id, statement.unique_id) == statement.content
     assert store.statement_pdf(login_id, "no such statement") is None
@@ -598,12 +634,18 @@ def test_a_writer_killed_mid_snapshot_leaves_the_previous_snapshot_intact(db_pat
     with Store.open(db_path) as store:
         saved(store, snapshot)
         before = (store.login(login_id), store.accounts(login_id), store.transactions(login_id))
-    rewritten = dataclasses.replace(snapshot, accounts=tuple(
-        dataclasses.replace(account, transactions=tuple(
-            dataclasses.replace(t, description=f"REWRITTEN {t.description}") for t in account.transactions
-        ))
-        for account in snapshot.accounts
-    ))
+    rewritten = dataclasses.replace(
+        snapshot,
+        accounts=tuple(
+            dataclasses.replace(
+                account,
+                transactions=tuple(
+                    dataclasses.replace(t, description=f"REWRITTEN {t.description}") for t in account.transactions
+                ),
+            )
+            for account in snapshot.accounts
+        ),
+    )
     snapshot_file = tmp_path / "snapshot.pickle"
     snapshot_file.write_bytes(pickle.dumps(rewritten))
     wal = db_path.with_name("cache.db-wal")
@@ -611,7 +653,9 @@ def test_a_writer_killed_mid_snapshot_leaves_the_previous_snapshot_intact(db_pat
 
     writer = subprocess.Popen(
         [sys.executable, "-c", CRASHING_WRITER, str(db_path), str(snapshot_file), login_id],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
         line = writer.stdout.readline()
@@ -637,12 +681,23 @@ def test_the_audit_keeps_masked_ids_only(store, db_path):
     login_id = "8b35f6c8-e7b6-41d3-98f8-08d68b7f8d31"
     request_id = "006fd2f3-055b-4ef6-a9fc-c1261cd76ec6"
     store.record_api_call(
-        at=NOW, method="GET", endpoint=f"GetAccountsDetailAsync/{request_id}", status=202,
-        flinks_code="OPERATION_PENDING", duration_ms=120, login_id=login_id, request_id=request_id,
+        at=NOW,
+        method="GET",
+        endpoint=f"GetAccountsDetailAsync/{request_id}",
+        status=202,
+        flinks_code="OPERATION_PENDING",
+        duration_ms=120,
+        login_id=login_id,
+        request_id=request_id,
     )
     store.record_api_call(
-        at=NOW + timedelta(seconds=1), method="DELETE", endpoint=f"DeleteCard/{login_id}", status=None,
-        flinks_code=None, duration_ms=10_000, login_id=login_id,
+        at=NOW + timedelta(seconds=1),
+        method="DELETE",
+        endpoint=f"DeleteCard/{login_id}",
+        status=None,
+        flinks_code=None,
+        duration_ms=10_000,
+        login_id=login_id,
     )
     redirect = {
         "step": "REDIRECT",
@@ -674,7 +729,9 @@ def test_the_audit_keeps_masked_ids_only(store, db_path):
     assert activity[1].detail["url"] == redirect["url"].replace(login_id, mask_id(login_id))
     assert (activity[2].method, activity[2].status, activity[2].duration_ms) == ("DELETE", None, 10_000)
     assert [row.name for row in store.activity(login_id)] == [
-        "REDIRECT", f"DeleteCard/{mask_id(login_id)}", f"GetAccountsDetailAsync/{mask_id(request_id)}"
+        "REDIRECT",
+        f"DeleteCard/{mask_id(login_id)}",
+        f"GetAccountsDetailAsync/{mask_id(request_id)}",
     ]
     assert len(store.activity(limit=2)) == 2
     with pytest.raises(ValueError):
@@ -684,9 +741,7 @@ def test_the_audit_keeps_masked_ids_only(store, db_path):
 # -- purge ----------------------------------------------------------------------------------------------
 
 
-def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(
-    store, db_path, sandbox_data, sample_snapshot
-):
+def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(store, db_path, sandbox_data, sample_snapshot):
     snapshot, statements = sandbox_data
     marker = "ZQXWV PURGE MARKER 4417"
     snapshot = with_transaction_replaced(snapshot, 2, 3, description=marker)
@@ -696,8 +751,15 @@ def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(
     saved(store, snapshot)
     store.save_statements(login_id, statements, fetched_at=NOW)
     saved(store, sample_snapshot)
-    store.record_api_call(at=LATER, method="DELETE", endpoint=f"DeleteCard/{login_id}", status=200,
-                          flinks_code=None, duration_ms=80, login_id=login_id)
+    store.record_api_call(
+        at=LATER,
+        method="DELETE",
+        endpoint=f"DeleteCard/{login_id}",
+        status=200,
+        flinks_code=None,
+        duration_ms=80,
+        login_id=login_id,
+    )
     secrets = [marker, account_number, holder_name, login_id, "%PDF"]
     assert [secret for secret in secrets if secret.encode() not in raw_bytes(db_path)] == []  # visible before
     assert "zqxwv" in indexed_words(db_path)
@@ -705,7 +767,10 @@ def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(
     stats = store.purge_login(login_id, at=LATER + timedelta(seconds=1), by="support agent")
 
     assert (stats.login, stats.accounts, stats.transactions, stats.statements) == (
-        True, 4, len(all_transactions(snapshot)), 12
+        True,
+        4,
+        len(all_transactions(snapshot)),
+        12,
     )
     after = raw_bytes(db_path)
     for secret in secrets:
@@ -722,10 +787,14 @@ def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(
     assert (store.login(login_id), store.accounts(login_id), store.statements(login_id)) == (None, [], [])
     assert store.transactions(login_id, search="zqxwv") == []
     assert [(row.kind, row.name) for row in store.activity(login_id)] == [
-        ("app", "LOGIN_PURGED"), ("api", f"DeleteCard/{mask_id(login_id)}")
+        ("app", "LOGIN_PURGED"),
+        ("api", f"DeleteCard/{mask_id(login_id)}"),
     ]
     assert store.activity(login_id)[0].detail == {
-        "accounts": 4, "statements": 12, "transactions": stats.transactions, "by": "support agent"
+        "accounts": 4,
+        "statements": 12,
+        "transactions": stats.transactions,
+        "by": "support agent",
     }
     with pytest.raises(UnknownLogin):
         store.save_statements(login_id, statements, fetched_at=LATER)

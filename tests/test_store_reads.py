@@ -45,20 +45,37 @@ def snapshot(login_id: str, count: int, seed: int, *, drop: int = 0) -> Accounts
                 amount += Decimal("1.01")  # an updated amount
             debit = n % 3 != 0
             word = "ZANZIBAR" if n % 400 == 17 else "METRO" if n % 7 == 0 else rnd.choice(WORDS[:-1])
-            transactions.append(Transaction(
-                id=f"{key}-{n:05d}", date=date(2023, 6, 1) + timedelta(days=n * 730 // size),
-                description=f"{word} {n}", debit=amount if debit else None, credit=None if debit else amount,
-                balance=Decimal(n), code=None,
-            ))
+            transactions.append(
+                Transaction(
+                    id=f"{key}-{n:05d}",
+                    date=date(2023, 6, 1) + timedelta(days=n * 730 // size),
+                    description=f"{word} {n}",
+                    debit=amount if debit else None,
+                    credit=None if debit else amount,
+                    balance=Decimal(n),
+                    code=None,
+                )
+            )
         if drop:
             transactions = transactions[:-drop]
-        accounts.append(Account(
-            id=f"{key}-account", title=key.upper(), account_number=f"55{index}0001", last_four_digits=None,
-            transit_number=None, institution_number=None, overdraft_limit=None,
-            balance=Balance(available=None, current=Decimal(1), limit=None), category="Operations",
-            type="Chequing", currency=currency, holder=None, account_type="Personal",
-            transactions=tuple(reversed(transactions)),  # Flinks lists newest first
-        ))
+        accounts.append(
+            Account(
+                id=f"{key}-account",
+                title=key.upper(),
+                account_number=f"55{index}0001",
+                last_four_digits=None,
+                transit_number=None,
+                institution_number=None,
+                overdraft_limit=None,
+                balance=Balance(available=None, current=Decimal(1), limit=None),
+                category="Operations",
+                type="Chequing",
+                currency=currency,
+                holder=None,
+                account_type="Personal",
+                transactions=tuple(reversed(transactions)),  # Flinks lists newest first
+            )
+        )
     login = Login(id=login_id, username="reads", is_scheduled_refresh=False, last_refresh=None, type=None)
     return AccountsResult(request_id="reads", login=login, institution="FlinksCapital", accounts=tuple(accounts))
 
@@ -134,7 +151,8 @@ def day_totals(path) -> tuple[list, list]:
         kept = raw.execute("SELECT * FROM transaction_days ORDER BY 1, 2, 3").fetchall()
         truth = raw.execute(
             "SELECT login_id, account_id, date, count(*), coalesce(sum(debit), 0), coalesce(sum(credit), 0) "
-            "FROM transactions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+            "FROM transactions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
+        ).fetchall()
     return kept, truth
 
 
@@ -180,11 +198,14 @@ def test_a_search_reads_the_same_rows_whichever_way_it_is_read(store, words):
     everything = store.transactions(LOGIN, search=words)
     assert everything and all(words.split()[0] in (row.description or "").lower() for row in everything)
     assert everything == sorted(everything, key=lambda row: row.date, reverse=True)
-    pages = [store.transactions(LOGIN, search=words, limit=50, offset=offset)
-             for offset in range(0, len(everything), 50)]
+    pages = [
+        store.transactions(LOGIN, search=words, limit=50, offset=offset) for offset in range(0, len(everything), 50)
+    ]
     assert [row for page in pages for row in page] == everything
-    oldest_first = [store.transactions(LOGIN, search=words, limit=50, offset=offset, oldest_first=True)
-                    for offset in range(0, len(everything), 50)]
+    oldest_first = [
+        store.transactions(LOGIN, search=words, limit=50, offset=offset, oldest_first=True)
+        for offset in range(0, len(everything), 50)
+    ]
     assert [row for page in oldest_first for row in page] == everything[::-1]
     assert list(store.iter_transactions(LOGIN, search=words, batch=7)) == everything
 
@@ -197,9 +218,14 @@ def test_a_rare_word_is_read_from_the_index_and_a_common_one_down_the_dates(stor
     assert store._selection(LOGIN, None, "qwertyuiop", None, None, reach=200) is None  # nothing to read
     with closing(sqlite3.connect(store.path)) as raw:
         for selection, uses in ((rare, "VIRTUAL TABLE"), (common, "transactions_by_date")):
-            plan = " / ".join(row[3] for row in raw.execute(
-                f"EXPLAIN QUERY PLAN SELECT t.seq FROM {selection.source} WHERE {selection.where} "
-                "ORDER BY t.date DESC, t.seq DESC LIMIT 200", selection.params))
+            plan = " / ".join(
+                row[3]
+                for row in raw.execute(
+                    f"EXPLAIN QUERY PLAN SELECT t.seq FROM {selection.source} WHERE {selection.where} "
+                    "ORDER BY t.date DESC, t.seq DESC LIMIT 200",
+                    selection.params,
+                )
+            )
             assert uses in plan.split(" / ")[0], plan
 
 
@@ -212,10 +238,16 @@ def test_a_common_word_s_page_is_exact_whatever_order_the_rows_were_cached_in(tm
         saved(store, first)
         older = snapshot(LOGIN, 4_000, seed=9)
         accounts = tuple(
-            dataclasses.replace(account, transactions=account.transactions + tuple(
-                dataclasses.replace(t, id="older-" + t.id, date=t.date - timedelta(days=800))
-                for t in by_id[account.id].transactions))
-            for by_id in [{a.id: a for a in older.accounts}] for account in first.accounts
+            dataclasses.replace(
+                account,
+                transactions=account.transactions
+                + tuple(
+                    dataclasses.replace(t, id="older-" + t.id, date=t.date - timedelta(days=800))
+                    for t in by_id[account.id].transactions
+                ),
+            )
+            for by_id in [{a.id: a for a in older.accounts}]
+            for account in first.accounts
         )
         saved(store, dataclasses.replace(first, accounts=accounts), at=LATER)
         assert store.count_transactions(LOGIN) == 8_000
@@ -225,7 +257,7 @@ def test_a_common_word_s_page_is_exact_whatever_order_the_rows_were_cached_in(tm
                 expected = everything[::-1] if oldest_first else everything
                 for offset in (0, 50, 400, len(everything) - 30):
                     page = store.transactions(LOGIN, search=words, limit=50, offset=offset, oldest_first=oldest_first)
-                    assert page == expected[offset:offset + 50], (words, oldest_first, offset)
+                    assert page == expected[offset : offset + 50], (words, oldest_first, offset)
 
 
 def test_pages_from_either_end_and_the_date_span(store):
@@ -233,8 +265,10 @@ def test_pages_from_either_end_and_the_date_span(store):
     assert len(everything) == 4_000
     assert store.transactions(LOGIN, limit=30, offset=3_970) == everything[-30:]
     assert store.transactions(LOGIN, limit=30, oldest_first=True) == everything[-30:][::-1]
-    assert store.transactions(LOGIN, account_id="usd-account", limit=5, oldest_first=True) == [
-        row for row in everything if row.account_id == "usd-account"][::-1][:5]
+    assert (
+        store.transactions(LOGIN, account_id="usd-account", limit=5, oldest_first=True)
+        == [row for row in everything if row.account_id == "usd-account"][::-1][:5]
+    )
     assert store.transaction_dates(LOGIN) == (everything[-1].date, everything[0].date)
     assert store.transaction_dates("no-such-login") is None
     streamed = store.iter_transactions(LOGIN, since=date(2024, 1, 1), batch=100)

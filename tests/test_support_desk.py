@@ -29,12 +29,15 @@ ANSWERS = {
 def made_elsewhere(sandbox, username: str = "greatday_nomfa") -> str:
     """What a customer's own device does through Flinks Connect: a login at Flinks -> a loginId."""
     url = f"{sandbox.banking_url}/Authorize"
-    answer = httpx.post(url, json={"Institution": "FlinksCapital", "Username": username,
-                                   "Password": "Everyday", "MostRecentCached": False}).json()
+    answer = httpx.post(
+        url,
+        json={"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False},
+    ).json()
     while "SecurityChallenges" in answer:
         prompt = answer["SecurityChallenges"][0]["Prompt"]
-        answer = httpx.post(url, json={"RequestId": answer["RequestId"],
-                                       "SecurityResponses": {prompt: [ANSWERS[prompt]]}}).json()
+        answer = httpx.post(
+            url, json={"RequestId": answer["RequestId"], "SecurityResponses": {prompt: [ANSWERS[prompt]]}}
+        ).json()
     return answer["Login"]["Id"]
 
 
@@ -90,8 +93,9 @@ def test_paste_and_enter_in_the_search_box_opens_a_login_made_elsewhere(qtbot, o
     look_up = window.findChild(QPushButton, "lookUpLoginButton")
     assert look_up.isVisible()
     qtbot.keyClick(search, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: window.connections.current_login_id() == second and accounts_shown(window) == 4,
-                    timeout=15_000)
+    qtbot.waitUntil(
+        lambda: window.connections.current_login_id() == second and accounts_shown(window) == 4, timeout=15_000
+    )
     assert sorted(listed(window)) == sorted([first, second])
     assert not look_up.isVisible()
 
@@ -145,7 +149,7 @@ def test_flinks_asking_a_question_on_a_cached_lookup_shows_the_mfa_dialog(qtbot,
 def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, open_window) -> None:
     window = open_window()
     good = [made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday")]
-    text = f"loginId,ticket\n{good[0]},4521\n{UNKNOWN},4522\nb0debb48-f9f1,4523\n\"{good[1]}\",4524\n"
+    text = f'loginId,ticket\n{good[0]},4521\n{UNKNOWN},4522\nb0debb48-f9f1,4523\n"{good[1]}",4524\n'
 
     window.open_login_ids_action.trigger()
     qtbot.waitUntil(lambda: window.findChild(OpenLoginIdsDialog) is not None, timeout=5_000)
@@ -256,8 +260,13 @@ def test_another_process_adding_and_deleting_shows_in_the_window(qtbot, open_win
     environment = {**os.environ, "FLINKS_DESKTOP_POLL_INTERVAL": "0.01"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "flinks_desktop", "--data-dir", str(window.session.data_dir),
-                               *args], capture_output=True, text=True, env=environment, timeout=60)
+        return subprocess.run(
+            [sys.executable, "-m", "flinks_desktop", "--data-dir", str(window.session.data_dir), *args],
+            capture_output=True,
+            text=True,
+            env=environment,
+            timeout=60,
+        )
 
     added = cli("sync", login_id)
     assert added.returncode == 0, added.stderr
@@ -276,8 +285,13 @@ def test_connects_tag_is_kept_shown_and_searchable(qtbot, open_window) -> None:
     window = open_window()
     login_id = made_elsewhere(window.session.sandbox)
     # What the Connect view hands over: the session's events (REDIRECT carries the tag), then the login.
-    window.on_connect_event({"step": "REDIRECT", "url": f"https://flinks-desktop.invalid/connected?"
-                                                        f"loginId={login_id}&institution=FlinksCapital&tag=ticket-4521"})
+    window.on_connect_event(
+        {
+            "step": "REDIRECT",
+            "url": f"https://flinks-desktop.invalid/connected?"
+            f"loginId={login_id}&institution=FlinksCapital&tag=ticket-4521",
+        }
+    )
     window.on_login_captured(login_id, "FlinksCapital")
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
     assert window.selected_login().tag == "ticket-4521"

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,7 @@ def add_failing_login(sandbox: SandboxServer, username: str) -> str:
     """A login Connect made before its bank started failing: credential logins of such users fail,
     so it goes straight into the sandbox's memory."""
     login_id = sandbox.state.login_id_for(username)
-    stamp = sandbox_state.flinks_timestamp(datetime.now(timezone.utc))
+    stamp = sandbox_state.flinks_timestamp(datetime.now(UTC))
     sandbox.state.logins[login_id] = sandbox_state.Login(login_id, username, stamp)
     return login_id
 
@@ -230,8 +230,7 @@ def test_refresh_refuses_logins_that_are_not_cached_or_of_another_environment(sa
             with pytest.raises(UnknownLogin, match="not in the cache"):
                 await sync.refresh(login_id)
         with Store.open(cache) as store:
-            store.upsert_login(login_id, "FlinksCapital", at=datetime.now(timezone.utc),
-                               environment="Flinks toolbox")
+            store.upsert_login(login_id, "FlinksCapital", at=datetime.now(UTC), environment="Flinks toolbox")
         async with opened_sync(sandbox, cache) as sync:
             with pytest.raises(OtherEnvironment, match="Flinks toolbox"):
                 await sync.refresh(login_id)
@@ -252,8 +251,14 @@ def test_statements_that_fail_still_let_the_accounts_be_saved(sandbox, cache) ->
 
         async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
             if request.url.path.endswith("/GetStatements"):
-                return httpx.Response(400, json={"HttpStatusCode": 400, "FlinksCode": "INVALID_REQUEST",
-                                                 "Message": "Statements are not enabled"})
+                return httpx.Response(
+                    400,
+                    json={
+                        "HttpStatusCode": 400,
+                        "FlinksCode": "INVALID_REQUEST",
+                        "Message": "Statements are not enabled",
+                    },
+                )
             return await self._real.handle_async_request(request)
 
         async def aclose(self) -> None:
@@ -291,8 +296,9 @@ def test_live_refresh_answers_the_banks_questions_through_the_callback(flinks_sa
         login_id = await connect(sandbox, "Greatday")
         async with opened_sync(sandbox, cache) as sync:
             assert (await sync.link(login_id, "FlinksCapital")).ok
-            result = await sync.refresh(login_id, live=True, mfa=answer,
-                                        progress=lambda progress: stages.append(progress.stage))
+            result = await sync.refresh(
+                login_id, live=True, mfa=answer, progress=lambda progress: stages.append(progress.stage)
+            )
         assert result.ok, result.message
         assert [(prompt.login_id, prompt.institution, prompt.retry_message) for prompt in prompts] == [
             (login_id, "FlinksCapital", None)
@@ -392,9 +398,9 @@ def test_a_second_sync_or_a_delete_of_a_busy_login_is_refused(flinks_sandbox_fac
         async with opened_sync(sandbox, cache, statements=None) as sync:
             assert (await sync.link(login_id)).ok
             waiting = asyncio.Event()
-            first = asyncio.create_task(sync.refresh(
-                login_id, progress=lambda progress: waiting.set() if progress.stage == "waiting" else None
-            ))
+            first = asyncio.create_task(
+                sync.refresh(login_id, progress=lambda progress: waiting.set() if progress.stage == "waiting" else None)
+            )
             await waiting.wait()
             assert sync.is_busy(login_id)
             with pytest.raises(SyncInProgress, match=f"{mask_id(login_id)} is being refreshed"):
@@ -426,8 +432,10 @@ def test_refresh_all_bounds_concurrency_and_records_each_outcome(flinks_sandbox_
             in_flight.discard(progress.login_id)
 
     async def scenario() -> tuple[dict[str, str], list[SyncResult]]:
-        logins = {username: await connect(sandbox, username)
-                  for username in ("greatday_nomfa", "test_pending", "Greatday", "test_dispatched")}
+        logins = {
+            username: await connect(sandbox, username)
+            for username in ("greatday_nomfa", "test_pending", "Greatday", "test_dispatched")
+        }
         logins["test_service_unavailable"] = add_failing_login(sandbox, "test_service_unavailable")
         async with opened_sync(sandbox, cache, statements=None) as sync:
             for login_id in logins.values():
@@ -483,9 +491,7 @@ def test_cancelling_a_refresh_mid_poll_leaves_the_cache_as_it_was(flinks_sandbox
     asyncio.run(scenario())
 
 
-def test_the_loop_stays_responsive_while_the_largest_snapshot_is_saved(
-    sandbox, cache, monkeypatch
-) -> None:
+def test_the_loop_stays_responsive_while_the_largest_snapshot_is_saved(sandbox, cache, monkeypatch) -> None:
     """Writes run on the writer thread: a 10 ms ticker on the loop never waits long (a correctness
     bound for "writes are off the loop thread", not a benchmark)."""
     writers: set[str] = set()
@@ -624,8 +630,11 @@ def test_no_secret_reaches_any_file_of_the_data_directory(flinks_sandbox_factory
         return answers
 
     def leaks() -> list[tuple[str, bytes]]:
-        tokens = {request.headers["flinks-auth-key"] for request in sandbox.requests
-                  if request.path.endswith("/Authorize") and "flinks-auth-key" in request.headers}
+        tokens = {
+            request.headers["flinks-auth-key"]
+            for request in sandbox.requests
+            if request.path.endswith("/Authorize") and "flinks-auth-key" in request.headers
+        }
         assert len(tokens) >= 2
         forbidden = [b"s3cret", *(answer.encode() for answer in ANSWERS.values())]
         forbidden += [form.encode() for token in tokens for form in (token, mask_id(token), token[:8])]

@@ -9,11 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from test_sync import AS_OF, ENVIRONMENT, cached, connect, opened_sync, right_answers
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, SyncResult
-
-from test_sync import AS_OF, ENVIRONMENT, cached, connect, opened_sync, right_answers
 
 UNKNOWN = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
@@ -45,7 +44,11 @@ def test_add_opens_a_login_made_elsewhere_with_its_accounts(sandbox, cache) -> N
     assert result.outcome == "ok", result.message
     login, accounts, transactions, statements = cached(cache, result.login_id)
     assert (login.institution, login.username, login.environment, login.status) == (
-        "FlinksCapital", "greatday_nomfa", ENVIRONMENT, "ok")
+        "FlinksCapital",
+        "greatday_nomfa",
+        ENVIRONMENT,
+        "ok",
+    )
     assert len(accounts) == 4 and transactions and len(statements) == 12
     assert stages[0] == "authorize" and stages[-1] == "done"
     cached_authorize = [r for r in sandbox.requests if r.path.endswith("/Authorize")][-1]
@@ -155,13 +158,17 @@ def test_add_many_reports_each_login_id_once_in_order(sandbox, cache) -> None:
     async def scenario() -> tuple[str, list[SyncResult]]:
         login_id = await connect(sandbox)
         async with opened_sync(sandbox, cache, statements=None) as sync:
-            results = await sync.add_many([UNKNOWN, login_id, "not-a-login", login_id],
-                                          done=lambda result: heard.append(result.outcome))
+            results = await sync.add_many(
+                [UNKNOWN, login_id, "not-a-login", login_id], done=lambda result: heard.append(result.outcome)
+            )
         return login_id, results
 
     login_id, results = asyncio.run(scenario())
     assert [(r.login_id, r.outcome) for r in results] == [
-        (UNKNOWN, "unknown"), (login_id, "ok"), ("not-a-login", "error")]
+        (UNKNOWN, "unknown"),
+        (login_id, "ok"),
+        ("not-a-login", "error"),
+    ]
     assert sorted(heard) == ["error", "ok", "unknown"]
     assert "not a loginId" in results[2].message
     assert logins_in(cache) == [login_id]

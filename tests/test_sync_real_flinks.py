@@ -22,13 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from flinks_desktop.core.audit import DATA_DROPPED
-from flinks_desktop.core.flinks import FlinksClient, UnsupportedChallenge
-from flinks_desktop.core.redact import mask_id
-from flinks_desktop.core.store import Store
-from flinks_desktop.core.sync import MfaPrompt, Sync, SyncResult
-from flinks_desktop.sandbox.dataset import build_dataset
 from scripted_server import Reply, ScriptedServer, json_reply
 from test_flinks_retries import UNAVAILABLE, Waits, too_many
 from test_flinks_tolerance import (
@@ -48,10 +41,22 @@ from test_flinks_tolerance import (
 )
 from test_sync import AS_OF, ENVIRONMENT, connect
 
+from flinks_desktop.core.audit import DATA_DROPPED
+from flinks_desktop.core.flinks import FlinksClient, UnsupportedChallenge
+from flinks_desktop.core.redact import mask_id
+from flinks_desktop.core.store import Store
+from flinks_desktop.core.sync import MfaPrompt, Sync, SyncResult
+from flinks_desktop.sandbox.dataset import build_dataset
+
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
 GOOD_PDF = build_dataset("Greatday", date(2026, 11, 21)).statement_pdf(
-    build_dataset("Greatday", date(2026, 11, 21)).accounts()[0]["Id"], 2026, 10)
-CITY, STREET, COUNTRY = "What city were you born in?", "Which street did you live on?", "What is the best country on earth?"
+    build_dataset("Greatday", date(2026, 11, 21)).accounts()[0]["Id"], 2026, 10
+)
+CITY, STREET, COUNTRY = (
+    "What city were you born in?",
+    "Which street did you live on?",
+    "What is the best country on earth?",
+)
 SOMEONE_ELSE = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 
 
@@ -73,8 +78,10 @@ def unsupported_security_handler_pdf() -> bytes:
     xref = out.tell()
     out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
     out.writelines(b"%010d 00000 n \n" % offset for offset in offsets)
-    out.write(b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<01> <01>] >>\nstartxref\n%d\n%%%%EOF\n"
-              % (len(objects) + 1, xref))
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R /Encrypt 4 0 R /ID [<01> <01>] >>\nstartxref\n%d\n%%%%EOF\n"
+        % (len(objects) + 1, xref)
+    )
     return out.getvalue()
 
 
@@ -118,8 +125,7 @@ class Person:
     async def __call__(self, prompt: MfaPrompt) -> dict[str, list[str]]:
         self.asked.append(prompt)
         assert len(self.asked) <= 10, "asked again and again"  # a scripted server may ask forever
-        return {c.prompt: [c.options[1]] if c.options else [self.ANSWERS.get(c.prompt, "?")]
-                for c in prompt.challenges}
+        return {c.prompt: [c.options[1]] if c.options else [self.ANSWERS.get(c.prompt, "?")] for c in prompt.challenges}
 
 
 # -- the loose shapes, saved exactly ---------------------------------------------------------------------
@@ -128,8 +134,11 @@ class Person:
 def test_a_live_refresh_of_a_real_instance_is_saved_exactly_and_what_was_left_out_is_said(server, cache) -> None:
     detail = loose_detail()
     detail["Accounts"][0]["Transactions"][1]["Debit"] = "0.005"  # half a cent: the cache cannot keep it
-    pdfs = (("GOOD", base64.b64encode(GOOD_PDF).decode()), ("DAMAGED", base64.b64encode(DAMAGED_PDF).decode()),
-            ("NOT-BASE64", "%PDF-1.4 not base64 at all"))
+    pdfs = (
+        ("GOOD", base64.b64encode(GOOD_PDF).decode()),
+        ("DAMAGED", base64.b64encode(DAMAGED_PDF).decode()),
+        ("NOT-BASE64", "%PDF-1.4 not base64 at all"),
+    )
     server.script(
         json_reply(203, two_questions()),
         json_reply(203, one_question(COUNTRY)),
@@ -140,8 +149,9 @@ def test_a_live_refresh_of_a_real_instance_is_saved_exactly_and_what_was_left_ou
     )
     cached_login(cache)
     person = Person()
-    result = asyncio.run(run_sync(f"{server.url}/v3/{CUSTOMER}", cache,
-                                  lambda sync: sync.refresh(LOGIN_ID, live=True, mfa=person)))
+    result = asyncio.run(
+        run_sync(f"{server.url}/v3/{CUSTOMER}", cache, lambda sync: sync.refresh(LOGIN_ID, live=True, mfa=person))
+    )
 
     assert result.ok, result.message
     # Two rounds: two questions (one a choice), then one.
@@ -167,7 +177,11 @@ def test_a_live_refresh_of_a_real_instance_is_saved_exactly_and_what_was_left_ou
     assert (card.id, card.type, card.account_number, card.missing_since) == (CARD, None, "420024******4242", None)
     payroll = transactions["94584aed-7c98-42a4-9836-9f8557db63f5"]
     assert (payroll.code, payroll.credit, payroll.debit, payroll.balance) == (
-        "7", Decimal("1500.25"), Decimal("1000.40"), Decimal("5105.60"))
+        "7",
+        Decimal("1500.25"),
+        Decimal("1000.40"),
+        Decimal("5105.60"),
+    )
     older = transactions["0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a01"]
     assert (older.date, older.debit, older.balance) == (date(2019, 5, 9), None, Decimal("5093.30"))
     assert transactions["0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a04"].credit == Decimal("0.10")
@@ -179,7 +193,8 @@ def test_a_live_refresh_of_a_real_instance_is_saved_exactly_and_what_was_left_ou
 
     assert result.message.endswith(
         "1 statement, 2 transactions and 1 field that Flinks sent could not be read or kept exactly, "
-        "so they were left out. See Activity.")
+        "so they were left out. See Activity."
+    )
     assert [(d.what, d.path) for d in result.dropped] == [
         ("transaction", "Accounts[0].Transactions[2].Date"),
         ("transaction", "Accounts[0].Transactions[3].Id"),
@@ -192,33 +207,54 @@ def test_a_live_refresh_of_a_real_instance_is_saved_exactly_and_what_was_left_ou
     assert dropped.detail["counts"] == {"transaction": 2, "field": 1, "statement": 1}
     assert dropped.detail["message"] == (
         "1 statement, 2 transactions and 1 field that Flinks sent could not be read or kept exactly, so they "
-        "were left out. Everything else was saved.")
+        "were left out. Everything else was saved."
+    )
     assert dropped.detail["items"][0] == {
-        "what": "transaction", "where": "Accounts[0].Transactions[2].Date", "why": "missing",
-        "id": mask_id("0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02"), "account": mask_id(CHEQUING)}
+        "what": "transaction",
+        "where": "Accounts[0].Transactions[2].Date",
+        "why": "missing",
+        "id": mask_id("0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02"),
+        "account": mask_id(CHEQUING),
+    }
     text = json.dumps(dropped.detail)
-    for value in ("Missing its date", "Missing its id", "0.005", "not base64", CHEQUING, LOGIN_ID,
-                  "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02"):
+    for value in (
+        "Missing its date",
+        "Missing its id",
+        "0.005",
+        "not base64",
+        CHEQUING,
+        LOGIN_ID,
+        "0b9d4c55-0d5e-4f3b-8d54-3f4f1b0b1a02",
+    ):
         assert value not in text
     api = [(row.name, row.status) for row in reversed(activity) if row.kind == "api"]
-    assert api == [("Authorize", 203), ("Authorize", 203), ("Authorize", 200), ("GetAccountsDetail", 202),
-                   ("GetAccountsDetailAsync", 200), ("GetStatements", 200)]
+    assert api == [
+        ("Authorize", 203),
+        ("Authorize", 203),
+        ("Authorize", 200),
+        ("GetAccountsDetail", 202),
+        ("GetAccountsDetailAsync", 200),
+        ("GetStatements", 200),
+    ]
 
 
 def test_a_snapshot_that_left_out_rows_deletes_and_hides_nothing_on_their_account(server, cache) -> None:
     """Before: Flinks sent everything. Then an answer with an account and a transaction no one can
     read: what the cache has of them stays, neither deleted as stale nor marked missing."""
     complete = loose_detail()
-    complete["Accounts"][0]["Transactions"] = [t for t in complete["Accounts"][0]["Transactions"]
-                                               if "Id" in t and "Date" in t]
+    complete["Accounts"][0]["Transactions"] = [
+        t for t in complete["Accounts"][0]["Transactions"] if "Id" in t and "Date" in t
+    ]
     partial = loose_detail()
     del partial["Accounts"][1]["Id"]  # the card cannot be read this time
     del partial["Accounts"][0]["Transactions"][0]["Date"]  # nor the payroll
     cached_login(cache)
-    server.script(json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
-                  Reply(200, raw_json(complete)),
-                  json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
-                  Reply(200, raw_json(partial)))
+    server.script(
+        json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
+        Reply(200, raw_json(complete)),
+        json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
+        Reply(200, raw_json(partial)),
+    )
 
     async def twice(sync: Sync) -> tuple[SyncResult, SyncResult]:
         return await sync.refresh(LOGIN_ID), await sync.refresh(LOGIN_ID)
@@ -233,14 +269,22 @@ def test_a_snapshot_that_left_out_rows_deletes_and_hides_nothing_on_their_accoun
 
 def test_each_retry_of_a_read_is_its_own_line_in_activity(server, cache) -> None:
     cached_login(cache)
-    server.script(json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
-                  UNAVAILABLE, too_many(Retry_After="2"), Reply(200, raw_json(loose_detail())))
-    result = asyncio.run(run_sync(f"{server.url}/v3/{CUSTOMER}", cache, lambda sync: sync.refresh(LOGIN_ID),
-                                  statements=None))
+    server.script(
+        json_reply(200, sample("authorize_200_cached.json") | {"RequestId": REQUEST_ID}),
+        UNAVAILABLE,
+        too_many(Retry_After="2"),
+        Reply(200, raw_json(loose_detail())),
+    )
+    result = asyncio.run(
+        run_sync(f"{server.url}/v3/{CUSTOMER}", cache, lambda sync: sync.refresh(LOGIN_ID), statements=None)
+    )
     assert result.ok, result.message
     with Store.open(cache) as store:
-        api = [(row.name, row.status, row.flinks_code, row.request)
-               for row in reversed(store.activity(LOGIN_ID)) if row.kind == "api"]
+        api = [
+            (row.name, row.status, row.flinks_code, row.request)
+            for row in reversed(store.activity(LOGIN_ID))
+            if row.kind == "api"
+        ]
     assert api == [
         ("Authorize", 200, None, mask_id(REQUEST_ID)),
         ("GetAccountsDetail", 503, None, mask_id(REQUEST_ID)),
@@ -254,8 +298,9 @@ def test_each_retry_of_a_read_is_its_own_line_in_activity(server, cache) -> None
 
 def test_an_image_challenge_ends_in_a_sentence_to_use_flinks_connect(server, cache) -> None:
     image = two_questions()
-    image["SecurityChallenges"] = [{"Type": "ImageSelection", "Prompt": "Pick your image",
-                                    "Iterables": ["iVBORw0KGgo=", "iVBORw0KGgp="]}]
+    image["SecurityChallenges"] = [
+        {"Type": "ImageSelection", "Prompt": "Pick your image", "Iterables": ["iVBORw0KGgo=", "iVBORw0KGgp="]}
+    ]
     cached_login(cache)
     cached_login(cache, SOMEONE_ELSE)
     server.otherwise = json_reply(203, image)  # every login's cached /Authorize asks it
@@ -265,8 +310,10 @@ def test_an_image_challenge_ends_in_a_sentence_to_use_flinks_connect(server, cac
         return await sync.refresh(LOGIN_ID, mfa=person), await sync.refresh_all()
 
     single, every = asyncio.run(run_sync(f"{server.url}/v3/{CUSTOMER}", cache, refreshes))
-    sentence = ("The bank asks a security question this app cannot show (an image to choose from). "
-                "Use Flinks Connect for this connection: it shows every kind of question.")
+    sentence = (
+        "The bank asks a security question this app cannot show (an image to choose from). "
+        "Use Flinks Connect for this connection: it shows every kind of question."
+    )
     assert person.asked == []  # nobody is asked what cannot be answered here
     for result in (single, *every):
         assert (result.outcome, result.message) == ("error", sentence)
@@ -297,16 +344,21 @@ def test_a_cached_refresh_that_flinks_questions_asks_the_person_like_a_live_one(
     assert unanswered.outcome == "needs_mfa"
     assert len(person.asked) == 4  # two rounds for the link, two for refresh all
     assert all(p.login_id == login_id and p.institution == "FlinksCapital" for p in person.asked)
-    cached_authorizes = [json.loads(r.body) for r in sandbox.requests
-                         if r.path.endswith("/Authorize") and b"LoginId" in r.body]
+    cached_authorizes = [
+        json.loads(r.body) for r in sandbox.requests if r.path.endswith("/Authorize") and b"LoginId" in r.body
+    ]
     assert {body["MostRecentCached"] for body in cached_authorizes} == {True}
 
 
 def test_add_goes_on_when_the_mfa_answer_comes_without_login(server, cache) -> None:
-    server.script(json_reply(203, one_question(CITY)), json_reply(200, authorized_without_login()),
-                  Reply(200, raw_json(loose_detail())))
-    result = asyncio.run(run_sync(f"{server.url}/v3/{CUSTOMER}", cache,
-                                  lambda sync: sync.add(LOGIN_ID, mfa=Person()), statements=None))
+    server.script(
+        json_reply(203, one_question(CITY)),
+        json_reply(200, authorized_without_login()),
+        Reply(200, raw_json(loose_detail())),
+    )
+    result = asyncio.run(
+        run_sync(f"{server.url}/v3/{CUSTOMER}", cache, lambda sync: sync.add(LOGIN_ID, mfa=Person()), statements=None)
+    )
     assert result.ok, result.message
     with Store.open(cache) as store:
         login = store.login(LOGIN_ID)
@@ -316,8 +368,13 @@ def test_add_goes_on_when_the_mfa_answer_comes_without_login(server, cache) -> N
 
 def test_a_direct_login_whose_answer_names_no_login_is_one_sentence(server, cache) -> None:
     server.script(json_reply(203, one_question(CITY)), json_reply(200, authorized_without_login()))
-    result = asyncio.run(run_sync(f"{server.url}/v3/{CUSTOMER}", cache,
-                                  lambda sync: sync.login("FlinksCapital", "Greatday", "Everyday", mfa=Person())))
+    result = asyncio.run(
+        run_sync(
+            f"{server.url}/v3/{CUSTOMER}",
+            cache,
+            lambda sync: sync.login("FlinksCapital", "Greatday", "Everyday", mfa=Person()),
+        )
+    )
     assert (result.outcome, result.login_id) == ("error", None)
     assert result.message.startswith("Flinks signed in at the bank but did not say which connection")
     with Store.open(cache) as store:
@@ -345,8 +402,7 @@ def test_one_logins_unexpected_failure_is_its_own_error_in_refresh_all(flinks_sa
                 await sync.close()
 
     logins, results = asyncio.run(scenario())
-    assert [(r.login_id, r.outcome) for r in results] == [
-        (logins[0], "ok"), (logins[1], "error"), (logins[2], "ok")]
+    assert [(r.login_id, r.outcome) for r in results] == [(logins[0], "ok"), (logins[1], "error"), (logins[2], "ok")]
     assert isinstance(results[1].error, RuntimeError)
     assert results[1].message.startswith("Something unexpected went wrong (RuntimeError)")
     with Store.open(cache) as store:

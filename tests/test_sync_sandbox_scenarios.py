@@ -12,12 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
+from test_flinks_retries import Waits
+from test_sync import AS_OF, ENVIRONMENT
 
 from flinks_desktop.core.flinks import FlinksClient
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, Sync, SyncResult
-from test_flinks_retries import Waits
-from test_sync import AS_OF, ENVIRONMENT
 
 ANSWERS = {
     "What city were you born in?": "Montreal",
@@ -52,16 +52,22 @@ def made_on_the_customers_device(sandbox, username: str) -> str:
     """What Connect does for the customer: a login at the bank through Flinks, answering its
     questions and waiting out a rate limit as Connect would -> the loginId."""
     with httpx.Client(base_url=sandbox.banking_url + "/", timeout=10) as http:
-        body: dict[str, Any] = {"Institution": "FlinksCapital", "Username": username, "Password": "Everyday",
-                                "MostRecentCached": False}
+        body: dict[str, Any] = {
+            "Institution": "FlinksCapital",
+            "Username": username,
+            "Password": "Everyday",
+            "MostRecentCached": False,
+        }
         for _ in range(10):
             answer = http.post("Authorize", json=body)
             if answer.status_code == 429:
                 continue
             if answer.status_code == 203:
                 challenges = answer.json()["SecurityChallenges"]
-                body = {"RequestId": answer.json()["RequestId"],
-                        "SecurityResponses": {c["Prompt"]: [ANSWERS[c["Prompt"]]] for c in challenges}}
+                body = {
+                    "RequestId": answer.json()["RequestId"],
+                    "SecurityResponses": {c["Prompt"]: [ANSWERS[c["Prompt"]]] for c in challenges},
+                }
                 continue
             assert answer.status_code == 200, answer.text
             return sandbox.state.login_id_for(username)
@@ -72,8 +78,10 @@ def raw_detail(sandbox, login_id: str) -> dict:
     """GetAccountsDetail as the sandbox sends it, JSON numbers and all."""
     with httpx.Client(base_url=sandbox.banking_url + "/", timeout=10) as http:
         request_id = http.post("Authorize", json={"LoginId": login_id, "MostRecentCached": True}).json()["RequestId"]
-        answer = http.post("GetAccountsDetail", json={"RequestId": request_id, "WithTransactions": True,
-                                                      "DaysOfTransactions": "Days365"})
+        answer = http.post(
+            "GetAccountsDetail",
+            json={"RequestId": request_id, "WithTransactions": True, "DaysOfTransactions": "Days365"},
+        )
         while answer.status_code == 202:
             answer = http.get(f"GetAccountsDetailAsync/{request_id}")
         assert answer.status_code == 200, answer.text
@@ -107,11 +115,14 @@ def test_numeric_fields_are_kept_as_their_text(sandbox, cache) -> None:
     assert any(code is not None and code.isdigit() for code in codes.values())
 
 
-@pytest.mark.parametrize(("username", "per_prompt"), [
-    ("greatday_nologin", [1]),            # one question, then a 200 without Login
-    ("greatday_twoquestions", [2]),       # two questions in one 203
-    ("greatday_choice", [1]),             # a multiple choice
-])
+@pytest.mark.parametrize(
+    ("username", "per_prompt"),
+    [
+        ("greatday_nologin", [1]),  # one question, then a 200 without Login
+        ("greatday_twoquestions", [2]),  # two questions in one 203
+        ("greatday_choice", [1]),  # a multiple choice
+    ],
+)
 def test_a_live_refresh_asks_what_the_bank_asks(sandbox, cache, username: str, per_prompt: list[int]) -> None:
     login_id = made_on_the_customers_device(sandbox, username)
     person = Person()
@@ -147,8 +158,9 @@ def test_a_rate_limited_instance_is_waited_out_and_every_try_is_in_activity(sand
     result = asyncio.run(with_sync(sandbox, cache, lambda sync: sync.add(login_id), waits, statements="Months3"))
     assert result.ok, result.message
     with Store.open(cache) as store:
-        api = [(row.name, row.status, row.flinks_code) for row in reversed(store.activity(login_id))
-               if row.kind == "api"]
+        api = [
+            (row.name, row.status, row.flinks_code) for row in reversed(store.activity(login_id)) if row.kind == "api"
+        ]
     limited = [entry for entry in api if entry[1] == 429]
     assert limited and all(code == "TOO_MANY_REQUESTS" for _, _, code in limited)
     assert waits.asked == [1.0] * len(limited)  # what Retry-After asked, each time

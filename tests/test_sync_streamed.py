@@ -19,13 +19,13 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from fault_server import LOGIN_ID, _authorize_body, _detail_body
+from scripted_server import Reply, ScriptedServer
+
 from flinks_desktop.core.flinks import FlinksClient, client, models
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import NOTHING_SAVED, Sync, SyncCancelled, SyncProgress
-from scripted_server import Reply, ScriptedServer
 
 OTHER_LOGIN = "0badc0de-1111-4222-8333-444455556666"
 TRANSACTIONS = 600
@@ -69,14 +69,18 @@ def small_pieces(monkeypatch):
 def refreshed(server: ScriptedServer, cache: Path, detail: dict, *, progress=None):
     """Link the login (the good answer), then refresh it once with `detail`: the refresh's result,
     or the SyncCancelled it raised."""
+
     async def run():
-        async with FlinksClient(f"{server.url}/v3/43387ca6-0391-4c82-857d-70d95f087ecb", poll_interval=0.001,
-                                retries=0, deadline=10) as flinks:
+        async with FlinksClient(
+            f"{server.url}/v3/43387ca6-0391-4c82-857d-70d95f087ecb", poll_interval=0.001, retries=0, deadline=10
+        ) as flinks:
             sync = Sync(flinks, cache, environment="streamed", statements=None)
             try:
                 server.script(AUTHORIZE, Reply(200, json.dumps(last_first(DETAIL)).encode()))
                 assert (await sync.link(LOGIN_ID, "FlinksCapital")).ok
-                server.script(AUTHORIZE, Reply(200, json.dumps(detail).encode()))  # ASCII: a lone surrogate goes escaped
+                server.script(
+                    AUTHORIZE, Reply(200, json.dumps(detail).encode())
+                )  # ASCII: a lone surrogate goes escaped
                 try:
                     return await sync.refresh(LOGIN_ID, progress=progress)
                 except SyncCancelled as cancelled:
@@ -111,8 +115,9 @@ def test_another_logins_id_after_the_accounts_saves_nothing_of_them(server, tmp_
     hostile["Login"]["Id"] = OTHER_LOGIN  # read last, once every account is written in the transaction
     result = refreshed(server, cache, hostile)
     assert result.outcome == "error" and "Login.Id is not the loginId asked for" in result.message
-    assert {row[3] for row in cached(cache)} == {row["Description"] for row in DETAIL["Accounts"][0]["Transactions"]} \
-        | {row["Description"] for row in DETAIL["Accounts"][1]["Transactions"]}
+    assert {row[3] for row in cached(cache)} == {
+        row["Description"] for row in DETAIL["Accounts"][0]["Transactions"]
+    } | {row["Description"] for row in DETAIL["Accounts"][1]["Transactions"]}
     with Store.open(cache) as store:
         assert store.login(LOGIN_ID).status == "error"
 
@@ -147,8 +152,7 @@ def test_what_is_left_out_names_the_account_whose_id_came_after_it(server, tmp_p
         assert store.count_transactions(LOGIN_ID) == TRANSACTIONS  # the one left out was cached before: kept
 
 
-def test_a_sync_cancelled_once_its_answer_came_saves_nothing_and_drops_the_file(server, tmp_path,
-                                                                              small_pieces) -> None:
+def test_a_sync_cancelled_once_its_answer_came_saves_nothing_and_drops_the_file(server, tmp_path, small_pieces) -> None:
     cache = tmp_path / "cache.db"
     task: list[asyncio.Task] = []
 

@@ -37,7 +37,7 @@ def readme_example() -> str:
     """The README's example test, the Python block right after its marker."""
     text = README.read_text(encoding="utf-8")
     assert EXAMPLE_MARKER in text, "the README lost the marker of its example test"
-    block = re.search(r"```python\n(.*?)```", text[text.index(EXAMPLE_MARKER):], re.DOTALL)
+    block = re.search(r"```python\n(.*?)```", text[text.index(EXAMPLE_MARKER) :], re.DOTALL)
     return block.group(1)
 
 
@@ -47,9 +47,15 @@ def authorize(sandbox, **body) -> httpx.Response:
 
 # == the request log ===============================================================================
 
+
 def test_recorded_requests_say_their_endpoint_argument_and_json(flinks_sandbox):
-    login = authorize(flinks_sandbox, Institution="FlinksCapital", Username="greatday_nomfa",
-                      Password="Everyday", MostRecentCached=False).json()
+    login = authorize(
+        flinks_sandbox,
+        Institution="FlinksCapital",
+        Username="greatday_nomfa",
+        Password="Everyday",
+        MostRecentCached=False,
+    ).json()
     login_id, request_id = login["Login"]["Id"], login["RequestId"]
     httpx.get(f"{flinks_sandbox.banking_url}/GetAccountsDetailAsync/{request_id}", timeout=10)
     httpx.delete(f"{flinks_sandbox.banking_url}/DeleteCard/{login_id}", timeout=10)
@@ -57,8 +63,12 @@ def test_recorded_requests_say_their_endpoint_argument_and_json(flinks_sandbox):
 
     first, poll, delete, page = flinks_sandbox.requests
     assert (first.endpoint, first.argument, first.status) == ("Authorize", None, 200)
-    assert first.json == {"Institution": "FlinksCapital", "Username": "greatday_nomfa", "Password": "Everyday",
-                          "MostRecentCached": False}
+    assert first.json == {
+        "Institution": "FlinksCapital",
+        "Username": "greatday_nomfa",
+        "Password": "Everyday",
+        "MostRecentCached": False,
+    }
     assert (poll.endpoint, poll.argument, poll.json) == ("GetAccountsDetailAsync", request_id, None)
     assert (delete.endpoint, delete.argument, delete.method) == ("DeleteCard", login_id, "DELETE")
     assert (page.endpoint, page.argument) == ("", None)
@@ -66,10 +76,14 @@ def test_recorded_requests_say_their_endpoint_argument_and_json(flinks_sandbox):
 
 
 def test_assert_called_returns_the_call_or_says_what_came_instead(flinks_sandbox):
-    authorize(flinks_sandbox, Institution="FlinksCapital", Username="Greatday", Password="nope",
-              MostRecentCached=False)
-    authorize(flinks_sandbox, Institution="FlinksCapital", Username="greatday_nomfa", Password="Everyday",
-              MostRecentCached=False)
+    authorize(flinks_sandbox, Institution="FlinksCapital", Username="Greatday", Password="nope", MostRecentCached=False)
+    authorize(
+        flinks_sandbox,
+        Institution="FlinksCapital",
+        Username="greatday_nomfa",
+        Password="Everyday",
+        MostRecentCached=False,
+    )
 
     found = flinks_sandbox.assert_called("Authorize", Username="greatday_nomfa", MostRecentCached=ANY)
     assert found.status == 200 and found is flinks_sandbox.requests[-1]
@@ -87,19 +101,28 @@ def test_assert_called_returns_the_call_or_says_what_came_instead(flinks_sandbox
         f"  POST {path} -> 401 {wrong}",
         f"  POST {path} -> 200 {right}",
     ]
-    with pytest.raises(AssertionError, match=r"^the sandbox received no GetStatements request; "
-                                             r"0 GetStatements requests in all:\n  endpoints called: Authorize$"):
+    with pytest.raises(
+        AssertionError,
+        match=r"^the sandbox received no GetStatements request; "
+        r"0 GetStatements requests in all:\n  endpoints called: Authorize$",
+    ):
         flinks_sandbox.assert_called("GetStatements")
-    with pytest.raises(AssertionError, match="^the sandbox received at least one Authorize request with "
-                                             "Password='nope'; 2 Authorize requests in all:"):
+    with pytest.raises(
+        AssertionError,
+        match="^the sandbox received at least one Authorize request with Password='nope'; 2 Authorize requests in all:",
+    ):
         flinks_sandbox.assert_not_called("Authorize", Password="nope")
 
 
 def test_the_session_sandbox_resets_to_a_fresh_one(flinks_sandbox_session):
     sandbox = flinks_sandbox_session
     sandbox.reset()
-    body = {"Institution": "FlinksCapital", "Username": "greatday_nomfa", "Password": "Everyday",
-            "MostRecentCached": False}
+    body = {
+        "Institution": "FlinksCapital",
+        "Username": "greatday_nomfa",
+        "Password": "Everyday",
+        "MostRecentCached": False,
+    }
     first = authorize(sandbox, **body).json()["Login"]["Id"]
     assert httpx.delete(f"{sandbox.banking_url}/DeleteCard/{first}", timeout=10).status_code == 200
     assert authorize(sandbox, **body).json()["Login"]["Id"] != first  # a deleted card's loginId is not reused
@@ -120,6 +143,7 @@ def test_the_sandbox_answers_cover_every_question_in_both_languages():
 
 
 # == the app, through the kit ========================================================================
+
 
 class TestAConfiguredSandbox:
     """`flinks_sandbox_config`, overridden for these tests only: two questions in turn, and secrets
@@ -144,8 +168,13 @@ class TestAConfiguredSandbox:
 
     def test_flinks_sandbox_takes_it_too(self, flinks_sandbox):
         assert flinks_sandbox.config.mfa_rounds == 2
-        refused = authorize(flinks_sandbox, Institution="FlinksCapital", Username="greatday_nomfa",
-                            Password="Everyday", MostRecentCached=False)
+        refused = authorize(
+            flinks_sandbox,
+            Institution="FlinksCapital",
+            Username="greatday_nomfa",
+            Password="Everyday",
+            MostRecentCached=False,
+        )
         assert refused.status_code == 401  # no authorize token: the auth key is wanted
 
 
@@ -215,6 +244,7 @@ def test_the_mfa_dialog_and_the_sync_signals(qtbot, flinks_connected_window):
 
 # == downstream suites, in a pytest process of their own ==============================================
 
+
 @pytest.fixture
 def downstream(pytester, monkeypatch):
     """A project of its own with nothing set for Qt, as a team that installed flinks-desktop has."""
@@ -226,7 +256,8 @@ def downstream(pytester, monkeypatch):
 
 def test_the_plugins_change_nothing_until_a_flinks_qt_fixture_is_used(downstream):
     downstream.makeini("[pytest]\nqt_api = pyside6\n")
-    downstream.makepyfile(test_plain=f"""
+    downstream.makepyfile(
+        test_plain=f"""
         import os
         import sys
 
@@ -247,24 +278,31 @@ def test_the_plugins_change_nothing_until_a_flinks_qt_fixture_is_used(downstream
             untouched(request.config)
             httpx.post(flinks_sandbox.banking_url + "/Authorize", json={{"LoginId": "x"}})
             flinks_sandbox.assert_called("Authorize", LoginId="nope")
-    """)
+    """
+    )
     result = downstream.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, failed=1)
-    result.stdout.fnmatch_lines([
-        ("*AssertionError: the sandbox received no Authorize request with LoginId='nope'; "
-         "1 Authorize request in all:"),
-        "*  POST /v3/*/BankingServices/Authorize -> * {\"LoginId\":\"x\"}",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "*AssertionError: the sandbox received no Authorize request with LoginId='nope'; "
+                "1 Authorize request in all:"
+            ),
+            '*  POST /v3/*/BankingServices/Authorize -> * {"LoginId":"x"}',
+        ]
+    )
 
     # Asked for, it sets all of it up front, for every test.
-    downstream.makepyfile(test_plain="""
+    downstream.makepyfile(
+        test_plain="""
         import os
 
         def test_offscreen(request):
             assert os.environ["QT_QPA_PLATFORM"] == "offscreen"
             assert "--disable-gpu" in os.environ["QTWEBENGINE_CHROMIUM_FLAGS"]
             assert "GPUInfo not initialized" in request.config.getini("qt_log_ignore")
-    """)
+    """
+    )
     downstream.runpytest_subprocess("-p", "no:cacheprovider", "--flinks-offscreen").assert_outcomes(passed=1)
 
 
@@ -274,7 +312,8 @@ def test_a_downstream_suite_with_warnings_failing_passes_the_readme_example_and_
     must log no error)."""
     downstream.makeini("[pytest]\nqt_api = pyside6\nqt_log_level_fail = WARNING\n")
     downstream.makepyfile(test_readme=readme_example())
-    downstream.makepyfile(test_configured=f"""
+    downstream.makepyfile(
+        test_configured=f"""
         import os
         from unittest.mock import ANY
 
@@ -314,9 +353,11 @@ def test_a_downstream_suite_with_warnings_failing_passes_the_readme_example_and_
                 with qtbot.waitSignal(window.syncStarted, timeout=20_000):
                     page.sign_in("greatday_nomfa", "Everyday")
                 qtbot.waitUntil(lambda: "preparing" in window.statusBar().currentMessage(), timeout=10_000)
-    """)
-    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "--log-file=run.log",
-                                             "--log-file-level=ERROR", timeout=300)
+    """
+    )
+    result = downstream.runpytest_subprocess(
+        "-p", "no:cacheprovider", "--log-file=run.log", "--log-file-level=ERROR", timeout=300
+    )
     result.assert_outcomes(passed=4)
     errors = (downstream.path / "run.log").read_text()
     assert errors == "", errors
@@ -327,6 +368,5 @@ def test_the_readme_example_passes_ten_times_in_a_row(downstream):
     then rightly, the card deleted; ten runs in one session, none flaky."""
     downstream.makeini("[pytest]\nqt_api = pyside6\nqt_log_level_fail = WARNING\n")
     downstream.makepyfile(test_readme=readme_example())
-    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "--keep-duplicates",
-                                             *["test_readme.py"] * 10)
+    result = downstream.runpytest_subprocess("-p", "no:cacheprovider", "--keep-duplicates", *["test_readme.py"] * 10)
     result.assert_outcomes(passed=10)

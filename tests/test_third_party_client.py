@@ -77,8 +77,9 @@ def answer_questions(banking, challenge: dict) -> dict:
     while answer["HttpStatusCode"] == 203:
         [question] = answer["SecurityChallenges"]
         assert question["Type"] == "QuestionAndAnswer"
-        answer = banking.authorize(request_id=answer["RequestId"],
-                                   security_responses={question["Prompt"]: [ANSWERS[question["Prompt"]]]})
+        answer = banking.authorize(
+            request_id=answer["RequestId"], security_responses={question["Prompt"]: [ANSWERS[question["Prompt"]]]}
+        )
     assert answer["HttpStatusCode"] == 200, answer
     return answer
 
@@ -96,8 +97,7 @@ def test_the_pinned_client_reaches_the_sandbox_by_its_documented_base_url(sandbo
 
 
 def test_greatday_with_mfa_accounts_statements_and_delete_card(sandbox, banking):
-    challenge = banking.authorize(institution="FlinksCapital", username="Greatday", password="Everyday",
-                                  save=True)
+    challenge = banking.authorize(institution="FlinksCapital", username="Greatday", password="Everyday", save=True)
     assert challenge["HttpStatusCode"] == 203
     assert challenge["SecurityChallenges"] == [{"Type": "QuestionAndAnswer", "Prompt": "What city were you born in?"}]
     assert challenge["Institution"] == "FlinksCapital" and GUID.match(challenge["RequestId"])
@@ -107,14 +107,19 @@ def test_greatday_with_mfa_accounts_statements_and_delete_card(sandbox, banking)
     assert request_id == challenge["RequestId"]
     assert GUID.match(login_id) and authorized["Login"]["Username"] == "Greatday"
 
-    first = banking.get_accounts_detail(request_id, with_account_identity=True, with_transactions=True,
-                                        days_of_transactions="Days90")
+    first = banking.get_accounts_detail(
+        request_id, with_account_identity=True, with_transactions=True, days_of_transactions="Days90"
+    )
     assert first["HttpStatusCode"] == 202 and first["FlinksCode"] == "OPERATION_PENDING"
     detail = until_ready(first, banking.get_accounts_detail_async)
     accounts = detail["Accounts"]
     assert [a["Title"] for a in accounts] == TITLES
     assert [(a["Type"], a["Currency"]) for a in accounts] == [
-        ("Chequing", "CAD"), ("Savings", "CAD"), ("CreditCard", "CAD"), ("Chequing", "USD")]
+        ("Chequing", "CAD"),
+        ("Savings", "CAD"),
+        ("CreditCard", "CAD"),
+        ("Chequing", "USD"),
+    ]
     assert all(a["InstitutionNumber"] == "777" and GUID.match(a["Id"]) for a in accounts)
     expected = {a["Id"]: a for a in build_dataset("Greatday", AS_OF).accounts()}
     for account in accounts:  # the same balances the sandbox's dataset holds, to the cent
@@ -127,8 +132,9 @@ def test_greatday_with_mfa_accounts_statements_and_delete_card(sandbox, banking)
     assert summary["HttpStatusCode"] == 200
     assert [a["Title"] for a in summary["Accounts"]] == TITLES
 
-    statements = until_ready(banking.get_statements(request_id, number_of_statements="Months3"),
-                             banking.get_statements_async)
+    statements = until_ready(
+        banking.get_statements(request_id, number_of_statements="Months3"), banking.get_statements_async
+    )
     by_account = statements["StatementsByAccount"]
     assert [s["AccountNumber"] for s in by_account] == [a["AccountNumber"] for a in accounts]
     pdfs = [pdf for s in by_account for pdf in s["Statements"]]
@@ -157,8 +163,9 @@ def test_greatday_with_mfa_accounts_statements_and_delete_card(sandbox, banking)
 
 
 def test_greatday_nomfa_then_a_cached_authorize_of_its_login_id(banking):
-    authorized = banking.authorize(institution="FlinksCapital", username="greatday_nomfa", password="Everyday",
-                                   save=True)
+    authorized = banking.authorize(
+        institution="FlinksCapital", username="greatday_nomfa", password="Everyday", save=True
+    )
     assert authorized["HttpStatusCode"] == 200
     login_id = authorized["Login"]["Id"]
 
@@ -166,8 +173,9 @@ def test_greatday_nomfa_then_a_cached_authorize_of_its_login_id(banking):
     assert cached["HttpStatusCode"] == 200
     assert cached["Login"]["Id"] == login_id and cached["RequestId"] != authorized["RequestId"]
 
-    detail = until_ready(banking.get_accounts_detail(cached["RequestId"], with_transactions=False),
-                         banking.get_accounts_detail_async)
+    detail = until_ready(
+        banking.get_accounts_detail(cached["RequestId"], with_transactions=False), banking.get_accounts_detail_async
+    )
     assert [a["Title"] for a in detail["Accounts"]] == TITLES
     assert all(a["Transactions"] == [] for a in detail["Accounts"])  # the client sent WithTransactions false
 
@@ -186,14 +194,14 @@ def test_three_security_questions_and_a_wrong_answer(flinks_sandbox_factory):
     answer = challenge
     while answer["HttpStatusCode"] == 203:
         asked.append(answer["SecurityChallenges"][0]["Prompt"])
-        answer = banking.authorize(request_id=answer["RequestId"],
-                                   security_responses={asked[-1]: [ANSWERS[asked[-1]]]})
+        answer = banking.authorize(request_id=answer["RequestId"], security_responses={asked[-1]: [ANSWERS[asked[-1]]]})
     assert answer["HttpStatusCode"] == 200 and answer["Login"]["Username"] == "Greatday"
     assert sorted(asked) == sorted(ANSWERS)
 
 
-@pytest.mark.parametrize("username, code", [("test_dispatched", "OPERATION_DISPATCHED"),
-                                            ("test_pending", "OPERATION_PENDING")])
+@pytest.mark.parametrize(
+    "username, code", [("test_dispatched", "OPERATION_DISPATCHED"), ("test_pending", "OPERATION_PENDING")]
+)
 def test_slow_data_is_polled_through_the_clients_async_methods(flinks_sandbox_factory, username, code):
     sandbox = flinks_sandbox_factory(as_of=AS_OF, slow_pending_polls=3)
     banking = client_for(sandbox).banking_services
@@ -242,8 +250,9 @@ def test_an_api_key_set_on_the_clients_requests_session(flinks_sandbox_factory):
     sandbox = flinks_sandbox_factory(as_of=AS_OF, api_key="test-api-key")
     client = client_for(sandbox)
     banking = client.banking_services
-    request_id = banking.authorize(institution="FlinksCapital", username="greatday_nomfa",
-                                   password="Everyday")["RequestId"]
+    request_id = banking.authorize(institution="FlinksCapital", username="greatday_nomfa", password="Everyday")[
+        "RequestId"
+    ]
     with pytest.raises(TransportError) as refused:
         banking.get_accounts_summary(request_id)
     assert flinks_error(refused) == (401, "UNAUTHORIZED")
@@ -256,9 +265,9 @@ def test_an_api_key_set_on_the_clients_requests_session(flinks_sandbox_factory):
 # docs.flinks.com (API reference, Account Linking): GET /GetMFAQuestions/{loginId} and PATCH
 # /AnswerMFAQuestions, which the client calls `get_mfa_questions` and `set_mfa_questions`.
 
+
 def greatday_login_id(banking) -> str:
-    challenge = banking.authorize(institution="FlinksCapital", username="Greatday", password="Everyday",
-                                  save=True)
+    challenge = banking.authorize(institution="FlinksCapital", username="Greatday", password="Everyday", save=True)
     return answer_questions(banking, challenge)["Login"]["Id"]
 
 

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
+from test_store_reads import LOGIN, brute_force, saved, snapshot
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.ui.transactions_view import (
@@ -22,7 +23,6 @@ from flinks_desktop.ui.transactions_view import (
     currency_totals,
     totals_text,
 )
-from test_store_reads import LOGIN, brute_force, saved, snapshot
 
 AS_OF = date(2025, 6, 15)
 
@@ -59,8 +59,9 @@ def expected_line(store: Store, filters: TransactionFilter) -> str:
     from flinks_desktop.core.store import CurrencySums, TransactionSummary
 
     sums = brute_force(store, LOGIN, filters.as_kwargs())
-    summary = TransactionSummary(sum(n for n, _, _ in sums.values()),
-                                 tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items()))
+    summary = TransactionSummary(
+        sum(n for n, _, _ in sums.values()), tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items())
+    )
     return totals_text(summary.count, currency_totals(summary, store.accounts(LOGIN), filters))
 
 
@@ -99,8 +100,9 @@ def test_oldest_first_and_the_end_of_a_big_table(qtbot, view):
     qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
     view.table.setFocus()
     view.table.setCurrentIndex(view.model.index(0, 0))
-    QApplication.sendEvent(view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End,
-                                                 Qt.KeyboardModifier.ControlModifier))
+    QApplication.sendEvent(
+        view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    )
     last = view.model.rowCount() - 1
     assert view.table.currentIndex().row() == last
     assert view.model.transaction(last) == everything[0]  # read newest first from the other end
@@ -114,7 +116,8 @@ def test_without_search_the_whole_connection_is_counted_from_the_day_totals(qtbo
     assert view.totals.text() == expected_line(store, TransactionFilter())
     view.table.setFocus()
     view.table.setCurrentIndex(view.model.index(0, 0))
-    QApplication.sendEvent(view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End,
-                                                 Qt.KeyboardModifier.ControlModifier))
+    QApplication.sendEvent(
+        view.table, QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_End, Qt.KeyboardModifier.ControlModifier)
+    )
     assert view.model.transaction(5_999) == store.transactions(LOGIN, limit=1, oldest_first=True)[0]
     assert view.model.pages_fetched <= 3  # the first page and the last: nothing in between

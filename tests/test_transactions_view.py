@@ -48,9 +48,26 @@ NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 BIG = 100_000
 BIG_LOGIN = "5e115eac-1209-4f19-641c-08d6d484e2fe"
 HOSTILE = [
-    '"', "'", "*", "NEAR(tim hortons)", "tim OR 1=1", "description:tim", "^tim", "tim*", "(", ")",
-    "'; DROP TABLE transactions; --", "<b>tim</b>", "\x00tim", "\\", "%", "_", "tim" * 200, "  ",
-    "🙂 tim", "ｔｉｍ",
+    '"',
+    "'",
+    "*",
+    "NEAR(tim hortons)",
+    "tim OR 1=1",
+    "description:tim",
+    "^tim",
+    "tim*",
+    "(",
+    ")",
+    "'; DROP TABLE transactions; --",
+    "<b>tim</b>",
+    "\x00tim",
+    "\\",
+    "%",
+    "_",
+    "tim" * 200,
+    "  ",
+    "🙂 tim",
+    "ｔｉｍ",
 ]
 
 
@@ -89,11 +106,25 @@ def sandbox_cache(tmp_path_factory, sandbox_snapshot):
 def generated_snapshot(count: int) -> AccountsResult:
     """`count` transactions over four accounts (one USD, one often overdrawn) and about six years."""
     rnd = random.Random(20250615)
-    merchants = ["TIM HORTONS #2417", "METRO #112", "SAQ 23011", "PAYROLL ACME INC", "HYDRO-QUEBEC",
-                 "STM OPUS", "AMAZON.CA", "UBER TRIP", "COSTCO #510", "INTERAC E-TRANSFER"]
+    merchants = [
+        "TIM HORTONS #2417",
+        "METRO #112",
+        "SAQ 23011",
+        "PAYROLL ACME INC",
+        "HYDRO-QUEBEC",
+        "STM OPUS",
+        "AMAZON.CA",
+        "UBER TRIP",
+        "COSTCO #510",
+        "INTERAC E-TRANSFER",
+    ]
     #: Key, title, currency, opening balance, and the floor its balance never goes under.
-    specs = [("chq", "Everyday Chequing", "CAD", 500, 0), ("sav", "High Interest Savings", "CAD", 20_000, 0),
-             ("odp", "Overdraft Chequing", "CAD", -200, -1_000), ("usd", "US Dollar Chequing", "USD", 900, 0)]
+    specs = [
+        ("chq", "Everyday Chequing", "CAD", 500, 0),
+        ("sav", "High Interest Savings", "CAD", 20_000, 0),
+        ("odp", "Overdraft Chequing", "CAD", -200, -1_000),
+        ("usd", "US Dollar Chequing", "USD", 900, 0),
+    ]
     accounts = []
     for index, (key, title, currency, opening, floor) in enumerate(specs):
         size = count // len(specs) + (1 if index < count % len(specs) else 0)
@@ -103,22 +134,35 @@ def generated_snapshot(count: int) -> AccountsResult:
             amount = Decimal(rnd.randint(100, 40_000)).scaleb(-2)
             is_debit = rnd.random() < 0.6 and balance - amount >= floor
             balance += -amount if is_debit else amount
-            transactions.append(Transaction(
-                id=f"{key}-{n:06d}",
-                date=date(2019, 7, 1) + timedelta(days=n * 2190 // size),
-                description=f"{rnd.choice(merchants)} {n}",
-                debit=amount if is_debit else None,
-                credit=None if is_debit else amount,
-                balance=balance,
-                code=None,
-            ))
-        accounts.append(Account(
-            id=f"{key}-account", title=title, account_number=f"90{index}1234{index}", last_four_digits=None,
-            transit_number=None, institution_number=None, overdraft_limit=None,
-            balance=Balance(available=None, current=balance, limit=None), category="Operations",
-            type="Chequing", currency=currency, holder=None, account_type="Personal",
-            transactions=tuple(reversed(transactions)),
-        ))
+            transactions.append(
+                Transaction(
+                    id=f"{key}-{n:06d}",
+                    date=date(2019, 7, 1) + timedelta(days=n * 2190 // size),
+                    description=f"{rnd.choice(merchants)} {n}",
+                    debit=amount if is_debit else None,
+                    credit=None if is_debit else amount,
+                    balance=balance,
+                    code=None,
+                )
+            )
+        accounts.append(
+            Account(
+                id=f"{key}-account",
+                title=title,
+                account_number=f"90{index}1234{index}",
+                last_four_digits=None,
+                transit_number=None,
+                institution_number=None,
+                overdraft_limit=None,
+                balance=Balance(available=None, current=balance, limit=None),
+                category="Operations",
+                type="Chequing",
+                currency=currency,
+                holder=None,
+                account_type="Personal",
+                transactions=tuple(reversed(transactions)),
+            )
+        )
     login = Login(id=BIG_LOGIN, username="generated", is_scheduled_refresh=False, last_refresh=None, type=None)
     return AccountsResult(request_id="generated", login=login, institution="FlinksCapital", accounts=tuple(accounts))
 
@@ -213,7 +257,12 @@ def test_rows_cells_and_totals_match_the_store(open_view, sandbox_cache, qtmodel
     assert ids_on_screen(view)[:300] == [row.id for row in store.transactions(login_id, limit=300)]
     assert empty_state_shown(view) is None
     assert [model.headerData(c, Qt.Orientation.Horizontal) for c in range(model.columnCount())] == [
-        "Date", "Account", "Description", "Debit", "Credit", "Balance"
+        "Date",
+        "Account",
+        "Description",
+        "Debit",
+        "Credit",
+        "Balance",
     ]
 
     # Cells: ISO date, account title, money in the account's currency, empty when None, right-aligned.
@@ -228,6 +277,7 @@ def test_rows_cells_and_totals_match_the_store(open_view, sandbox_cache, qtmodel
         assert text(view, row, CREDIT_COLUMN) == format_money(transaction.credit, account.currency)
         assert text(view, row, BALANCE) == format_money(transaction.balance, account.currency)
         assert (text(view, row, DEBIT) == "") == (transaction.debit is None)
+
         def aligned_right(column: int) -> bool:
             alignment = model.data(model.index(row, column), Qt.ItemDataRole.TextAlignmentRole)
             return bool(alignment & Qt.AlignmentFlag.AlignRight)
@@ -241,18 +291,14 @@ def test_rows_cells_and_totals_match_the_store(open_view, sandbox_cache, qtmodel
     assert label == expected_totals(store, login_id, TransactionFilter())
     assert label.startswith("1,541 transactions · CAD: Debits $") and "   |   USD: Debits US$" in label
     everything = store.totals(login_id)
-    cad_and_usd = [
-        store.totals(login_id, account_id=account.id) for account in accounts.values()
-    ]
+    cad_and_usd = [store.totals(login_id, account_id=account.id) for account in accounts.values()]
     assert sum(t.debits for t in cad_and_usd) == everything.debits
     assert sum(t.credits for t in cad_and_usd) == everything.credits
 
 
 def test_totals_line_formats():
     one = [CurrencyTotals("CAD", Decimal("12345.67"), Decimal("9876.54"))]
-    assert totals_text(1234, one) == (
-        "1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"
-    )
+    assert totals_text(1234, one) == ("1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13")
     assert totals_text(1, [CurrencyTotals("USD", Decimal("0.00"), Decimal("5.10"))]) == (
         "1 transaction · Debits US$0.00 · Credits US$5.10 · Net US$5.10"
     )
@@ -262,7 +308,9 @@ def test_totals_line_formats():
         "   |   EUR: Debits €1.00 · Credits €0.00 · Net -€1.00"
     )
     assert (format_money(None, "CAD"), format_money(Decimal("-0.5"), "USD"), format_money(Decimal(7), None)) == (
-        "", "-US$0.50", "7.00"
+        "",
+        "-US$0.50",
+        "7.00",
     )
 
 

@@ -22,10 +22,21 @@ from flinks_desktop.ui.main_window import MainWindow
 
 #: What the first paint never needs. Each is tens of milliseconds to load, or a thread to start.
 LOADED_AFTER_THE_FIRST_PAINT = (
-    "asyncio", "qasync", "httpx", "keyring", "tenacity",
-    "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets", "PySide6.QtPdf",
-    "flinks_desktop.sandbox", "uvicorn", "starlette", "fpdf",
-    "flinks_desktop.core.sync", "flinks_desktop.core.flinks.client", "flinks_desktop.core.workspace",
+    "asyncio",
+    "qasync",
+    "httpx",
+    "keyring",
+    "tenacity",
+    "PySide6.QtWebEngineCore",
+    "PySide6.QtWebEngineWidgets",
+    "PySide6.QtPdf",
+    "flinks_desktop.sandbox",
+    "uvicorn",
+    "starlette",
+    "fpdf",
+    "flinks_desktop.core.sync",
+    "flinks_desktop.core.flinks.client",
+    "flinks_desktop.core.workspace",
 )
 
 PROBE = textwrap.dedent("""
@@ -66,10 +77,19 @@ def finish(qtbot, coroutine):
 
 
 def run_smoke(data_dir) -> subprocess.CompletedProcess:
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir),
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    return subprocess.run([sys.executable, "-c", PROBE.format(names=LOADED_AFTER_THE_FIRST_PAINT)],
-                          capture_output=True, text=True, env=environment, timeout=120)
+    environment = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "FLINKS_DESKTOP_HOME": str(data_dir),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    return subprocess.run(
+        [sys.executable, "-c", PROBE.format(names=LOADED_AFTER_THE_FIRST_PAINT)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
 
 
 def test_nothing_heavy_is_loaded_before_the_first_paint(tmp_path) -> None:
@@ -82,18 +102,26 @@ def test_nothing_heavy_is_loaded_before_the_first_paint(tmp_path) -> None:
 
 
 def test_the_window_shows_the_cache_before_the_workspace_opens_then_works(
-        qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    qtbot, tmp_path, qasync_loop, memory_keyring
+) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir(mode=0o700)
     # A connection synced by an earlier run (the session that made it is closed).
-    earlier = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0},
-                         poll_interval=0.01)
+    earlier = AppSession(
+        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, poll_interval=0.01
+    )
     result = finish(qtbot, earlier.workspace.sync.login("FlinksCapital", "Greatday", "Everyday", mfa=answer))
     assert result.ok, result.message
     finish(qtbot, earlier.close())
 
-    session = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0},
-                         poll_interval=0.01, open_now=False)
+    session = AppSession(
+        data_dir,
+        Settings(data_dir),
+        SecretStore(),
+        sandbox_config={"bank_delay": 0.0},
+        poll_interval=0.01,
+        open_now=False,
+    )
     QApplication.instance().setStyleSheet(style_sheet())
     window = MainWindow(session)
     window.show()
@@ -141,10 +169,19 @@ def test_a_smoke_run_whose_sandbox_cannot_start_says_so_and_fails(tmp_path) -> N
     state = Settings(data_dir).sandbox_state_file()
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text("not json", encoding="utf-8")
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir),
-                   "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    result = subprocess.run([sys.executable, "-m", "flinks_desktop", "--smoke"], capture_output=True, text=True,
-                            env=environment, timeout=120)
+    environment = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "FLINKS_DESKTOP_HOME": str(data_dir),
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "flinks_desktop", "--smoke"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
     assert result.returncode == 1, result.stderr
     assert "first paint after" in result.stderr  # the window came first, with what the cache holds
     assert "Offline sandbox could not be started" in result.stderr, result.stderr

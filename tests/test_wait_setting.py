@@ -17,9 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
-
 from fault_server import LOGIN_ID, PENDING, FaultServer
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QPushButton
+from test_dialogs import child, click, open_settings, parent, select, shown  # noqa: F401  (parent)
+
 from flinks_desktop import cli
 from flinks_desktop.core import paths
 from flinks_desktop.core.flinks.client import DEFAULT_DEADLINE, DEFAULT_POLL_TIMEOUT
@@ -32,7 +33,6 @@ from flinks_desktop.core.settings import (
     SettingsFileError,
 )
 from flinks_desktop.core.workspace import open_workspace
-from test_dialogs import child, click, open_settings, parent, select, shown  # noqa: F401  (parent)
 
 CUSTOMER_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"
 LOCAL = f"http://127.0.0.1:9000/v3/{TOOLBOX_CUSTOMER_ID}"
@@ -84,9 +84,21 @@ def test_a_changed_wait_is_saved_and_read_back(data_dir) -> None:
 
 def test_a_file_written_before_the_setting_existed_still_loads_and_stays_as_it_was(data_dir) -> None:
     settings = Settings(data_dir)
-    older = {"version": 1, "active": "acme-000000", "private_instances": [
-        {"name": "Acme", "slug": "acme-000000", "instance": "acme", "customer_id": CUSTOMER_ID,
-         "connect_parameters": {}, "statements_enabled": True, "days_of_transactions": "Days90"}]}
+    older = {
+        "version": 1,
+        "active": "acme-000000",
+        "private_instances": [
+            {
+                "name": "Acme",
+                "slug": "acme-000000",
+                "instance": "acme",
+                "customer_id": CUSTOMER_ID,
+                "connect_parameters": {},
+                "statements_enabled": True,
+                "days_of_transactions": "Days90",
+            }
+        ],
+    }
     settings.path.write_text(json.dumps(older), encoding="utf-8")
     loaded = Settings.load(data_dir)
     assert loaded.active.wait_limit == DEFAULT_WAIT_LIMIT
@@ -97,9 +109,21 @@ def test_a_file_written_before_the_setting_existed_still_loads_and_stays_as_it_w
 @pytest.mark.parametrize("bad", [0, -5, 86_401, 90.5, "30", True, None])
 def test_an_unusable_wait_in_the_file_is_refused_and_the_file_kept(data_dir, bad) -> None:
     settings = Settings(data_dir)
-    text = json.dumps({"version": 1, "active": "acme-000000", "private_instances": [
-        {"name": "Acme", "slug": "acme-000000", "instance": "acme", "customer_id": CUSTOMER_ID,
-         "wait_limit_seconds": bad}]})
+    text = json.dumps(
+        {
+            "version": 1,
+            "active": "acme-000000",
+            "private_instances": [
+                {
+                    "name": "Acme",
+                    "slug": "acme-000000",
+                    "instance": "acme",
+                    "customer_id": CUSTOMER_ID,
+                    "wait_limit_seconds": bad,
+                }
+            ],
+        }
+    )
     settings.path.write_text(text, encoding="utf-8")
     with pytest.raises(SettingsFileError) as caught:
         Settings.load(data_dir)
@@ -201,12 +225,16 @@ def test_a_new_private_instance_is_added_with_its_wait(qtbot, parent, memory_key
         ("1.5", "minutes", "“1.5” is not a whole number of minutes: give one such as 30, or choose seconds."),
         ("-5", "seconds", "“-5” is not a whole number of seconds: give one such as 90."),
         ("0", "seconds", "The wait for Flinks must be from 1 second to 24 hours (1,440 minutes); 0 seconds is not."),
-        ("1441", "minutes",
-         "The wait for Flinks must be from 1 second to 24 hours (1,440 minutes); 1441 minutes is not."),
+        (
+            "1441",
+            "minutes",
+            "The wait for Flinks must be from 1 second to 24 hours (1,440 minutes); 1441 minutes is not.",
+        ),
     ],
 )
 def test_a_wait_that_cannot_be_used_is_refused_with_a_sentence(
-        qtbot, parent, memory_keyring, data_dir, typed, unit, sentence) -> None:
+    qtbot, parent, memory_keyring, data_dir, typed, unit, sentence
+) -> None:
     settings = Settings(data_dir)
     settings.add_private("Acme Corp", "acme", CUSTOMER_ID)
     settings.save()
@@ -255,8 +283,9 @@ def test_a_new_wait_applies_to_the_next_sync_without_a_restart(qtbot, make_windo
     flinks.clear()
     window = make_window(faults_environment)
     window.on_login_captured(LOGIN_ID, "FlinksCapital")
-    qtbot.waitUntil(lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID,
-                    timeout=20_000)
+    qtbot.waitUntil(
+        lambda: window._sync_task is None and window.connections.current_login_id() == LOGIN_ID, timeout=20_000
+    )
     client = window.workspace.client
     assert client.poll_timeout == DEFAULT_WAIT_LIMIT
 
@@ -299,17 +328,28 @@ def test_the_command_line_waits_as_the_environment_says_unless_given_a_timeout(t
     settings.update_private("Faults", wait_limit=1)
     settings.set_active("Faults")
     settings.save()
-    environ = {**os.environ, paths.HOME_VARIABLE: str(home), cli.POLL_INTERVAL_VARIABLE: "0.05",
-               "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    environ = {
+        **os.environ,
+        paths.HOME_VARIABLE: str(home),
+        cli.POLL_INTERVAL_VARIABLE: "0.05",
+        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+    }
     flinks.clear()
     flinks.fault("GetAccountsDetail", PENDING)
     flinks.fault("GetAccountsDetailAsync", PENDING)
     try:
         for options, said in (([], "this app waits 1 s at most"), (["--timeout", "2"], "this app waits 2 s at most")):
-            result = subprocess.run([sys.executable, "-m", "flinks_desktop", "sync", LOGIN_ID, *options],
-                                    capture_output=True, text=True, env=environ, timeout=2 + SLACK + 10)
+            result = subprocess.run(
+                [sys.executable, "-m", "flinks_desktop", "sync", LOGIN_ID, *options],
+                capture_output=True,
+                text=True,
+                env=environ,
+                timeout=2 + SLACK + 10,
+            )
             last = result.stderr.strip().splitlines()[-1]
-            assert result.returncode == 1 and last.startswith("flinks-desktop: Flinks is taking too long"), result.stderr
+            assert result.returncode == 1 and last.startswith("flinks-desktop: Flinks is taking too long"), (
+                result.stderr
+            )
             assert said in last, result.stderr
     finally:
         flinks.clear()

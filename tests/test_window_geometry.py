@@ -34,17 +34,27 @@ from flinks_desktop.ui.geometry import (
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Available areas (what panels and task bars leave), in logical pixels.
-LAPTOP_720 = QRect(0, 0, 1280, 690)            # 1280x720 with a 30-pixel panel
-SCALED_768 = QRect(0, 0, 910, 485)             # 1366x768 at 150 %: 910x512, less an 18-pixel panel
+LAPTOP_720 = QRect(0, 0, 1280, 690)  # 1280x720 with a 30-pixel panel
+SCALED_768 = QRect(0, 0, 910, 485)  # 1366x768 at 150 %: 910x512, less an 18-pixel panel
 FULL_HD = QRect(0, 0, 1920, 1040)
 UHD = QRect(0, 0, 3840, 2120)
-SCREENS = {"1280x720": LAPTOP_720, "1366x768@150%": SCALED_768, "1920x1080": FULL_HD, "3840x2160": UHD,
-           "panel on the left": QRect(64, 0, 1216, 720), "second screen at negative x": QRect(-1920, 0, 1920, 1040)}
+SCREENS = {
+    "1280x720": LAPTOP_720,
+    "1366x768@150%": SCALED_768,
+    "1920x1080": FULL_HD,
+    "3840x2160": UHD,
+    "panel on the left": QRect(64, 0, 1216, 720),
+    "second screen at negative x": QRect(-1920, 0, 1920, 1040),
+}
 
 
 def margins(inner: QRect, outer: QRect) -> tuple[int, int, int, int]:
-    return (inner.left() - outer.left(), inner.top() - outer.top(),
-            outer.right() - inner.right(), outer.bottom() - inner.bottom())
+    return (
+        inner.left() - outer.left(),
+        inner.top() - outer.top(),
+        outer.right() - inner.right(),
+        outer.bottom() - inner.bottom(),
+    )
 
 
 # -- the rules ------------------------------------------------------------------------------------
@@ -208,16 +218,51 @@ def on_screen(tmp_path: Path, width: int, height: int, move_to: str | None = Non
     """tests/window_on_screen.py run on one offscreen screen of `width` x `height`; what it saw.
     Runs share tmp_path's config folder, so a geometry one run saves is the next one's."""
     config = tmp_path / f"screen-{width}x{height}.json"
-    config.write_text(json.dumps({"screens": [{"name": "screen", "x": 0, "y": 0, "width": width, "height": height,
-                                               "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
-    environment = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
-                   "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "screen",
+                        "x": 0,
+                        "y": 0,
+                        "width": width,
+                        "height": height,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        )
+    )
+    environment = {
+        **os.environ,
+        "QT_QPA_PLATFORM": f"offscreen:configfile={config}",
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
     environment.pop("FLINKS_TEST_MOVE_TO", None)
     if move_to:
         environment["FLINKS_TEST_MOVE_TO"] = move_to
-    result = subprocess.run([sys.executable, "-m", "pytest", str(Path(__file__).with_name("window_on_screen.py")),
-                             "-q", "-s", "-p", "no:cacheprovider", "--basetemp", str(tmp_path / f"run-{width}")],
-                            cwd=ROOT, env=environment, capture_output=True, text=True, timeout=180)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(Path(__file__).with_name("window_on_screen.py")),
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+            "--basetemp",
+            str(tmp_path / f"run-{width}"),
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("WINDOW ")]
     seen = json.loads(line.removeprefix("WINDOW "))

@@ -26,12 +26,18 @@ def test_the_window_on_this_screen(qtbot, make_window):
     qtbot.waitUntil(lambda: len(window._tab_views) == 3)  # every tab built, as after the first paint
     qtbot.wait(50)
     status = window.statusBar()
-    print("WINDOW " + json.dumps({
-        "available": rect(window.screen().availableGeometry()),
-        "frame": rect(window.frameGeometry()),
-        "size": [window.width(), window.height()],
-        "status_bar": rect(QRect(status.mapToGlobal(QPoint(0, 0)), status.size())),
-    }), flush=True)
+    print(
+        "WINDOW "
+        + json.dumps(
+            {
+                "available": rect(window.screen().availableGeometry()),
+                "frame": rect(window.frameGeometry()),
+                "size": [window.width(), window.height()],
+                "status_bar": rect(QRect(status.mapToGlobal(QPoint(0, 0)), status.size())),
+            }
+        ),
+        flush=True,
+    )
     move_to = os.environ.get("FLINKS_TEST_MOVE_TO")
     if move_to:
         x, y, width, height = (int(part) for part in move_to.split(","))

@@ -21,8 +21,9 @@ from typing import IO, Any
 
 
 @contextmanager
-def atomic_write(path: Path, mode: str = "wb", *, encoding: str | None = None,
-                 newline: str | None = None) -> Iterator[IO[Any]]:
+def atomic_write(
+    path: Path, mode: str = "wb", *, encoding: str | None = None, newline: str | None = None
+) -> Iterator[IO[Any]]:
     """A file open for writing (`mode` "wb" or "w") that replaces `path` once the block ends."""
     import tempfile  # only when a file is written: not at start-up
 

@@ -33,8 +33,7 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from collections import OrderedDict
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -97,20 +96,20 @@ class Audit:
         """Audit one HTTP exchange: the client's `on_call` observer."""
         login_id = self._login_of(call)
         at = self._clock() - timedelta(seconds=call.duration)  # when the call was made
-        self._submit(lambda store: store.record_api_call(
-            at=at,
-            method=call.method,
-            endpoint=call.endpoint,
-            status=call.status,
-            flinks_code=call.flinks_code,
-            duration_ms=round(call.duration * 1000),
-            login_id=login_id,
-            request_id=call.request_id,
-        ))
+        self._submit(
+            lambda store: store.record_api_call(
+                at=at,
+                method=call.method,
+                endpoint=call.endpoint,
+                status=call.status,
+                flinks_code=call.flinks_code,
+                duration_ms=round(call.duration * 1000),
+                login_id=login_id,
+                request_id=call.request_id,
+            )
+        )
 
-    def record_connect_event(
-        self, event: object, login_id: str | None = None, *, at: datetime | None = None
-    ) -> bool:
+    def record_connect_event(self, event: object, login_id: str | None = None, *, at: datetime | None = None) -> bool:
         """Audit one Flinks Connect event (an object or its JSON text, as Connect posts it).
 
         `login_id` is the login it concerns when the caller knows it; a REDIRECT names its own.

@@ -168,8 +168,11 @@ def _query_all(url: str) -> dict[str, list[str]]:
 
 
 def _is_text_or_texts(value: object) -> bool:
-    return value is None or isinstance(value, str) or (
-        isinstance(value, list) and all(isinstance(item, str) for item in value))
+    return (
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(item, str) for item in value))
+    )
 
 
 def _guids(values: list) -> list[str]:

@@ -154,8 +154,10 @@ ACCOUNT_COLUMNS: tuple[Column[AccountRow], ...] = (
     Column("balance_available", lambda row: _amount(row.balance.available)),
     Column("balance_limit", lambda row: _amount(row.balance.limit)),
     Column("overdraft_limit", lambda row: _amount(row.overdraft_limit)),
-    Column("eft_eligible_ratio", lambda row: format(row.eft_eligible_ratio, "f")
-           if row.eft_eligible_ratio is not None else None),
+    Column(
+        "eft_eligible_ratio",
+        lambda row: format(row.eft_eligible_ratio, "f") if row.eft_eligible_ratio is not None else None,
+    ),
     Column("holder_name", _holder("name"), text=True),
     Column("holder_email", _holder("email"), text=True),
     Column("holder_phone_number", _holder("phone_number"), text=True),
@@ -227,9 +229,7 @@ def write_csv(
     writer.writerow([column.name for column in chosen])
     count = 0
     for item in _records(rows, kind):
-        writer.writerow([
-            _csv_cell(item[column.name], guard=spreadsheet_safe and column.text) for column in chosen
-        ])
+        writer.writerow([_csv_cell(item[column.name], guard=spreadsheet_safe and column.text) for column in chosen])
         count += 1
     return count
 
@@ -324,8 +324,12 @@ class TransactionsExport:
     def run(self) -> int:
         with Store.open(self.cache) as store:
             self.total = store.count_transactions(self.login_id, **self.filters)
-            return write_file(self.path, self._rows(store), as_json=self.as_json,
-                              spreadsheet_safe=self.spreadsheet_safe and not self.as_json)
+            return write_file(
+                self.path,
+                self._rows(store),
+                as_json=self.as_json,
+                spreadsheet_safe=self.spreadsheet_safe and not self.as_json,
+            )
 
     def _rows(self, store: Store) -> Iterator[TransactionRow]:
         for row in store.iter_transactions(self.login_id, **self.filters):

@@ -12,7 +12,7 @@ CURRENCY_SYMBOLS = {"CAD": "$", "USD": "US$", "EUR": "€", "GBP": "£"}
 
 
 def money(amount: Decimal | None, currency: str | None, *, missing: str = "—", symbols: bool = True) -> str:
-    """"$1,234.50", "-US$12.00", "12.00 CHF"; `missing` when there is no amount.
+    """ "$1,234.50", "-US$12.00", "12.00 CHF"; `missing` when there is no amount.
 
     With `symbols` False every currency is written by its code ("-12.00 USD"), as the command line
     prints it: plain text a script can read back. No currency: the bare amount ("7.00")."""

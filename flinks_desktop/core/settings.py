@@ -143,8 +143,7 @@ class SettingsFileError(SettingsError):
 
     def __init__(self, path: Path, reason: str) -> None:
         super().__init__(
-            f"The settings file {path} cannot be used. {reason} "
-            "It was left as it is, so that no environment is lost."
+            f"The settings file {path} cannot be used. {reason} It was left as it is, so that no environment is lost."
         )
         self.path = path
 
@@ -270,7 +269,10 @@ def offline_sandbox(base_url: str | None = None) -> Environment:
     """The built-in sandbox; with `base_url` (http://127.0.0.1:PORT), once it listens there."""
     # A year of transactions: the sandbox has them, and a demo reads better with them.
     sandbox = Environment(
-        name=OFFLINE_SANDBOX_NAME, kind="sandbox", slug=paths.SANDBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID,
+        name=OFFLINE_SANDBOX_NAME,
+        kind="sandbox",
+        slug=paths.SANDBOX_SLUG,
+        customer_id=TOOLBOX_CUSTOMER_ID,
         days_of_transactions="Days365",
     )
     return sandbox.running_at(base_url) if base_url else sandbox
@@ -374,8 +376,7 @@ def parse_api_url(api_url: str) -> ApiUrl:
     path = _API_URL_PATH.fullmatch(parts.path) if parts is not None else None
     if parts is None or parts.scheme not in ("http", "https") or not host or path is None:
         raise SettingsError(
-            f'"{api_url}" is not a Flinks API address: give it up to and including the customer id, '
-            f"such as {example}."
+            f'"{api_url}" is not a Flinks API address: give it up to and including the customer id, such as {example}.'
         )
     if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
         raise SettingsError(
@@ -396,8 +397,11 @@ def parse_api_url(api_url: str) -> ApiUrl:
         prefix=path["prefix"],
         customer_id=path["customer_id"],
         location=location,
-        instance=(instance["instance"] if parts.scheme == "https" and port is None and not path["prefix"]
-                  and instance else None),
+        instance=(
+            instance["instance"]
+            if parts.scheme == "https" and port is None and not path["prefix"] and instance
+            else None
+        ),
         slug_source=f"{parts.scheme}://{location}{path['prefix']}/v3/{path['customer_id']}",
     )
 
@@ -772,7 +776,7 @@ def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Enviro
         raise SettingsError("One of its environments is not a JSON object.")
     by_url = version >= SETTINGS_VERSION and "api_url" in entry
     if by_url and "instance" in entry:
-        raise SettingsError("One of its environments has both an \"instance\" and an \"api_url\".")
+        raise SettingsError('One of its environments has both an "instance" and an "api_url".')
     required = ("name", "slug", "api_url") if by_url else ("name", "slug", "instance", "customer_id")
     missing = [key for key in required if key not in entry]
     if missing:
@@ -791,9 +795,7 @@ def _private_from_json(entry: object, version: int = SETTINGS_VERSION) -> Enviro
             raise SettingsError("One of its environments has an API or Connect URL that is not text.")
         environment = url_environment(api_url=api_url, connect_url=connect_url, **options)
         if environment.custom_api_url != api_url or environment.custom_connect_url != connect_url:
-            raise SettingsError(
-                f'The URLs of "{environment.name}" are not written as Flinks Desktop writes them.'
-            )
+            raise SettingsError(f'The URLs of "{environment.name}" are not written as Flinks Desktop writes them.')
         return environment
     return private_instance(entry["instance"], entry["customer_id"], **options)
 

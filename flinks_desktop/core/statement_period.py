@@ -26,10 +26,34 @@ from datetime import date
 
 log = logging.getLogger("flinks_desktop.statements")
 
-_ENGLISH_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-                   "october", "november", "december")
-_FRENCH_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-                  "octobre", "novembre", "décembre")
+_ENGLISH_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_FRENCH_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 #: Full month names of both languages, and English three-letter abbreviations ("Oct", "Sept.").
 _MONTHS = {
     **{name: number for number, name in enumerate(_ENGLISH_MONTHS, start=1)},
@@ -40,10 +64,14 @@ _MONTH = r"([A-Za-zÀ-ÿ]{3,9})\.?"
 _LONGEST_PERIOD_DAYS = 95
 
 #: English "Month D, YYYY", French "D(er) mois YYYY", ISO "YYYY-MM-DD"; joined by to / - / – / au.
-_ENGLISH = re.compile(rf"{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})\s*(?:to|through|-|–|—)\s*{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})",
-                      re.IGNORECASE)
-_FRENCH = re.compile(rf"(\d{{1,2}})(?:er)?\s+{_MONTH}\s+(\d{{4}})\s*(?:au|à|-|–)\s*(\d{{1,2}})(?:er)?\s+{_MONTH}\s+(\d{{4}})",
-                     re.IGNORECASE)
+_ENGLISH = re.compile(
+    rf"{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})\s*(?:to|through|-|–|—)\s*{_MONTH}\s+(\d{{1,2}}),?\s+(\d{{4}})",
+    re.IGNORECASE,
+)
+_FRENCH = re.compile(
+    rf"(\d{{1,2}})(?:er)?\s+{_MONTH}\s+(\d{{4}})\s*(?:au|à|-|–)\s*(\d{{1,2}})(?:er)?\s+{_MONTH}\s+(\d{{4}})",
+    re.IGNORECASE,
+)
 _ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})\s*(?:to|au|-|–|—)\s*(\d{4})-(\d{2})-(\d{2})", re.IGNORECASE)
 
 

@@ -164,10 +164,19 @@ _LOCK_SUFFIX = "-lock"
 #: read cold from the disk takes seconds) before it says the cache is busy.
 _SESSION_WAIT = 60.0
 #: The tables of an up-to-date cache: one missing after every migration ran means a damaged file.
-_TABLES = frozenset({
-    "logins", "accounts", "transactions", "transactions_fts", "statements", "api_calls", "events",
-    "pending_wipes", "transaction_days",
-})
+_TABLES = frozenset(
+    {
+        "logins",
+        "accounts",
+        "transactions",
+        "transactions_fts",
+        "statements",
+        "api_calls",
+        "events",
+        "pending_wipes",
+        "transaction_days",
+    }
+)
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -887,15 +896,19 @@ class Store:
         }
         with self._transaction():
             self._require_login(login_id)
-            cached = {row["unique_id"]: (row["account_number"], row["content"]) for row in self._db.query(
-                "SELECT unique_id, account_number, content FROM statements WHERE login_id = ?", [login_id]
-            )}
+            cached = {
+                row["unique_id"]: (row["account_number"], row["content"])
+                for row in self._db.query(
+                    "SELECT unique_id, account_number, content FROM statements WHERE login_id = ?", [login_id]
+                )
+            }
             self._db["statements"].upsert_all(incoming.values(), pk=("login_id", "unique_id"))
             for unique_id, period in known_periods.items():
                 self._db["statements"].update((login_id, unique_id), period)
         new = sum(1 for unique_id in incoming if unique_id not in cached)
         unchanged = sum(
-            1 for unique_id, record in incoming.items()
+            1
+            for unique_id, record in incoming.items()
             if cached.get(unique_id) == (record["account_number"], record["content"])
         )
         return StatementStats(new=new, updated=len(incoming) - new - unchanged, unchanged=unchanged)
@@ -934,20 +947,20 @@ class Store:
         """Audit one HTTP call to Flinks. `endpoint` may contain ids ("DeleteCard/{loginId}"):
         they are masked, as are `login_id` and `request_id`. `status` is None when no response came."""
         with self._transaction():
-            self._db["api_calls"].insert({
-                "at": _timestamp(at),
-                "method": method,
-                "endpoint": redact(endpoint),
-                "status": status,
-                "flinks_code": flinks_code,
-                "duration_ms": duration_ms,
-                "login": _masked(login_id),
-                "request": _masked(request_id),
-            })
+            self._db["api_calls"].insert(
+                {
+                    "at": _timestamp(at),
+                    "method": method,
+                    "endpoint": redact(endpoint),
+                    "status": status,
+                    "flinks_code": flinks_code,
+                    "duration_ms": duration_ms,
+                    "login": _masked(login_id),
+                    "request": _masked(request_id),
+                }
+            )
 
-    def record_connect_event(
-        self, event: Mapping[str, Any], *, at: datetime, login_id: str | None = None
-    ) -> None:
+    def record_connect_event(self, event: Mapping[str, Any], *, at: datetime, login_id: str | None = None) -> None:
         """Audit one Flinks Connect event, as `core.connect_events.parse_connect_event` returns it.
 
         Its step (or, for an error event, its flinksCode) names it; the whole event is kept as
@@ -1033,7 +1046,10 @@ class Store:
             self._conn.execute("DELETE FROM pending_wipes")
             if recorded:
                 self._record_event(
-                    at=at, source="app", name="WIPE_COMPLETED", login_id=None,
+                    at=at,
+                    source="app",
+                    name="WIPE_COMPLETED",
+                    login_id=None,
                     detail={"since": marks[0]["since"], "logins": [mark["login"] for mark in marks]},
                 )
         with self._errors():  # the few pages the mark's removal wrote: nothing of the deleted data
@@ -1215,8 +1231,10 @@ class Store:
         else:
             selection = self._selection(login_id, account_id, search, since, until, reach=None)
             assert selection is not None
-            sql = (f"SELECT coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
-                   f"FROM {selection.source} WHERE {selection.where}")
+            sql = (
+                f"SELECT coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
+                f"FROM {selection.source} WHERE {selection.where}"
+            )
             params = selection.params
         with self._errors():
             debits, credits = self._conn.execute(sql, params).fetchone()
@@ -1271,10 +1289,16 @@ class Store:
             for currency, ids in groups.items():
                 if currency == rest:
                     continue
-                chosen = (f"FILTER (WHERE t.account_id = ?)" if len(ids) == 1 else
-                          f"FILTER (WHERE t.account_id IN ({', '.join('?' * len(ids))}))")
-                columns += [f"count(*) {chosen}", f"coalesce(sum(t.debit) {chosen}, 0)",
-                            f"coalesce(sum(t.credit) {chosen}, 0)"]
+                chosen = (
+                    "FILTER (WHERE t.account_id = ?)"
+                    if len(ids) == 1
+                    else f"FILTER (WHERE t.account_id IN ({', '.join('?' * len(ids))}))"
+                )
+                columns += [
+                    f"count(*) {chosen}",
+                    f"coalesce(sum(t.debit) {chosen}, 0)",
+                    f"coalesce(sum(t.credit) {chosen}, 0)",
+                ]
                 filter_params += ids * 3
             columns += ["count(*)", "coalesce(sum(t.debit), 0)", "coalesce(sum(t.credit), 0)"]
             with self._errors():
@@ -1287,8 +1311,10 @@ class Store:
                 if currency != rest:
                     sums[currency] = [next(values), next(values), next(values)]
             sums.setdefault(rest, [0, 0, 0])
-            sums[rest] = [whole - sum(entry[index] for key, entry in sums.items() if key != rest)
-                          for index, whole in enumerate(row[-3:])]
+            sums[rest] = [
+                whole - sum(entry[index] for key, entry in sums.items() if key != rest)
+                for index, whole in enumerate(row[-3:])
+            ]
         currencies = tuple(
             CurrencySums(currency, count, _decimal(debits), _decimal(credits))
             for currency, (count, debits, credits) in sums.items()
@@ -1336,22 +1362,22 @@ class Store:
         )
         return [
             StatementRow(
-                **{**row, "fetched_at": _moment(row["fetched_at"]),
-                   "period_start": _day(row["period_start"]), "period_end": _day(row["period_end"])}
+                **{
+                    **row,
+                    "fetched_at": _moment(row["fetched_at"]),
+                    "period_start": _day(row["period_start"]),
+                    "period_end": _day(row["period_end"]),
+                }
             )
             for row in rows
         ]
 
     def statement_pdf(self, login_id: str, unique_id: str) -> bytes | None:
         """The file of a cached statement; None if it is not (or no longer) cached."""
-        rows = self._query(
-            "SELECT content FROM statements WHERE login_id = ? AND unique_id = ?", [login_id, unique_id]
-        )
+        rows = self._query("SELECT content FROM statements WHERE login_id = ? AND unique_id = ?", [login_id, unique_id])
         return rows[0]["content"] if rows else None
 
-    def activity(
-        self, login_id: str | None = None, *, limit: int = DEFAULT_ACTIVITY_LIMIT
-    ) -> list[ActivityRow]:
+    def activity(self, login_id: str | None = None, *, limit: int = DEFAULT_ACTIVITY_LIMIT) -> list[ActivityRow]:
         """API calls and events, newest first; only those naming `login_id` if given.
 
         Only masked ids are stored, so a login's activity is found by its mask: another login with
@@ -1372,8 +1398,13 @@ class Store:
             [*params, *params, limit],
         )
         return [
-            ActivityRow(**{**row, "at": _moment(row["at"]),
-                           "detail": json.loads(row["detail"]) if row["detail"] is not None else None})
+            ActivityRow(
+                **{
+                    **row,
+                    "at": _moment(row["at"]),
+                    "detail": json.loads(row["detail"]) if row["detail"] is not None else None,
+                }
+            )
             for row in rows
         ]
 
@@ -1422,16 +1453,18 @@ class Store:
         institution: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        self._db["events"].insert({
-            "at": _timestamp(at),
-            "source": source,
-            "name": name,
-            "flinks_code": flinks_code,
-            "institution": institution,
-            "login": _masked(login_id),
-            "request": _masked(request_id),
-            "detail": redact(json.dumps(detail, ensure_ascii=False, sort_keys=True)),
-        })
+        self._db["events"].insert(
+            {
+                "at": _timestamp(at),
+                "source": source,
+                "name": name,
+                "flinks_code": flinks_code,
+                "institution": institution,
+                "login": _masked(login_id),
+                "request": _masked(request_id),
+                "detail": redact(json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+            }
+        )
 
     def _selection(
         self,
@@ -1578,7 +1611,7 @@ class SnapshotWriter:
             return
         first, staged, oldest = self._staging.get(account, (self._next, 0, None))
         for start in range(0, len(rows), _STAGED_PER_INSERT):  # within SQLite's limit of parameters
-            chunk = rows[start:start + _STAGED_PER_INSERT]
+            chunk = rows[start : start + _STAGED_PER_INSERT]
             place = self._next
             values: list[Any] = []
             for row in chunk:
@@ -1617,8 +1650,12 @@ class SnapshotWriter:
         places, count, earliest, whole = self._written.get(account.id, ([], 0, None, True))
         if oldest is not None:
             earliest = oldest if earliest is None else min(earliest, oldest)
-        self._written[account.id] = ([*places, index], count + staged, earliest,
-                                     whole and not account.unread_transactions)
+        self._written[account.id] = (
+            [*places, index],
+            count + staged,
+            earliest,
+            whole and not account.unread_transactions,
+        )
 
     def finish(self, login: Login | None, *, all_accounts_read: bool) -> SnapshotStats:
         """The login's details and status, the accounts gone from the answer marked missing, the
@@ -1629,11 +1666,15 @@ class SnapshotWriter:
             fields.update(_login_details(login))
         self._db["logins"].update(login_id, fields)
         ids = list(self._written)
-        missing = 0 if not all_accounts_read else conn.execute(
-            "UPDATE accounts SET missing_since = coalesce(missing_since, ?) "
-            f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(ids))})",
-            [seen_at, login_id, *ids],
-        ).rowcount
+        missing = (
+            0
+            if not all_accounts_read
+            else conn.execute(
+                "UPDATE accounts SET missing_since = coalesce(missing_since, ?) "
+                f"WHERE login_id = ? AND id NOT IN ({', '.join('?' * len(ids))})",
+                [seen_at, login_id, *ids],
+            ).rowcount
+        )
         new = conn.execute("SELECT count(*) FROM transactions WHERE seq > ?", [self._last_seq]).fetchone()[0]
         removed = sum(self._remove_stale(account_id, *written) for account_id, written in self._written.items())
         conn.execute("DELETE FROM temp.snapshot_rows")
@@ -1662,8 +1703,9 @@ class SnapshotWriter:
         ).fetchone()[0]
         marks = ", ".join("?" * len(places))
         if len(places) > 1:  # the account came twice: its rows are counted once
-            staged = conn.execute(f"SELECT count(DISTINCT id) FROM temp.snapshot_rows WHERE account IN ({marks})",
-                                  places).fetchone()[0]
+            staged = conn.execute(
+                f"SELECT count(DISTINCT id) FROM temp.snapshot_rows WHERE account IN ({marks})", places
+            ).fetchone()[0]
         if within <= staged:
             return 0
         return conn.execute(
@@ -1911,7 +1953,15 @@ def _create_cache(path: Path, busy_timeout: float) -> None:
 
 #: The columns compared to tell an unchanged transaction from an updated one (and read back).
 _TRANSACTION_COLUMNS = (
-    "login_id", "account_id", "id", "date", "description", "debit", "credit", "balance", "code",
+    "login_id",
+    "account_id",
+    "id",
+    "date",
+    "description",
+    "debit",
+    "credit",
+    "balance",
+    "code",
 )
 #: The same columns of the transactions a read selects (`_Selection`: the rows are `t`).
 _TRANSACTION_SELECT = ", ".join(f"t.{column}" for column in _TRANSACTION_COLUMNS)
@@ -1934,9 +1984,7 @@ class _Selection(NamedTuple):
 _WALK_MATCH = "+t.seq IN (SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH ?{range})"
 
 
-def _day_filter(
-    login_id: str, account_id: str | None, since: date | None, until: date | None
-) -> tuple[str, list[Any]]:
+def _day_filter(login_id: str, account_id: str | None, since: date | None, until: date | None) -> tuple[str, list[Any]]:
     """The WHERE clause over `transaction_days` that selects the days of the transactions the
     filters (other than search) select."""
     clauses, params = ["login_id = ?"], [login_id]
@@ -1997,7 +2045,9 @@ def transaction_row(transaction: Transaction) -> tuple[Any, ...]:
     debit, credit, balance = transaction.debit, transaction.credit, transaction.balance
     try:
         return (
-            transaction.id, transaction.date.isoformat(), transaction.description,
+            transaction.id,
+            transaction.date.isoformat(),
+            transaction.description,
             None if debit is None else _whole_cents(debit),
             None if credit is None else _whole_cents(credit),
             None if balance is None else _whole_cents(balance),
@@ -2027,14 +2077,16 @@ def _status_fields(
 
 def _login_row(row: Mapping[str, Any]) -> LoginRow:
     scheduled = row["is_scheduled_refresh"]
-    return LoginRow(**{
-        **row,
-        "is_scheduled_refresh": bool(scheduled) if scheduled is not None else None,
-        "last_refresh": _moment(row["last_refresh"]),
-        "synced_at": _moment(row["synced_at"]),
-        "status_at": _moment(row["status_at"]),
-        "added_at": _moment(row["added_at"]),
-    })
+    return LoginRow(
+        **{
+            **row,
+            "is_scheduled_refresh": bool(scheduled) if scheduled is not None else None,
+            "last_refresh": _moment(row["last_refresh"]),
+            "synced_at": _moment(row["synced_at"]),
+            "status_at": _moment(row["status_at"]),
+            "added_at": _moment(row["added_at"]),
+        }
+    )
 
 
 def _account_row(row: Mapping[str, Any]) -> AccountRow:
@@ -2072,8 +2124,15 @@ def _transaction_from_tuple(row: Sequence[Any]) -> TransactionRow:
     """A row of `_TRANSACTION_SELECT` as a TransactionRow (no dict in between: exports read millions)."""
     login_id, account_id, id_, day, description, debit, credit, balance, code = row
     return TransactionRow(
-        login_id, account_id, id_, date.fromisoformat(day), description,
-        _decimal(debit), _decimal(credit), _decimal(balance), code,
+        login_id,
+        account_id,
+        id_,
+        date.fromisoformat(day),
+        description,
+        _decimal(debit),
+        _decimal(credit),
+        _decimal(balance),
+        code,
     )
 
 

@@ -160,8 +160,10 @@ NOTHING_SAVED = "Cancelled: nothing more was sent to Flinks or saved."
 #: ... and when its snapshot was already being saved: kept whole (the saved message follows).
 ALREADY_SAVED = "Cancelled, but the new data was already being saved and is kept."
 #: What `finish_pending_wipes` says when it finished a wipe a deletion had left pending.
-WIPE_FINISHED = ("The data of a deleted connection, which another window or command had kept from being "
-                 "wiped, is now wiped from this computer (see All activity).")
+WIPE_FINISHED = (
+    "The data of a deleted connection, which another window or command had kept from being "
+    "wiped, is now wiped from this computer (see All activity)."
+)
 
 
 # -- what the use cases take and give --------------------------------------------------------------
@@ -275,8 +277,9 @@ class SyncCancelled(asyncio.CancelledError):
         if not kept:
             return cls(NOTHING_SAVED)
         which = "1 connection" if len(kept) == 1 else f"{len(kept):,} connections"
-        return cls(f"Cancelled, but the new data of {which} was already being saved and is kept; nothing "
-                   "else was saved.", kept)
+        return cls(
+            f"Cancelled, but the new data of {which} was already being saved and is kept; nothing else was saved.", kept
+        )
 
 
 class SyncRefused(Exception):
@@ -366,9 +369,11 @@ class Sync:
         _require_guid(login_id)
         with self._exclusive(login_id, "being refreshed"), _said_if_cancelled():
             try:
-                await self._writer.run(lambda store: store.upsert_login(
-                    login_id, institution, at=self._clock(), environment=self._environment, tag=tag
-                ))
+                await self._writer.run(
+                    lambda store: store.upsert_login(
+                        login_id, institution, at=self._clock(), environment=self._environment, tag=tag
+                    )
+                )
             except CacheError as error:
                 return SyncResult(login_id, "error", str(error), error=error)
             return await self._sync(login_id, institution, live=False, mfa=mfa, progress=progress)
@@ -378,9 +383,11 @@ class Sync:
         links it next): listed at once, never synced, and never lost if the app closes first."""
         _require_guid(login_id)
         self._check_open()
-        await self._writer.run(lambda store: store.upsert_login(
-            login_id, institution, at=self._clock(), environment=self._environment, tag=tag
-        ))
+        await self._writer.run(
+            lambda store: store.upsert_login(
+                login_id, institution, at=self._clock(), environment=self._environment, tag=tag
+            )
+        )
 
     async def add(
         self, login_id: str, *, mfa: MfaCallback | None = None, progress: Progress | None = None
@@ -407,18 +414,25 @@ class Sync:
                 authorized = await self._answer_challenges(first, login_id, first.institution, mfa, report)
             except FlinksError as error:
                 if error.flinks_code == "INVALID_LOGIN":
-                    message = (f"Flinks does not know the loginId {login_id} in this environment, "
-                               "so nothing was added. Check it, or the environment in use.")
+                    message = (
+                        f"Flinks does not know the loginId {login_id} in this environment, "
+                        "so nothing was added. Check it, or the environment in use."
+                    )
                     return report.finished(SyncResult(login_id, "unknown", message, error=error))
                 message = f"{error.user_message} Nothing was added."
                 return report.finished(SyncResult(login_id, "error", message, error=error))
             institution = (authorized.institution if authorized else None) or first.institution or ""
             try:
                 _check_authorized(authorized, first, login_id)
-                await self._writer.run(lambda store: store.upsert_login(
-                    login_id, institution, at=self._clock(), environment=self._environment,
-                    details=_details_of(authorized, login_id),
-                ))
+                await self._writer.run(
+                    lambda store: store.upsert_login(
+                        login_id,
+                        institution,
+                        at=self._clock(),
+                        environment=self._environment,
+                        details=_details_of(authorized, login_id),
+                    )
+                )
                 if authorized is None:
                     return report.finished(await self._unanswered(login_id))
                 return await self._fetch_and_save(login_id, authorized, institution, report)
@@ -460,8 +474,7 @@ class Sync:
         """
         self._check_open()
         with _said_if_cancelled():
-            return await self._login(institution, username, password, mfa=mfa, language=language,
-                                     progress=progress)
+            return await self._login(institution, username, password, mfa=mfa, language=language, progress=progress)
 
     async def _login(
         self,
@@ -476,9 +489,7 @@ class Sync:
         report = _Reporter(None, progress)
         report("authorize")
         try:
-            first = await self._client.authorize_credentials(
-                institution, username, password, language=language
-            )
+            first = await self._client.authorize_credentials(institution, username, password, language=language)
             authorized = await self._answer_challenges(first, None, institution, mfa, report)
             if authorized is not None and authorized.login is not None:
                 _check_authorized(authorized, first, None)
@@ -493,13 +504,15 @@ class Sync:
         with self._exclusive(login_id, "being refreshed"):
             report = _Reporter(login_id, progress)
             try:
-                await self._writer.run(lambda store: store.upsert_login(
-                    login_id,
-                    institution,
-                    at=self._clock(),
-                    details=authorized.login,
-                    environment=self._environment,
-                ))
+                await self._writer.run(
+                    lambda store: store.upsert_login(
+                        login_id,
+                        institution,
+                        at=self._clock(),
+                        details=authorized.login,
+                        environment=self._environment,
+                    )
+                )
                 return await self._fetch_and_save(login_id, authorized, institution, report)
             except (FlinksError, CacheError) as error:
                 return report.finished(await self._failed(login_id, error))
@@ -531,8 +544,7 @@ class Sync:
                     kept.extend(cancelled.kept)
                     raise
                 except ValueError as invalid:
-                    result = SyncResult(login_id, "error", f"“{login_id}” is not a loginId: {invalid}.",
-                                        error=invalid)
+                    result = SyncResult(login_id, "error", f"“{login_id}” is not a loginId: {invalid}.", error=invalid)
                 except SyncRefused as refused:
                     result = SyncResult(login_id, "skipped", str(refused), error=refused)
                 except Exception as unexpected:  # a bug: this loginId's error, not the others' end
@@ -597,9 +609,7 @@ class Sync:
             raise SyncCancelled.of(kept) from None
         return [task.result() for task in tasks]
 
-    async def delete_card(
-        self, login_id: str, *, local_only: bool = False, by: str | None = None
-    ) -> DeleteResult:
+    async def delete_card(self, login_id: str, *, local_only: bool = False, by: str | None = None) -> DeleteResult:
         """Delete the card at Flinks (/DeleteCard) and, only once Flinks confirms, purge every row
         and statement of the login from the cache in one transaction, then VACUUM, so none of its
         bank data stays in the file. `local_only` purges without asking Flinks. `by` (who asked) is
@@ -631,9 +641,13 @@ class Sync:
             try:
                 purged = await asyncio.shield(purge)
             except CacheError as error:
-                message = str(error) if local_only else (
-                    f"Flinks deleted the card, but its data could not be removed from this computer: {error} "
-                    "To finish, delete the connection again, from this computer only."
+                message = (
+                    str(error)
+                    if local_only
+                    else (
+                        f"Flinks deleted the card, but its data could not be removed from this computer: {error} "
+                        "To finish, delete the connection again, from this computer only."
+                    )
                 )
                 return DeleteResult(login_id, not local_only, None, message, error)
             except asyncio.CancelledError:
@@ -754,8 +768,9 @@ class Sync:
         try:
             saved = await asyncio.shield(saving)
         except asyncio.CancelledError:
-            raise await self._cancelled_while_saving(login_id, saving, job, authorized, statements_error,
-                                                     report) from None
+            raise await self._cancelled_while_saving(
+                login_id, saving, job, authorized, statements_error, report
+            ) from None
         return report.finished(self._saved_result(login_id, saved, authorized, statements_error))
 
     def _saved_result(
@@ -765,8 +780,13 @@ class Sync:
         self.audit.record_dropped(login_id, dropped)
         message = _saved_message(saved.snapshot, saved.statements, statements_error, dropped)
         return SyncResult(
-            login_id, "ok", message, snapshot=saved.snapshot, statements=saved.statements,
-            statements_error=statements_error, dropped=dropped,
+            login_id,
+            "ok",
+            message,
+            snapshot=saved.snapshot,
+            statements=saved.statements,
+            statements_error=statements_error,
+            dropped=dropped,
         )
 
     async def _cancelled_while_saving(
@@ -796,15 +816,16 @@ class Sync:
         why = failure.user_message if isinstance(failure, FlinksError) else str(failure)
         if job.snapshot is not None:  # the snapshot committed, then the statements failed
             result = SyncResult(login_id, "ok", _saved_message(job.snapshot, None, None), snapshot=job.snapshot)
-            return SyncCancelled(f"{ALREADY_SAVED} The accounts and transactions were saved, but not the "
-                                 f"statements: {why}", (result,))
+            return SyncCancelled(
+                f"{ALREADY_SAVED} The accounts and transactions were saved, but not the statements: {why}", (result,)
+            )
         return SyncCancelled(f"Cancelled: the save had started but failed, so nothing was saved ({why})")
 
     async def _unanswered(self, login_id: str) -> SyncResult:
         """The bank's questions went unanswered: the login says so, its cached data stays as it was."""
-        await self._writer.run(lambda store: store.set_status(
-            login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA
-        ))
+        await self._writer.run(
+            lambda store: store.set_status(login_id, "needs_mfa", at=self._clock(), error_message=_NEEDS_MFA)
+        )
         return SyncResult(login_id, "needs_mfa", _NEEDS_MFA)
 
     async def _failed(self, login_id: str, error: FlinksError | CacheError) -> SyncResult:
@@ -813,9 +834,11 @@ class Sync:
         code = error.flinks_code if isinstance(error, FlinksError) else None
         status = "deleted" if code == "INVALID_LOGIN" else "error"
         try:
-            await self._writer.run(lambda store: store.set_status(
-                login_id, status, at=self._clock(), error_code=code, error_message=message
-            ))
+            await self._writer.run(
+                lambda store: store.set_status(
+                    login_id, status, at=self._clock(), error_code=code, error_message=message
+                )
+            )
         except CacheError as unrecorded:  # the cache may be what failed: the result still says why
             log.warning("the status of login %s was not recorded: %s", mask_id(login_id), unrecorded)
         return SyncResult(login_id, "error", message, error=error)
@@ -824,13 +847,15 @@ class Sync:
         """A login of `refresh_all` or `add_many` failed with an exception nothing expected (a bug):
         logged whole, recorded as the login's "error" if it is cached, and returned as its result."""
         log.error("login %s could not be %s", mask_id(login_id), doing, exc_info=error)
-        message = (f"Something unexpected went wrong ({type(error).__name__}), so this connection was not "
-                   f"{doing}; the others were not affected. Try again, and report it if it happens again.")
+        message = (
+            f"Something unexpected went wrong ({type(error).__name__}), so this connection was not "
+            f"{doing}; the others were not affected. Try again, and report it if it happens again."
+        )
         try:
             if await self._writer.run(lambda store: store.login(login_id)) is not None:
-                await self._writer.run(lambda store: store.set_status(
-                    login_id, "error", at=self._clock(), error_message=message
-                ))
+                await self._writer.run(
+                    lambda store: store.set_status(login_id, "error", at=self._clock(), error_message=message)
+                )
         except (CacheError, RuntimeError) as unrecorded:
             log.warning("the status of login %s was not recorded: %s", mask_id(login_id), unrecorded)
         return SyncResult(login_id, "error", message, error=error)
@@ -856,8 +881,7 @@ class Sync:
         row = await self._writer.run(lambda store: store.login(login_id))
         if row is None:
             raise UnknownLogin(
-                f"The connection {mask_id(login_id)} is not in the cache. "
-                "Connect the account again to add it."
+                f"The connection {mask_id(login_id)} is not in the cache. Connect the account again to add it."
             )
         self._require_environment(row)
         return row
@@ -985,8 +1009,11 @@ def _check_answer(
     transactions held (`_account_refused`, `_storable_rows`), said in its place among the others."""
     for result, endpoint in ((accounts, "GetAccountsDetail"), (statements, "GetStatements")):
         if result is not None and result.login is not None and result.login.id.casefold() != login_id.casefold():
-            raise ProtocolError(_OTHER_LOGIN.format(endpoint=endpoint), http_status=200,
-                                detail=f"{endpoint}: Login.Id is another loginId")
+            raise ProtocolError(
+                _OTHER_LOGIN.format(endpoint=endpoint),
+                http_status=200,
+                detail=f"{endpoint}: Login.Id is another loginId",
+            )
     _refuse(_head_texts(accounts, statements))
     if refused is not None:
         raise refused
@@ -1019,8 +1046,11 @@ def _check_authorized(authorized: Authorized | None, first: AuthorizeResult, log
     for field, value, is_id in texts:
         reason = _unstorable(value, is_id=is_id)
         if reason is not None:
-            raise ProtocolError(_UNSTORABLE.format(reason=reason, field=f"/Authorize's {field}"),
-                                http_status=200, detail=f"Authorize {field}: {reason}")
+            raise ProtocolError(
+                _UNSTORABLE.format(reason=reason, field=f"/Authorize's {field}"),
+                http_status=200,
+                detail=f"Authorize {field}: {reason}",
+            )
 
 
 def _unstorable(value: str | None, *, is_id: bool) -> str | None:
@@ -1035,7 +1065,9 @@ def _unstorable(value: str | None, *, is_id: bool) -> str | None:
     return None
 
 
-def _head_texts(accounts: AccountsResult, statements: StatementsResult | None) -> Iterator[tuple[str, str | None, bool]]:
+def _head_texts(
+    accounts: AccountsResult, statements: StatementsResult | None
+) -> Iterator[tuple[str, str | None, bool]]:
     """(field, text, whether it is an id) for the strings of the answers that the cache keeps,
     outside their accounts and statements."""
     for name, result in (("", accounts), ("GetStatements: ", statements)):
@@ -1053,11 +1085,16 @@ def _account_texts(index: int, account: Account) -> Iterator[tuple[str, str | No
     where = f"Accounts[{index}]"
     yield f"{where}.Id", account.id, True
     yield f"{where}.AccountNumber", account.account_number, True
-    for key, value in (("Title", account.title), ("LastFourDigits", account.last_four_digits),
-                       ("TransitNumber", account.transit_number),
-                       ("InstitutionNumber", account.institution_number), ("Category", account.category),
-                       ("Type", account.type), ("Currency", account.currency),
-                       ("AccountType", account.account_type)):
+    for key, value in (
+        ("Title", account.title),
+        ("LastFourDigits", account.last_four_digits),
+        ("TransitNumber", account.transit_number),
+        ("InstitutionNumber", account.institution_number),
+        ("Category", account.category),
+        ("Type", account.type),
+        ("Currency", account.currency),
+        ("AccountType", account.account_type),
+    ):
         yield f"{where}.{key}", value, False
     holder = account.holder
     if holder is not None:
@@ -1065,9 +1102,14 @@ def _account_texts(index: int, account: Account) -> Iterator[tuple[str, str | No
             yield f"{where}.Holder.{key}", value, False
         address = holder.address
         if address is not None:
-            for key, value in (("CivicAddress", address.civic_address), ("City", address.city),
-                               ("Province", address.province), ("PostalCode", address.postal_code),
-                               ("POBox", address.po_box), ("Country", address.country)):
+            for key, value in (
+                ("CivicAddress", address.civic_address),
+                ("City", address.city),
+                ("Province", address.province),
+                ("PostalCode", address.postal_code),
+                ("POBox", address.po_box),
+                ("Country", address.country),
+            ):
                 yield f"{where}.Holder.Address.{key}", value, False
 
 
@@ -1097,11 +1139,18 @@ def _storable_rows(batch: TransactionBatch, dropped: list[Dropped]) -> tuple[lis
     rows = []
     for position, transaction in zip(batch.positions, batch.transactions):
         identifier, description, code = transaction.id, transaction.description, transaction.code
-        if not (identifier.isascii() and not _CONTROL.search(identifier)
-                and (description is None or description.isascii()) and (code is None or code.isascii())):
+        if not (
+            identifier.isascii()
+            and not _CONTROL.search(identifier)
+            and (description is None or description.isascii())
+            and (code is None or code.isascii())
+        ):
             where = f"Accounts[{batch.account}].Transactions[{position}]"
-            for key, value, is_id in (("Id", identifier, True), ("Description", description, False),
-                                      ("Code", code, False)):
+            for key, value, is_id in (
+                ("Id", identifier, True),
+                ("Description", description, False),
+                ("Code", code, False),
+            ):
                 reason = _unstorable(value, is_id=is_id)
                 if reason is not None:
                     return rows, _refusal(f"{where}.{key}", reason)
@@ -1121,19 +1170,24 @@ def _storable_account(account: Account) -> tuple[Account, list[Dropped]]:
         account = replace(
             account,
             overdraft_limit=_kept(account.overdraft_limit, "Account.OverdraftLimit", account.id, None, dropped),
-            balance=Balance(*(
-                _kept(getattr(balance, name), f"Account.Balance.{key}", account.id, None, dropped)
-                for name, key in (("available", "Available"), ("current", "Current"), ("limit", "Limit"))
-            )),
+            balance=Balance(
+                *(
+                    _kept(getattr(balance, name), f"Account.Balance.{key}", account.id, None, dropped)
+                    for name, key in (("available", "Available"), ("current", "Current"), ("limit", "Limit"))
+                )
+            ),
         )
     return account, dropped
 
 
 def _storable_transaction(transaction: Transaction, account_id: str | None, dropped: list[Dropped]) -> Transaction:
-    return replace(transaction, **{
-        name: _kept(getattr(transaction, name), f"Transaction.{key}", account_id, transaction.id, dropped)
-        for name, key in (("debit", "Debit"), ("credit", "Credit"), ("balance", "Balance"))
-    })
+    return replace(
+        transaction,
+        **{
+            name: _kept(getattr(transaction, name), f"Transaction.{key}", account_id, transaction.id, dropped)
+            for name, key in (("debit", "Debit"), ("credit", "Credit"), ("balance", "Balance"))
+        },
+    )
 
 
 def _fits(amount: Decimal | None) -> bool:
@@ -1152,8 +1206,9 @@ def _kept(
 ) -> Decimal | None:
     if _fits(amount):
         return amount
-    dropped.append(Dropped("field", where, "not a whole number of cents the cache can keep exactly",
-                           item_id, account_id))
+    dropped.append(
+        Dropped("field", where, "not a whole number of cents the cache can keep exactly", item_id, account_id)
+    )
     return None
 
 
@@ -1167,8 +1222,14 @@ def _decodable(statements: StatementsResult) -> tuple[StatementsResult, list[Dro
             try:
                 statement.content  # noqa: B018 - decoding is the check
             except ProtocolError:
-                dropped.append(Dropped("statement", f"StatementsByAccount[{index}].Statements[{number}].Base64Bytes",
-                                       "not Base64", statement.unique_id))
+                dropped.append(
+                    Dropped(
+                        "statement",
+                        f"StatementsByAccount[{index}].Statements[{number}].Base64Bytes",
+                        "not Base64",
+                        statement.unique_id,
+                    )
+                )
             else:
                 kept.append(statement)
         groups.append(replace(group, statements=tuple(kept)))
@@ -1231,10 +1292,16 @@ class _Reporter:
     def waiting(self, poll: PollProgress) -> None:
         """The client's poll callback: Flinks answered 202 and the client will ask again."""
         if self._progress is not None:
-            self._progress(SyncProgress(
-                self._login_id, "waiting", endpoint=poll.endpoint, attempt=poll.attempt, elapsed=poll.elapsed,
-                limit=poll.limit,
-            ))
+            self._progress(
+                SyncProgress(
+                    self._login_id,
+                    "waiting",
+                    endpoint=poll.endpoint,
+                    attempt=poll.attempt,
+                    elapsed=poll.elapsed,
+                    limit=poll.limit,
+                )
+            )
 
     def finished(self, result: SyncResult) -> SyncResult:
         self("done")
@@ -1309,8 +1376,10 @@ async def _cancelled_purge(purge: asyncio.Future[PurgeStats], local_only: bool) 
     failure = purge.exception()
     if failure is not None:
         at_flinks = "" if local_only else " The card was deleted at Flinks."
-        return SyncCancelled(f"Cancelled while the data was being removed, which failed: {failure}{at_flinks} "
-                             "The connection is still listed: remove it from this computer only to finish.")
+        return SyncCancelled(
+            f"Cancelled while the data was being removed, which failed: {failure}{at_flinks} "
+            "The connection is still listed: remove it from this computer only to finish."
+        )
     finished = _deleted_message(purge.result(), local_only)
     return SyncCancelled(f"Cancelled, but the removal had started and finished: {finished}")
 

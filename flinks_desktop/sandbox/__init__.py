@@ -12,5 +12,11 @@ from flinks_desktop.sandbox.config import TOOLBOX_CUSTOMER_ID, SandboxConfig
 from flinks_desktop.sandbox.server import RecordedRequest, SandboxServer, serve_forever
 from flinks_desktop.sandbox.state import SandboxStateError
 
-__all__ = ["TOOLBOX_CUSTOMER_ID", "RecordedRequest", "SandboxConfig", "SandboxServer", "SandboxStateError",
-           "serve_forever"]
+__all__ = [
+    "TOOLBOX_CUSTOMER_ID",
+    "RecordedRequest",
+    "SandboxConfig",
+    "SandboxServer",
+    "SandboxStateError",
+    "serve_forever",
+]

@@ -38,8 +38,14 @@ HISTORY_DAYS = 365
 MAX_JSON_DEPTH = 32
 DATA_ENDPOINTS = ("GetAccountsSummary", "GetAccountsDetail", "GetStatements")
 CONNECT_ASSETS = resources.files("flinks_desktop.sandbox") / "connect"
-CONNECT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript",
-                 ".svg": "image/svg+xml", ".png": "image/png", ".woff2": "font/woff2"}
+CONNECT_TYPES = {
+    ".html": "text/html",
+    ".css": "text/css",
+    ".js": "text/javascript",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+}
 
 
 # -- responses ---------------------------------------------------------------------------------
@@ -56,8 +62,7 @@ def flinks_json(payload: dict, status: int = 200, headers: dict[str, str] | None
         body = json.dumps(document, default=_json_default, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate echoed from a request ("\ud800"): escape it instead
         body = json.dumps(document, default=_json_default).encode("ascii")
-    return Response(body, status_code=status, headers=headers,
-                    media_type="application/json; charset=utf-8")
+    return Response(body, status_code=status, headers=headers, media_type="application/json; charset=utf-8")
 
 
 def error_response(error: SandboxError) -> Response:
@@ -68,18 +73,23 @@ def error_response(error: SandboxError) -> Response:
 
 
 def pending_response(endpoint: str, code: str, request_id: str) -> Response:
-    return flinks_json({
-        "FlinksCode": code,
-        "Links": [{"rel": f"{endpoint}Async", "href": f"/{endpoint}Async",
-                   "example": f"/{endpoint}Async/{{requestId}}"}],
-        "Message": "Your operation is still processing",
-        "RequestId": request_id,
-    }, 202)
+    return flinks_json(
+        {
+            "FlinksCode": code,
+            "Links": [
+                {"rel": f"{endpoint}Async", "href": f"/{endpoint}Async", "example": f"/{endpoint}Async/{{requestId}}"}
+            ],
+            "Message": "Your operation is still processing",
+            "RequestId": request_id,
+        },
+        202,
+    )
 
 
 def links(*rels: str) -> list[dict]:
-    return [{"rel": rel, "href": f"/Get{rel}" if rel != "Authorization" else "/Authorize", "example": None}
-            for rel in rels]
+    return [
+        {"rel": rel, "href": f"/Get{rel}" if rel != "Authorization" else "/Authorize", "example": None} for rel in rels
+    ]
 
 
 # -- the API ------------------------------------------------------------------------------------
@@ -145,11 +155,13 @@ class FlinksApi:
         if username is None:  # the documented sample spells it "username"
             username = body.get("username")
         if not all(isinstance(v, str) and v for v in (name, username, password)):
-            raise SandboxError(400, "INVALID_REQUEST",
-                               "Provide a LoginId, or an Institution, a Username and a Password")
+            raise SandboxError(
+                400, "INVALID_REQUEST", "Provide a LoginId, or an Institution, a Username and a Password"
+            )
         if name.lower() != INSTITUTION.lower():
-            raise SandboxError(405, "DISABLED_INSTITUTION",
-                               f"The institution {name} is not available in this environment")
+            raise SandboxError(
+                405, "DISABLED_INSTITUTION", f"The institution {name} is not available in this environment"
+            )
         await self.bank_pause()
         user = institution.find_user(username)
         if user is None or password != institution.PASSWORD:
@@ -164,8 +176,7 @@ class FlinksApi:
             await self.bank_pause()
         if session.user.bank_error:
             del self.state.sessions[session.request_id]
-            raise SandboxError(401, session.user.bank_error, BANK_MESSAGES[session.user.bank_error],
-                               session.request_id)
+            raise SandboxError(401, session.user.bank_error, BANK_MESSAGES[session.user.bank_error], session.request_id)
         if session.user.mfa:
             self.state.ask_questions(session)
             # Enhanced MFA: Flinks answers what it can with the login's stored answers; only the
@@ -180,8 +191,7 @@ class FlinksApi:
     async def answer_challenges(self, body: dict) -> Response:
         session = self.state.find_session(body.get("RequestId"), authorized=False)
         if session.authorized:
-            raise SandboxError(400, "ALREADY_AUTHORIZED", "This RequestId is already authorized",
-                               session.request_id)
+            raise SandboxError(400, "ALREADY_AUTHORIZED", "This RequestId is already authorized", session.request_id)
         responses = body.get("SecurityResponses")
         if not isinstance(responses, dict):
             raise SandboxError(400, "INVALID_REQUEST", "SecurityResponses must be an object", session.request_id)
@@ -189,27 +199,33 @@ class FlinksApi:
         asked = {institution.prompt(question, session.language): question for question in session.rounds[0]}
         unknown = [key for key in responses if key not in asked]
         if unknown:
-            raise SandboxError(401, "QUESTION_NOT_FOUND",
-                               "The security responses do not match the questions asked", session.request_id)
+            raise SandboxError(
+                401, "QUESTION_NOT_FOUND", "The security responses do not match the questions asked", session.request_id
+            )
         if not any(responses.get(prompt) for prompt in asked):  # empty answer lists: the same 203 again
             return self.challenge(session)
         for prompt in asked:
             answers = responses.get(prompt)
             if answers and (not isinstance(answers, list) or not all(isinstance(a, str) for a in answers)):
-                raise SandboxError(400, "INVALID_REQUEST", "Each security response is a list of strings",
-                                   session.request_id)
+                raise SandboxError(
+                    400, "INVALID_REQUEST", "Each security response is a list of strings", session.request_id
+                )
         if not all(responses.get(prompt) for prompt in asked):
-            raise SandboxError(401, "SECURITYRESPONSES_INCOMPLETE",
-                               "Answer every security question of the challenge", session.request_id)
+            raise SandboxError(
+                401,
+                "SECURITYRESPONSES_INCOMPLETE",
+                "Answer every security question of the challenge",
+                session.request_id,
+            )
         await self.bank_pause()
         if not all(institution.is_right_answer(asked[prompt], responses[prompt][0]) for prompt in asked):
             session.wrong_answers += 1
             if session.wrong_answers >= institution.MAX_WRONG_ANSWERS:
                 del self.state.sessions[session.request_id]
-                raise SandboxError(401, "INVALID_SECURITY_RESPONSE_NO_RETRY",
-                                   "Too many wrong answers: start again", session.request_id)
-            raise SandboxError(401, "INVALID_SECURITY_RESPONSE", "The security response is invalid",
-                               session.request_id)
+                raise SandboxError(
+                    401, "INVALID_SECURITY_RESPONSE_NO_RETRY", "Too many wrong answers: start again", session.request_id
+                )
+            raise SandboxError(401, "INVALID_SECURITY_RESPONSE", "The security response is invalid", session.request_id)
         session.rounds.pop(0)
         session.wrong_answers = 0
         if session.rounds:
@@ -222,33 +238,49 @@ class FlinksApi:
         if not session.user.login_after_mfa:
             # As a real private instance answered: no Login (and no InstitutionName/Id); the client
             # keeps the loginId it knows (or reads it from the data endpoints' Login).
-            return flinks_json({"Links": links("AccountsDetail", "AccountsSummary", "Statements"),
-                                "Institution": INSTITUTION, "RequestId": session.request_id})
+            return flinks_json(
+                {
+                    "Links": links("AccountsDetail", "AccountsSummary", "Statements"),
+                    "Institution": INSTITUTION,
+                    "RequestId": session.request_id,
+                }
+            )
         return self.authorized(session)
 
     def challenge(self, session: Session) -> Response:
-        return flinks_json({
-            "Links": links("Authorization"),
-            "SecurityChallenges": [institution.challenge(question, session.language)
-                                   for question in session.rounds[0]],
-            "Institution": INSTITUTION,
-            "RequestId": session.request_id,
-        }, 203)
+        return flinks_json(
+            {
+                "Links": links("Authorization"),
+                "SecurityChallenges": [
+                    institution.challenge(question, session.language) for question in session.rounds[0]
+                ],
+                "Institution": INSTITUTION,
+                "RequestId": session.request_id,
+            },
+            203,
+        )
 
     def authorized(self, session: Session) -> Response:
-        return flinks_json({
-            "Links": links("AccountsDetail", "AccountsSummary", "Statements"),
-            "Login": self.login_json(session),
-            "Institution": INSTITUTION,
-            "InstitutionName": INSTITUTION,
-            "InstitutionId": INSTITUTION_ID,
-            "RequestId": session.request_id,
-        })
+        return flinks_json(
+            {
+                "Links": links("AccountsDetail", "AccountsSummary", "Statements"),
+                "Login": self.login_json(session),
+                "Institution": INSTITUTION,
+                "InstitutionName": INSTITUTION,
+                "InstitutionId": INSTITUTION_ID,
+                "RequestId": session.request_id,
+            }
+        )
 
     def login_json(self, session: Session) -> dict:
         login = self.state.find_login(session.login_id)
-        return {"Username": login.username, "IsScheduledRefresh": False, "LastRefresh": login.last_refresh,
-                "Type": "Personal", "Id": login.login_id}
+        return {
+            "Username": login.username,
+            "IsScheduledRefresh": False,
+            "LastRefresh": login.last_refresh,
+            "Type": "Personal",
+            "Id": login.login_id,
+        }
 
     # /GetAccountsSummary, /GetAccountsDetail, /GetStatements and their Async forms
     async def data(self, request: Request, body: dict, endpoint: str) -> Response:
@@ -273,14 +305,21 @@ class FlinksApi:
     def payload(self, session: Session, wanted: DataRequest) -> Response:
         as_of = self.as_of()
         dataset = build_dataset(session.username, as_of)
-        accounts = [a for a in dataset.accounts()
-                    if wanted.accounts_filter is None or a["Id"] in wanted.accounts_filter]
-        common = {"Login": self.login_json(session), "Institution": INSTITUTION,
-                  "InstitutionName": INSTITUTION, "InstitutionId": INSTITUTION_ID,
-                  "RequestId": session.request_id}
+        accounts = [
+            a for a in dataset.accounts() if wanted.accounts_filter is None or a["Id"] in wanted.accounts_filter
+        ]
+        common = {
+            "Login": self.login_json(session),
+            "Institution": INSTITUTION,
+            "InstitutionName": INSTITUTION,
+            "InstitutionId": INSTITUTION_ID,
+            "RequestId": session.request_id,
+        }
         if wanted.endpoint == "GetStatements":
-            by_account = [{"AccountNumber": a["AccountNumber"],
-                           "Statements": dataset.statements(a["Id"], wanted.statements)} for a in accounts]
+            by_account = [
+                {"AccountNumber": a["AccountNumber"], "Statements": dataset.statements(a["Id"], wanted.statements)}
+                for a in accounts
+            ]
             return flinks_json({"StatementsByAccount": by_account, **common})
         for account in accounts:
             wanted.shape(account)
@@ -318,8 +357,14 @@ class FlinksApi:
         language of its first login. Their answers are never sent back."""
         self.check_api_key(request)
         login, user = self.login_and_user(login_id)
-        return flinks_json({"Message": "SUCCESS", "Questions": [
-            {"Question": institution.prompt(index, login.language)} for index in institution.questions_of(user)]})
+        return flinks_json(
+            {
+                "Message": "SUCCESS",
+                "Questions": [
+                    {"Question": institution.prompt(index, login.language)} for index in institution.questions_of(user)
+                ],
+            }
+        )
 
     async def answer_mfa_questions(self, request: Request, body: dict) -> Response:
         """Store answers to some of a login's questions (`{LoginId (or loginId), Questions: [{Question,
@@ -339,13 +384,16 @@ class FlinksApi:
         for position, item in enumerate(items):
             question, answer = (item.get("Question"), item.get("Answer")) if isinstance(item, dict) else (None, None)
             if not all(isinstance(text, str) and text.strip() for text in (question, answer)):
-                raise SandboxError(400, "INVALID_REQUEST",
-                                   f"Questions[{position}] needs a Question and an Answer (non-empty strings)")
+                raise SandboxError(
+                    400, "INVALID_REQUEST", f"Questions[{position}] needs a Question and an Answer (non-empty strings)"
+                )
             index = institution.find_question(question, institution.questions_of(user))
             if index is None:
-                raise SandboxError(400, "QUESTION_NOT_FOUND",
-                                   f"Questions[{position}] is not one of this login's security questions "
-                                   "(GetMFAQuestions lists them)")
+                raise SandboxError(
+                    400,
+                    "QUESTION_NOT_FOUND",
+                    f"Questions[{position}] is not one of this login's security questions (GetMFAQuestions lists them)",
+                )
             answers[index] = answer
         self.state.store_mfa_answers(login.login_id, answers)
         return flinks_json({"Message": "Answers updated"})
@@ -386,19 +434,25 @@ class DataRequest:
             account["Balance"] = {"Available": None, "Current": None, "Limit": None}
         if not self.with_account_identity:
             number = account["AccountNumber"]
-            account.update({"TransitNumber": None, "InstitutionNumber": None,
-                            "AccountNumber": "*" * max(0, len(number) - 4) + number[-4:]})
+            account.update(
+                {
+                    "TransitNumber": None,
+                    "InstitutionNumber": None,
+                    "AccountNumber": "*" * max(0, len(number) - 4) + number[-4:],
+                }
+            )
 
 
 #: The options each data endpoint honours; others in the body are ignored, as Flinks ignores them.
 BOOLEAN_OPTIONS = {
     "GetAccountsSummary": ("WithBalance", "WithAccountIdentity", "WithTransactions", "MostRecentCached"),
-    "GetAccountsDetail": ("WithBalance", "WithAccountIdentity", "WithTransactions", "WithKYC",
-                          "MostRecentCached"),
+    "GetAccountsDetail": ("WithBalance", "WithAccountIdentity", "WithTransactions", "WithKYC", "MostRecentCached"),
     "GetStatements": ("MostRecentCached",),
 }
-FLINKS_DATE = re.compile(r"(\d{4})[-/](\d{2})[-/](\d{2})"
-                         r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?")
+FLINKS_DATE = re.compile(
+    r"(\d{4})[-/](\d{2})[-/](\d{2})"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 
 def flinks_date(value: object) -> date | None:
@@ -418,6 +472,7 @@ def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataReques
     date and time, whose date counts); RefreshDelta is a list of {"AccountId", "TransactionId"};
     AccountsFilter a list of account Ids; NumberOfStatements MostRecent, Months3 or Months12.
     """
+
     def bad(message: str) -> SandboxError:
         return SandboxError(400, "INVALID_REQUEST", message, request_id)
 
@@ -472,8 +527,13 @@ def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataReques
             if not all(isinstance(i, str) and i.strip() for i in ids):
                 raise bad("Each RefreshDelta item needs an AccountId and a TransactionId")
             pairs.append((ids[0].strip().lower(), ids[1].strip().lower()))
-    return dataclass_replace(wanted, days=DAYS[days or "Days90"], date_from=period.get("DateFrom"),
-                             date_to=period.get("DateTo"), refresh_delta=tuple(pairs))
+    return dataclass_replace(
+        wanted,
+        days=DAYS[days or "Days90"],
+        date_from=period.get("DateFrom"),
+        date_to=period.get("DateTo"),
+        refresh_delta=tuple(pairs),
+    )
 
 
 # -- the Connect widget page -------------------------------------------------------------------
@@ -485,13 +545,12 @@ class ConnectPage:
     async def index(self, request: Request) -> Response:
         html = (CONNECT_ASSETS / "index.html").read_text(encoding="utf-8")
         api_base = f"/v3/{self.config.customer_id}/BankingServices"
-        return HTMLResponse(html.replace("__FLINKS_API_BASE__", api_base),
-                            headers={"Cache-Control": "no-store"})
+        return HTMLResponse(html.replace("__FLINKS_API_BASE__", api_base), headers={"Cache-Control": "no-store"})
 
     async def asset(self, request: Request) -> Response:
         name = request.path_params["name"]
         asset = CONNECT_ASSETS / name
-        suffix = name[name.rfind("."):] if "." in name else ""
+        suffix = name[name.rfind(".") :] if "." in name else ""
         if "/" in name or name.startswith(".") or suffix not in CONNECT_TYPES or not asset.is_file():
             raise HTTPException(404, "No such file")
         return Response(asset.read_bytes(), media_type=CONNECT_TYPES[suffix])
@@ -633,8 +692,7 @@ class RecordRequests:
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
                 query = scope["query_string"].decode("latin-1")
                 path = scope["path"] + (f"?{query}" if query else "")
-                self.on_request(RecordedRequest(scope["method"], path, headers, b"".join(chunks),
-                                                message["status"]))
+                self.on_request(RecordedRequest(scope["method"], path, headers, b"".join(chunks), message["status"]))
             await send(message)
 
         await self.app(scope, receive_and_keep, send_and_note)
@@ -666,8 +724,9 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
         return endpoint(lambda request, body: api.data(request, body, name))
 
     def data_async(name: str):
-        return endpoint(lambda request: api.data_async(request, name, request.path_params["request_id"]),
-                        needs_body=False)
+        return endpoint(
+            lambda request: api.data_async(request, name, request.path_params["request_id"]), needs_body=False
+        )
 
     async def connect_accounts(request: Request) -> Response:
         try:
@@ -679,13 +738,17 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
     routes = [
         Route(f"{base}/GenerateAuthorizeToken", endpoint(api.generate_authorize_token), methods=["POST"]),
         Route(f"{base}/Authorize", endpoint(api.authorize), methods=["POST"]),
-        Route(f"{base}/GetMFAQuestions/{{login_id}}",
-              endpoint(lambda r: api.get_mfa_questions(r, r.path_params["login_id"]), needs_body=False),
-              methods=["GET"]),
+        Route(
+            f"{base}/GetMFAQuestions/{{login_id}}",
+            endpoint(lambda r: api.get_mfa_questions(r, r.path_params["login_id"]), needs_body=False),
+            methods=["GET"],
+        ),
         Route(f"{base}/AnswerMFAQuestions", endpoint(api.answer_mfa_questions), methods=["PATCH"]),
-        Route(f"{base}/DeleteCard/{{login_id}}",
-              endpoint(lambda r: api.delete_card(r, r.path_params["login_id"]), needs_body=False),
-              methods=["DELETE"]),
+        Route(
+            f"{base}/DeleteCard/{{login_id}}",
+            endpoint(lambda r: api.delete_card(r, r.path_params["login_id"]), needs_body=False),
+            methods=["DELETE"],
+        ),
         Route("/v2/", connect.index, methods=["GET"]),
         Route("/v2/session/accounts", connect_accounts, methods=["POST"]),
         Route("/v2/{name}", connect.asset, methods=["GET"]),
@@ -697,8 +760,7 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
         routes.append(Route(f"{base}/{name}Async/{{request_id}}", data_async(name), methods=["GET", "POST"]))
 
     middleware = [Middleware(RecordRequests, on_request=on_request)] if on_request else []
-    app = Starlette(routes=routes, middleware=middleware,
-                    exception_handlers={HTTPException: http_error})
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
     app.state.sandbox = state
     return app
 
@@ -711,8 +773,9 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
 async def index_page(request: Request) -> Response:
     config: SandboxConfig = request.app.state.sandbox.config
     base = str(request.base_url).rstrip("/")
-    others = ", ".join(f"<code>{user.username}</code>" for user in institution.USERS.values()
-                       if user.username != "Greatday")
+    others = ", ".join(
+        f"<code>{user.username}</code>" for user in institution.USERS.values() if user.username != "Greatday"
+    )
     return HTMLResponse(INDEX_HTML.format(base=base, customer=config.customer_id, others=others))
 
 

@@ -231,12 +231,24 @@ def _everyday_spending(
         _Spend(lunch, 11_50, 21_75, weekday=0.12, weekend=0.0),
         _Spend(errands, 4_50, 68_00, weekday=0.12, weekend=0.15, skew=2.0),
         _Spend((liquor,), 14_95, 64_00, weekday=0.03, weekend=0.12, skew=1.5),
-        _Spend((f"ATM WITHDRAWAL - FLINKS CAPITAL {city}",), 40_00, 220_00, weekday=0.03, weekend=0.05,
-               step=20_00),
-        _Spend(tuple(f"Interac e-Transfer to {name}" for name in friends), 20_00, 250_00,
-               weekday=0.05, weekend=0.08, skew=1.5),
-        _Spend(tuple(f"Interac e-Transfer from {name}" for name in friends), 15_00, 160_00,
-               weekday=0.04, weekend=0.06, skew=1.5, credit=True),
+        _Spend((f"ATM WITHDRAWAL - FLINKS CAPITAL {city}",), 40_00, 220_00, weekday=0.03, weekend=0.05, step=20_00),
+        _Spend(
+            tuple(f"Interac e-Transfer to {name}" for name in friends),
+            20_00,
+            250_00,
+            weekday=0.05,
+            weekend=0.08,
+            skew=1.5,
+        ),
+        _Spend(
+            tuple(f"Interac e-Transfer from {name}" for name in friends),
+            15_00,
+            160_00,
+            weekday=0.04,
+            weekend=0.06,
+            skew=1.5,
+            credit=True,
+        ),
     )
 
 
@@ -245,15 +257,35 @@ def _card_spending(city: str, restaurants: tuple[str, ...]) -> tuple[_Spend, ...
     return (
         _Spend(restaurants, 24_00, 98_00, weekday=0.06, weekend=0.2, skew=1.4),
         _Spend(("AMAZON.CA*{ref} AMAZON.CA ON",), 12_99, 149_99, weekday=0.08, weekend=0.1, skew=1.8),
-        _Spend(("UBER* EATS HELP.UBER.COM ON", "UBER* TRIP HELP.UBER.COM ON"), 9_00, 54_00,
-               weekday=0.05, weekend=0.08),
-        _Spend((f"PETRO-CANADA #4471 {city}", f"ESSO #7312 {city}", f"SHELL #10348 {city}"),
-               40_00, 85_00, weekday=0.07, weekend=0.08),
-        _Spend((f"CANADIAN TIRE #482 {city}", f"WINNERS #218 {city}", f"DOLLARAMA #1093 {city}",
-                "IKEA.CA ONLINE BURLINGTON ON", f"SPORTS EXPERTS #127 {city}"),
-               9_00, 180_00, weekday=0.04, weekend=0.12, skew=2.0),
-        _Spend(("AIR CANADA 0142390581 WINNIPEG MB", "VIA RAIL CANADA MONTRÉAL QC",
-                "AIRBNB * HMQ4ZX2K SAN FRANCISCO CA"), 120_00, 780_00, weekday=0.004, weekend=0.006),
+        _Spend(("UBER* EATS HELP.UBER.COM ON", "UBER* TRIP HELP.UBER.COM ON"), 9_00, 54_00, weekday=0.05, weekend=0.08),
+        _Spend(
+            (f"PETRO-CANADA #4471 {city}", f"ESSO #7312 {city}", f"SHELL #10348 {city}"),
+            40_00,
+            85_00,
+            weekday=0.07,
+            weekend=0.08,
+        ),
+        _Spend(
+            (
+                f"CANADIAN TIRE #482 {city}",
+                f"WINNERS #218 {city}",
+                f"DOLLARAMA #1093 {city}",
+                "IKEA.CA ONLINE BURLINGTON ON",
+                f"SPORTS EXPERTS #127 {city}",
+            ),
+            9_00,
+            180_00,
+            weekday=0.04,
+            weekend=0.12,
+            skew=2.0,
+        ),
+        _Spend(
+            ("AIR CANADA 0142390581 WINNIPEG MB", "VIA RAIL CANADA MONTRÉAL QC", "AIRBNB * HMQ4ZX2K SAN FRANCISCO CA"),
+            120_00,
+            780_00,
+            weekday=0.004,
+            weekend=0.006,
+        ),
     )
 
 
@@ -281,25 +313,46 @@ _MONTREAL = _Persona(
     ),
     chequing_spending=_everyday_spending(
         city="MONTRÉAL QC",
-        grocers=("IGA EXTRA #8231 MONTRÉAL QC", "METRO PLUS #412 MONTRÉAL QC",
-                 "MAXI #8842 MONTRÉAL QC", "MARCHÉ JEAN-TALON MONTRÉAL QC"),
-        cafes=("CAFÉ OLIMPICO MONTRÉAL QC", "TIM HORTONS #2417 MONTRÉAL QC",
-               "STARBUCKS #4521 MONTRÉAL QC", "CAFÉ MYRIADE MONTRÉAL QC"),
+        grocers=(
+            "IGA EXTRA #8231 MONTRÉAL QC",
+            "METRO PLUS #412 MONTRÉAL QC",
+            "MAXI #8842 MONTRÉAL QC",
+            "MARCHÉ JEAN-TALON MONTRÉAL QC",
+        ),
+        cafes=(
+            "CAFÉ OLIMPICO MONTRÉAL QC",
+            "TIM HORTONS #2417 MONTRÉAL QC",
+            "STARBUCKS #4521 MONTRÉAL QC",
+            "CAFÉ MYRIADE MONTRÉAL QC",
+        ),
         transit=("STM - RECHARGE OPUS MONTRÉAL QC", 3_75),
-        errands=("PHARMAPRIX #102 MONTRÉAL QC", "DÉPANNEUR SAINT-DENIS MONTRÉAL QC",
-                 "JEAN COUTU #231 MONTRÉAL QC", "LIBRAIRIE DRAWN & QUARTERLY MONTRÉAL QC"),
+        errands=(
+            "PHARMAPRIX #102 MONTRÉAL QC",
+            "DÉPANNEUR SAINT-DENIS MONTRÉAL QC",
+            "JEAN COUTU #231 MONTRÉAL QC",
+            "LIBRAIRIE DRAWN & QUARTERLY MONTRÉAL QC",
+        ),
         liquor="SAQ #23045 MONTRÉAL QC",
-        friends=("Émilie Côté", "Marc-Antoine Gagnon", "Julien Roy", "Sophie Bouchard",
-                 "Camille Lévesque"),
+        friends=("Émilie Côté", "Marc-Antoine Gagnon", "Julien Roy", "Sophie Bouchard", "Camille Lévesque"),
     ),
     card_spending=_card_spending(
         "MONTRÉAL QC",
-        ("LA BANQUISE MONTRÉAL QC", "SCHWARTZ'S DELI MONTRÉAL QC", "ST-VIATEUR BAGEL MONTRÉAL QC",
-         "PIZZERIA BOTTEGA MONTRÉAL QC", "RESTAURANT L'EXPRESS MONTRÉAL QC"),
+        (
+            "LA BANQUISE MONTRÉAL QC",
+            "SCHWARTZ'S DELI MONTRÉAL QC",
+            "ST-VIATEUR BAGEL MONTRÉAL QC",
+            "PIZZERIA BOTTEGA MONTRÉAL QC",
+            "RESTAURANT L'EXPRESS MONTRÉAL QC",
+        ),
     ),
     business_name="Studio Tremblay Design inc.",
-    business_clients=("BOULANGERIE ST-MÉTHODE INC", "GROUPE ALTITUDE SPORTS", "FESTIVAL MURAL MONTRÉAL",
-                      "CLINIQUE DENTAIRE DU PLATEAU", "LES ÉDITIONS DU BORÉAL"),
+    business_clients=(
+        "BOULANGERIE ST-MÉTHODE INC",
+        "GROUPE ALTITUDE SPORTS",
+        "FESTIVAL MURAL MONTRÉAL",
+        "CLINIQUE DENTAIRE DU PLATEAU",
+        "LES ÉDITIONS DU BORÉAL",
+    ),
 )
 
 _TORONTO = _Persona(
@@ -326,24 +379,46 @@ _TORONTO = _Persona(
     ),
     chequing_spending=_everyday_spending(
         city="TORONTO ON",
-        grocers=("LOBLAWS #1078 TORONTO ON", "METRO #321 TORONTO ON",
-                 "NO FRILLS #3487 TORONTO ON", "FARM BOY #41 TORONTO ON"),
-        cafes=("TIM HORTONS #3051 TORONTO ON", "BALZAC'S COFFEE TORONTO ON",
-               "STARBUCKS #4780 TORONTO ON", "PILOT COFFEE ROASTERS TORONTO ON"),
+        grocers=(
+            "LOBLAWS #1078 TORONTO ON",
+            "METRO #321 TORONTO ON",
+            "NO FRILLS #3487 TORONTO ON",
+            "FARM BOY #41 TORONTO ON",
+        ),
+        cafes=(
+            "TIM HORTONS #3051 TORONTO ON",
+            "BALZAC'S COFFEE TORONTO ON",
+            "STARBUCKS #4780 TORONTO ON",
+            "PILOT COFFEE ROASTERS TORONTO ON",
+        ),
         transit=("PRESTO - TTC FARE TORONTO ON", 3_30),
-        errands=("SHOPPERS DRUG MART #1234 TORONTO ON", "CIRCLE K #4412 TORONTO ON",
-                 "REXALL #7720 TORONTO ON", "INDIGO #262 TORONTO ON"),
+        errands=(
+            "SHOPPERS DRUG MART #1234 TORONTO ON",
+            "CIRCLE K #4412 TORONTO ON",
+            "REXALL #7720 TORONTO ON",
+            "INDIGO #262 TORONTO ON",
+        ),
         liquor="LCBO #217 TORONTO ON",
         friends=("Priya Sharma", "Michael Chen", "Sarah O'Brien", "Kwame Mensah", "Laura Rossi"),
     ),
     card_spending=_card_spending(
         "TORONTO ON",
-        ("PAI NORTHERN THAI TORONTO ON", "SANSOTEI RAMEN TORONTO ON", "BLACK CAMEL TORONTO ON",
-         "PIZZERIA LIBRETTO TORONTO ON", "BANH MI BOYS TORONTO ON"),
+        (
+            "PAI NORTHERN THAI TORONTO ON",
+            "SANSOTEI RAMEN TORONTO ON",
+            "BLACK CAMEL TORONTO ON",
+            "PIZZERIA LIBRETTO TORONTO ON",
+            "BANH MI BOYS TORONTO ON",
+        ),
     ),
     business_name="Okafor Data Consulting Ltd.",
-    business_clients=("MAPLE LEAF LOGISTICS INC", "HARBOURFRONT MEDIA GROUP", "KENSINGTON HEALTH CO-OP",
-                      "LAKESHORE CAPITAL PARTNERS", "CITY OF MISSISSAUGA"),
+    business_clients=(
+        "MAPLE LEAF LOGISTICS INC",
+        "HARBOURFRONT MEDIA GROUP",
+        "KENSINGTON HEALTH CO-OP",
+        "LAKESHORE CAPITAL PARTNERS",
+        "CITY OF MISSISSAUGA",
+    ),
 )
 
 _PERSONAS = (_MONTREAL, _TORONTO)
@@ -356,11 +431,27 @@ _USD_BILLS = (
 )
 _USD_SPENDING = (
     _Spend(("APPLE.COM/BILL CUPERTINO CA", "STARBUCKS NEW YORK NY"), 99, 14_99, weekday=0.12, weekend=0.12),
-    _Spend(("AMAZON.COM*{ref} SEATTLE WA", "TARGET T-1286 BURLINGTON VT", "WALMART #2345 PLATTSBURGH NY",
-            "SHELL OIL 57442 CHAMPLAIN NY", "TRADER JOE'S #512 BURLINGTON VT"),
-           8_00, 165_00, weekday=0.22, weekend=0.35, skew=1.8),
-    _Spend(("MARRIOTT BOSTON COPLEY BOSTON MA", "DELTA AIR LINES ATLANTA GA", "HILTON NEW YORK NY"),
-           180_00, 520_00, weekday=0.006, weekend=0.01),
+    _Spend(
+        (
+            "AMAZON.COM*{ref} SEATTLE WA",
+            "TARGET T-1286 BURLINGTON VT",
+            "WALMART #2345 PLATTSBURGH NY",
+            "SHELL OIL 57442 CHAMPLAIN NY",
+            "TRADER JOE'S #512 BURLINGTON VT",
+        ),
+        8_00,
+        165_00,
+        weekday=0.22,
+        weekend=0.35,
+        skew=1.8,
+    ),
+    _Spend(
+        ("MARRIOTT BOSTON COPLEY BOSTON MA", "DELTA AIR LINES ATLANTA GA", "HILTON NEW YORK NY"),
+        180_00,
+        520_00,
+        weekday=0.006,
+        weekend=0.01,
+    ),
     _Spend(("PAYPAL TRANSFER - UPWORK GLOBAL INC",), 80_00, 650_00, weekday=0.04, weekend=0.0, credit=True),
 )
 
@@ -391,23 +482,39 @@ class _AccountSpec:
 
 
 _ACCOUNT_SPECS = (
-    _AccountSpec("chequing", "Everyday Chequing", "Chequing", "Operations", "Chequing", "CAD",
-                 overdraft=500_00),
+    _AccountSpec("chequing", "Everyday Chequing", "Chequing", "Operations", "Chequing", "CAD", overdraft=500_00),
     _AccountSpec("savings", "High Interest Savings", "Savings", "Operations", "Savings", "CAD"),
-    _AccountSpec("card", "Flinks Capital Visa Infinite", "Visa", "Credits", "CreditCard", "CAD",
-                 owed=True, limit=CARD_LIMIT),
+    _AccountSpec(
+        "card", "Flinks Capital Visa Infinite", "Visa", "Credits", "CreditCard", "CAD", owed=True, limit=CARD_LIMIT
+    ),
     _AccountSpec("usd", "US Dollar Chequing", "US Dollar Chequing", "Operations", "Chequing", "USD"),
 )
 
 #: The other kinds of account real Flinks Capital returns (`greatday_everything`), after the four.
 _EVERYTHING_SPECS = (
-    _AccountSpec("loc", "Flinks Capital Line of Credit", "Line of Credit", "Credits", "LineOfCredit", "CAD",
-                 owed=True, limit=LOC_LIMIT),
+    _AccountSpec(
+        "loc",
+        "Flinks Capital Line of Credit",
+        "Line of Credit",
+        "Credits",
+        "LineOfCredit",
+        "CAD",
+        owed=True,
+        limit=LOC_LIMIT,
+    ),
     _AccountSpec("loan", "Auto Loan", "Auto Loan", "Credits", "Loan", "CAD", owed=True, available=False),
     _AccountSpec("tfsa", "TFSA - Self-Directed Investing", "TFSA", "Products", "TFSA", "CAD", available=False),
     _AccountSpec("rrsp", "RRSP - Managed Portfolio", "RRSP", "Products", "RRSP", "CAD", available=False),
-    _AccountSpec("business", "Business Chequing", "Business Chequing", "Operations", "Chequing", "CAD",
-                 overdraft=BUSINESS_OVERDRAFT, account_type="Business"),
+    _AccountSpec(
+        "business",
+        "Business Chequing",
+        "Business Chequing",
+        "Operations",
+        "Chequing",
+        "CAD",
+        overdraft=BUSINESS_OVERDRAFT,
+        account_type="Business",
+    ),
 )
 
 
@@ -437,8 +544,7 @@ class _Ledger:
         if iso != self._day:
             self._day, self._index = iso, 0
         self.balance += (debit - credit) if self.spec.owed else (credit - debit)
-        self.txns.append(_Txn(iso, description, debit, credit, self.balance,
-                              _guid(self.id, iso, self._index)))
+        self.txns.append(_Txn(iso, description, debit, credit, self.balance, _guid(self.id, iso, self._index)))
         self._index += 1
 
 
@@ -464,13 +570,15 @@ def _open_ledgers(username: str, everything: bool = False) -> dict[str, _Ledger]
     specs = _ACCOUNT_SPECS
     if everything:
         more_rng = _rng(username, "opening", "everything")  # the four above draw as for anyone
-        openings.update({
-            "loc": more_rng.randint(15, 45) * 100_00,
-            "loan": more_rng.randint(28_000_00, 34_000_00),
-            "tfsa": more_rng.randint(6_000_00, 18_000_00),
-            "rrsp": more_rng.randint(15_000_00, 40_000_00),
-            "business": more_rng.randint(8_000_00, 20_000_00),
-        })
+        openings.update(
+            {
+                "loc": more_rng.randint(15, 45) * 100_00,
+                "loan": more_rng.randint(28_000_00, 34_000_00),
+                "tfsa": more_rng.randint(6_000_00, 18_000_00),
+                "rrsp": more_rng.randint(15_000_00, 40_000_00),
+                "business": more_rng.randint(8_000_00, 20_000_00),
+            }
+        )
         specs = (*_ACCOUNT_SPECS, *_EVERYTHING_SPECS)
     ledgers = {}
     for spec in specs:
@@ -581,8 +689,7 @@ class _Household:
         self.card_statement_balance = self.card.balance
 
     # -- money moving between the holder's own accounts -------------------------------------------
-    def _transfer(self, day: date, source: _Ledger, target: _Ledger, cents: int,
-                  label: str = "Transfer") -> None:
+    def _transfer(self, day: date, source: _Ledger, target: _Ledger, cents: int, label: str = "Transfer") -> None:
         source.post(day, f"{label} to {target.spec.short_name} {target.number}", debit=cents)
         target.post(day, f"{label} from {source.spec.short_name} {source.number}", credit=cents)
 
@@ -624,9 +731,22 @@ _BUSINESS_BILLS = (
     _Bill(9, "ADOBE *CREATIVE CLOUD 800-833-6687 ON", 32_19),
 )
 _BUSINESS_SPENDING = (
-    _Spend(("STAPLES #318", "BEST BUY #927", "AMAZON.CA*{ref} AMAZON.CA ON", "CANADA POST #1140",
-            "ZOOM.US 888-799-9666 CA", "UBER* TRIP HELP.UBER.COM ON", "DELL CANADA ONLINE"),
-           15_00, 350_00, weekday=0.1, weekend=0.02, skew=2.0),
+    _Spend(
+        (
+            "STAPLES #318",
+            "BEST BUY #927",
+            "AMAZON.CA*{ref} AMAZON.CA ON",
+            "CANADA POST #1140",
+            "ZOOM.US 888-799-9666 CA",
+            "UBER* TRIP HELP.UBER.COM ON",
+            "DELL CANADA ONLINE",
+        ),
+        15_00,
+        350_00,
+        weekday=0.1,
+        weekend=0.02,
+        skew=2.0,
+    ),
 )
 _BUSINESS_FEE = "Monthly fee - Business Chequing plan"
 _INVESTMENT_FUNDS = {"tfsa": "FLINKS GLOBAL EQUITY ETF", "rrsp": "FLINKS BALANCED PORTFOLIO"}
@@ -770,9 +890,16 @@ class SandboxDataset:
     Every method returns fresh dicts and lists: callers may change them freely.
     """
 
-    def __init__(self, username: str, as_of: date, epoch: date, holder: dict[str, Any],
-                 ledgers: dict[str, _Ledger], business_holder: dict[str, Any] | None = None,
-                 shape: DatasetShape = DatasetShape()):
+    def __init__(
+        self,
+        username: str,
+        as_of: date,
+        epoch: date,
+        holder: dict[str, Any],
+        ledgers: dict[str, _Ledger],
+        business_holder: dict[str, Any] | None = None,
+        shape: DatasetShape = DatasetShape(),
+    ):
         self.username = username
         self.as_of = as_of
         self.epoch = epoch
@@ -803,8 +930,9 @@ class SandboxDataset:
             raise ValueError(f"days must be at least 1, not {days}")
         return self.transactions_between(account_id, self.as_of - timedelta(days=days - 1), self.as_of)
 
-    def transactions_between(self, account_id: str, first: date, last: date,
-                             after: str | None = None) -> list[dict[str, Any]]:
+    def transactions_between(
+        self, account_id: str, first: date, last: date, after: str | None = None
+    ) -> list[dict[str, Any]]:
         """The transactions dated from ``first`` to ``last`` (both included, and no later than
         ``as_of``), newest first. With ``after`` (a transaction Id of this account), only those
         posted after that one; an Id the account does not have is ignored (Flinks cannot anchor the
@@ -833,11 +961,13 @@ class SandboxDataset:
         for _ in range(months):
             year, month = (year, month - 1) if month > 1 else (year - 1, 12)
             pdf = self.statement_pdf(account_id, year, month)
-            statements.append({
-                "UniqueId": _statement_id(account_id, year, month),
-                "FileType": "PDF",
-                "Base64Bytes": base64.b64encode(damage(pdf) if damaged else pdf).decode("ascii"),
-            })
+            statements.append(
+                {
+                    "UniqueId": _statement_id(account_id, year, month),
+                    "FileType": "PDF",
+                    "Base64Bytes": base64.b64encode(damage(pdf) if damaged else pdf).decode("ascii"),
+                }
+            )
         return statements
 
     def statement_pdf(self, account_id: str, year: int, month: int) -> bytes:
@@ -920,8 +1050,10 @@ def build_dataset(username: str, as_of: date) -> SandboxDataset:
     canonical = username.strip().casefold()
     user = institution.find_user(canonical)
     everything = user is not None and user.accounts == "everything"
-    shape = DatasetShape(numeric_fields=user is not None and user.numeric_fields,
-                         damaged_statements=user is not None and user.damaged_statements)
+    shape = DatasetShape(
+        numeric_fields=user is not None and user.numeric_fields,
+        damaged_statements=user is not None and user.damaged_statements,
+    )
     persona = _PERSONAS[_digest(canonical, "persona") % len(_PERSONAS)]
     ledgers = _open_ledgers(canonical, everything)
     epoch = _epoch_for(as_of)

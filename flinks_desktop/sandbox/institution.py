@@ -133,8 +133,11 @@ def challenge(question_index: int, language: str) -> dict:
     question = ALL_QUESTIONS[question_index]
     if question.choices is None:
         return {"Type": "QuestionAndAnswer", "Prompt": prompt(question_index, language)}
-    return {"Type": "MultipleChoice", "Prompt": prompt(question_index, language),
-            "Iterables": list(question.choices.get(language, question.choices["en"]))}
+    return {
+        "Type": "MultipleChoice",
+        "Prompt": prompt(question_index, language),
+        "Iterables": list(question.choices.get(language, question.choices["en"])),
+    }
 
 
 def is_right_answer(question_index: int, answer: str) -> bool:

@@ -16,8 +16,14 @@ import uvicorn
 from flinks_desktop.sandbox.app import RecordedRequest, create_app
 from flinks_desktop.sandbox.config import TOOLBOX_CUSTOMER_ID, SandboxConfig
 
-__all__ = ["TOOLBOX_CUSTOMER_ID", "RecentRequests", "RecordedRequest", "SandboxConfig", "SandboxServer",
-           "serve_forever"]
+__all__ = [
+    "TOOLBOX_CUSTOMER_ID",
+    "RecentRequests",
+    "RecordedRequest",
+    "SandboxConfig",
+    "SandboxServer",
+    "serve_forever",
+]
 
 #: How many of the last requests `SandboxServer.requests` keeps.
 KEPT_REQUESTS = 300
@@ -83,8 +89,7 @@ class SandboxServer:
         """The requests received for `endpoint` ("Authorize", "DeleteCard"...: `RecordedRequest.
         endpoint`), oldest first, whose JSON body has each of `fields` (`LoginId=...`; compared
         with ==, so `unittest.mock.ANY` matches any value that is there)."""
-        return [request for request in self._logged()
-                if request.endpoint == endpoint and _has_fields(request, fields)]
+        return [request for request in self._logged() if request.endpoint == endpoint and _has_fields(request, fields)]
 
     def assert_called(self, endpoint: str, **fields: Any) -> RecordedRequest:
         """The last request for `endpoint` with `fields` in its body; AssertionError listing what
@@ -106,8 +111,10 @@ class SandboxServer:
     def _no_call(self, endpoint: str, fields: dict[str, Any], which: str) -> str:
         wanted = ", ".join(f"{name}={value!r}" for name, value in fields.items())
         received = [request for request in self._logged() if request.endpoint == endpoint]
-        sentence = (f"the sandbox received {which} {endpoint} request{' with ' + wanted if wanted else ''}; "
-                    f"{len(received)} {endpoint} request{'' if len(received) == 1 else 's'} in all")
+        sentence = (
+            f"the sandbox received {which} {endpoint} request{' with ' + wanted if wanted else ''}; "
+            f"{len(received)} {endpoint} request{'' if len(received) == 1 else 's'} in all"
+        )
         lines = [f"  {request}" for request in received[-10:]]
         if len(received) > 10:
             lines.insert(0, f"  ... {len(received) - 10} earlier ones")
@@ -124,7 +131,7 @@ class SandboxServer:
         self.requests.clear()
 
     # -- lifecycle ---------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> "SandboxServer":
+    def start(self, timeout: float = 10.0) -> SandboxServer:
         sock = bind(self.host, self._requested_port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
@@ -161,7 +168,7 @@ class SandboxServer:
             self._thread.join(timeout)
         self._thread = None
 
-    def __enter__(self) -> "SandboxServer":
+    def __enter__(self) -> SandboxServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

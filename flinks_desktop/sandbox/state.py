@@ -27,13 +27,12 @@ import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flinks_desktop.sandbox import institution
 from flinks_desktop.sandbox.config import SandboxConfig
 from flinks_desktop.sandbox.institution import TestUser
-
 
 #: The most sessions (RequestIds) kept at once: past it, the least recently used goes before its time
 #: is up. The app's sandbox runs as long as the app, and each refresh opens a session.
@@ -45,8 +44,9 @@ MAX_TOKENS = 500
 class SandboxError(Exception):
     """A Flinks error answer: HTTP status, FlinksCode and Flinks' message."""
 
-    def __init__(self, status: int, code: str, message: str, request_id: str | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self, status: int, code: str, message: str, request_id: str | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -78,7 +78,7 @@ def stable_guid(*parts: str) -> str:
 
 def flinks_timestamp(moment: datetime) -> str:
     """Flinks' LastRefresh form: UTC, no zone suffix, 7 fractional digits."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "0"
 
 
 @dataclass
@@ -197,7 +197,7 @@ class SandboxState:
                 raise SandboxError(401, "INVALID_LOGIN", "LoginId not found or invalid", session.request_id)
             login_id = session.login_id or self._login_id_for(session.username)
             login = self.logins.get(login_id)
-            stamp = flinks_timestamp(datetime.now(timezone.utc))
+            stamp = flinks_timestamp(datetime.now(UTC))
             if login is None:
                 login = Login(login_id, session.username, stamp, session.language)
                 self.logins[login_id] = login
@@ -246,7 +246,8 @@ class SandboxState:
             stored = login.mfa_answers.get(key)
             return stored is not None and any(
                 hmac.compare_digest(stored, answer_digest(login.login_id, key, right))
-                for right in institution.ALL_QUESTIONS[index].answers)
+                for right in institution.ALL_QUESTIONS[index].answers
+            )
 
         left = (tuple(index for index in round_ if not answered(index)) for round_ in session.rounds)
         session.rounds = [round_ for round_ in left if round_]
@@ -297,12 +298,19 @@ class SandboxState:
                 del self.sessions[session.request_id]
                 session = None
         if session is None:
-            raise SandboxError(400, "SESSION_NONEXISTENT", "The RequestId is invalid or has expired",
-                               request_id if isinstance(request_id, str) else None)
+            raise SandboxError(
+                400,
+                "SESSION_NONEXISTENT",
+                "The RequestId is invalid or has expired",
+                request_id if isinstance(request_id, str) else None,
+            )
         if authorized and not session.authorized:
-            raise SandboxError(401, "UNAUTHORIZED",
-                               "The session is not authorized: answer its security challenges first",
-                               session.request_id)
+            raise SandboxError(
+                401,
+                "UNAUTHORIZED",
+                "The session is not authorized: answer its security challenges first",
+                session.request_id,
+            )
         session.last_used = self.now()
         return session
 
@@ -324,9 +332,12 @@ class SandboxState:
         self._throttled[key] = calls = self._throttled.get(key, 0) + 1
         if calls % 2 == 1:
             seconds = max(0, int(self.config.retry_after))
-            raise SandboxError(429, "TOO_MANY_REQUESTS",
-                               f"Too many requests: retry after {seconds} second(s)",
-                               headers={"Retry-After": str(seconds)})
+            raise SandboxError(
+                429,
+                "TOO_MANY_REQUESTS",
+                f"Too many requests: retry after {seconds} second(s)",
+                headers={"Retry-After": str(seconds)},
+            )
 
     def note_data_call(self, session: Session) -> None:
         """The first data call of a session: for a `session_expires` user, every other such session
@@ -340,8 +351,7 @@ class SandboxState:
         self._data_sessions[key] = count = self._data_sessions.get(key, 0) + 1
         if count % 2 == 1:
             self.sessions.pop(session.request_id, None)
-            raise SandboxError(400, "SESSION_EXPIRED", "The session has expired: authorize again",
-                               session.request_id)
+            raise SandboxError(400, "SESSION_EXPIRED", "The session has expired: authorize again", session.request_id)
 
     def start_operation(self, session: Session, endpoint: str, body: Any, *, pending_first: bool) -> Operation:
         """Start (or look up) a data request. Returns the operation; answer 202 while in progress.
@@ -365,9 +375,9 @@ class SandboxState:
         """An Async call: the operation, still in progress or (now) ready."""
         op = session.operations.get(endpoint)
         if op is None:
-            raise SandboxError(400, "INVALID_REQUEST",
-                               f"No {endpoint} operation is in progress for this RequestId",
-                               session.request_id)
+            raise SandboxError(
+                400, "INVALID_REQUEST", f"No {endpoint} operation is in progress for this RequestId", session.request_id
+            )
         if op.polls_left > 0:
             op.polls_left -= 1
         else:

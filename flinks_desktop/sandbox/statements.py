@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +28,20 @@ BANK_ADDRESS = ("800 Boulevard René-Lévesque Ouest, Bureau 1200", "Montréal Q
 BANK_CONTACT = "1-800-555-0199  ·  flinkscapital.example"
 DISCLAIMER = "Flinks Capital is the fictitious test institution 777 of the Flinks sandbox."
 
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-           "October", "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 _CURRENCIES = {"CAD": "Canadian dollars", "USD": "US dollars"}
 
 # Layout, in millimetres on a US Letter page (what Canadian banks print on).
@@ -110,16 +122,24 @@ class _StatementPDF(FPDF):
         self.data = data
         self.set_margins(_MARGIN, _MARGIN, _MARGIN)
         self.set_auto_page_break(True, margin=_BOTTOM_MARGIN)
-        self.set_creation_date(datetime.combine(data.period_end, time(23, 59), tzinfo=timezone.utc))
+        self.set_creation_date(datetime.combine(data.period_end, time(23, 59), tzinfo=UTC))
         self.set_title(f"{BANK_NAME} statement - {data.account['Title']} - {data.period_text}")
         self.set_author(BANK_NAME)
         self.set_creator("Flinks Desktop sandbox")
         self.set_subject(f"Account {data.account_number_text}")
 
-    def text_cell(self, width: float, height: float, text: str, align: str = "L", *,
-                  fill: bool = False, next_line: bool = False) -> None:
-        self.cell(width, height, _latin1(text), align=align, fill=fill,
-                  new_x="LMARGIN" if next_line else "RIGHT", new_y="NEXT" if next_line else "TOP")
+    def text_cell(
+        self, width: float, height: float, text: str, align: str = "L", *, fill: bool = False, next_line: bool = False
+    ) -> None:
+        self.cell(
+            width,
+            height,
+            _latin1(text),
+            align=align,
+            fill=fill,
+            new_x="LMARGIN" if next_line else "RIGHT",
+            new_y="NEXT" if next_line else "TOP",
+        )
 
     def style(self, size: float, bold: bool = False, colour: tuple[int, int, int] = _BLACK) -> None:
         self.set_font("Helvetica", "B" if bold else "", size)
@@ -241,8 +261,11 @@ def _summary_rows(data: StatementData) -> list[tuple[str, Decimal]]:
 
 def _charges_label(data: StatementData) -> str:
     """What raises an owed balance: purchases on a card; advances and interest on a loan or a line."""
-    return "Purchases and charges" if data.account.get("Type") in (None, "CreditCard") else \
-        "Advances, interest and charges"
+    return (
+        "Purchases and charges"
+        if data.account.get("Type") in (None, "CreditCard")
+        else "Advances, interest and charges"
+    )
 
 
 def _summary(pdf: _StatementPDF) -> None:
@@ -277,20 +300,28 @@ def _transaction_table(pdf: _StatementPDF) -> None:
     _table_header(pdf)
     data = pdf.data
     period = data.period_start
-    rows: list[tuple[str, ...]] = [(_short_date(period), "Opening balance", "", "",
-                                    _amount_text(data.opening_balance))]
+    rows: list[tuple[str, ...]] = [(_short_date(period), "Opening balance", "", "", _amount_text(data.opening_balance))]
     for txn in data.transactions:
-        rows.append((
-            _short_date(date.fromisoformat(txn["Date"])),
-            txn["Description"],
-            "" if txn["Debit"] is None else _amount_text(txn["Debit"]),
-            "" if txn["Credit"] is None else _amount_text(txn["Credit"]),
-            _amount_text(txn["Balance"]),
-        ))
+        rows.append(
+            (
+                _short_date(date.fromisoformat(txn["Date"])),
+                txn["Description"],
+                "" if txn["Debit"] is None else _amount_text(txn["Debit"]),
+                "" if txn["Credit"] is None else _amount_text(txn["Credit"]),
+                _amount_text(txn["Balance"]),
+            )
+        )
     if not data.transactions:
         rows.append(("", "No transactions this period", "", "", ""))
-    rows.append((_short_date(data.period_end), "Closing balance", _amount_text(data.total_debits),
-                 _amount_text(data.total_credits), _amount_text(data.closing_balance)))
+    rows.append(
+        (
+            _short_date(data.period_end),
+            "Closing balance",
+            _amount_text(data.total_debits),
+            _amount_text(data.total_credits),
+            _amount_text(data.closing_balance),
+        )
+    )
     for index, row in enumerate(rows):
         if pdf.will_page_break(_ROW_HEIGHT):
             pdf.add_page()

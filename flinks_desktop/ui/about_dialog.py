@@ -33,8 +33,7 @@ DISTRIBUTION = "flinks-desktop"
 FALLBACK_LICENCE = "MIT"
 #: Room for a data directory path on one line in most cases; longer paths wrap at their slashes.
 DIALOG_WIDTH = 600
-DESCRIPTION = ("Manage Flinks bank connections, and demo Flinks Capital with the built-in offline "
-               "sandbox.")
+DESCRIPTION = "Manage Flinks bank connections, and demo Flinks Capital with the built-in offline sandbox."
 
 
 def licence() -> str:

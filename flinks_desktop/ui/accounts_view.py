@@ -14,9 +14,9 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, QWidget
 
+from flinks_desktop.core.money import money
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, Store
-from flinks_desktop.core.money import money
 from flinks_desktop.ui.formatting import account_type
 
 log = logging.getLogger("flinks_desktop.ui")
@@ -64,7 +64,11 @@ class AccountsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             if account.missing_since is not None:
                 return MUTED
-            amount = (account.balance.current, account.balance.available)[column - 4] if column in self.MONEY_COLUMNS else None
+            amount = (
+                (account.balance.current, account.balance.available)[column - 4]
+                if column in self.MONEY_COLUMNS
+                else None
+            )
             return NEGATIVE if amount is not None and amount < 0 else None
         if role == Qt.ItemDataRole.ToolTipRole and account.missing_since is not None:
             return f"Flinks stopped returning this account on {account.missing_since:%Y-%m-%d}"
@@ -118,8 +122,11 @@ class AccountsView(QWidget):
         except (CacheError, sqlite3.Error) as error:
             log.warning("accounts could not be read: %s", error)
             accounts = []
-            self.empty.setText(str(error) if isinstance(error, CacheError) else
-                               "The accounts could not be read from the cache. Restart Flinks Desktop; "
-                               "if this keeps happening, move the cache elsewhere and refresh your connections.")
+            self.empty.setText(
+                str(error)
+                if isinstance(error, CacheError)
+                else "The accounts could not be read from the cache. Restart Flinks Desktop; "
+                "if this keeps happening, move the cache elsewhere and refresh your connections."
+            )
         self.model.set_accounts(accounts)
         self._layout.setCurrentWidget(self.table if accounts else self.empty)

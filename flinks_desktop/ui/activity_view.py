@@ -88,8 +88,7 @@ _STEP_MEANINGS = {
     "MAXIMUM_RETRY_REACHED": "Too many wrong attempts: the customer has to start Connect again.",
     "COMPONENT_DENY_CONSENT": "The customer did not give consent: no connection was made.",
 }
-APP_EVENTS = {"LOGIN_PURGED": "Connection deleted from this computer",
-              "DATA_DROPPED": "Data left out of a sync"}
+APP_EVENTS = {"LOGIN_PURGED": "Connection deleted from this computer", "DATA_DROPPED": "Data left out of a sync"}
 _KINDS = {"api": "API call", "connect": "Connect", "app": "App"}
 
 #: What a call that did not fail with a FlinksCode means (the codes themselves: `describe`).
@@ -275,8 +274,7 @@ class ActivityModel(QAbstractTableModel):
         entry = self.entries[index.row()]
         column = index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            text = (entry.time, entry.kind, entry.what, entry.result, entry.meaning, entry.duration,
-                    entry.ids)[column]
+            text = (entry.time, entry.kind, entry.what, entry.result, entry.meaning, entry.duration, entry.ids)[column]
             if role == Qt.ItemDataRole.DisplayRole:
                 return text
             return self._tooltip(entry, column, text)
@@ -467,8 +465,11 @@ class ActivityView(QWidget):
             self.detail.show()
             self._size_columns()
         total = self.model.count("all")
-        footer = f"{len(self.model.entries)} of {total} entries shown" if self.model.filter != "all" else (
-            f"{total} entries" if total != 1 else "1 entry")
+        footer = (
+            f"{len(self.model.entries)} of {total} entries shown"
+            if self.model.filter != "all"
+            else (f"{total} entries" if total != 1 else "1 entry")
+        )
         if total >= self.limit:
             footer += f" · only the latest {self.limit} are kept on screen"
         self.footer.setText(footer + " · times are local · ids are masked" if total else "")

@@ -99,8 +99,16 @@ class AppSession:
 
     redirect_url = REDIRECT_URL
 
-    def __init__(self, data_dir: Path, settings: Settings, secrets: SecretStore, *,
-                 sandbox_config: dict | None = None, poll_interval: float | None = None, open_now: bool = True):
+    def __init__(
+        self,
+        data_dir: Path,
+        settings: Settings,
+        secrets: SecretStore,
+        *,
+        sandbox_config: dict | None = None,
+        poll_interval: float | None = None,
+        open_now: bool = True,
+    ):
         self.data_dir = data_dir
         self.settings = settings
         self.secrets = secrets
@@ -180,8 +188,11 @@ class AppSession:
         from flinks_desktop.sandbox import SandboxConfig, SandboxServer
 
         if self.sandbox is None:
-            options = {"bank_delay": SANDBOX_BANK_DELAY, "state_file": str(self.settings.sandbox_state_file()),
-                       **self._sandbox_config}
+            options = {
+                "bank_delay": SANDBOX_BANK_DELAY,
+                "state_file": str(self.settings.sandbox_state_file()),
+                **self._sandbox_config,
+            }
             self.sandbox = SandboxServer(SandboxConfig(**options)).start()
         return self.sandbox.base_url
 
@@ -207,8 +218,10 @@ class AppSession:
 
     def _refuse_while_busy(self) -> None:
         if self._workspace is not None and self._workspace.sync.busy:
-            raise SettingsError("A sync or a deletion is running in this environment: wait for it to "
-                                "finish, or cancel it, then change the environment in use.")
+            raise SettingsError(
+                "A sync or a deletion is running in this environment: wait for it to "
+                "finish, or cancel it, then change the environment in use."
+            )
 
     async def close(self) -> None:
         if self._starting is not None and not self._starting.done():
@@ -239,19 +252,22 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     prepare_qt_environment()
     missing = missing_platform_libraries()
     if missing:
-        print("flinks-desktop: Qt cannot open a window on this X11 desktop: the system libraries "
-              f"{', '.join(missing)} are missing. Install them (Debian/Ubuntu: sudo apt-get install "
-              f"{' '.join(missing)}; Fedora: sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
-              "libxkbcommon-x11), then start Flinks Desktop again.", file=sys.stderr)
+        print(
+            "flinks-desktop: Qt cannot open a window on this X11 desktop: the system libraries "
+            f"{', '.join(missing)} are missing. Install them (Debian/Ubuntu: sudo apt-get install "
+            f"{' '.join(missing)}; Fedora: sudo dnf install xcb-util-cursor xcb-util-wm xcb-util-keysyms "
+            "libxkbcommon-x11), then start Flinks Desktop again.",
+            file=sys.stderr,
+        )
         return 1
     configure_logging()
     # Once PySide6 is imported, it hooks every import that follows and reads the new module's
     # source (looking for `from __feature__ import ...`): what the window needs without Qt is
     # loaded before it, and pays nothing.
-    from flinks_desktop.core import connect_events, export, login_ids, redact, store  # noqa: F401
-    from flinks_desktop.ui import formatting  # noqa: F401
     from PySide6.QtWidgets import QApplication, QMessageBox
 
+    from flinks_desktop.core import connect_events, export, login_ids, redact, store  # noqa: F401
+    from flinks_desktop.ui import formatting  # noqa: F401
     from flinks_desktop.ui.first_paint import FirstPaint
     from flinks_desktop.ui.icons import app_icon
     from flinks_desktop.ui.main_window import MainWindow
@@ -271,8 +287,10 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
         return 1
     instance = SingleInstance(server_name(directory))
     if not instance.claim():
-        print("Flinks Desktop is already running with this data directory: its window was brought forward.",
-              file=sys.stderr)
+        print(
+            "Flinks Desktop is already running with this data directory: its window was brought forward.",
+            file=sys.stderr,
+        )
         return 0
     try:
         settings = load_settings(directory, ask_start_over)
@@ -325,8 +343,10 @@ async def _when_ready(session: AppSession, window, smoke: bool) -> None:
         await session.opened()
     except Exception as error:  # noqa: BLE001 — e.g. the sandbox's port or state file: said, not raised
         log.warning("the workspace could not be opened: %s", error)
-        sentence = (f"{session.environment.name} could not be started ({error}). The cached connections "
-                    "can still be read; restart Flinks Desktop, or choose another environment in Settings.")
+        sentence = (
+            f"{session.environment.name} could not be started ({error}). The cached connections "
+            "can still be read; restart Flinks Desktop, or choose another environment in Settings."
+        )
         window.show_status(sentence)
         window.show_error("Flinks Desktop could not start its environment", sentence)
         if smoke:
@@ -391,8 +411,10 @@ def ask_start_over(problem: str) -> bool:
     from PySide6.QtWidgets import QMessageBox
 
     answer = QMessageBox.warning(
-        None, "Flinks Desktop settings",
+        None,
+        "Flinks Desktop settings",
         f"{problem}\n\nStart with the default settings? The damaged file is kept beside them as a .bak "
         "copy; your cached connections are not touched.",
-        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+    )
     return answer == QMessageBox.StandardButton.Yes

@@ -90,8 +90,9 @@ class ConnectView(QWidget):
     #: The user closed Connect (COMPONENT_CLOSE_SESSION).
     closed = Signal()
 
-    def __init__(self, parent: QWidget | None = None, *, profile: QWebEngineProfile | None = None,
-                 load_timeout_ms: int = 20000):
+    def __init__(
+        self, parent: QWidget | None = None, *, profile: QWebEngineProfile | None = None, load_timeout_ms: int = 20000
+    ):
         super().__init__(parent)
         self.setObjectName("connectView")
         self._profile = profile if profile is not None else QWebEngineProfile.defaultProfile()
@@ -122,8 +123,9 @@ class ConnectView(QWidget):
         self.stop()
         origin = web_origin(connect_url)
         if origin is None:
-            self._fail(f"The Flinks Connect address “{connect_url}” is not a web address. "
-                       "Check the environment's settings.")
+            self._fail(
+                f"The Flinks Connect address “{connect_url}” is not a web address. Check the environment's settings."
+            )
             return
         self._connect_origin = origin
         self._redirect_url = redirect_url
@@ -188,16 +190,14 @@ class ConnectView(QWidget):
             return True
         if not is_main_frame and web_origin(address) == self._connect_origin:
             return True
-        LOG.warning("Refused to take %s to %.200s", "the page" if is_main_frame else "a frame",
-                    redact(address))
+        LOG.warning("Refused to take %s to %.200s", "the page" if is_main_frame else "a frame", redact(address))
         return False
 
     def _capture(self, login_id: str, institution: str, *, source: str) -> None:
         if self._captured:
             return  # with innerRedirect, the frame goes to the redirect URL after the REDIRECT event
         self._captured = True
-        LOG.info("loginId %s (%s) captured from %s", mask_id(login_id), institution or "no institution",
-                 source)
+        LOG.info("loginId %s (%s) captured from %s", mask_id(login_id), institution or "no institution", source)
         self.loginCaptured.emit(login_id, institution)
 
     def _on_connect_loaded(self) -> None:
@@ -205,18 +205,22 @@ class ConnectView(QWidget):
         self._load_timer.stop()
 
     def _on_connect_unreachable(self) -> None:
-        self._fail(f"Flinks Connect could not be loaded from {self._where()}. "
-                   "Check the network or the environment's settings, then try again.")
+        self._fail(
+            f"Flinks Connect could not be loaded from {self._where()}. "
+            "Check the network or the environment's settings, then try again."
+        )
 
     def _on_load_timeout(self) -> None:
-        self._fail(f"Flinks Connect took too long to load from {self._where()}. "
-                   "Check the network or the environment's settings, then try again.")
+        self._fail(
+            f"Flinks Connect took too long to load from {self._where()}. "
+            "Check the network or the environment's settings, then try again."
+        )
 
-    def _on_render_process_terminated(self, status: QWebEnginePage.RenderProcessTerminationStatus,
-                                      exit_code: int) -> None:
+    def _on_render_process_terminated(
+        self, status: QWebEnginePage.RenderProcessTerminationStatus, exit_code: int
+    ) -> None:
         if status != QWebEnginePage.RenderProcessTerminationStatus.NormalTerminationStatus:
-            self._fail("Flinks Connect stopped unexpectedly. Try again; if it keeps happening, "
-                       "restart Flinks Desktop.")
+            self._fail("Flinks Connect stopped unexpectedly. Try again; if it keeps happening, restart Flinks Desktop.")
 
     def _fail(self, sentence: str) -> None:
         LOG.warning("%s", sentence)
@@ -234,8 +238,9 @@ class _ConnectPage(QWebEnginePage):
     detach() cuts it off from the view for good: every navigation refused, no signal comes out.
     """
 
-    def __init__(self, profile: QWebEngineProfile, parent: QObject,
-                 allow_navigation: Callable[[QUrl, bool], bool], config: str):
+    def __init__(
+        self, profile: QWebEngineProfile, parent: QObject, allow_navigation: Callable[[QUrl, bool], bool], config: str
+    ):
         super().__init__(profile, parent)
         self._allow_navigation: Callable[[QUrl, bool], bool] | None = allow_navigation
         self.bridge = _Bridge(config, self)
@@ -249,8 +254,9 @@ class _ConnectPage(QWebEnginePage):
         self.blockSignals(True)
         self.bridge.blockSignals(True)
 
-    def acceptNavigationRequest(self, url: QUrl, navigation_type: QWebEnginePage.NavigationType,
-                                is_main_frame: bool) -> bool:
+    def acceptNavigationRequest(
+        self, url: QUrl, navigation_type: QWebEnginePage.NavigationType, is_main_frame: bool
+    ) -> bool:
         return self._allow_navigation is not None and self._allow_navigation(url, is_main_frame)
 
     def createWindow(self, window_type: QWebEnginePage.WebWindowType) -> None:
@@ -258,10 +264,12 @@ class _ConnectPage(QWebEnginePage):
         LOG.warning("Refused to open a new window (%s)", window_type.name)
         return None
 
-    def javaScriptConsoleMessage(self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str,
-                                 line: int, source: str) -> None:
-        LOG.log(_CONSOLE_LEVELS.get(level, logging.WARNING), "JavaScript: %s (%s:%d)",
-                redact(message), redact(source), line)
+    def javaScriptConsoleMessage(
+        self, level: QWebEnginePage.JavaScriptConsoleMessageLevel, message: str, line: int, source: str
+    ) -> None:
+        LOG.log(
+            _CONSOLE_LEVELS.get(level, logging.WARNING), "JavaScript: %s (%s:%d)", redact(message), redact(source), line
+        )
 
 
 class _Bridge(QObject):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -108,8 +108,16 @@ def searchable_text(login: LoginRow) -> str:
     state = login_state(login.status, login.synced_at)
     name = institution_name(login.institution)
     fields = [
-        login.id, login.id.replace("-", ""), login.username or "", login.institution or "", name,
-        name.replace(" ", ""), state, STATE_LABELS.get(state, ""), login.error_code or "", login.tag or "",
+        login.id,
+        login.id.replace("-", ""),
+        login.username or "",
+        login.institution or "",
+        name,
+        name.replace(" ", ""),
+        state,
+        STATE_LABELS.get(state, ""),
+        login.error_code or "",
+        login.tag or "",
     ]
     return "\n".join(fold(field) for field in fields if field)
 
@@ -195,7 +203,7 @@ class ConnectionsFilter(QSortFilterProxyModel):
         self.state: str | None = None
         self.institution: str | None = None
         self.synced = "any"
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
 
     # setters: each re-runs the filter only when something changed
     def set_query(self, text: str) -> None:
@@ -263,7 +271,7 @@ class ConnectionDelegate(QStyledItemDelegate):
 
     def __init__(self, parent=None, now: Callable[[], datetime] | None = None):
         super().__init__(parent)
-        self.now = now or (lambda: datetime.now(timezone.utc))
+        self.now = now or (lambda: datetime.now(UTC))
 
     def details(self, login: LoginRow) -> str:
         """The second line: who, which loginId, when synced (or what failed, and when)."""
@@ -317,26 +325,45 @@ class ConnectionDelegate(QStyledItemDelegate):
             tag_width = min(natural, max(room - title_natural - self.CHIP_GAP, room // 2))
             tag_rect = QRect(badge.left() - self.CHIP_GAP - tag_width, badge.top(), tag_width, badge.height())
             text = tag_metrics.elidedText(login.tag, Qt.TextElideMode.ElideMiddle, tag_width - 12)
-            self._chip(painter, tag_rect, text, tag_font, QColor(TAG_COLOURS[0]), QColor(TAG_COLOURS[1]),
-                       border=QColor(TAG_COLOURS[2]))
+            self._chip(
+                painter,
+                tag_rect,
+                text,
+                tag_font,
+                QColor(TAG_COLOURS[0]),
+                QColor(TAG_COLOURS[1]),
+                border=QColor(TAG_COLOURS[2]),
+            )
             room -= tag_width + self.CHIP_GAP
         title_rect = QRect(inner.left(), inner.top(), max(room, 0), line_height)
         painter.setFont(bold)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))
-        painter.drawText(title_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         bold_metrics.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()))
+        painter.drawText(
+            title_rect,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            bold_metrics.elidedText(title, Qt.TextElideMode.ElideRight, title_rect.width()),
+        )
 
         second = QRect(inner.left(), inner.top() + line_height + 4, inner.width(), line_height)
         painter.setFont(option.font)
         painter.setPen(QColor("#5d6677"))
-        painter.drawText(second, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                         QFontMetrics(option.font).elidedText(self.details(login), Qt.TextElideMode.ElideRight,
-                                                              second.width()))
+        painter.drawText(
+            second,
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+            QFontMetrics(option.font).elidedText(self.details(login), Qt.TextElideMode.ElideRight, second.width()),
+        )
         painter.restore()
 
     @staticmethod
-    def _chip(painter: QPainter, rect: QRect, text: str, font: QFont, foreground: QColor, background: QColor,
-              border: QColor | None = None) -> None:
+    def _chip(
+        painter: QPainter,
+        rect: QRect,
+        text: str,
+        font: QFont,
+        foreground: QColor,
+        background: QColor,
+        border: QColor | None = None,
+    ) -> None:
         painter.setPen(border if border is not None else Qt.PenStyle.NoPen)
         painter.setBrush(background)
         radius = rect.height() / 2
@@ -363,10 +390,12 @@ class _ElidedComboBox(QComboBox):
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
-        field = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
-                                            QStyle.SubControl.SC_ComboBoxEditField, self)
-        option.currentText = self.fontMetrics().elidedText(option.currentText, Qt.TextElideMode.ElideRight,
-                                                           max(field.width() - 2, 0))
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        option.currentText = self.fontMetrics().elidedText(
+            option.currentText, Qt.TextElideMode.ElideRight, max(field.width() - 2, 0)
+        )
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
@@ -408,28 +437,41 @@ class ConnectionsPanel(QWidget):
 
         self.search = QLineEdit(objectName="connectionSearch")
         self.search.setPlaceholderText("Search loginId, username, bank, tag…")
-        self.search.setToolTip("Every word must match: loginId, username, bank, status, error code or tag.\n"
-                               "Paste a whole loginId to select its connection.")
+        self.search.setToolTip(
+            "Every word must match: loginId, username, bank, status, error code or tag.\n"
+            "Paste a whole loginId to select its connection."
+        )
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self._on_search)
         self.search.returnPressed.connect(self._on_return)
 
-        self.state_filter = self._combo("statusFilter", "Show connections in this state",
-                                        [("Any status", None)] + [(STATE_LABELS[s], s) for s in STATES])
-        self.institution_filter = self._combo("institutionFilter", "Show the connections of one institution",
-                                              [("Any bank", None)])
-        self.synced_filter = self._combo("syncedFilter", "Show connections by when they were last synced here",
-                                         [(label, key) for key, label in SYNCED_CHOICES])
+        self.state_filter = self._combo(
+            "statusFilter",
+            "Show connections in this state",
+            [("Any status", None)] + [(STATE_LABELS[s], s) for s in STATES],
+        )
+        self.institution_filter = self._combo(
+            "institutionFilter", "Show the connections of one institution", [("Any bank", None)]
+        )
+        self.synced_filter = self._combo(
+            "syncedFilter",
+            "Show connections by when they were last synced here",
+            [(label, key) for key, label in SYNCED_CHOICES],
+        )
         self.state_filter.currentIndexChanged.connect(
-            lambda: self._on_filter(self.filter.set_state, self.state_filter.currentData()))
+            lambda: self._on_filter(self.filter.set_state, self.state_filter.currentData())
+        )
         self.institution_filter.currentIndexChanged.connect(
-            lambda: self._on_filter(self.filter.set_institution, self.institution_filter.currentData()))
+            lambda: self._on_filter(self.filter.set_institution, self.institution_filter.currentData())
+        )
         self.synced_filter.currentIndexChanged.connect(
-            lambda: self._on_filter(self.filter.set_synced, self.synced_filter.currentData()))
+            lambda: self._on_filter(self.filter.set_synced, self.synced_filter.currentData())
+        )
         self.status_counts = _plain_label(object_name="statusCounts")
         self.status_counts.setWordWrap(True)  # a narrow panel wraps the line rather than widen
-        self.status_counts.setToolTip("Connections in each state, among those the search, bank and "
-                                      "last-sync filters show")
+        self.status_counts.setToolTip(
+            "Connections in each state, among those the search, bank and last-sync filters show"
+        )
 
         self.empty = _plain_label(object_name="connectionsEmpty")
         self.empty.setWordWrap(True)
@@ -651,8 +693,10 @@ class ConnectionsPanel(QWidget):
             if failure is not None and failure[0] == login_id:
                 self.empty.setText(failure[1])
             else:
-                self.empty.setText("This loginId is not on this computer yet. Look it up at Flinks to add "
-                                   "it with its accounts (Enter).")
+                self.empty.setText(
+                    "This loginId is not on this computer yet. Look it up at Flinks to add "
+                    "it with its accounts (Enter)."
+                )
             self.empty.show()
         elif shown or not total:
             self.empty.hide()

@@ -224,8 +224,9 @@ class DeleteCardDialog(QDialog):
         self._busy = True
         self.title.setText("Deleting…")
         self.progress_text.setText(
-            "Removing the connection's data from this computer." if choice.local_only else
-            "Asking Flinks to delete the card. Its data is removed from this computer once Flinks confirms."
+            "Removing the connection's data from this computer."
+            if choice.local_only
+            else "Asking Flinks to delete the card. Its data is removed from this computer once Flinks confirms."
         )
         self._show_page(self.progress_page)
 
@@ -238,7 +239,8 @@ class DeleteCardDialog(QDialog):
             self._retry_choice = None
         elif result.deleted_at_flinks:
             self._set_outcome(
-                "failed", "Deleted at Flinks, not on this computer",
+                "failed",
+                "Deleted at Flinks, not on this computer",
                 "The connection stays listed until its data is removed from this computer.",
             )
             self._retry_choice = DeleteChoice(local_only=True)
@@ -246,7 +248,8 @@ class DeleteCardDialog(QDialog):
             # The request may have reached Flinks: "nothing was deleted" could be false. A retry is
             # harmless: Flinks deletes the card, or answers INVALID_LOGIN if it already did.
             self._set_outcome(
-                "failed", "Flinks may or may not have deleted the card",
+                "failed",
+                "Flinks may or may not have deleted the card",
                 "The connection and its data are still on this computer. Refresh it to find out, or "
                 "try again: if the card is already gone, Flinks says so and it can be removed here.",
             )
@@ -255,21 +258,22 @@ class DeleteCardDialog(QDialog):
             # Flinks no longer knows the card (deleted elsewhere, or expired): nothing is left to
             # delete there, and retrying would fail the same way. What finishes the job is local.
             self._set_outcome(
-                "failed", "Flinks no longer knows this card",
-                "There is nothing left to delete at Flinks. Remove the connection's data from this "
-                "computer to finish.",
+                "failed",
+                "Flinks no longer knows this card",
+                "There is nothing left to delete at Flinks. Remove the connection's data from this computer to finish.",
             )
             self._retry_choice = DeleteChoice(local_only=True)
         else:
             self._set_outcome(
-                "failed", "Nothing was deleted",
-                "The connection and its data are still here, unchanged. Try again once the reason above "
-                "is dealt with.",
+                "failed",
+                "Nothing was deleted",
+                "The connection and its data are still here, unchanged. Try again once the reason above is dealt with.",
             )
             self._retry_choice = self.choice()
         local_next = self._retry_choice is not None and self._retry_choice.local_only and not self.choice().local_only
-        self.retry_button.setText("Remove from this computer" if result.deleted_at_flinks or local_next
-                                  else "Try again")
+        self.retry_button.setText(
+            "Remove from this computer" if result.deleted_at_flinks or local_next else "Try again"
+        )
         self._show_page(self.outcome_page)
         self.close_button.setFocus()
 
@@ -366,9 +370,7 @@ class DeleteCardDialog(QDialog):
 
     @Slot()
     def _update_confirm(self) -> None:
-        self.confirm_button.setText(
-            "Remove from this computer" if self.local_only.isChecked() else "Delete card"
-        )
+        self.confirm_button.setText("Remove from this computer" if self.local_only.isChecked() else "Delete card")
         self.confirm_button.setEnabled(self.confirmation_matches())
 
     @Slot()
@@ -411,11 +413,13 @@ def _summary(bank: str, username: str | None, login_id: str) -> QFrame:
     grid.setContentsMargins(14, 10, 14, 10)
     grid.setHorizontalSpacing(16)
     grid.setVerticalSpacing(4)
-    for row, (name, value, object_name) in enumerate((
-        ("Institution", bank, "deleteInstitution"),
-        ("Username", username or "—", "deleteUsername"),
-        ("loginId", mask_id(login_id), "deleteLoginId"),
-    )):
+    for row, (name, value, object_name) in enumerate(
+        (
+            ("Institution", bank, "deleteInstitution"),
+            ("Username", username or "—", "deleteUsername"),
+            ("loginId", mask_id(login_id), "deleteLoginId"),
+        )
+    ):
         name_label = QLabel(name)
         name_label.setProperty("role", "fieldName")
         value_label = QLabel(value, objectName=object_name)

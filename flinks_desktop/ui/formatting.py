@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 ACCOUNT_TYPES = {"CreditCard": "Credit card", "LineOfCredit": "Line of credit"}
 INSTITUTIONS = {"FlinksCapital": "Flinks Capital"}
@@ -28,10 +28,10 @@ def step_label(step: str) -> str:
 
 
 def ago(moment: datetime | None, now: datetime | None = None) -> str:
-    """"just now", "5 min ago", "3 h ago", "Nov 2" — how long since, for a list a person scans."""
+    """ "just now", "5 min ago", "3 h ago", "Nov 2" — how long since, for a list a person scans."""
     if moment is None:
         return "never"
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     seconds = (now - moment).total_seconds()
     if seconds < 60:
         return "just now"
@@ -44,7 +44,7 @@ def ago(moment: datetime | None, now: datetime | None = None) -> str:
 
 
 def duration(seconds: float) -> str:
-    """"45 s", "2 min 5 s", "30 min", "1 h 30 min": a length of time, as a person reads it."""
+    """ "45 s", "2 min 5 s", "30 min", "1 h 30 min": a length of time, as a person reads it."""
     whole = max(0, round(seconds))
     hours, rest = divmod(whole, 3600)
     minutes, seconds_left = divmod(rest, 60)
@@ -61,12 +61,11 @@ def local_time(moment: datetime | None) -> str:
 
 #: A connection's state as the connections list shows it: the store's status, and "pending" for a
 #: login added here but never synced (status "ok", no snapshot yet), so "OK" always means data.
-STATE_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "pending": "Pending",
-                "deleted": "Deleted"}
+STATE_LABELS = {"ok": "OK", "needs_mfa": "Needs MFA", "error": "Error", "pending": "Pending", "deleted": "Deleted"}
 
 
 def login_state(status: str, synced_at: datetime | None) -> str:
-    """"pending" for an "ok" login never synced here; else the status itself."""
+    """ "pending" for an "ok" login never synced here; else the status itself."""
     return "pending" if status == "ok" and synced_at is None else status
 
 

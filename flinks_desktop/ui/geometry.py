@@ -103,16 +103,21 @@ class _KeepOnScreen(QObject):
 
     The main window builds its other tabs after the first paint, when it is already placed, and one
     of them (the transactions' filter bar) widens the layout's minimum; Qt then grows the window to
-    it rightwards and downwards from where it is, past the edge of a small screen. Only such a growth is undone: a resize to exactly the new
+    it rightwards and downwards from where it is, past the edge of a small screen. Only such a
+    growth is undone: a resize to exactly the new
     minimum, from smaller. A move or resize by the person is left alone.
     """
 
     def eventFilter(self, watched, event) -> bool:
-        if event.type() == QEvent.Type.Resize and event.oldSize().isValid() and not (
-                watched.isMaximized() or watched.isFullScreen()):
+        if (
+            event.type() == QEvent.Type.Resize
+            and event.oldSize().isValid()
+            and not (watched.isMaximized() or watched.isFullScreen())
+        ):
             new, old = event.size(), event.oldSize()
-            if ((new.width() > old.width() and new.width() == watched.minimumWidth())
-                    or (new.height() > old.height() and new.height() == watched.minimumHeight())):
+            if (new.width() > old.width() and new.width() == watched.minimumWidth()) or (
+                new.height() > old.height() and new.height() == watched.minimumHeight()
+            ):
                 frame = watched.frameGeometry()
                 inside = moved_inside(frame, watched.screen().availableGeometry())
                 if inside.topLeft() != frame.topLeft():

@@ -13,7 +13,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -277,8 +277,11 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.detail_stack)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([320, 920])
-        self.no_selection = QLabel("Select a connection on the left, or connect a new account.",
-                                   objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
+        self.no_selection = QLabel(
+            "Select a connection on the left, or connect a new account.",
+            objectName="emptyState",
+            alignment=Qt.AlignmentFlag.AlignCenter,
+        )
         self.detail_stack.addWidget(self.no_selection)
         detail = QWidget(objectName="connectionPage")
         self.detail_stack.addWidget(detail)
@@ -397,21 +400,22 @@ class MainWindow(QMainWindow):
 
         self.connect_action = action("&Connect an account…", "Ctrl+N", self.start_connect, "connectAction")
         self.refresh_action = action("&Refresh", "F5", lambda: self.refresh_selected(live=False), "refreshAction")
-        self.live_refresh_action = action("&Live refresh", "Shift+F5", lambda: self.refresh_selected(live=True),
-                                          "liveRefreshAction")
+        self.live_refresh_action = action(
+            "&Live refresh", "Shift+F5", lambda: self.refresh_selected(live=True), "liveRefreshAction"
+        )
         self.refresh_all_action = action("Refresh &all", "Ctrl+Shift+R", self.refresh_all, "refreshAllAction")
         self.export_action = action("&Export transactions…", "Ctrl+E", self.export_transactions, "exportAction")
         self.delete_action = action("&Delete card…", "Ctrl+Shift+Delete", self.delete_selected, "deleteCardAction")
-        self.settings_action = action("&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
-                                      "settingsAction")
+        self.settings_action = action(
+            "&Settings…", QKeySequence.StandardKey.Preferences, self.open_settings, "settingsAction"
+        )
         if self.settings_action.shortcut().isEmpty():
             self.settings_action.setShortcut(QKeySequence("Ctrl+,"))
-        self.find_action = action("&Find connection", QKeySequence.StandardKey.Find, self.focus_search,
-                                  "findAction")
-        self.open_login_ids_action = action("&Open loginIds…", QKeySequence.StandardKey.Open,
-                                            self.open_login_ids, "openLoginIdsAction")
-        self.all_activity_action = action("All &activity…", "Ctrl+Shift+A", self.show_all_activity,
-                                          "allActivityAction")
+        self.find_action = action("&Find connection", QKeySequence.StandardKey.Find, self.focus_search, "findAction")
+        self.open_login_ids_action = action(
+            "&Open loginIds…", QKeySequence.StandardKey.Open, self.open_login_ids, "openLoginIdsAction"
+        )
+        self.all_activity_action = action("All &activity…", "Ctrl+Shift+A", self.show_all_activity, "allActivityAction")
         quit_action = action("&Quit", QKeySequence.StandardKey.Quit, self.close, "quitAction")
         about_action = QAction("&About Flinks Desktop", self, objectName="aboutAction")
         about_action.triggered.connect(self.show_about)
@@ -420,8 +424,17 @@ class MainWindow(QMainWindow):
         for item in (self.connect_action, None, self.export_action, None, self.settings_action, None, quit_action):
             file_menu.addAction(item) if item else file_menu.addSeparator()
         connection_menu = self.menuBar().addMenu("&Connection")
-        for item in (self.find_action, self.open_login_ids_action, self.all_activity_action, None, self.refresh_action,
-                     self.live_refresh_action, self.refresh_all_action, None, self.delete_action):
+        for item in (
+            self.find_action,
+            self.open_login_ids_action,
+            self.all_activity_action,
+            None,
+            self.refresh_action,
+            self.live_refresh_action,
+            self.refresh_all_action,
+            None,
+            self.delete_action,
+        ):
             connection_menu.addAction(item) if item else connection_menu.addSeparator()
         self.menuBar().addMenu("&Help").addAction(about_action)
 
@@ -455,8 +468,8 @@ class MainWindow(QMainWindow):
             "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
             "transactions and statements. This is the offline Flinks Capital sandbox: the test "
             "credentials are shown under the sign-in button."
-            if environment.kind == "sandbox" else
-            "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
+            if environment.kind == "sandbox"
+            else "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
             "transactions and statements."
         )
         if self.store is not None:
@@ -522,8 +535,7 @@ class MainWindow(QMainWindow):
 
     def _details(self, login: LoginRow) -> str:
         state = login_state(login.status, login.synced_at)
-        parts = [STATE_LABELS.get(state, state), f"loginId {login.id}",
-                 f"synced here {ago(login.synced_at)}"]
+        parts = [STATE_LABELS.get(state, state), f"loginId {login.id}", f"synced here {ago(login.synced_at)}"]
         if login.last_refresh:
             parts.append(f"bank data from {local_time(login.last_refresh)}")
         if login.tag:
@@ -559,8 +571,14 @@ class MainWindow(QMainWindow):
         login = self.selected_login()
         busy = self._sync_task is not None
         has_login = login is not None
-        for widget in (self.refresh_button, self.refresh_action, self.live_refresh_button,
-                       self.live_refresh_action, self.delete_card_button, self.delete_action):
+        for widget in (
+            self.refresh_button,
+            self.refresh_action,
+            self.live_refresh_button,
+            self.live_refresh_action,
+            self.delete_card_button,
+            self.delete_action,
+        ):
             widget.setEnabled(has_login and not busy)
         self.export_button.setEnabled(has_login)
         self.export_action.setEnabled(has_login)
@@ -586,8 +604,9 @@ class MainWindow(QMainWindow):
             except Exception as error:  # noqa: BLE001 — a FlinksError; shown, never raised in a slot
                 self.on_connect_failed(f"Flinks Connect cannot start: {error}")
                 return
-        self.connect_view.start(self.workspace.environment.connect_url(authorize_token=token),
-                                self.session.redirect_url)
+        self.connect_view.start(
+            self.workspace.environment.connect_url(authorize_token=token), self.session.redirect_url
+        )
         self.show_status("Flinks Connect is open: the customer reads the consent, then picks their bank")
 
     @Slot()
@@ -605,7 +624,7 @@ class MainWindow(QMainWindow):
         label = step_label(step) if step else f"Error: {event.get('flinksCode')}"
         self.timeline.addItem(f"{datetime.now():%H:%M:%S}   {label}")
         self.timeline.scrollToBottom()
-        self._connect_events.append((datetime.now(timezone.utc), event))
+        self._connect_events.append((datetime.now(UTC), event))
 
     def _record_connect_session(self, login_id: str | None) -> None:
         """Audit the Connect session's events, under the login its REDIRECT named (if any): they
@@ -631,14 +650,16 @@ class MainWindow(QMainWindow):
             # Never dropped: listed now (cached, not synced yet), linked when the running sync ends.
             self._queued_links.append((login_id, institution, tag))
             self.run(self._remember(login_id, institution, tag))
-            self.show_status(f"Connected {mask_id(login_id)}: it will be linked when the sync that "
-                             "runs now ends.")
+            self.show_status(f"Connected {mask_id(login_id)}: it will be linked when the sync that runs now ends.")
             return
         self._link(login_id, institution, tag)
 
     def _link(self, login_id: str, institution: str, tag: str | None) -> None:
-        self.start_sync(f"Linking {mask_id(login_id)}", self.workspace.sync.link(
-            login_id, institution, tag=tag, mfa=self.ask_mfa, progress=self.on_progress), select=login_id)
+        self.start_sync(
+            f"Linking {mask_id(login_id)}",
+            self.workspace.sync.link(login_id, institution, tag=tag, mfa=self.ask_mfa, progress=self.on_progress),
+            select=login_id,
+        )
 
     async def _remember(self, login_id: str, institution: str, tag: str | None) -> None:
         try:
@@ -671,20 +692,29 @@ class MainWindow(QMainWindow):
         if login is None:
             return
         what = "Live refresh" if live else "Refresh"
-        self.start_sync(f"{what} of {login.username or mask_id(login.id)}", self.workspace.sync.refresh(
-            login.id, live=live, mfa=self.ask_mfa, progress=self.on_progress), select=login.id)
+        self.start_sync(
+            f"{what} of {login.username or mask_id(login.id)}",
+            self.workspace.sync.refresh(login.id, live=live, mfa=self.ask_mfa, progress=self.on_progress),
+            select=login.id,
+        )
 
     @Slot()
     def refresh_all(self) -> None:
         """Every connection, with the same per-connection summary as Open loginIds."""
-        login_ids = [login.id for login in self.connections.model.logins
-                     if login.environment in (None, self.workspace.environment.slug)]
+        login_ids = [
+            login.id
+            for login in self.connections.model.logins
+            if login.environment in (None, self.workspace.environment.slug)
+        ]
         from flinks_desktop.ui.open_login_ids_dialog import SyncSummaryDialog
 
         dialog = SyncSummaryDialog(self, "Refresh all", login_ids, refresh=True)
         dialog.openLogin.connect(self.connections.select)
-        if self.start_sync("Refresh of all connections", self.workspace.sync.refresh_all(
-                progress=self.on_progress, done=dialog.add_result), on_end=dialog.finish):
+        if self.start_sync(
+            "Refresh of all connections",
+            self.workspace.sync.refresh_all(progress=self.on_progress, done=dialog.add_result),
+            on_end=dialog.finish,
+        ):
             dialog.show()
         else:
             dialog.close()
@@ -702,8 +732,11 @@ class MainWindow(QMainWindow):
         if here is not None:
             self.connections.select(here)
             return True
-        return self.start_sync(f"Looking up {mask_id(login_id)} at Flinks", self.workspace.sync.add(
-            login_id, mfa=self.ask_mfa, progress=self.on_progress), select=login_id)
+        return self.start_sync(
+            f"Looking up {mask_id(login_id)} at Flinks",
+            self.workspace.sync.add(login_id, mfa=self.ask_mfa, progress=self.on_progress),
+            select=login_id,
+        )
 
     @Slot()
     def open_login_ids(self) -> None:
@@ -718,14 +751,22 @@ class MainWindow(QMainWindow):
         dialog = SyncSummaryDialog(self, "Open loginIds", login_ids)
         dialog.openLogin.connect(self.connections.select)
         noun = "loginId" if len(login_ids) == 1 else "loginIds"
-        if self.start_sync(f"Opening {len(login_ids)} {noun}", self.workspace.sync.add_many(
-                login_ids, progress=self.on_progress, done=dialog.add_result), on_end=dialog.finish):
+        if self.start_sync(
+            f"Opening {len(login_ids)} {noun}",
+            self.workspace.sync.add_many(login_ids, progress=self.on_progress, done=dialog.add_result),
+            on_end=dialog.finish,
+        ):
             dialog.show()
         else:
             dialog.close()
 
-    def start_sync(self, title: str, work: Awaitable, select: str | None = None,
-                   on_end: Callable[[list[SyncResult] | None, bool], None] | None = None) -> bool:
+    def start_sync(
+        self,
+        title: str,
+        work: Awaitable,
+        select: str | None = None,
+        on_end: Callable[[list[SyncResult] | None, bool], None] | None = None,
+    ) -> bool:
         """Run one sync (or a bulk one) with the progress indicator and Cancel; False, with a
         sentence, when one runs already. `on_end(results, cancelled)` hears how it ended."""
         if self._sync_task is not None:
@@ -745,8 +786,9 @@ class MainWindow(QMainWindow):
         self.syncStarted.emit(self._sync_login)
         return True
 
-    async def _run_sync(self, work: Awaitable, select: str | None,
-                        on_end: Callable[[list[SyncResult] | None, bool], None] | None) -> None:
+    async def _run_sync(
+        self, work: Awaitable, select: str | None, on_end: Callable[[list[SyncResult] | None, bool], None] | None
+    ) -> None:
         import asyncio
 
         from flinks_desktop.core.sync import SyncCancelled, SyncRefused
@@ -770,8 +812,14 @@ class MainWindow(QMainWindow):
             self._ticker.stop()
             self.busy.hide()
             self.cancel_sync_button.hide()
-            if results and len(results) == 1 and results[0].outcome in ("unknown", "error") \
-                    and results[0].login_id and self.store is not None and not self._login(results[0].login_id):
+            if (
+                results
+                and len(results) == 1
+                and results[0].outcome in ("unknown", "error")
+                and results[0].login_id
+                and self.store is not None
+                and not self._login(results[0].login_id)
+            ):
                 select = None  # nothing was added: keep what was selected, and say why under the search
                 self.connections.show_look_up_failure(results[0].login_id, results[0].message)
             # Selecting the login again shows it (the list's selection signal): no second reload.
@@ -810,8 +858,9 @@ class MainWindow(QMainWindow):
         if limit is None:
             self.show_status(f"Flinks is preparing the data… waited {duration(waited)}")
         else:
-            self.show_status(f"Flinks is preparing the data… waited {duration(min(waited, limit))}, "
-                             f"gives up after {duration(limit)}")
+            self.show_status(
+                f"Flinks is preparing the data… waited {duration(min(waited, limit))}, gives up after {duration(limit)}"
+            )
 
     def _tick(self) -> None:
         elapsed = time.monotonic() - self._sync_started
@@ -839,13 +888,17 @@ class MainWindow(QMainWindow):
         # and a failure or a cancel leaves whatever was at `path` as it was.
         name = Path(path).name
         job = export.TransactionsExport(
-            self.store.path, login.id, Path(path), **self.transactions_view.filters().as_kwargs(),
+            self.store.path,
+            login.id,
+            Path(path),
+            **self.transactions_view.filters().as_kwargs(),
             as_json=path.lower().endswith(".json") or "JSON" in chosen,
             spreadsheet_safe=True,  # a person opens a CSV in a spreadsheet: no cell may run as a formula
         )
         # Shown only if the export is still running after half a second; Cancel stops it.
-        progress = QProgressDialog(f"Exporting transactions to {name}…", "Cancel", 0, 0, self,
-                                   objectName="exportProgress")
+        progress = QProgressDialog(
+            f"Exporting transactions to {name}…", "Cancel", 0, 0, self, objectName="exportProgress"
+        )
         progress.setWindowTitle("Export transactions")
         progress.setWindowModality(Qt.WindowModality.WindowModal)
         progress.setMinimumDuration(500)
@@ -891,8 +944,7 @@ class MainWindow(QMainWindow):
 
     def choose_export_path(self, default: str) -> tuple[str, str]:
         """The file to export to (tests replace this)."""
-        return QFileDialog.getSaveFileName(self, "Export transactions", default,
-                                           "CSV (*.csv);;JSON (*.json)")
+        return QFileDialog.getSaveFileName(self, "Export transactions", default, "CSV (*.csv);;JSON (*.json)")
 
     @Slot()
     def delete_selected(self) -> None:
@@ -908,14 +960,20 @@ class MainWindow(QMainWindow):
 
         by = getpass.getuser()
         result = await DeleteCardDialog.ask_and_run(
-            self, institution=institution_name(login.institution), username=login.username or "",
+            self,
+            institution=institution_name(login.institution),
+            username=login.username or "",
             login_id=login.id,
-            delete=lambda local_only: self.workspace.sync.delete_card(login.id, local_only=local_only, by=by))
+            delete=lambda local_only: self.workspace.sync.delete_card(login.id, local_only=local_only, by=by),
+        )
         if result is None:
             return
         self.reload_connections()
-        self.show_status(f"{result.message} The activity log keeps a line saying when and by whom "
-                         "(Connection > All activity)." if result.purged else result.message)
+        self.show_status(
+            f"{result.message} The activity log keeps a line saying when and by whom (Connection > All activity)."
+            if result.purged
+            else result.message
+        )
 
     @Slot()
     def show_all_activity(self) -> None:
@@ -944,8 +1002,9 @@ class MainWindow(QMainWindow):
         from flinks_desktop.core.settings import SettingsError
         from flinks_desktop.ui.settings_dialog import SettingsDialog
 
-        changed = await SettingsDialog.ask(self, self.session.settings, self.session.secrets, self.session.data_dir,
-                                           busy=self.busy_reason)
+        changed = await SettingsDialog.ask(
+            self, self.session.settings, self.session.secrets, self.session.data_dir, busy=self.busy_reason
+        )
         if not changed:
             return
         try:
@@ -961,16 +1020,22 @@ class MainWindow(QMainWindow):
     def busy_reason(self) -> str | None:
         """Why the environment in use cannot change now (a sync or a deletion runs), or None."""
         if self._sync_task is not None or (self.session.ready and self.workspace.sync.busy):
-            return ("A sync or a deletion is running in this environment: wait for it to finish, or "
-                    "cancel it, then change the environment in use.")
+            return (
+                "A sync or a deletion is running in this environment: wait for it to finish, or "
+                "cancel it, then change the environment in use."
+            )
         return None
 
     @Slot()
     def show_about(self) -> None:
         from flinks_desktop.ui.about_dialog import AboutDialog  # built when asked for, not at start-up
 
-        dialog = AboutDialog(self, data_dir=self.session.data_dir, cache_path=self.workspace.cache_path,
-                             environment=self.workspace.environment.name)
+        dialog = AboutDialog(
+            self,
+            data_dir=self.session.data_dir,
+            cache_path=self.workspace.cache_path,
+            environment=self.workspace.environment.name,
+        )
         dialog.open()  # window-modal; never exec(): the asyncio loop keeps running
 
     # == other windows and commands on the same data directory ======================================
@@ -1002,8 +1067,9 @@ class MainWindow(QMainWindow):
         after = next((row for row in logins if row.id == current), None)
         self.reload_connections()
         if current and after is None:
-            self.show_status(f"The connection {mask_id(current)} was removed by another Flinks Desktop "
-                             "window or command.")
+            self.show_status(
+                f"The connection {mask_id(current)} was removed by another Flinks Desktop window or command."
+            )
         elif before != after:
             self.show_status("Connections changed by another Flinks Desktop window or command are shown.")
 
@@ -1030,8 +1096,10 @@ class MainWindow(QMainWindow):
         log.error("a background task failed", exc_info=task.exception())
         if self._closing or not shiboken6.isValid(self):
             return
-        sentence = (f"Something unexpected went wrong ({type(task.exception()).__name__}); nothing more was done. "
-                    "The details are in the log: please report them.")
+        sentence = (
+            f"Something unexpected went wrong ({type(task.exception()).__name__}); nothing more was done. "
+            "The details are in the log: please report them."
+        )
         self.show_status(sentence)
         self.show_error("Something went wrong", sentence)
 
@@ -1061,8 +1129,9 @@ class MainWindow(QMainWindow):
         last = settings.value(f"selection/{self.session.environment.slug}")
         if isinstance(last, str) and last:
             # Kept as a digest: the settings file is not the cache, and a loginId is the customer's.
-            chosen = next((login.id for login in self.connections.model.logins
-                           if _selection_key(login.id) == last), None)
+            chosen = next(
+                (login.id for login in self.connections.model.logins if _selection_key(login.id) == last), None
+            )
             if chosen is not None:
                 self.connections.select(chosen)
 

@@ -124,9 +124,7 @@ class MfaDialog(QDialog):
         if self.unsupported is not None:  # no field to type in: the sentence says what to do instead
             self.error.setText(self.unsupported.user_message)
         elif prompt.retry_message:
-            self.error.setText(
-                f"The bank did not accept the answer: “{prompt.retry_message}”. Check it and try again."
-            )
+            self.error.setText(f"The bank did not accept the answer: “{prompt.retry_message}”. Check it and try again.")
         else:
             self.error.clear()
         self.error.setVisible(bool(self.error.text()))
@@ -185,17 +183,23 @@ class MfaDialog(QDialog):
                 dialog.deleteLater()
 
     @classmethod
-    async def ask_reusing(cls, parent: QWidget, prompt: MfaPrompt, *,
-                          shown: Callable[[MfaDialog], None] | None = None) -> dict[str, list[str]] | None:
+    async def ask_reusing(
+        cls, parent: QWidget, prompt: MfaPrompt, *, shown: Callable[[MfaDialog], None] | None = None
+    ) -> dict[str, list[str]] | None:
         """`ask`, through the one MFA dialog `parent` keeps for all its questions (the main window's
         way): a wrong answer or another round of questions shows the same dialog object again, with
         the new prompt. `shown(dialog)` is called each time it is on screen.
 
         Should a second question come while the dialog is still asking, it gets a dialog of its own.
         """
-        dialog = next((child for child in parent.findChildren(cls, "mfaDialog",
-                                                              Qt.FindChildOption.FindDirectChildrenOnly)
-                       if child.property("reused") and not child.isVisible()), None)
+        dialog = next(
+            (
+                child
+                for child in parent.findChildren(cls, "mfaDialog", Qt.FindChildOption.FindDirectChildrenOnly)
+                if child.property("reused") and not child.isVisible()
+            ),
+            None,
+        )
         if dialog is None:
             dialog = cls(prompt, parent)
             dialog.setProperty("reused", True)

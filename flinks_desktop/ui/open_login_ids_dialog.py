@@ -55,8 +55,13 @@ OUTCOME_LABELS = {
     "skipped": "skipped",
 }
 #: The colours of the connections list's badges: ok green, attention amber, failure red.
-OUTCOME_COLOURS = {"ok": "#0f7a5c", "needs_mfa": "#8a5300", "unknown": "#b42318", "error": "#b42318",
-                   "skipped": "#5d6677"}
+OUTCOME_COLOURS = {
+    "ok": "#0f7a5c",
+    "needs_mfa": "#8a5300",
+    "unknown": "#b42318",
+    "error": "#b42318",
+    "skipped": "#5d6677",
+}
 #: The words of a refresh, where "added" would be wrong.
 REFRESH_LABELS = {**OUTCOME_LABELS, "ok": "refreshed"}
 
@@ -76,11 +81,14 @@ class OpenLoginIdsDialog(QDialog):
         self.found = LoginIds()
 
         title = _plain(QLabel("Open loginIds", objectName="openLoginIdsTitle"))
-        intro = _plain(QLabel(
-            "Paste the loginIds of your tickets, one per line, or open a CSV or text file with a "
-            "loginId column. Each one is looked up at Flinks, with the data Flinks already holds, "
-            "and added here with its accounts. Nothing is asked of the bank.",
-            objectName="openLoginIdsIntro"))
+        intro = _plain(
+            QLabel(
+                "Paste the loginIds of your tickets, one per line, or open a CSV or text file with a "
+                "loginId column. Each one is looked up at Flinks, with the data Flinks already holds, "
+                "and added here with its accounts. Nothing is asked of the bank.",
+                objectName="openLoginIdsIntro",
+            )
+        )
         intro.setWordWrap(True)
         self.input = QPlainTextEdit(objectName="loginIdsInput")
         self.input.setPlaceholderText("b0debb48-f9f1-46c6-80a4-08d7dd88d478\n152b925b-22ef-4c1e-9d0a-6a4f3e2b1c0d\n…")
@@ -131,7 +139,8 @@ class OpenLoginIdsDialog(QDialog):
     def choose_file(self) -> str:
         """The file to read loginIds from (tests replace this)."""
         path, _chosen = QFileDialog.getOpenFileName(
-            self, "Open a file of loginIds", "", "loginIds (*.csv *.txt *.tsv);;All files (*)")
+            self, "Open a file of loginIds", "", "loginIds (*.csv *.txt *.tsv);;All files (*)"
+        )
         return path
 
     @Slot()
@@ -142,13 +151,15 @@ class OpenLoginIdsDialog(QDialog):
         try:
             size = Path(path).stat().st_size
             if size > MAX_FILE_BYTES:
-                self._say(f"{Path(path).name} is {size // 1024 // 1024} MB: too big for a list of loginIds. "
-                          "Nothing was read.", error=True)
+                self._say(
+                    f"{Path(path).name} is {size // 1024 // 1024} MB: too big for a list of loginIds. "
+                    "Nothing was read.",
+                    error=True,
+                )
                 return
             text = Path(path).read_bytes().decode("utf-8-sig", errors="replace")
         except OSError as error:
-            self._say(f"{Path(path).name} cannot be read: {error.strerror or error}. Nothing was read.",
-                      error=True)
+            self._say(f"{Path(path).name} cannot be read: {error.strerror or error}. Nothing was read.", error=True)
             return
         self.input.setPlainText(text)
 
@@ -252,8 +263,13 @@ class SyncSummaryDialog(QDialog):
             row = self._rows[result.login_id] = self.table.rowCount()
             self.table.insertRow(row)
             self.progress.setMaximum(self.table.rowCount())
-        self._set_row(row, result.login_id, self._labels.get(result.outcome, result.outcome), result.message,
-                      colour=OUTCOME_COLOURS.get(result.outcome))
+        self._set_row(
+            row,
+            result.login_id,
+            self._labels.get(result.outcome, result.outcome),
+            result.message,
+            colour=OUTCOME_COLOURS.get(result.outcome),
+        )
         self.progress.setValue(len(self.results))
 
     def finish(self, results: list[SyncResult] | None, cancelled: bool = False) -> None:

@@ -79,8 +79,10 @@ DAYS = {"Days90": "90 days of transactions", "Days365": "365 days of transaction
 #: The units the wait for Flinks is typed in, and their seconds.
 WAIT_UNITS = {"minutes": 60, "seconds": 1}
 _WAIT_HINT = "at most, while Flinks prepares the data"
-_WAIT_TIP = ("How long a sync waits for Flinks to prepare the data before it stops and says so. No single "
-             "call to Flinks waits longer than this either (nor than 3 minutes).")
+_WAIT_TIP = (
+    "How long a sync waits for Flinks to prepare the data before it stops and says so. No single "
+    "call to Flinks waits longer than this either (nor than 3 minutes)."
+)
 
 #: objectName prefix of each secret's widgets: <prefix>Input, <prefix>Status, <prefix>Clear.
 SECRET_FIELDS: dict[SecretKind, str] = {"auth-secret": "authSecret", "api-key": "apiKey"}
@@ -111,8 +113,13 @@ class SettingsDialog(QDialog):
     """Environments, secrets and the data directory (see the module)."""
 
     def __init__(
-        self, settings: Settings, secrets: SecretStore, data_dir: Path, parent: QWidget | None = None,
-        *, busy: Callable[[], str | None] | None = None,
+        self,
+        settings: Settings,
+        secrets: SecretStore,
+        data_dir: Path,
+        parent: QWidget | None = None,
+        *,
+        busy: Callable[[], str | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settingsDialog")
@@ -235,13 +242,15 @@ class SettingsDialog(QDialog):
         fields.setVerticalSpacing(8)
         fields.setColumnMinimumWidth(0, 150)
         fields.setColumnStretch(1, 1)
-        for row, (text, field) in enumerate((
-            ("Name", self.name_input),
-            ("Instance", instance_row),
-            ("Customer id", self.customer_input),
-            ("Each sync fetches", fetched_row),
-            ("Wait for Flinks", wait_row),
-        )):
+        for row, (text, field) in enumerate(
+            (
+                ("Name", self.name_input),
+                ("Instance", instance_row),
+                ("Customer id", self.customer_input),
+                ("Each sync fetches", fetched_row),
+                ("Wait for Flinks", wait_row),
+            )
+        ):
             label = QLabel(text)
             fields.addWidget(label, row, 0, Qt.AlignmentFlag.AlignVCenter)
             if isinstance(field, QWidget):
@@ -370,8 +379,15 @@ class SettingsDialog(QDialog):
     # -- asking --------------------------------------------------------------------------------------
 
     @classmethod
-    async def ask(cls, parent: QWidget | None, settings: Settings, secrets: SecretStore, data_dir: Path,
-                  *, busy: Callable[[], str | None] | None = None) -> bool:
+    async def ask(
+        cls,
+        parent: QWidget | None,
+        settings: Settings,
+        secrets: SecretStore,
+        data_dir: Path,
+        *,
+        busy: Callable[[], str | None] | None = None,
+    ) -> bool:
         """Show the settings until the agent closes them; True when something was saved. `busy`
         says why the environment in use cannot change now (a sync runs), or None."""
         dialog = cls(settings, secrets, data_dir, parent, busy=busy)
@@ -474,7 +490,7 @@ class SettingsDialog(QDialog):
         self.wait_unit.setEnabled(editable)
 
         self.parameters.setRowCount(0)
-        for name, value in (environment.connect_parameters.items() if environment else ()):
+        for name, value in environment.connect_parameters.items() if environment else ():
             self._append_parameter(name, value)
         self.parameters.setEditTriggers(_EDIT_TRIGGERS if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
         self.parameters.setEnabled(editable)
@@ -482,7 +498,8 @@ class SettingsDialog(QDialog):
         self.remove_parameter_button.setEnabled(editable)
 
         self.remove_button.setEnabled(
-            environment is not None and editable and environment.slug != self.settings.active.slug)
+            environment is not None and editable and environment.slug != self.settings.active.slug
+        )
 
         takes_secrets = kind != "sandbox"
         self.secrets_box.setVisible(takes_secrets)
@@ -495,7 +512,7 @@ class SettingsDialog(QDialog):
         self._set_dirty(environment is None)
 
     def _show_secret_status(self) -> None:
-        """"set" or "not set" next to each secret, never its value."""
+        """ "set" or "not set" next to each secret, never its value."""
         for kind in SECRET_FIELDS:
             state = "not set"
             if self._environment is not None and self._environment.kind != "sandbox":
@@ -524,12 +541,16 @@ class SettingsDialog(QDialog):
             raise SettingsError("Give how long to wait for Flinks, such as 30 minutes.")
         if not re.fullmatch(r"[0-9]{1,9}", text):
             example = "30" if unit == "minutes" else "90"
-            raise SettingsError(f"“{text}” is not a whole number of {unit}: give one such as {example}"
-                                + (", or choose seconds." if unit == "minutes" else "."))
+            raise SettingsError(
+                f"“{text}” is not a whole number of {unit}: give one such as {example}"
+                + (", or choose seconds." if unit == "minutes" else ".")
+            )
         seconds = int(text) * WAIT_UNITS[unit]
         if not 1 <= seconds <= LONGEST_WAIT_LIMIT:
-            raise SettingsError(f"The wait for Flinks must be from 1 second to 24 hours "
-                                f"({LONGEST_WAIT_LIMIT // 60:,} minutes); {text} {unit} is not.")
+            raise SettingsError(
+                f"The wait for Flinks must be from 1 second to 24 hours "
+                f"({LONGEST_WAIT_LIMIT // 60:,} minutes); {text} {unit} is not."
+            )
         return seconds
 
     def _form_connect_parameters(self) -> dict[str, str]:
@@ -608,20 +629,34 @@ class SettingsDialog(QDialog):
         days = self.days_combo.currentData()
         if current is None:
             added = self.settings.add_private(
-                self.name_input.text(), self.instance_input.text(), self.customer_input.text(),
-                connect_parameters=parameters, statements_enabled=statements, days_of_transactions=days,
+                self.name_input.text(),
+                self.instance_input.text(),
+                self.customer_input.text(),
+                connect_parameters=parameters,
+                statements_enabled=statements,
+                days_of_transactions=days,
                 wait_limit=wait,
             )
             return self._write(added, undo=lambda: self.settings.remove_private(added.name))
         updated = self.settings.update_private(
-            current.name, new_name=self.name_input.text(), connect_parameters=parameters,
-            statements_enabled=statements, days_of_transactions=days, wait_limit=wait,
+            current.name,
+            new_name=self.name_input.text(),
+            connect_parameters=parameters,
+            statements_enabled=statements,
+            days_of_transactions=days,
+            wait_limit=wait,
         )
-        return self._write(updated, undo=lambda: self.settings.update_private(
-            updated.name, new_name=current.name, connect_parameters=current.connect_parameters,
-            statements_enabled=current.statements_enabled, days_of_transactions=current.days_of_transactions,
-            wait_limit=current.wait_limit,
-        ))
+        return self._write(
+            updated,
+            undo=lambda: self.settings.update_private(
+                updated.name,
+                new_name=current.name,
+                connect_parameters=current.connect_parameters,
+                statements_enabled=current.statements_enabled,
+                days_of_transactions=current.days_of_transactions,
+                wait_limit=current.wait_limit,
+            ),
+        )
 
     def _write(self, environment: Environment, undo: Callable[[], object]) -> Environment:
         try:
@@ -688,18 +723,23 @@ class SettingsDialog(QDialog):
         environment = self._environment
         if environment is None or environment.kind != "private":
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Remove environment",
-                          f"Remove “{environment.name}” from the environments? Its secrets are deleted from "
-                          "the keyring. Its cached connections stay on disk, in its folder of the data "
-                          "directory, until you delete them.",
-                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel, self)
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Remove environment",
+            f"Remove “{environment.name}” from the environments? Its secrets are deleted from "
+            "the keyring. Its cached connections stay on disk, in its folder of the data "
+            "directory, until you delete them.",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+            self,
+        )
         box.setObjectName("removeEnvironmentBox")
         box.setTextFormat(Qt.TextFormat.PlainText)
         box.button(QMessageBox.StandardButton.Yes).setText("Remove")
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(lambda code: self._remove_environment(environment)
-                             if code == QMessageBox.StandardButton.Yes.value else None)
+        box.finished.connect(
+            lambda code: self._remove_environment(environment) if code == QMessageBox.StandardButton.Yes.value else None
+        )
         box.open()
 
     def _remove_environment(self, environment: Environment) -> None:
@@ -789,7 +829,7 @@ def _repolish(widget: QWidget) -> None:
 
 
 def home_relative(path: Path) -> str:
-    """"~/.local/share/flinks-desktop" rather than the whole home path: shorter, and what a person
+    """ "~/.local/share/flinks-desktop" rather than the whole home path: shorter, and what a person
     recognises as theirs."""
     try:
         return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))

@@ -365,9 +365,11 @@ class StatementsView(QWidget):
             item.setTextAlignment(1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             item.setForeground(1, _QUIET_TEXT)
             if entry.row.period_end is None:
-                tip = (f"Flinks did not say which period this statement covers. It is number "
-                       f"{entry.row.position + 1} in the list Flinks sent for this account, and was "
-                       f"fetched {_long_date(entry.row.fetched_at)}. Open it to see its period.")
+                tip = (
+                    f"Flinks did not say which period this statement covers. It is number "
+                    f"{entry.row.position + 1} in the list Flinks sent for this account, and was "
+                    f"fetched {_long_date(entry.row.fetched_at)}. Open it to see its period."
+                )
                 item.setToolTip(0, plain_tooltip(tip))
                 item.setToolTip(1, plain_tooltip(tip))
         self.list.expandAll()
@@ -527,8 +529,9 @@ def _entry(row: StatementRow, account: AccountRow | None) -> _Entry:
     else:
         label = f"Statement {row.position + 1}"
         when = f"fetched {_short_date(row.fetched_at)}"
-    return _Entry(row=row, account=account_text, label=label, when=when,
-                  file_name=export.statement_file_name(row, account))
+    return _Entry(
+        row=row, account=account_text, label=label, when=when, file_name=export.statement_file_name(row, account)
+    )
 
 
 def _day(day: date) -> str:

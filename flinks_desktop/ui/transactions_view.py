@@ -117,6 +117,7 @@ PERIODS: dict[str, tuple[str, Callable[[date], tuple[date | None, date | None]]]
 }
 CUSTOM_PERIOD = "custom"
 
+
 #: A row of the transactions table as it is painted, formatted when first painted.
 class _Row(NamedTuple):
     texts: tuple[str, ...]
@@ -187,7 +188,8 @@ def currency_totals(
     found = {entry.currency: entry for entry in summary.currencies}
     currencies += [currency for currency in found if currency not in currencies]  # an unlisted account's
     totals = [
-        CurrencyTotals(currency, found[currency].debits, found[currency].credits) if currency in found
+        CurrencyTotals(currency, found[currency].debits, found[currency].credits)
+        if currency in found
         else CurrencyTotals(currency, Decimal(0), Decimal(0))
         for currency in currencies
     ] or [CurrencyTotals(None, Decimal(0), Decimal(0))]
@@ -197,7 +199,7 @@ def currency_totals(
 
 
 def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
-    """"1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"; with several
+    """ "1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"; with several
     currencies each gets its own sums, named by its code."""
     noun = "transaction" if count == 1 else "transactions"
     parts = [f"{count:,} {noun}"]
@@ -353,8 +355,12 @@ class TransactionsModel(QAbstractTableModel):
         column = index.column()
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return _alignment(column)
-        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole,
-                        Qt.ItemDataRole.ForegroundRole, Qt.ItemDataRole.UserRole):
+        if role not in (
+            Qt.ItemDataRole.DisplayRole,
+            Qt.ItemDataRole.ToolTipRole,
+            Qt.ItemDataRole.ForegroundRole,
+            Qt.ItemDataRole.UserRole,
+        ):
             return None
         entry = self._row(index.row())
         if entry is None:
@@ -413,8 +419,13 @@ class TransactionsModel(QAbstractTableModel):
         offset = self._count - start - size if mirrored else start
         self.pages_fetched += 1
         try:
-            rows = self._store.transactions(self._login_id, **self._filters.as_kwargs(), limit=size,
-                                            offset=offset, oldest_first=oldest_first != mirrored)
+            rows = self._store.transactions(
+                self._login_id,
+                **self._filters.as_kwargs(),
+                limit=size,
+                offset=offset,
+                oldest_first=oldest_first != mirrored,
+            )
         except (CacheError, sqlite3.Error) as error:
             log.warning("transactions page %d could not be read: %s", number, error)
             self.failed.emit(_read_error(error))
@@ -453,8 +464,10 @@ def _alignment(column: int):
 def _read_error(error: Exception) -> str:
     if isinstance(error, CacheError):
         return str(error)
-    return ("The transactions could not be read from the cache. Close this connection's tab and "
-            "open it again; if this keeps happening, restart Flinks Desktop.")
+    return (
+        "The transactions could not be read from the cache. Close this connection's tab and "
+        "open it again; if this keeps happening, restart Flinks Desktop."
+    )
 
 
 class _Summaries(QObject):
@@ -595,8 +608,12 @@ class TransactionsView(QWidget):
         self.search.setToolTip("Finds descriptions containing every word typed, ignoring case and accents")
         self.search.textChanged.connect(self._schedule_requery)
         self.search.returnPressed.connect(self._requery_now)
-        QShortcut(QKeySequence.StandardKey.Find, self, self._focus_search,
-                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(
+            QKeySequence.StandardKey.Find,
+            self,
+            self._focus_search,
+            context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
+        )
 
         self.account_filter = QComboBox(objectName="transactionAccountFilter")
         # As wide as its longest account name (up to a limit), narrower only in a narrow window.
@@ -747,8 +764,9 @@ class TransactionsView(QWidget):
                 self.account_filter.addItem(label, account.id)
             self.account_filter.setCurrentIndex(0)
         # The account column as wide as the longest title, within reason (it elides beyond).
-        widest = max((self.fontMetrics().horizontalAdvance(a.title or account_label(a)) for a in self._accounts),
-                     default=120)
+        widest = max(
+            (self.fontMetrics().horizontalAdvance(a.title or account_label(a)) for a in self._accounts), default=120
+        )
         self._account_width = min(max(widest, 90), 260) + 32
         self._fit_columns()
 
@@ -821,11 +839,17 @@ class TransactionsView(QWidget):
             try:
                 if filters.is_empty:
                     summary = self._overall
-                elif filters.search is not None and self._store.search_matches(
-                        filters.search, at_most=self.background_after) > self.background_after:
+                elif (
+                    filters.search is not None
+                    and self._store.search_matches(filters.search, at_most=self.background_after)
+                    > self.background_after
+                ):
                     first_page = self._store.transactions(
-                        self._login_id, **filters.as_kwargs(), limit=PAGE_SIZE,
-                        oldest_first=self.model.order == Qt.SortOrder.AscendingOrder)
+                        self._login_id,
+                        **filters.as_kwargs(),
+                        limit=PAGE_SIZE,
+                        oldest_first=self.model.order == Qt.SortOrder.AscendingOrder,
+                    )
                     if len(first_page) < PAGE_SIZE:  # all there is: counted and added up here
                         summary, first_page = summary_of_rows(first_page, self._accounts), None
                     else:

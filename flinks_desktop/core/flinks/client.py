@@ -14,7 +14,8 @@ thread, in one go, so that the raw JSON never reaches the loop; any other body l
 A connection too big to hold in memory (a million transactions: 190 MB of JSON) is fetched with
 `stream_accounts_detail` instead: its 200 goes to a temporary file as it arrives, unread, and the
 caller reads it piece by piece where the work is done (`models.AccountsStream`; the sync does it on
-its cache writer's thread, writing as it reads). The reader is the client's own thread (not the loop's default executor, which under qasync is made
+its cache writer's thread, writing as it reads). The reader is the client's own thread (not the
+loop's default executor, which under qasync is made
 of QThreads that abort the process if they still run when it exits); `aclose()` stops it.
 
 **Retries.** A call that only reads (the data endpoints' POSTs, which carry a RequestId, and every
@@ -23,7 +24,8 @@ limit (HTTP 429, or TOO_MANY_REQUESTS in any status), at most `retries` times, a
 backoff with jitter, or after what Flinks' `Retry-After` header asks (seconds or an HTTP date; one
 asking longer than `retry_after_limit` ends the call at once, with its RateLimited). A cached
 /Authorize is tried again only after a rate limit, which Flinks answers without acting, with a
-fresh token each time: refreshing many logins at once is where a rate limit is most likely. Nothing else that may act is repeated: /Authorize with credentials or MFA
+fresh token each time: refreshing many logins at once is where a rate limit is most likely. Nothing
+else that may act is repeated: /Authorize with credentials or MFA
 answers, a live /Authorize (it logs in to the bank), GenerateAuthorizeToken (single-use tokens) and
 /DeleteCard. Each try is its own
 HTTP exchange: logged, and reported to the observer, so the Activity shows "503, then 200". The
@@ -36,7 +38,8 @@ have reached Flinks (not tried again: Flinks may be working on it). A time-out p
 not do (a server that trickles its answer a byte every few seconds never trips one), so httpx only
 bounds the connection (`DEFAULT_TIMEOUT`). One loop timer serves every deadline (`_Deadlines`):
 under qasync, the app's loop, a timer cancelled when its exchange ends stays in the loop until it
-would have fired, and one per exchange (or per read) piled up thousands over a long session. A 202 is polled for `poll_timeout` seconds at most, and the progress
+would have fired, and one per exchange (or per read) piled up thousands over a long session. A 202
+is polled for `poll_timeout` seconds at most, and the progress
 callback hears that limit. An answer larger than `max_body_bytes` is refused as it arrives.
 
 Secrets (auth secret, authorize tokens, API key, passwords, MFA answers) go only into headers and
@@ -136,8 +139,13 @@ DEFAULT_RETRY_AFTER_LIMIT = 120.0
 
 #: Transport failures a read is tried again after: the connection could not be made, or broke.
 #: Not a read time-out: Flinks may still be working on it, and /Authorize's wait is two minutes.
-_RETRIED_TRANSPORT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.ReadError, httpx.WriteError,
-                      httpx.RemoteProtocolError)
+_RETRIED_TRANSPORT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.ReadError,
+    httpx.WriteError,
+    httpx.RemoteProtocolError,
+)
 
 
 Sleep = Callable[[float], Awaitable[object]]
@@ -231,7 +239,9 @@ class FlinksClient:
         self._deadline = deadline
         self._max_body = max_body_bytes
         self._retries = retries
-        self._backoff = wait_exponential(multiplier=retry_backoff, max=retry_backoff_max) + wait_random(0, retry_backoff)
+        self._backoff = wait_exponential(multiplier=retry_backoff, max=retry_backoff_max) + wait_random(
+            0, retry_backoff
+        )
         self._retry_after_limit = retry_after_limit
         self._sleep = sleep
         self._http = httpx.AsyncClient(
@@ -332,9 +342,7 @@ class FlinksClient:
             body["Tag"] = tag
         return await self._authorize(body, secrets=(password,))
 
-    async def answer_mfa(
-        self, request_id: str, answers: Mapping[str, Sequence[str]]
-    ) -> AuthorizeResult:
+    async def answer_mfa(self, request_id: str, answers: Mapping[str, Sequence[str]]) -> AuthorizeResult:
         """Answer a 203: `answers` maps each challenge's exact prompt to its answers.
 
         Raises TypeError when an answer is a bare string rather than a list of strings.
@@ -412,8 +420,9 @@ class FlinksClient:
         with_kyc: bool = False,
         progress: ProgressCallback | None = None,
     ) -> AccountsResult:
-        body = _detail_request(request_id, with_transactions, days_of_transactions, accounts_filter,
-                               with_account_identity, with_kyc)
+        body = _detail_request(
+            request_id, with_transactions, days_of_transactions, accounts_filter, with_account_identity, with_kyc
+        )
         return await self._fetch("GetAccountsDetail", body, request_id, progress, parse_accounts)
 
     async def stream_accounts_detail(
@@ -436,8 +445,9 @@ class FlinksClient:
         has nothing to keep, raises `ProtocolError` while the stream is read. Closing the stream
         (reading it to its end does) deletes the file.
         """
-        body = _detail_request(request_id, with_transactions, days_of_transactions, accounts_filter,
-                               with_account_identity, with_kyc)
+        body = _detail_request(
+            request_id, with_transactions, days_of_transactions, accounts_filter, with_account_identity, with_kyc
+        )
         return await self._fetch("GetAccountsDetail", body, request_id, progress, None, spool=AccountsStream)
 
     async def get_statements(
@@ -539,9 +549,7 @@ class FlinksClient:
 
     # -- one HTTP exchange, tried again when it is a read ---------------------------------------
 
-    async def _exchange(
-        self, method: str, path: str, *, idempotent: bool = False, **options: Any
-    ) -> tuple[int, Any]:
+    async def _exchange(self, method: str, path: str, *, idempotent: bool = False, **options: Any) -> tuple[int, Any]:
         """`_exchange_once`, tried again (module docstring) when `idempotent` and it failed in a way
         worth another try. The last failure is the one raised."""
         if not idempotent or self._retries == 0:
@@ -607,45 +615,71 @@ class FlinksClient:
             if isinstance(exc, httpx.HTTPError):
                 error = transport_error(exc, request_id=log_id)
             elif isinstance(exc, TimeoutError):  # the whole exchange's deadline: it may have reached Flinks
-                error = TransportError(DEADLINE_MESSAGE.format(seconds=self._deadline), request_id=log_id,
-                                       detail="deadline", sent=True)
+                error = TransportError(
+                    DEADLINE_MESSAGE.format(seconds=self._deadline), request_id=log_id, detail="deadline", sent=True
+                )
             else:
                 error = ProtocolError(
                     f"Flinks sent an answer larger than {self._max_body // (1024 * 1024):,} MB, which this app "
                     "does not read. Report this problem to support.",
-                    http_status=exc.status, request_id=log_id, detail=f"{endpoint}: body over {self._max_body} bytes",
+                    http_status=exc.status,
+                    request_id=log_id,
+                    detail=f"{endpoint}: body over {self._max_body} bytes",
                 )
             _log_call(method, endpoint, error.detail, None, started, log_id, failed=True)
-            self._observe(ApiCall(method, endpoint, getattr(exc, "status", None), error.detail, None,
-                                  time.monotonic() - started, login_id, request_id))
+            self._observe(
+                ApiCall(
+                    method,
+                    endpoint,
+                    getattr(exc, "status", None),
+                    error.detail,
+                    None,
+                    time.monotonic() - started,
+                    login_id,
+                    request_id,
+                )
+            )
             raise error from exc
         status = response.status_code
         if not isinstance(content, bytes):  # a 200 on file, to be read where it is used
             _log_call(method, endpoint, status, None, started, log_id, failed=False)
-            self._observe(ApiCall(method, endpoint, status, None, None, time.monotonic() - started,
-                                  login_id, request_id))
+            self._observe(
+                ApiCall(method, endpoint, status, None, None, time.monotonic() - started, login_id, request_id)
+            )
             content.seek(0)
             return status, spool(content)
         read_with = parse if status == _OK and status in ok else None
         if read_with is not None or len(content) > DECODE_ON_LOOP_LIMIT:
             try:
-                answer = await asyncio.get_running_loop().run_in_executor(
-                    self._reader, _read, content, read_with
-                )
+                answer = await asyncio.get_running_loop().run_in_executor(self._reader, _read, content, read_with)
             except asyncio.CancelledError:  # the answer came: the call is logged and observed all the same
                 _log_call(method, endpoint, status, None, started, log_id, failed=status not in ok)
-                self._observe(ApiCall(method, endpoint, status, None, None, time.monotonic() - started,
-                                      login_id, request_id))
+                self._observe(
+                    ApiCall(method, endpoint, status, None, None, time.monotonic() - started, login_id, request_id)
+                )
                 raise
         else:
             answer = _read(content, None)
         id_for_log = log_id or answer.request_id
         _log_call(method, endpoint, status, answer.flinks_code, started, id_for_log, failed=status not in ok)
-        self._observe(ApiCall(method, endpoint, status, None, answer.flinks_code, time.monotonic() - started,
-                              login_id or answer.login_id, request_id or answer.request_id))
+        self._observe(
+            ApiCall(
+                method,
+                endpoint,
+                status,
+                None,
+                answer.flinks_code,
+                time.monotonic() - started,
+                login_id or answer.login_id,
+                request_id or answer.request_id,
+            )
+        )
         if status not in ok:
             raise error_from_response(
-                status, answer.body, request_id=log_id, secrets=(self._auth_secret, self._api_key, *secrets),
+                status,
+                answer.body,
+                request_id=log_id,
+                secrets=(self._auth_secret, self._api_key, *secrets),
                 retry_after=retry_after(response.headers.get("Retry-After")),
             )
         if answer.failure is not None:
@@ -661,8 +695,13 @@ class FlinksClient:
         return status, answer.body
 
     async def _receive(
-        self, method: str, path: str, json: Mapping[str, object] | None, headers: Mapping[str, str],
-        *, spool: bool = False,
+        self,
+        method: str,
+        path: str,
+        json: Mapping[str, object] | None,
+        headers: Mapping[str, str],
+        *,
+        spool: bool = False,
     ) -> tuple[httpx.Response, bytes | IO[bytes]]:
         """Send the request and read the whole answer, within `deadline` seconds in all (TimeoutError)
         and `max_body_bytes` (`_TooLarge`, as soon as the answer says or shows it is bigger). With
@@ -845,8 +884,15 @@ def _log_retry(method: str, endpoint: str, state: RetryCallState, tries: int) ->
     error = state.outcome.exception() if state.outcome is not None else None
     why = error.flinks_code or error.http_status or error.detail if isinstance(error, FlinksError) else None
     wait = state.upcoming_sleep
-    log.warning("%s %s failed (%s): trying again in %.1f s (try %d of %d)",
-                method, endpoint, why or type(error).__name__, wait, state.attempt_number + 1, tries)
+    log.warning(
+        "%s %s failed (%s): trying again in %.1f s (try %d of %d)",
+        method,
+        endpoint,
+        why or type(error).__name__,
+        wait,
+        state.attempt_number + 1,
+        tries,
+    )
 
 
 @dataclass(frozen=True)

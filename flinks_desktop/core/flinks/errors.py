@@ -164,9 +164,7 @@ class ProtocolError(FlinksError):
 
 
 _CREDENTIALS_REJECTED = "The bank rejected the username or password. Check them and try again."
-_CHALLENGE_MISMATCH = (
-    "The answers did not match the bank's security questions. Start the connection again."
-)
+_CHALLENGE_MISMATCH = "The answers did not match the bank's security questions. Start the connection again."
 _START_NEW_SESSION = "The Flinks session is no longer valid. Start the connection again."
 _OUR_CREDENTIALS = "Flinks rejected this app's credentials. Check the secret key and API key in the profile."
 
@@ -184,8 +182,7 @@ _BY_CODE: dict[str, tuple[type[FlinksError], str]] = {
     ),
     NO_RETRY_CODE: (
         SecurityResponseRejected,
-        "The answer to the security question is wrong and the bank allows no more tries. "
-        "Try again later.",
+        "The answer to the security question is wrong and the bank allows no more tries. Try again later.",
     ),
     "QUESTION_NOT_FOUND": (ChallengeMismatch, _CHALLENGE_MISMATCH),
     "UNKNOWN_CHALLENGE_KEY": (ChallengeMismatch, _CHALLENGE_MISMATCH),
@@ -235,6 +232,8 @@ _BY_CODE: dict[str, tuple[type[FlinksError], str]] = {
 
 #: The user message of a call that ran out of its whole deadline (`FlinksClient(deadline=...)`).
 DEADLINE_MESSAGE = "Flinks did not answer in time (the call took longer than {seconds:g} s). Try again later."
+
+
 def message_for(code: str) -> str | None:
     """The sentence the error of a FlinksCode shows, or None for a code this app does not know."""
     entry = _BY_CODE.get(code)

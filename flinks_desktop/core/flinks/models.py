@@ -512,15 +512,22 @@ def _plain_transaction(item: dict) -> Transaction | None:
     get = item.get
     identifier, day, description, code = get("Id"), get("Date"), get("Description"), get("Code")
     debit, credit, balance = get("Debit"), get("Credit"), get("Balance")
-    if (type(identifier) is not str or type(description) not in _PLAIN_TEXT or type(code) not in _PLAIN_TEXT
-            or type(debit) not in _PLAIN_AMOUNT or type(credit) not in _PLAIN_AMOUNT
-            or type(balance) not in _PLAIN_AMOUNT):
+    if (
+        type(identifier) is not str
+        or type(description) not in _PLAIN_TEXT
+        or type(code) not in _PLAIN_TEXT
+        or type(debit) not in _PLAIN_AMOUNT
+        or type(credit) not in _PLAIN_AMOUNT
+        or type(balance) not in _PLAIN_AMOUNT
+    ):
         return None
     when = _plain_day(day)
     if when is None:
         return None
     return Transaction(
-        identifier, when, description,
+        identifier,
+        when,
+        description,
         Decimal(debit) if type(debit) is int else debit,
         Decimal(credit) if type(credit) is int else credit,
         Decimal(balance) if type(balance) is int else balance,
@@ -741,8 +748,9 @@ class _Fields:
         try:
             return read(self._child(value, self._at(key)))
         except _Unreadable as unreadable:
-            self._drop_field(self._at(key), f"{unreadable.path.removeprefix(self._at(key) + '.')}: "
-                                            f"{unreadable.problem}")
+            self._drop_field(
+                self._at(key), f"{unreadable.path.removeprefix(self._at(key) + '.')}: {unreadable.problem}"
+            )
             return None
 
     def rows(
@@ -779,9 +787,9 @@ class _Fields:
             except _Unreadable as unreadable:
                 if row is None:
                     raise
-                self._drops.append(Dropped(
-                    row, unreadable.path, unreadable.problem, _row_id(item, row), self._row_account(item, row)
-                ))
+                self._drops.append(
+                    Dropped(row, unreadable.path, unreadable.problem, _row_id(item, row), self._row_account(item, row))
+                )
         return tuple(read_rows), len(value) - len(read_rows)
 
     def challenges(self, key: str) -> tuple[SecurityChallenge, ...]:
@@ -793,7 +801,8 @@ class _Fields:
         if not isinstance(value, list):
             _fail(self._at(key), f"expected a list, got {type(value).__name__}")
         return tuple(
-            _challenge(self._child(item, f"{self._at(key)}[{index}]")) if isinstance(item, dict)
+            _challenge(self._child(item, f"{self._at(key)}[{index}]"))
+            if isinstance(item, dict)
             else SecurityChallenge(None, "", (), "a question this app cannot read")
             for index, item in enumerate(value)
         )
@@ -911,7 +920,8 @@ class AccountsStream:
     nor as objects, so the memory a sync needs does not grow with the connection.
 
     Iterating it yields, in the answer's order, `TransactionBatch`es (at most `batch` transactions
-    each, `STREAM_BATCH` by default) and one `AccountEnd` after each account. Then `result` is the answer without transactions:
+    each, `STREAM_BATCH` by default) and one `AccountEnd` after each account. Then `result` is the
+    answer without transactions:
     every account read (with its `unread_transactions`) and every `Dropped`, by the same rules and in
     the same order as `parse_accounts`, which reads the same answer whole (`read_accounts` puts the
     batches back into their accounts: the two give the same result). An answer that has nothing to
@@ -1009,8 +1019,9 @@ class AccountsStream:
                 yield from self._account(index)
             else:
                 item = text.value()
-                self._drops.append(Dropped("account", f"Accounts[{index}]",
-                                           f"expected an object, got {type(item).__name__}"))
+                self._drops.append(
+                    Dropped("account", f"Accounts[{index}]", f"expected an object, got {type(item).__name__}")
+                )
                 yield AccountEnd(index, None)
 
     def _account(self, index: int) -> Iterator[TransactionBatch | AccountEnd]:
@@ -1032,8 +1043,15 @@ class AccountsStream:
             fields.account_id = fields.need("Id", _as_text)
         except _Unreadable as unreadable:  # the account is left out, with all it held
             del self._drops[before:]
-            self._drops.append(Dropped("account", unreadable.path, unreadable.problem,
-                                       _row_id(values, "account"), _row_id(values, "account")))
+            self._drops.append(
+                Dropped(
+                    "account",
+                    unreadable.path,
+                    unreadable.problem,
+                    _row_id(values, "account"),
+                    _row_id(values, "account"),
+                )
+            )
             yield AccountEnd(index, None)
             return
         # What was left out of its transactions came before its Id was known.
@@ -1059,11 +1077,14 @@ class AccountsStream:
             item = text.value()
             if type(item) is dict:
                 try:
-                    batch.append(_plain_transaction(item)
-                                 or _transaction(_Fields(item, f"{path}.Transactions[{position}]", drops)))
+                    batch.append(
+                        _plain_transaction(item)
+                        or _transaction(_Fields(item, f"{path}.Transactions[{position}]", drops))
+                    )
                 except _Unreadable as unreadable:
-                    drops.append(Dropped("transaction", unreadable.path, unreadable.problem,
-                                         _row_id(item, "transaction")))
+                    drops.append(
+                        Dropped("transaction", unreadable.path, unreadable.problem, _row_id(item, "transaction"))
+                    )
                     continue
                 positions.append(position)
                 if len(batch) >= size:
@@ -1071,8 +1092,13 @@ class AccountsStream:
                     yield TransactionBatch(account, tuple(batch), tuple(positions))
                     batch, positions = [], []
             else:
-                drops.append(Dropped("transaction", f"{path}.Transactions[{position}]",
-                                     f"expected an object, got {type(item).__name__}"))
+                drops.append(
+                    Dropped(
+                        "transaction",
+                        f"{path}.Transactions[{position}]",
+                        f"expected an object, got {type(item).__name__}",
+                    )
+                )
         if batch:
             kept += len(batch)
             yield TransactionBatch(account, tuple(batch), tuple(positions))
@@ -1200,7 +1226,7 @@ class _JsonText:
             # and a lone surrogate written in UTF-8 kept as sent (the sync refuses it, naming the field)
             encoding = json.detect_encoding(data) if data else "utf-8"
             self._decode = codecs.getincrementaldecoder(encoding)("surrogatepass").decode
-        self._text = self._text[self._at:] + self._decode(data, not data)
+        self._text = self._text[self._at :] + self._decode(data, not data)
         self._at = 0
         self._ended = not data
         return True
