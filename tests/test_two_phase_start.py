@@ -186,3 +186,36 @@ def test_a_smoke_run_whose_sandbox_cannot_start_says_so_and_fails(tmp_path) -> N
     assert "first paint after" in result.stderr  # the window came first, with what the cache holds
     assert "Offline sandbox could not be started" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_tab_built_later_is_the_tab_s_own_page(qtbot, make_window) -> None:
+    """The Transactions, Statements and Activity views are built after the first paint (or when
+    their tab is first shown) and then are their tabs' pages, as if built at once."""
+    window = make_window()
+    window.session_ready()  # as at start-up, once the workspace is open
+    for view in (window.transactions_view, window.statements_view, window.activity_view):
+        window.tabs.setCurrentWidget(view)
+        assert window.tabs.currentWidget() is view
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == [
+        "Accounts",
+        "Transactions",
+        "Statements",
+        "Activity",
+    ]
+
+
+def test_showing_a_tab_builds_its_view_in_place(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    session = AppSession(
+        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
+    )
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+    assert window.tabs.widget(1).objectName() == "transactionsTab"  # a placeholder until shown
+    window.tabs.setCurrentIndex(1)
+    assert window.tabs.currentIndex() == 1 and window.tabs.currentWidget() is window.transactions_view
+    assert window.tabs.widget(2).objectName() == "statementsTab"  # the others wait
+    window.close()
+    finish(qtbot, session.close())

@@ -369,14 +369,24 @@ class MainWindow(QMainWindow):
             else:
                 from flinks_desktop.ui.activity_view import ActivityView as View
             view = View()
-            self._tab_holders[name].layout().addWidget(view)
+            # The view takes its placeholder's place in the tabs, so that the tab's page is the view
+            # itself (`tabs.setCurrentWidget(window.transactions_view)` works, as before).
+            holder = self._tab_holders.pop(name)
+            index, current = self.tabs.indexOf(holder), self.tabs.currentIndex()
+            label = self.tabs.tabText(index)
+            self.tabs.blockSignals(True)
+            self.tabs.removeTab(index)
+            self.tabs.insertTab(index, view, label)
+            self.tabs.setCurrentIndex(current)
+            self.tabs.blockSignals(False)
+            holder.deleteLater()
             self._tab_views[name] = view
             view.set_login(*self._shown)
         return view
 
     @Slot(int)
     def _build_current_tab(self, index: int) -> None:
-        for name, holder in self._tab_holders.items():
+        for name, holder in list(self._tab_holders.items()):
             if self.tabs.widget(index) is holder:
                 self._tab_view(name)
 
@@ -483,7 +493,7 @@ class MainWindow(QMainWindow):
     def session_ready(self) -> None:
         """The workspace is open (at start-up, just after the first paint): build the tabs the
         first paint did without, and say what is missing."""
-        for name in self._tab_holders:
+        for name in list(self._tab_holders):
             self._tab_view(name)
         if self.session.keyring_message:
             self.show_status(self.session.keyring_message)
