@@ -100,7 +100,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -891,11 +891,17 @@ def show_transactions(context: Context, args: argparse.Namespace) -> int:
     filters = {"search": args.search, "since": args.since}
     with context.cache() as store:
         login = context.cached_login(store, args.login_id)
+        if args.format != "table":
+            # Every match, streamed from the cache in batches: a million never sit in memory together.
+            exported = (
+                store.transactions(login.id, limit=args.limit, **filters)
+                if args.limit
+                else store.iter_transactions(login.id, **filters)
+            )
+            return _write_export(exported, TransactionRow, args.format)
         transactions = store.transactions(login.id, limit=args.limit, **filters)
         total = store.count_transactions(login.id, **filters) if args.limit else len(transactions)
         accounts = {account.id: account for account in store.accounts(login.id)}
-    if args.format != "table":
-        return _write_export(transactions, TransactionRow, args.format)
     print(_caption(login))
     if not transactions:
         filtered = args.search or args.since
@@ -1203,7 +1209,7 @@ def _sentence(result: SyncResult | DeleteResult) -> str:
     return f"{result.message} ({code})" if code and code not in result.message else result.message
 
 
-def _write_export(rows: Sequence[ExportRow], kind: type[ExportRow], format_: Format) -> int:
+def _write_export(rows: Iterable[ExportRow], kind: type[ExportRow], format_: Format) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8")  # exports are UTF-8 whatever the terminal's locale

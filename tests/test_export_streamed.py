@@ -156,3 +156,64 @@ def test_the_window_exports_on_another_thread_while_its_loop_keeps_running(qtbot
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Export cancelled"), timeout=60_000)
     assert window.statusBar().currentMessage() == "Export cancelled: exported.csv was not written."
     assert destination.read_bytes() == before and leftovers(tmp_path) == []
+
+
+def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, capsys, monkeypatch) -> None:
+    """`transactions --format csv|json` writes every match as the store yields it in batches: the
+    whole list is never loaded (Store.transactions, which returns a list, is not used for it)."""
+    import csv as csv_module
+    import io
+    import json as json_module
+    from datetime import UTC, date, datetime, timedelta
+
+    from flinks_desktop.cli import main
+    from flinks_desktop.core.flinks.models import loads, parse_accounts
+    from flinks_desktop.core.settings import Settings, offline_sandbox
+    from flinks_desktop.core.store import Store
+
+    data_dir = tmp_path / "data"
+    login_id, account_id = "0a1b2c3d-0000-4000-8000-00000000abcd", "0a1b2c3d-1111-4000-8000-00000000abcd"
+    body = {
+        "HttpStatusCode": 200,
+        "RequestId": "22178382-31ee-485c-a750-c20929b6a344",
+        "Institution": "FlinksCapital",
+        "Login": {"Username": "streamer", "Id": login_id},
+        "Accounts": [
+            {
+                "Id": account_id,
+                "Title": "Everyday Chequing",
+                "AccountNumber": "1234567",
+                "Currency": "CAD",
+                "Balance": {"Current": 100.0},
+                "Transactions": [
+                    {
+                        "Id": f"0a1b2c3d-2222-4000-8000-{n:012x}",
+                        "Date": (date(2026, 1, 1) + timedelta(days=n % 300)).isoformat(),
+                        "Description": f"PAYMENT {n}",
+                        "Debit": 1.25,
+                        "Balance": 100.0,
+                    }
+                    for n in range(2500)
+                ],
+            }
+        ],
+    }
+    snapshot = parse_accounts(loads(json_module.dumps(body)))
+    now = datetime.now(UTC)
+    with Store.open(Settings(data_dir).cache_path(offline_sandbox())) as store:
+        store.upsert_login(login_id, "FlinksCapital", at=now, details=snapshot.login, environment="sandbox")
+        store.save_snapshot(login_id, snapshot, synced_at=now)
+
+    listed = Store.transactions
+
+    def only_limited(self, *args, **kwargs):
+        assert kwargs.get("limit"), "the export loaded every transaction into one list"
+        return listed(self, *args, **kwargs)
+
+    monkeypatch.setattr(Store, "transactions", only_limited)
+    assert main(["--data-dir", str(data_dir), "transactions", login_id, "--format", "csv"]) == 0
+    rows = list(csv_module.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert len(rows) == 2500 and len({row["id"] for row in rows}) == 2500
+    assert [row["date"] for row in rows] == sorted((row["date"] for row in rows), reverse=True)  # newest first
+    assert main(["--data-dir", str(data_dir), "transactions", login_id, "--format", "json"]) == 0
+    assert len(json_module.loads(capsys.readouterr().out)) == 2500
