@@ -153,7 +153,7 @@ class Audit:
 def dropped_sentence(dropped: Sequence[Dropped], *, rest_saved: bool = True) -> str:
     """What was left out, in plain words with the counts: "2 transactions and 1 field that Flinks
     sent could not be read, so they were left out. Everything else was saved." """
-    counts = Counter(item.what for item in dropped)
+    counts: Counter[str] = Counter(item.what for item in dropped)
     parts = [_count(counts[what], what) for what in _DROPPED_ORDER if counts[what]]
     listed = parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
     pronoun = "it was" if len(dropped) == 1 else "they were"

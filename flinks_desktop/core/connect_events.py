@@ -18,6 +18,7 @@ sends fields that are not documented, so unknown fields are kept, never a reason
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from flinks_desktop.core.redact import is_guid
@@ -30,7 +31,7 @@ _TEXT_OR_LIST_FIELDS = ("accountId",)
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-def parse_connect_event(data: object) -> dict | None:
+def parse_connect_event(data: object) -> dict[str, Any] | None:
     """The event in `data` (an object, or its JSON text) as a new dict; None if it is not one.
 
     An event is an object with a non-empty `step` or `flinksCode`; every field of `_TEXT_FIELDS`
@@ -52,7 +53,7 @@ def parse_connect_event(data: object) -> dict | None:
     return dict(data)
 
 
-def login_id_from_event(event: dict) -> tuple[str, str] | None:
+def login_id_from_event(event: dict[str, Any]) -> tuple[str, str] | None:
     """(loginId, institution) handed over by a REDIRECT event; None for any other event.
 
     The loginId comes from the `loginId` query parameter of the event's `url` first, then from a
@@ -71,7 +72,7 @@ def login_id_from_event(event: dict) -> tuple[str, str] | None:
     return login_id.lower(), institution if isinstance(institution, str) else ""
 
 
-def redirect_tag(event: dict) -> str | None:
+def redirect_tag(event: dict[str, Any]) -> str | None:
     """Connect's `tag` (the integrator's reference, given to Connect as `tag=`) that a REDIRECT
     carries: the `tag` query parameter of its `url`, then a `tag` field; None if neither is text."""
     if not isinstance(event, dict) or event.get("step") != "REDIRECT":
@@ -81,7 +82,7 @@ def redirect_tag(event: dict) -> str | None:
     return tag.strip()[:200] or None if isinstance(tag, str) else None
 
 
-def account_ids_from_event(event: dict) -> list[str]:
+def account_ids_from_event(event: dict[str, Any]) -> list[str]:
     """The account ids a REDIRECT hands over after Connect's account selection; [] for any other
     event, or when no account was selected.
 
@@ -175,7 +176,7 @@ def _is_text_or_texts(value: object) -> bool:
     )
 
 
-def _guids(values: list) -> list[str]:
+def _guids(values: list[Any]) -> list[str]:
     """The GUIDs among `values` (each may hold several, comma-separated), once each, in order."""
     found: list[str] = []
     seen: set[str] = set()

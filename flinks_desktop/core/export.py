@@ -57,12 +57,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
 from pathlib import Path
-from typing import Any, Generic, TextIO, TypeVar
+from typing import IO, Any, Generic, TypedDict, TypeVar
 
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, Store, TransactionRow
 
 Row = TypeVar("Row", TransactionRow, AccountRow, LoginRow)
+#: Any row an export is defined for.
+AnyRow = TransactionRow | AccountRow | LoginRow
 Value = str | bool | None
 
 #: Spreadsheets run a cell that starts with one of these as a formula.
@@ -78,6 +80,15 @@ class ExportError(Exception):
 
 class ExportConflict(ExportError):
     """A file with other content is where a file was to be saved: it was left as it is."""
+
+
+class _Filters(TypedDict):
+    """The filters of a transaction export, as `Store.iter_transactions` takes them."""
+
+    account_id: str | None
+    search: str | None
+    since: date | None
+    until: date | None
 
 
 class ExportCancelled(ExportError):
@@ -197,19 +208,23 @@ _COLUMNS: dict[type, Sequence[Column[Any]]] = {
 
 def columns(kind: type[Row]) -> Sequence[Column[Row]]:
     """The columns of an export of `kind` rows (TransactionRow, AccountRow or LoginRow)."""
+    return _columns(kind)
+
+
+def _columns(kind: type[AnyRow]) -> Sequence[Column[Any]]:
     try:
         return _COLUMNS[kind]
     except KeyError:
         raise TypeError(f"no export is defined for {kind.__name__}") from None
 
 
-def records(rows: Iterable[Row], kind: type[Row] = TransactionRow) -> list[dict[str, Value]]:
+def records(rows: Iterable[AnyRow], kind: type[AnyRow] = TransactionRow) -> list[dict[str, Value]]:
     """The rows as flat dicts, column name -> exact value (a str, a bool or None)."""
     return list(_records(rows, kind))
 
 
-def _records(rows: Iterable[Row], kind: type[Row]) -> Iterator[dict[str, Value]]:
-    chosen = columns(kind)
+def _records(rows: Iterable[AnyRow], kind: type[AnyRow]) -> Iterator[dict[str, Value]]:
+    chosen = _columns(kind)
     for row in rows:
         if not isinstance(row, kind):
             raise TypeError(f"expected {kind.__name__} rows, got a {type(row).__name__}")
@@ -220,11 +235,11 @@ def _records(rows: Iterable[Row], kind: type[Row]) -> Iterator[dict[str, Value]]
 
 
 def write_csv(
-    rows: Iterable[Row], stream: TextIO, kind: type[Row] = TransactionRow, *, spreadsheet_safe: bool = False
+    rows: Iterable[AnyRow], stream: IO[str], kind: type[AnyRow] = TransactionRow, *, spreadsheet_safe: bool = False
 ) -> int:
     """Write a header row and one row per item to `stream`, as they come; return how many items
     were written."""
-    chosen = columns(kind)
+    chosen = _columns(kind)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([column.name for column in chosen])
     count = 0
@@ -234,11 +249,11 @@ def write_csv(
     return count
 
 
-def write_json(rows: Iterable[Row], stream: TextIO, kind: type[Row] = TransactionRow) -> int:
+def write_json(rows: Iterable[AnyRow], stream: IO[str], kind: type[AnyRow] = TransactionRow) -> int:
     """Write the items as one JSON array of objects to `stream`, one item at a time (exactly what
     `json.dump(items, stream, ensure_ascii=False, indent=2)` writes, then a line break); return how
     many were written."""
-    columns(kind)  # an unknown kind fails before anything is written
+    _columns(kind)  # an unknown kind fails before anything is written
     count = 0
     for item in _records(rows, kind):
         # An item at the array's depth: its own lines indented once more (a value holds no raw line break).
@@ -251,8 +266,8 @@ def write_json(rows: Iterable[Row], stream: TextIO, kind: type[Row] = Transactio
 
 def write_file(
     path: Path,
-    rows: Iterable[Row],
-    kind: type[Row] = TransactionRow,
+    rows: Iterable[AnyRow],
+    kind: type[AnyRow] = TransactionRow,
     *,
     as_json: bool = False,
     spreadsheet_safe: bool = False,
@@ -304,7 +319,7 @@ class TransactionsExport:
         self.cache = Path(cache)
         self.login_id = login_id
         self.path = Path(path)
-        self.filters = {"account_id": account_id, "search": search, "since": since, "until": until}
+        self.filters: _Filters = {"account_id": account_id, "search": search, "since": since, "until": until}
         self.as_json = as_json
         self.spreadsheet_safe = spreadsheet_safe
         #: How many transactions the filters select (None until `run` has counted them).

@@ -19,6 +19,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TypeGuard
 
 #: 8-4-4-4-12 hex digits. Flinks ids are GUIDs but not always RFC 4122 UUIDs (e.g.
 #: "5e115eac-1209-4f19-641c-08d6d484e2fe"), so the version and variant digits are not checked.
@@ -34,7 +38,7 @@ _KEPT_ACCOUNT_DIGITS = 4
 _UNSHOWABLE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
-def is_guid(value: object) -> bool:
+def is_guid(value: object) -> TypeGuard[str]:
     """Whether `value` is a string in the 8-4-4-4-12 hex form of Flinks loginIds and RequestIds."""
     return isinstance(value, str) and _GUID.fullmatch(value) is not None
 

@@ -598,7 +598,7 @@ class Settings:
                 raise SettingsError(f'Two environments share the folder name "{environment.slug}".')
             self._private.append(environment)
         active = document.get("active")
-        if any(active == environment.slug for environment in self.environments()):
+        if isinstance(active, str) and any(active == environment.slug for environment in self.environments()):
             self._active_slug = active
 
     # -- environments ------------------------------------------------------------------------------

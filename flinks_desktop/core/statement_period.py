@@ -87,7 +87,7 @@ def period_from_pdf(content: bytes) -> tuple[date, date] | None:
 
 def period_from_text(text: str) -> tuple[date, date] | None:
     """The first plausible date range in `text` (see the module docstring), or None."""
-    candidates: list[tuple[int, tuple[date, date]]] = []
+    candidates: list[tuple[int, tuple[date, date] | None]] = []
     for match in _ENGLISH.finditer(text):
         month1, day1, year1, month2, day2, year2 = match.groups()
         candidates.append((match.start(), _range((year1, month1, day1), (year2, month2, day2))))

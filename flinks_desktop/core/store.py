@@ -115,7 +115,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, get_args
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Self, get_args, overload
 
 try:
     import fcntl
@@ -357,7 +357,7 @@ class CurrencySums(NamedTuple):
     """The selected transactions of the accounts in one currency (None: accounts without one)."""
 
     currency: str | None
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, which mypy sees as overridden
     debits: Decimal
     credits: Decimal
 
@@ -365,7 +365,7 @@ class CurrencySums(NamedTuple):
 class TransactionSummary(NamedTuple):
     """What `Store.transaction_summary` returns: the count, and the sums per currency."""
 
-    count: int
+    count: int  # type: ignore[assignment]  # a field named like tuple.count, which mypy sees as overridden
     #: One entry per currency that has selected transactions, in the order of the login's accounts
     #: (`Store.accounts`); empty when nothing is selected.
     currencies: tuple[CurrencySums, ...]
@@ -375,7 +375,7 @@ def summary_of_rows(rows: Sequence[TransactionRow], accounts: Sequence[AccountRo
     """`Store.transaction_summary` of exactly these rows (already read: a search whose first page is
     all it has), in the order of `accounts`, so the view never adds amounts up itself."""
     currency_of = {account.id: account.currency for account in accounts}
-    sums: dict[str | None, list] = {currency: [0, Decimal(0), Decimal(0)] for currency in currency_of.values()}
+    sums: dict[str | None, list[Any]] = {currency: [0, Decimal(0), Decimal(0)] for currency in currency_of.values()}
     for row in rows:
         entry = sums.setdefault(currency_of.get(row.account_id), [0, Decimal(0), Decimal(0)])
         entry[0] += 1
@@ -530,7 +530,7 @@ def initial_schema(db: Database) -> None:
         CREATE INDEX events_by_time ON events (at);
         CREATE INDEX events_by_login ON events (login, at);
     """)
-    db["transactions"].enable_fts(["description"], create_triggers=True)
+    db.table("transactions").enable_fts(["description"], create_triggers=True)
 
 
 @_migration
@@ -557,7 +557,7 @@ def transactions_keyed_by_account(db: Database) -> None:
     keeps both. SQLite cannot change a UNIQUE constraint in place: the table is rebuilt with its
     rows (and their `seq`, the full-text index's rowid), then the index and its triggers are made
     again, so search finds the same rows."""
-    db["transactions"].disable_fts()
+    db.table("transactions").disable_fts()
     db.executescript("""
         CREATE TABLE transactions_rebuilt (
             seq INTEGER PRIMARY KEY,
@@ -581,7 +581,7 @@ def transactions_keyed_by_account(db: Database) -> None:
         CREATE INDEX transactions_by_account ON transactions (login_id, account_id, date);
         CREATE INDEX transactions_by_date ON transactions (login_id, date);
     """)
-    db["transactions"].enable_fts(["description"], create_triggers=True)
+    db.table("transactions").enable_fts(["description"], create_triggers=True)
 
 
 #: `transaction_days` takes a transaction in (new.*) or out (old.*) of its day's row.
@@ -812,7 +812,7 @@ class Store:
         if details is not None:
             fields.update(_login_details(details))
         with self._transaction():
-            logins = self._db["logins"]
+            logins = self._db.table("logins")
             added = {"id": login_id, "institution": institution, "added_at": _timestamp(at)}
             logins.insert(added, ignore=True)  # a login already cached keeps its added_at
             logins.update(login_id, fields)
@@ -902,9 +902,9 @@ class Store:
                     "SELECT unique_id, account_number, content FROM statements WHERE login_id = ?", [login_id]
                 )
             }
-            self._db["statements"].upsert_all(incoming.values(), pk=("login_id", "unique_id"))
+            self._db.table("statements").upsert_all(incoming.values(), pk=("login_id", "unique_id"))
             for unique_id, period in known_periods.items():
-                self._db["statements"].update((login_id, unique_id), period)
+                self._db.table("statements").update((login_id, unique_id), period)
         new = sum(1 for unique_id in incoming if unique_id not in cached)
         unchanged = sum(
             1
@@ -930,7 +930,7 @@ class Store:
         fields = _status_fields(status, _timestamp(at), error_code=error_code, error_message=error_message)
         with self._transaction():
             self._require_login(login_id)
-            self._db["logins"].update(login_id, fields)
+            self._db.table("logins").update(login_id, fields)
 
     def record_api_call(
         self,
@@ -947,7 +947,7 @@ class Store:
         """Audit one HTTP call to Flinks. `endpoint` may contain ids ("DeleteCard/{loginId}"):
         they are masked, as are `login_id` and `request_id`. `status` is None when no response came."""
         with self._transaction():
-            self._db["api_calls"].insert(
+            self._db.table("api_calls").insert(
                 {
                     "at": _timestamp(at),
                     "method": method,
@@ -1005,7 +1005,7 @@ class Store:
         """
         with self._transaction():
             existed = self.login(login_id) is not None
-            self._db["pending_wipes"].insert({"since": _timestamp(at), "login": mask_id(login_id)})
+            self._db.table("pending_wipes").insert({"since": _timestamp(at), "login": mask_id(login_id)})
             deleted = {
                 table: self._conn.execute(f"DELETE FROM {table} WHERE login_id = ?", [login_id]).rowcount
                 for table in ("transactions", "statements", "accounts")
@@ -1028,7 +1028,8 @@ class Store:
 
     def pending_wipes(self) -> int:
         """How many purges wait for their wipe (another connection kept the file busy, or a crash)."""
-        return self._query("SELECT count(*) AS n FROM pending_wipes")[0]["n"]
+        count: int = self._query("SELECT count(*) AS n FROM pending_wipes")[0]["n"]
+        return count
 
     def finish_pending_wipes(self, *, at: datetime, recorded: bool = True) -> bool | None:
         """Wipe the free space purges left (VACUUM, then the WAL truncated) and clear their marks.
@@ -1062,7 +1063,8 @@ class Store:
         """A number that changes when another connection commits to the file (another process, or
         this process's writer thread): polling it tells a reader cheaply when to read again."""
         with self._errors():
-            return self._conn.execute("PRAGMA data_version").fetchone()[0]
+            version: int = self._conn.execute("PRAGMA data_version").fetchone()[0]
+            return version
 
     def logins(self) -> list[LoginRow]:
         """Every cached login, in the order they were added."""
@@ -1109,9 +1111,9 @@ class Store:
         where, params = selection.where, selection.params
         if selection.walk is not None:
             assert limit is not None  # `_selection` walks only for a page
-            rows = self._walk_window(selection, order, limit, offset)
-            if rows is not None:
-                return rows
+            window = self._walk_window(selection, order, limit, offset)
+            if window is not None:
+                return window
             where, params = f"{where} AND {_WALK_MATCH.format(range='')}", [*params, selection.walk]
         with self._errors():
             rows = self._conn.execute(
@@ -1209,10 +1211,10 @@ class Store:
         """How many transactions `transactions` would return with the same filters and no limit."""
         if self._fts_query(search) is None:
             where, params = _day_filter(login_id, account_id, since, until)
-            return self._scalar(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
+            return self._count(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
         selection = self._selection(login_id, account_id, search, since, until, reach=None)
         assert selection is not None
-        return self._scalar(f"SELECT count(*) FROM {selection.source} WHERE {selection.where}", selection.params)
+        return self._count(f"SELECT count(*) FROM {selection.source} WHERE {selection.where}", selection.params)
 
     def totals(
         self,
@@ -1341,7 +1343,7 @@ class Store:
         match = self._fts_query(search)
         if match is None:
             return 0
-        return self._scalar(
+        return self._count(
             "SELECT count(*) FROM (SELECT 1 FROM transactions_fts WHERE transactions_fts MATCH ? LIMIT ?)",
             [match, at_most + 1],
         )
@@ -1437,6 +1439,11 @@ class Store:
         with self._errors():
             return self._conn.execute(sql, params).fetchone()[0]
 
+    def _count(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """`_scalar` of a query whose one value is a count (`count(*)`, `coalesce(sum(...), 0)`)."""
+        count: int = self._scalar(sql, params)
+        return count
+
     def _require_login(self, login_id: str) -> None:
         if self._conn.execute("SELECT 1 FROM logins WHERE id = ?", [login_id]).fetchone() is None:
             raise UnknownLogin(_UNKNOWN_LOGIN.format(login=mask_id(login_id)))
@@ -1453,7 +1460,7 @@ class Store:
         institution: str | None = None,
         request_id: str | None = None,
     ) -> None:
-        self._db["events"].insert(
+        self._db.table("events").insert(
             {
                 "at": _timestamp(at),
                 "source": source,
@@ -1528,7 +1535,7 @@ class Store:
         if self._within is not None and self._within[0] == (key, version):
             return self._within[1]
         where, params = _day_filter(login_id, account_id, since, until)
-        within = self._scalar(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
+        within = self._count(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
         self._within = ((key, version), within)
         return within
 
@@ -1637,7 +1644,7 @@ class SnapshotWriter:
             return
         record = _account_record(self._login_id, len(self._records), account, self._seen_at)
         self._records.append(record)
-        self._db["accounts"].upsert_all([record], pk=("login_id", "id"))
+        self._db.table("accounts").upsert_all([record], pk=("login_id", "id"))
         if staged:
             self._changes += self._conn.execute(
                 "INSERT INTO transactions (login_id, account_id, id, date, description, debit, credit, balance, code) "
@@ -1664,7 +1671,7 @@ class SnapshotWriter:
         fields = {"synced_at": seen_at, **_status_fields("ok", seen_at)}
         if login is not None:
             fields.update(_login_details(login))
-        self._db["logins"].update(login_id, fields)
+        self._db.table("logins").update(login_id, fields)
         ids = list(self._written)
         missing = (
             0
@@ -1878,7 +1885,7 @@ class _Sessions:
         let others in."""
         if self._descriptor is None or not self.first:
             return
-        self._write(self.OPEN, durable=True)
+        self._write(self.OPEN, durable=True, descriptor=self._descriptor)
         fcntl.flock(self._descriptor, fcntl.LOCK_SH)
         self.first = False
 
@@ -1902,8 +1909,7 @@ class _Sessions:
         finally:
             os.close(descriptor)
 
-    def _write(self, mark: bytes, *, durable: bool, descriptor: int | None = None) -> None:
-        descriptor = self._descriptor if descriptor is None else descriptor
+    def _write(self, mark: bytes, *, durable: bool, descriptor: int) -> None:
         os.pwrite(descriptor, mark, 0)
         os.ftruncate(descriptor, len(mark))
         if durable:
@@ -2181,6 +2187,12 @@ def _unsupported(amount: Decimal, where: str) -> UnsupportedAmount:
     )
 
 
+@overload
+def _decimal(cents: int) -> Decimal: ...
+@overload
+def _decimal(cents: None) -> None: ...
+@overload
+def _decimal(cents: int | None) -> Decimal | None: ...
 def _decimal(cents: int | None) -> Decimal | None:
     """Cents as a Decimal with two places: 150025 -> Decimal("1500.25"). Exact (19 digits at most)."""
     return Decimal(cents).scaleb(-2) if cents is not None else None
@@ -2192,6 +2204,12 @@ def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+@overload
+def _moment(text: str) -> datetime: ...
+@overload
+def _moment(text: None) -> None: ...
+@overload
+def _moment(text: str | None) -> datetime | None: ...
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text is not None else None
 

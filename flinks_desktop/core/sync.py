@@ -96,7 +96,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from flinks_desktop.core.audit import Audit, dropped_sentence, utc_now
 from flinks_desktop.core.cache_writer import CacheWriter
@@ -134,6 +134,7 @@ from flinks_desktop.core.store import (
     PurgeStats,
     SnapshotStats,
     StatementStats,
+    Status,
     Store,
     UnknownLogin,
     UnsupportedAmount,
@@ -498,8 +499,8 @@ class Sync:
         if authorized is None:
             return report.finished(SyncResult(None, "needs_mfa", _LOGIN_NOT_ANSWERED))
         if authorized.login is None:  # a 200 without Login: a direct login has no loginId to go on with
-            error = ProtocolError(_NO_LOGIN_ID, http_status=200, detail="Authorize: no Login in the 200")
-            return report.finished(SyncResult(None, "error", _NO_LOGIN_ID, error=error))
+            no_login = ProtocolError(_NO_LOGIN_ID, http_status=200, detail="Authorize: no Login in the 200")
+            return report.finished(SyncResult(None, "error", _NO_LOGIN_ID, error=no_login))
         login_id, institution = authorized.login.id, authorized.institution or institution
         with self._exclusive(login_id, "being refreshed"):
             report = _Reporter(login_id, progress)
@@ -832,7 +833,7 @@ class Sync:
         """Record the failure as the login's status, and return it as the result."""
         message = valid_text(error.user_message if isinstance(error, FlinksError) else str(error))
         code = error.flinks_code if isinstance(error, FlinksError) else None
-        status = "deleted" if code == "INVALID_LOGIN" else "error"
+        status: Status = "deleted" if code == "INVALID_LOGIN" else "error"
         try:
             await self._writer.run(
                 lambda store: store.set_status(
@@ -1131,12 +1132,14 @@ def _account_refused(index: int, account: Account) -> ProtocolError | None:
     return None
 
 
-def _storable_rows(batch: TransactionBatch, dropped: list[Dropped]) -> tuple[list[tuple], ProtocolError | None]:
+def _storable_rows(
+    batch: TransactionBatch, dropped: list[Dropped]
+) -> tuple[list[tuple[Any, ...]], ProtocolError | None]:
     """The batch's transactions as the cache's rows (`transaction_row`), each amount the cache
     cannot keep exactly left out (a `Dropped`, whose account Id is not known yet); up to the first
     text it cannot keep at all, which is returned as the refusal. Runs for every transaction of a
     snapshot: the common case (ASCII text, two decimals) costs a few tests per row."""
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for position, transaction in zip(batch.positions, batch.transactions):
         identifier, description, code = transaction.id, transaction.description, transaction.code
         if not (
@@ -1183,10 +1186,9 @@ def _storable_account(account: Account) -> tuple[Account, list[Dropped]]:
 def _storable_transaction(transaction: Transaction, account_id: str | None, dropped: list[Dropped]) -> Transaction:
     return replace(
         transaction,
-        **{
-            name: _kept(getattr(transaction, name), f"Transaction.{key}", account_id, transaction.id, dropped)
-            for name, key in (("debit", "Debit"), ("credit", "Credit"), ("balance", "Balance"))
-        },
+        debit=_kept(transaction.debit, "Transaction.Debit", account_id, transaction.id, dropped),
+        credit=_kept(transaction.credit, "Transaction.Credit", account_id, transaction.id, dropped),
+        balance=_kept(transaction.balance, "Transaction.Balance", account_id, transaction.id, dropped),
     )
 
 
@@ -1261,7 +1263,13 @@ class _SaveJob:
         statements: StatementsResult | None,
         at: datetime,
     ) -> None:
-        self._arguments: tuple | None = (login_id, institution, accounts, statements, at)
+        self._arguments: tuple[str, str | None, AccountsStream, StatementsResult | None, datetime] | None = (
+            login_id,
+            institution,
+            accounts,
+            statements,
+            at,
+        )
         #: Set once the snapshot is committed (the statements are a second transaction).
         self.snapshot: SnapshotStats | None = None
 

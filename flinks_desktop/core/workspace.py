@@ -41,6 +41,8 @@ class Workspace:
             raise ValueError(f"{environment.name!r} is another environment: open a workspace for it")
         auth_secret, api_key = secrets_for(environment, secrets)
         if environment.kind == "sandbox" and environment.sandbox_url is None:  # it runs where it ran
+            # Same slug, so the open environment is this sandbox: it has a URL (client_for needed its api_url).
+            assert self.environment.sandbox_url is not None
             environment = environment.running_at(self.environment.sandbox_url)
         self.client.set_secrets(auth_secret=auth_secret, api_key=api_key)
         self.client.set_limits(**_limits(environment.wait_limit))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from dataclasses import replace as dataclass_replace
 from datetime import date, timedelta
@@ -23,12 +23,16 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flinks_desktop.sandbox import institution
 from flinks_desktop.sandbox.config import SandboxConfig
 from flinks_desktop.sandbox.dataset import build_dataset
 from flinks_desktop.sandbox.institution import INSTITUTION, INSTITUTION_ID
 from flinks_desktop.sandbox.state import Login, SandboxError, SandboxState, Session
+
+#: What a route of the app calls with each request.
+_RouteHandler = Callable[[Request], Awaitable[Response]]
 
 DAYS = {"Days90": 90, "Days365": 365}
 STATEMENT_MONTHS = {"MostRecent": 1, "Months3": 3, "Months12": 12}
@@ -56,7 +60,7 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"cannot serialise {type(value).__name__}")
 
 
-def flinks_json(payload: dict, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def flinks_json(payload: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> Response:
     document = {"HttpStatusCode": status, **payload}
     try:
         body = json.dumps(document, default=_json_default, ensure_ascii=False).encode("utf-8")
@@ -86,7 +90,7 @@ def pending_response(endpoint: str, code: str, request_id: str) -> Response:
     )
 
 
-def links(*rels: str) -> list[dict]:
+def links(*rels: str) -> list[dict[str, Any]]:
     return [
         {"rel": rel, "href": f"/Get{rel}" if rel != "Authorization" else "/Authorize", "example": None} for rel in rels
     ]
@@ -113,23 +117,23 @@ class FlinksApi:
             await asyncio.sleep(self.config.bank_delay)
 
     # /GenerateAuthorizeToken
-    async def generate_authorize_token(self, request: Request, body: dict) -> Response:
+    async def generate_authorize_token(self, request: Request, body: dict[str, Any]) -> Response:
         if self.config.auth_key and request.headers.get("flinks-auth-key") != self.config.auth_key:
             raise SandboxError(401, "UNAUTHORIZED", "You must provide a valid auth key")
         return flinks_json({"Token": self.state.issue_token()})
 
     # /Authorize
-    async def authorize(self, request: Request, body: dict) -> Response:
+    async def authorize(self, request: Request, body: dict[str, Any]) -> Response:
         if "RequestId" in body:  # an MFA answer: the session itself is the credential
             return await self.answer_challenges(body)
         if self.config.auth_key:
             self.state.consume_token(request.headers.get("flinks-auth-key"))
-        language = body.get("Language") if body.get("Language") in ("en", "fr") else "en"
+        language: str = body["Language"] if body.get("Language") in ("en", "fr") else "en"
         if "LoginId" in body:
             return await self.authorize_login(body, language)
         return await self.authorize_credentials(body, language)
 
-    async def authorize_login(self, body: dict, language: str) -> Response:
+    async def authorize_login(self, body: dict[str, Any], language: str) -> Response:
         login = self.state.find_login(body["LoginId"])
         user = institution.find_user(login.username)
         if user is None:  # a state file shared with another sandbox that knows other users
@@ -150,11 +154,18 @@ class FlinksApi:
             return self.authorized(session)
         return await self.contact_bank(session)
 
-    async def authorize_credentials(self, body: dict, language: str) -> Response:
+    async def authorize_credentials(self, body: dict[str, Any], language: str) -> Response:
         name, username, password = body.get("Institution"), body.get("Username"), body.get("Password")
         if username is None:  # the documented sample spells it "username"
             username = body.get("username")
-        if not all(isinstance(v, str) and v for v in (name, username, password)):
+        if not (
+            isinstance(name, str)
+            and name
+            and isinstance(username, str)
+            and username
+            and isinstance(password, str)
+            and password
+        ):
             raise SandboxError(
                 400, "INVALID_REQUEST", "Provide a LoginId, or an Institution, a Username and a Password"
             )
@@ -188,7 +199,7 @@ class FlinksApi:
         self.state.authorize(session)
         return self.authorized(session)
 
-    async def answer_challenges(self, body: dict) -> Response:
+    async def answer_challenges(self, body: dict[str, Any]) -> Response:
         session = self.state.find_session(body.get("RequestId"), authorized=False)
         if session.authorized:
             raise SandboxError(400, "ALREADY_AUTHORIZED", "This RequestId is already authorized", session.request_id)
@@ -272,7 +283,7 @@ class FlinksApi:
             }
         )
 
-    def login_json(self, session: Session) -> dict:
+    def login_json(self, session: Session) -> dict[str, Any]:
         login = self.state.find_login(session.login_id)
         return {
             "Username": login.username,
@@ -283,7 +294,7 @@ class FlinksApi:
         }
 
     # /GetAccountsSummary, /GetAccountsDetail, /GetStatements and their Async forms
-    async def data(self, request: Request, body: dict, endpoint: str) -> Response:
+    async def data(self, request: Request, body: dict[str, Any], endpoint: str) -> Response:
         self.check_api_key(request)
         session = self.state.find_session(body.get("RequestId"), authorized=True)
         self.state.throttle(session.user, session.username, endpoint)
@@ -366,7 +377,7 @@ class FlinksApi:
             }
         )
 
-    async def answer_mfa_questions(self, request: Request, body: dict) -> Response:
+    async def answer_mfa_questions(self, request: Request, body: dict[str, Any]) -> Response:
         """Store answers to some of a login's questions (`{LoginId (or loginId), Questions: [{Question,
         Answer}]}`, a question in English or French): a later live /Authorize of the login, or a cached
         one the bank challenges, is then answered with them instead of a 203. All or nothing: one item
@@ -383,7 +394,7 @@ class FlinksApi:
         answers: dict[int, str] = {}
         for position, item in enumerate(items):
             question, answer = (item.get("Question"), item.get("Answer")) if isinstance(item, dict) else (None, None)
-            if not all(isinstance(text, str) and text.strip() for text in (question, answer)):
+            if not (isinstance(question, str) and question.strip() and isinstance(answer, str) and answer.strip()):
                 raise SandboxError(
                     400, "INVALID_REQUEST", f"Questions[{position}] needs a Question and an Answer (non-empty strings)"
                 )
@@ -427,7 +438,7 @@ class DataRequest:
     with_account_identity: bool = True
     statements: int = 1  # NumberOfStatements, in months
 
-    def shape(self, account: dict) -> None:
+    def shape(self, account: dict[str, Any]) -> None:
         """WithBalance false: the Balance's values are null. WithAccountIdentity false: no transit or
         institution number, and the account number masked but its last four digits."""
         if not self.with_balance:
@@ -464,7 +475,7 @@ def flinks_date(value: object) -> date | None:
         return None
 
 
-def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataRequest:
+def parse_data_request(endpoint: str, body: dict[str, Any], request_id: str) -> DataRequest:
     """The data call's options, or 400 INVALID_REQUEST naming the first one that is not valid.
 
     A null is the option's default (Flinks' options are nullable). Booleans are JSON booleans;
@@ -512,9 +523,10 @@ def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataReques
     period: dict[str, date] = {}
     for name in ("DateFrom", "DateTo"):
         if option(name) is not None:
-            period[name] = flinks_date(option(name))
-            if period[name] is None:
+            day = flinks_date(option(name))
+            if day is None:
                 raise bad(f"{name} must be a date, as 2026-11-21")
+            period[name] = day
     if "DateFrom" in period and "DateTo" in period and period["DateFrom"] > period["DateTo"]:
         raise bad("DateFrom must not be after DateTo")
     delta = option("RefreshDelta")
@@ -523,10 +535,17 @@ def parse_data_request(endpoint: str, body: dict, request_id: str) -> DataReques
         if not isinstance(delta, list):
             raise bad("RefreshDelta must be a list of {AccountId, TransactionId}")
         for item in delta:
-            ids = (item.get("AccountId"), item.get("TransactionId")) if isinstance(item, dict) else (None, None)
-            if not all(isinstance(i, str) and i.strip() for i in ids):
+            account_id, transaction_id = (
+                (item.get("AccountId"), item.get("TransactionId")) if isinstance(item, dict) else (None, None)
+            )
+            if not (
+                isinstance(account_id, str)
+                and account_id.strip()
+                and isinstance(transaction_id, str)
+                and transaction_id.strip()
+            ):
                 raise bad("Each RefreshDelta item needs an AccountId and a TransactionId")
-            pairs.append((ids[0].strip().lower(), ids[1].strip().lower()))
+            pairs.append((account_id.strip().lower(), transaction_id.strip().lower()))
     return dataclass_replace(
         wanted,
         days=DAYS[days or "Days90"],
@@ -608,7 +627,7 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-async def json_body(request: Request, limit: int = 1024 * 1024) -> dict:
+async def json_body(request: Request, limit: int = 1024 * 1024) -> dict[str, Any]:
     """The request's JSON object ({} for no body). Too large: 413; not a JSON object, nested deeper
     than MAX_JSON_DEPTH, or with NaN/Infinity: 400 INVALID_REQUEST, Flinks' answer to a malformed
     request."""
@@ -672,21 +691,21 @@ class RecordedRequest:
 class RecordRequests:
     """ASGI middleware that reports each request (method, path, headers, body, status)."""
 
-    def __init__(self, app, on_request: Callable):
+    def __init__(self, app: ASGIApp, on_request: Callable[[RecordedRequest], object]):
         self.app = app
         self.on_request = on_request
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         chunks: list[bytes] = []
 
-        async def receive_and_keep():
+        async def receive_and_keep() -> Message:
             message = await receive()
             chunks.append(message.get("body", b""))
             return message
 
-        async def send_and_note(message):
+        async def send_and_note(message: Message) -> None:
             # Noted as the answer starts, so a client that got its answer finds its request recorded.
             if message["type"] == "http.response.start":
                 headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
@@ -698,14 +717,16 @@ class RecordRequests:
         await self.app(scope, receive_and_keep, send_and_note)
 
 
-def create_app(config: SandboxConfig | None = None, on_request: Callable | None = None) -> Starlette:
+def create_app(
+    config: SandboxConfig | None = None, on_request: Callable[[RecordedRequest], object] | None = None
+) -> Starlette:
     """The sandbox as an ASGI app. `app.state.sandbox` is its SandboxState (tests move its clock)."""
     config = config or SandboxConfig()
     state = SandboxState(config)
     api = FlinksApi(config, state)
     connect = ConnectPage(config, state)
 
-    def endpoint(handler, needs_body: bool = True):
+    def endpoint(handler: Callable[..., Awaitable[Response]], needs_body: bool = True) -> _RouteHandler:
         async def route(request: Request) -> Response:
             try:
                 if request.path_params["customer_id"].lower() != config.customer_id.lower():
@@ -720,10 +741,10 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
 
         return route
 
-    def data(name: str):
+    def data(name: str) -> _RouteHandler:
         return endpoint(lambda request, body: api.data(request, body, name))
 
-    def data_async(name: str):
+    def data_async(name: str) -> _RouteHandler:
         return endpoint(
             lambda request: api.data_async(request, name, request.path_params["request_id"]), needs_body=False
         )
@@ -760,7 +781,9 @@ def create_app(config: SandboxConfig | None = None, on_request: Callable | None 
         routes.append(Route(f"{base}/{name}Async/{{request_id}}", data_async(name), methods=["GET", "POST"]))
 
     middleware = [Middleware(RecordRequests, on_request=on_request)] if on_request else []
-    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_error})
+    # Starlette types a handler as taking any Exception; it calls this one with the HTTPException it is keyed by.
+    handlers = {HTTPException: http_error}
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers=handlers)  # type: ignore[arg-type]
     app.state.sandbox = state
     return app
 

@@ -567,7 +567,7 @@ def _open_ledgers(username: str, everything: bool = False) -> dict[str, _Ledger]
         "card": opening_rng.randint(300_00, 900_00),
         "usd": opening_rng.randint(800_00, 1_500_00),
     }
-    specs = _ACCOUNT_SPECS
+    specs: tuple[_AccountSpec, ...] = _ACCOUNT_SPECS
     if everything:
         more_rng = _rng(username, "opening", "everything")  # the four above draw as for anyone
         openings.update(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
+from typing import Any
 
 INSTITUTION = "FlinksCapital"
 INSTITUTION_ID = 14
@@ -128,7 +129,7 @@ def prompt(question_index: int, language: str) -> str:
     return prompts.get(language, prompts["en"])
 
 
-def challenge(question_index: int, language: str) -> dict:
+def challenge(question_index: int, language: str) -> dict[str, Any]:
     """The question as one item of a 203's `SecurityChallenges`."""
     question = ALL_QUESTIONS[question_index]
     if question.choices is None:

@@ -52,7 +52,9 @@ def flinks_sandbox_factory() -> Iterator[Callable[..., SandboxServer]]:
 
 
 @pytest.fixture
-def flinks_sandbox(flinks_sandbox_factory, flinks_sandbox_config) -> SandboxServer:
+def flinks_sandbox(
+    flinks_sandbox_factory: Callable[..., SandboxServer], flinks_sandbox_config: dict[str, Any]
+) -> SandboxServer:
     """A sandbox of the test's own, with the options of `flinks_sandbox_config`."""
     return flinks_sandbox_factory(**flinks_sandbox_config)
 

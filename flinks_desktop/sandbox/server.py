@@ -29,7 +29,7 @@ __all__ = [
 KEPT_REQUESTS = 300
 
 
-class RecentRequests(list):
+class RecentRequests(list[RecordedRequest]):
     """The requests a sandbox received, oldest first: the last `limit` of them. The app runs its
     sandbox for as long as it is open, and a list of every request (headers and body) would grow
     with each refresh; tests read the few they sent, as from any list."""
@@ -171,7 +171,7 @@ class SandboxServer:
     def __enter__(self) -> SandboxServer:
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

@@ -21,6 +21,7 @@ import hmac
 import json
 import os
 import secrets
+import sys
 import tempfile
 import threading
 import time
@@ -183,7 +184,7 @@ class SandboxState:
                 return login_id
             generation += 1
 
-    def find_login(self, login_id: str) -> Login:
+    def find_login(self, login_id: object) -> Login:
         self._refresh()
         login = self.logins.get(login_id.strip().lower()) if isinstance(login_id, str) else None
         if login is None:
@@ -317,7 +318,7 @@ class SandboxState:
     def _expire_sessions(self) -> None:
         now = self.now()
         for request_id, session in list(self.sessions.items()):
-            if session.authorized:
+            if session.authorized_at is not None:  # session.authorized
                 expired = now - session.authorized_at > self.config.data_ttl
             else:
                 expired = now - session.last_used > self.config.authorize_ttl
@@ -481,7 +482,7 @@ class SandboxState:
         self._seen = (info.st_ino, info.st_size, info.st_mtime_ns)
 
 
-def login_record(login: Login) -> dict:
+def login_record(login: Login) -> dict[str, Any]:
     """A login as the state file holds it (`mfa_answers` only when it has some)."""
     record = dict(vars(login))
     if not record["mfa_answers"]:
@@ -515,7 +516,7 @@ def parse_state(raw: bytes) -> tuple[dict[str, Login], set[str]]:
     return logins, set(deleted)
 
 
-if os.name == "nt":
+if sys.platform == "win32":  # os.name == "nt", in the form type checkers understand
     import msvcrt
 
     @contextmanager

@@ -95,7 +95,7 @@ class StatementData:
     @property
     def account_number_text(self) -> str:
         """The full number of a bank account; a card number masked as on the card's own statement."""
-        number = self.account["AccountNumber"]
+        number: str = self.account["AccountNumber"]
         if self.account.get("LastFourDigits"):
             return f"{number[:4]} XXXX XXXX {self.account['LastFourDigits']}"
         return number

@@ -61,7 +61,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import IO, Any, Self, TypeVar
+from typing import IO, Any, Self, TypeVar, cast
 from urllib.parse import quote
 
 import httpx
@@ -148,7 +148,7 @@ _RETRIED_TRANSPORT = (
 )
 
 
-Sleep = Callable[[float], Awaitable[object]]
+Sleep = Callable[[float], Awaitable[None]]
 
 T = TypeVar("T")
 
@@ -542,7 +542,7 @@ class FlinksClient:
                 spool=spool,
                 idempotent=True,
             )
-        return payload
+        return cast(T, payload)  # what `parse` or `spool` made of the 200 (`_exchange_once`)
 
     def _data_headers(self) -> dict[str, str]:
         return {} if self._api_key is None else {"x-api-key": self._api_key}
@@ -561,7 +561,8 @@ class FlinksClient:
         """tenacity's loop for one call: at most `retries` more tries of a failure `worth` one,
         after the backoff or Retry-After, each logged."""
         return AsyncRetrying(
-            stop=stop_after_attempt(self._retries + 1) | self._asks_too_long,
+            # tenacity types `|` for its own stops only; the stop_any it makes calls any predicate.
+            stop=stop_after_attempt(self._retries + 1) | self._asks_too_long,  # type: ignore[operator]
             wait=self._wait,
             retry=retry_if_exception(worth),
             sleep=self._sleep,
@@ -642,6 +643,7 @@ class FlinksClient:
             raise error from exc
         status = response.status_code
         if not isinstance(content, bytes):  # a 200 on file, to be read where it is used
+            assert spool is not None  # `_receive` answers with a file only when asked to spool
             _log_call(method, endpoint, status, None, started, log_id, failed=False)
             self._observe(
                 ApiCall(method, endpoint, status, None, None, time.monotonic() - started, login_id, request_id)

@@ -38,11 +38,11 @@ import codecs
 import functools
 import json
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import IO, Literal, NoReturn, TypeVar
+from typing import IO, Any, Literal, NoReturn, TypeVar
 
 from flinks_desktop.core.flinks.errors import ProtocolError, UnsupportedChallenge
 
@@ -329,7 +329,7 @@ def parse_authorize(http_status: int, body: object, *, request_id: str | None = 
     fields = _Fields.of_body(body)
     session = fields.get("RequestId", _as_session_id) or request_id
     if session is None:
-        fields.need("RequestId", _as_session_id)  # raises: "RequestId: missing" or its wrong type
+        session = fields.need("RequestId", _as_session_id)  # raises: "RequestId: missing" or its wrong type
     institution = fields.get("Institution", _as_text)
     if http_status == _MFA_STATUS:
         challenges = fields.challenges("SecurityChallenges")
@@ -435,6 +435,7 @@ def _account(fields: _Fields) -> Account:
 def _account_with(fields: _Fields, transactions: tuple[Transaction, ...], unread: int) -> Account:
     """The account whose Id `fields.account_id` was read, with these transactions (`AccountsStream`
     reads them apart) and how many of them could not be read."""
+    assert fields.account_id is not None  # both callers set it first, from `need("Id", ...)`
     return Account(
         id=fields.account_id,
         title=fields.get("Title", _as_text),
@@ -505,7 +506,7 @@ def _transaction(fields: _Fields) -> Transaction:
     )
 
 
-def _plain_transaction(item: dict) -> Transaction | None:
+def _plain_transaction(item: dict[str, Any]) -> Transaction | None:
     """The transaction when every field it keeps has the shape nearly all have (text, a plain date,
     amounts as JSON numbers): what `_transaction` reads, without its field-by-field checks, for a
     million of them. None for anything else: `_transaction` then reads it, and says what it drops."""
@@ -697,7 +698,7 @@ class _Fields:
 
     __slots__ = ("_values", "_path", "_drops", "account_id")
 
-    def __init__(self, values: dict, path: str, drops: list[Dropped], account_id: str | None = None) -> None:
+    def __init__(self, values: dict[str, Any], path: str, drops: list[Dropped], account_id: str | None = None) -> None:
         self._values = values
         self._path = path
         self._drops = drops
@@ -817,7 +818,7 @@ class _Fields:
         options = tuple(_as_text(item) for item in value if isinstance(item, str) or _is_number(item))
         return options, len(options) == len(value)
 
-    def _child(self, values: dict, path: str) -> _Fields:
+    def _child(self, values: dict[str, Any], path: str) -> _Fields:
         return _Fields(values, path, self._drops, self.account_id)
 
     def _row_account(self, item: object, row: str) -> str | None:
@@ -988,7 +989,7 @@ class AccountsStream:
             body = text.value()
             text.end()
             _Fields.of_body(body)
-        head: dict = {}
+        head: dict[str, Any] = {}
         streamed = False
         for key in text.members():
             if key == "Accounts" and (streamed or "Accounts" in head):
@@ -1029,7 +1030,7 @@ class AccountsStream:
         text = self._text
         path = f"Accounts[{index}]"
         before = len(self._drops)
-        values: dict = {}
+        values: dict[str, Any] = {}
         streamed: tuple[int, int] | None = None
         for key in text.members():
             if key == "Transactions" and (streamed is not None or "Transactions" in values):
@@ -1066,7 +1067,7 @@ class AccountsStream:
         self._read.append(account)
         yield AccountEnd(index, account)
 
-    def _transactions(self, account: int, path: str) -> Iterator[TransactionBatch]:
+    def _transactions(self, account: int, path: str) -> Generator[TransactionBatch, None, tuple[int, int]]:
         """The Transactions list being read: batches of what can be read. Returns (listed, read)."""
         text, drops, size = self._text, self._drops, self._batch
         batch: list[Transaction] = []
@@ -1130,12 +1131,16 @@ class _JsonText:
         self._text = ""
         self._at = 0
         self._ended = False
-        self._scan = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant).scan_once
+        decoder = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+        # (value, end) of the JSON value at an index; the stubs do not declare the decoder's scanner.
+        self._scan: Callable[[str, int], tuple[Any, int]] = decoder.scan_once  # type: ignore[attr-defined]
 
     def peek(self) -> str:
         """The next character that is not white space, left where it is; "" at the end of the text."""
         while True:
-            self._at = _SPACE.match(self._text, self._at).end()
+            space = _SPACE.match(self._text, self._at)
+            assert space is not None  # "[ \t\n\r]*" matches anywhere, if only ""
+            self._at = space.end()
             if self._at < len(self._text):
                 return self._text[self._at]
             if not self._more():
