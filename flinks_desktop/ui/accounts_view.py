@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, QWidget
 
@@ -108,6 +108,9 @@ class AccountsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
+        # The account's title takes the room the others leave, but never less than it needs: in a
+        # narrow window the table scrolls sideways instead of squeezing the title to nothing.
+        self.table.viewport().installEventFilter(self)
         self.empty = QLabel(NO_ACCOUNTS, objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
         self.empty.setTextFormat(Qt.TextFormat.PlainText)  # the store's sentence names a path
@@ -130,3 +133,19 @@ class AccountsView(QWidget):
             )
         self.model.set_accounts(accounts)
         self._layout.setCurrentWidget(self.table if accounts else self.empty)
+        self._fit_title_column()
+
+    def eventFilter(self, watched, event) -> bool:
+        if event.type() == QEvent.Type.Resize:
+            self._fit_title_column()
+        return False
+
+    def _fit_title_column(self) -> None:
+        header = self.table.horizontalHeader()
+        needed = max(self.table.sizeHintForColumn(0), header.sectionSizeHint(0))
+        others = sum(header.sectionSize(column) for column in range(1, self.model.columnCount()))
+        if self.table.viewport().width() >= needed + others:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        else:
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+            header.resizeSection(0, needed)
