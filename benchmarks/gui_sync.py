@@ -597,7 +597,9 @@ def describe(values: list[float]) -> str:
 def make_session(data_dir: Path, api_url: str, poll_interval: float | None):
     """`AppSession` whose workspace is the API at `api_url` (not the settings' active environment,
     which would start the offline sandbox): the same objects the app works with."""
-    from flinks_desktop.core.settings import SecretStore, Settings, custom_api
+    from flinks_desktop.core.environments import custom_api
+    from flinks_desktop.core.secret_store import SecretStore
+    from flinks_desktop.core.settings import Settings
     from flinks_desktop.core.workspace import open_workspace
     from flinks_desktop.ui.app import AppSession
 

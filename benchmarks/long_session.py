@@ -67,7 +67,8 @@ def piles(loop, sandbox) -> dict[str, int]:
 
 
 async def session(args, data_dir: Path, loop) -> dict:
-    from flinks_desktop.core.settings import SecretStore, Settings
+    from flinks_desktop.core.secret_store import SecretStore
+    from flinks_desktop.core.settings import Settings
     from flinks_desktop.core.workspace import open_workspace
     from flinks_desktop.sandbox import SandboxConfig, SandboxServer
 

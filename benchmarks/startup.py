@@ -86,8 +86,9 @@ def measure(command: list[str], environment: dict[str, str]) -> float:
 def seed(data_dir: Path, connections: int, transactions: int) -> None:
     """A data directory whose offline-sandbox cache holds `connections` logins and `transactions`
     transactions in all, written by the real store from Flinks-shaped answers."""
+    from flinks_desktop.core.environments import offline_sandbox
     from flinks_desktop.core.flinks.models import loads, parse_accounts
-    from flinks_desktop.core.settings import Settings, offline_sandbox
+    from flinks_desktop.core.settings import Settings
     from flinks_desktop.core.store import Store
 
     settings = Settings(data_dir)

@@ -111,22 +111,20 @@ from typing import Literal
 from flinks_desktop import __version__
 from flinks_desktop.core import export, paths
 from flinks_desktop.core.audit import describe
+from flinks_desktop.core.environments import Environment, SettingsError, custom_api
 from flinks_desktop.core.export import ExportConflict, ExportError
 from flinks_desktop.core.flinks import FlinksError
 from flinks_desktop.core.login_ids import login_id_in, read_login_ids
 from flinks_desktop.core.redact import is_guid, mask_account_number
-from flinks_desktop.core.settings import (
+from flinks_desktop.core.secret_store import (
     API_KEY_VARIABLE,
     AUTH_SECRET_VARIABLE,
     SECRET_LABELS,
     SECRET_VARIABLES,
-    Environment,
     SecretStore,
     SecretStoreError,
-    Settings,
-    SettingsError,
-    custom_api,
 )
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import (
     AccountRow,
     ActivityRow,

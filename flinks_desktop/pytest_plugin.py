@@ -176,7 +176,8 @@ def flinks_app_session(
     `flinks_sandbox_config` (no bank pause unless it says one), fast polling. A sandbox that wants
     secrets (`auth_key`, `api_key`) gets them from the app, which keeps them in its keyring as a
     person would enter them in Settings."""
-    from flinks_desktop.core.settings import SecretStore, Settings
+    from flinks_desktop.core.secret_store import SecretStore
+    from flinks_desktop.core.settings import Settings
     from flinks_desktop.ui.app import AppSession
 
     data_dir = tmp_path / "flinks-desktop"

@@ -195,7 +195,7 @@ async def _check_connect(context: _Context) -> None:
     """Connect in the app's ConnectView, shown (offscreen or not); wait for APP_MOUNTED over the bridge."""
     import shiboken6
 
-    from flinks_desktop.core.settings import REDIRECT_URL
+    from flinks_desktop.core.environments import REDIRECT_URL
     from flinks_desktop.ui.connect_view import ConnectView
 
     base = context.sandbox.connect_url

@@ -28,7 +28,8 @@ from PySide6 import QtWebEngineWidgets  # noqa: E402, F401 — QtWebEngine loads
 from PySide6.QtWidgets import QApplication, QDialog, QLineEdit  # noqa: E402
 
 from flinks_desktop.core import paths  # noqa: E402
-from flinks_desktop.core.settings import SecretStore, Settings  # noqa: E402
+from flinks_desktop.core.secret_store import SecretStore  # noqa: E402
+from flinks_desktop.core.settings import Settings  # noqa: E402
 from flinks_desktop.testing import (  # noqa: E402
     ConnectPage,
     MemoryKeyring,

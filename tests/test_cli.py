@@ -28,15 +28,10 @@ from flinks_desktop import cli, terminal
 from flinks_desktop.cli import Col, Progress, main, print_table
 from flinks_desktop.core import paths
 from flinks_desktop.core.audit import describe
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID, SettingsError, custom_api, offline_sandbox
 from flinks_desktop.core.flinks import SecurityChallenge
 from flinks_desktop.core.redact import mask_account_number
-from flinks_desktop.core.settings import (
-    TOOLBOX_CUSTOMER_ID,
-    Settings,
-    SettingsError,
-    custom_api,
-    offline_sandbox,
-)
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, SyncProgress
 

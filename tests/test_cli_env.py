@@ -22,14 +22,9 @@ from test_dialogs import child, click, open_settings, parent, result_of, select 
 
 from flinks_desktop import cli, terminal
 from flinks_desktop.core import paths
-from flinks_desktop.core.settings import (
-    API_KEY_VARIABLE,
-    AUTH_SECRET_VARIABLE,
-    KEYRING_SERVICE,
-    TOOLBOX_CUSTOMER_ID,
-    SecretStore,
-    Settings,
-)
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID
+from flinks_desktop.core.secret_store import API_KEY_VARIABLE, AUTH_SECRET_VARIABLE, KEYRING_SERVICE, SecretStore
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.testing import installed_keyring
 
 LOCAL = f"http://127.0.0.1:9000/v3/{TOOLBOX_CUSTOMER_ID}"

@@ -13,7 +13,7 @@ import pytest
 from scripted_server import ScriptedServer, json_reply
 from test_cli import home, run  # noqa: F401 — the CLI fixtures
 
-from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID
 
 LOGIN_ID = "0c9a2b71-5e3d-4f6a-9b8c-7d6e5f4a3b2c"
 REQUEST_ID = "4f1e2d3c-b5a6-4978-8a1b-2c3d4e5f6a7b"

@@ -36,8 +36,9 @@ from test_cli import (  # noqa: F401  (fixtures)
 
 from flinks_desktop import __version__, cli
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID, offline_sandbox
 from flinks_desktop.core.flinks.models import Login
-from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID, Settings, offline_sandbox
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
 
 CANCELLED = "flinks-desktop: Cancelled: nothing more was sent to Flinks or saved.\n"

@@ -34,15 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID, SettingsError
 from flinks_desktop.core.flinks import CardInUse, FlinksClient, MfaRequired, SecurityChallenge
 from flinks_desktop.core.redact import mask_id
-from flinks_desktop.core.settings import (
-    NO_KEYRING_MESSAGE,
-    TOOLBOX_CUSTOMER_ID,
-    SecretStore,
-    Settings,
-    SettingsError,
-)
+from flinks_desktop.core.secret_store import NO_KEYRING_MESSAGE, SecretStore
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import PurgeStats
 from flinks_desktop.core.sync import DeleteResult, MfaPrompt, Sync, SyncInProgress
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog, DeleteChoice

@@ -167,8 +167,9 @@ def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, ca
     from datetime import UTC, date, datetime, timedelta
 
     from flinks_desktop.cli import main
+    from flinks_desktop.core.environments import offline_sandbox
     from flinks_desktop.core.flinks.models import loads, parse_accounts
-    from flinks_desktop.core.settings import Settings, offline_sandbox
+    from flinks_desktop.core.settings import Settings
     from flinks_desktop.core.store import Store
 
     data_dir = tmp_path / "data"

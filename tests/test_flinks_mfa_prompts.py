@@ -15,8 +15,8 @@ from scripted_server import ScriptedServer, json_reply
 from test_cli import home, run  # noqa: F401 - fixtures: a data directory of the test's own, main() in-process
 from test_dialogs import child, click, parent, result_of, shown  # noqa: F401 - `parent` is a fixture
 
+from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID
 from flinks_desktop.core.flinks import SecurityChallenge, UnsupportedChallenge
-from flinks_desktop.core.settings import TOOLBOX_CUSTOMER_ID
 from flinks_desktop.core.sync import MfaPrompt
 from flinks_desktop.terminal import Progress, TerminalMfa
 from flinks_desktop.ui.mfa_dialog import MfaDialog

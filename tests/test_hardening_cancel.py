@@ -24,8 +24,9 @@ import pytest
 from fault_server import LOGIN_ID, PENDING, FaultServer, Slow, wait_for
 
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import custom_api
 from flinks_desktop.core.flinks import FlinksClient
-from flinks_desktop.core.settings import Settings, custom_api
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.sync import ALREADY_SAVED, NOTHING_SAVED, Sync, SyncCancelled, SyncProgress, SyncResult
 
 TRANSACTIONS = 20_000

@@ -35,8 +35,9 @@ from scripted_server import Reply
 from flinks_desktop import cli
 from flinks_desktop.cli import main
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import custom_api
 from flinks_desktop.core.flinks import FlinksClient, PollProgress, TransportError
-from flinks_desktop.core.settings import Settings, custom_api
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.sync import SyncProgress
 
 TIMEOUT = 1.5

@@ -31,8 +31,9 @@ from sqlite_utils import Database
 
 from flinks_desktop.cli import main
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import custom_api
 from flinks_desktop.core.flinks import FlinksClient
-from flinks_desktop.core.settings import Settings, custom_api
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import (
     MIGRATIONS,
     CacheCorrupt,
@@ -337,7 +338,7 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
 def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
     import shiboken6
 
-    from flinks_desktop.core.settings import SecretStore
+    from flinks_desktop.core.secret_store import SecretStore
     from flinks_desktop.ui.app import AppSession, finish_pending_wipes
     from flinks_desktop.ui.main_window import MainWindow
 

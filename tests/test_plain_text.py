@@ -19,9 +19,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGui
 from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
+from flinks_desktop.core.environments import offline_sandbox
 from flinks_desktop.core.flinks import SecurityChallenge
 from flinks_desktop.core.flinks.models import loads, parse_accounts
-from flinks_desktop.core.settings import Settings, offline_sandbox
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, SyncResult
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog

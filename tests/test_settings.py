@@ -18,27 +18,28 @@ from keyring.backends import chainer, fail, null
 from keyring.errors import KeyringLocked
 
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import (
+    TOOLBOX_CUSTOMER_ID,
+    Environment,
+    SettingsError,
+    custom_api,
+    flinks_toolbox,
+    offline_sandbox,
+    url_environment,
+)
 from flinks_desktop.core.flinks import Authorized, Unauthorized
 from flinks_desktop.core.paths import DataDirError, data_dir, standard_data_dir
-from flinks_desktop.core.settings import (
+from flinks_desktop.core.secret_store import (
     API_KEY_VARIABLE,
     AUTH_SECRET_VARIABLE,
     KEYRING_SERVICE,
     NO_KEYRING_MESSAGE,
-    TOOLBOX_CUSTOMER_ID,
-    Environment,
     SecretStore,
     SecretStoreError,
-    Settings,
-    SettingsError,
-    SettingsFileError,
-    client_for,
-    custom_api,
-    flinks_toolbox,
-    offline_sandbox,
     secrets_for,
-    url_environment,
 )
+from flinks_desktop.core.settings import Settings, SettingsFileError
+from flinks_desktop.core.workspace import client_for
 from flinks_desktop.testing import MemoryKeyring
 
 CUSTOMER_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"  # GUID-shaped, not an RFC 4122 UUID

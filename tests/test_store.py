@@ -356,7 +356,9 @@ def test_money_is_exact(store, snapshot):
         assert row.debit is None or row.debit.as_tuple().exponent == -2  # always two places
     debits = sum((t.debit for t in source.values() if t.debit is not None), Decimal(0))
     credits = sum((t.credit for t in source.values() if t.credit is not None), Decimal(0))
-    assert store.totals(login_id) == (debits, credits)
+    summary = store.transaction_summary(login_id)
+    assert sum((c.debits for c in summary.currencies), Decimal(0)) == debits
+    assert sum((c.credits for c in summary.currencies), Decimal(0)) == credits
     with raw_connection(store.path) as raw:
         cents = raw.execute("SELECT sum(debit), typeof(sum(debit)) FROM transactions").fetchone()
     assert cents == (int(debits * 100), "integer")
@@ -518,7 +520,7 @@ def test_search_treats_any_text_as_text(store, snapshot, query):
     saved(store, snapshot)
     rows = store.transactions(login_id, search=query)
     assert len(rows) == store.count_transactions(login_id, search=query)
-    store.totals(login_id, search=query)
+    assert store.transaction_summary(login_id, search=query).count == len(rows)
 
 
 @pytest.mark.parametrize("query", ['"tim hortons', "tim* hortons", "(tim) hortons", "tim:hortons", "tim\0hortons"])
@@ -550,16 +552,20 @@ def test_filters_pages_and_totals(store, snapshot):
     rows = store.transactions(login_id, **filters)
     assert [row.id for row in rows] == [t.id for t in expected]
     assert store.count_transactions(login_id, **filters) == len(expected)
-    assert store.totals(login_id, **filters) == (
-        sum((t.debit for t in expected if t.debit), Decimal(0)),
-        sum((t.credit for t in expected if t.credit), Decimal(0)),
-    )
+    assert [(c.count, c.debits, c.credits) for c in store.transaction_summary(login_id, **filters).currencies] == [
+        (
+            len(expected),
+            sum((t.debit for t in expected if t.debit), Decimal(0)),
+            sum((t.credit for t in expected if t.credit), Decimal(0)),
+        )
+    ]
     everything_since = [t for t in all_transactions(snapshot) if t.date >= since]
     assert store.count_transactions(login_id, since=since) == len(everything_since)
 
     pages = [store.transactions(login_id, account_id=account.id, limit=25, offset=n) for n in (0, 25, 50)]
     assert [row.id for page in pages for row in page] == [t.id for t in account.transactions[:75]]
-    assert store.totals(login_id, account_id="no such account") == (Decimal(0), Decimal(0))
+    nothing = store.transaction_summary(login_id, account_id="no such account")
+    assert nothing.count == 0 and all(c.debits == c.credits == 0 for c in nothing.currencies)
 
 
 # -- statements ---------------------------------------------------------------------------------------

@@ -207,7 +207,7 @@ def test_a_login_connect_hands_over_during_a_sync_is_queued_not_dropped(qtbot, o
 
 
 def test_the_environment_in_use_cannot_change_during_a_sync(qtbot, open_window) -> None:
-    from flinks_desktop.core.settings import SettingsError
+    from flinks_desktop.core.environments import SettingsError
 
     window = open_window(pending_polls=40)
     window.look_up_login(made_elsewhere(window.session.sandbox))

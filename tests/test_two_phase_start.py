@@ -16,7 +16,8 @@ import textwrap
 
 from PySide6.QtWidgets import QApplication
 
-from flinks_desktop.core.settings import SecretStore, Settings
+from flinks_desktop.core.secret_store import SecretStore
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.ui.app import AppSession, style_sheet
 from flinks_desktop.ui.main_window import MainWindow
 

@@ -23,15 +23,10 @@ from test_dialogs import child, click, open_settings, parent, select, shown  # n
 
 from flinks_desktop import cli
 from flinks_desktop.core import paths
+from flinks_desktop.core.environments import DEFAULT_WAIT_LIMIT, TOOLBOX_CUSTOMER_ID, SettingsError
 from flinks_desktop.core.flinks.client import DEFAULT_DEADLINE, DEFAULT_POLL_TIMEOUT
-from flinks_desktop.core.settings import (
-    DEFAULT_WAIT_LIMIT,
-    TOOLBOX_CUSTOMER_ID,
-    SecretStore,
-    Settings,
-    SettingsError,
-    SettingsFileError,
-)
+from flinks_desktop.core.secret_store import SecretStore
+from flinks_desktop.core.settings import Settings, SettingsFileError
 from flinks_desktop.core.workspace import open_workspace
 
 CUSTOMER_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"

@@ -1,33 +1,13 @@
-"""Environments, the settings file that lists them, and their secrets in the OS keyring.
+"""The settings file: the environments of one data directory and which one is in use.
 
-An environment is where the Flinks API and Flinks Connect of a set of connections live:
-
-- "Offline sandbox": the built-in sandbox on a loopback port, the default on a fresh install. The
-  app starts it on a free port each run, so its URLs are known only then: `running_at(base_url)`.
-- "Flinks toolbox": the public Flinks sandbox (`toolbox-api.private.fin.ag`).
-- Any number of private instances (`{instance}-api.private.fin.ag`, the customer's own customer id,
-  Connect parameters, whether statements are fetched, how many days of transactions, how long to
-  wait for Flinks).
-- Any number of environments known by their URL: any server that speaks the Flinks API (a sandbox
-  started apart, a mock, a proxy), its API base up to the customer id and, optionally, its Connect
-  URL (else the API's origin + /v2/). They are private instances in every other respect (kind
-  "private", `custom_api_url` set, no `instance`): the same rules, and treated as production, as a
-  server we know nothing of may hold real bank data.
-
-Read top to bottom: errors; `Environment` and its constructors; `Settings`, the file in the data
-directory; `SecretStore`, the keyring; `secrets_for`, an environment's secrets from the process
-environment or the keyring; `client_for`, which puts an environment and its secrets together into a
-`FlinksClient`.
+`Settings(data_dir)` is a fresh install (the two built-ins, the offline sandbox in use);
+`Settings.load(data_dir)` reads `settings.json`. The environments themselves are
+`environments.Environment`; their secrets never come here (`secret_store.SecretStore`).
 
 Choices a reader should know about:
 
 - **No secret in the settings file, ever.** `Settings` never receives one: the authorize secret
-  key and the API key go only to `SecretStore`, under the service "Flinks Desktop" and the
-  username `<slug>:auth-secret` or `<slug>:api-key`.
-- **Slugs are stable and never reused.** An environment's slug names its cache folder and its
-  keyring entries. A private instance's slug is made once, when it is added, from its name plus a
-  random suffix ("acme-3f9a2b"): renaming keeps its cache and secrets, and a new environment can
-  never inherit the cache or the keyring entries of a removed one of the same name.
+  key and the API key go only to `SecretStore`.
 - **Where the data comes from is fixed.** The instance and customer id of a private environment
   cannot be changed: its cache holds that customer's connections. Add another environment instead.
   Its name, Connect parameters, statements, days of transactions and wait for Flinks can be changed.
@@ -39,15 +19,6 @@ Choices a reader should know about:
   moves it aside as `settings.json.bak` and starts from the defaults.
 - **Changes stay in memory until `save()`**, which writes a temporary file and swaps it in
   (`os.replace`): a crash leaves the old file or the new one, never half of one. Owner-only (0600).
-- **No keyring, still working.** keyring has no backend on a headless Linux box: its "fail" backend
-  raises NoKeyringError and its "null" backend silently returns None. Both (and a chainer with
-  nothing to chain) count as no keyring: secrets are then kept in memory until the app closes,
-  and `SecretStore.status.message` says so in one sentence.
-- **Secrets from the process environment.** `FLINKS_DESKTOP_AUTH_SECRET` (the authorize secret key)
-  and `FLINKS_DESKTOP_API_KEY`, when set and not empty, are the secrets of the environment in use
-  (the one the caller asks `secrets_for` or `client_for` about), each one over the keyring's: a
-  headless box with no keyring, a CI job, or a one-off command with another key. They are read
-  each time, never stored: not in the settings file, the keyring, a log or the cache.
 - **The file's format version is the lowest that holds its content**: 1 while it has only private
   instances (so an older Flinks Desktop still reads it), 2 once it holds an environment known by
   its URL (an older one then refuses the file rather than dropping that environment on its next
@@ -56,86 +27,36 @@ Choices a reader should know about:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
-import re
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, get_args
-from urllib.parse import urlencode, urlsplit
+from typing import Any
 
 from flinks_desktop.core import paths
 from flinks_desktop.core.atomic_file import atomic_write
+from flinks_desktop.core.environments import (
+    DEFAULT_WAIT_LIMIT,
+    Environment,
+    SettingsError,
+    check_name,
+    flinks_toolbox,
+    new_slug,
+    offline_sandbox,
+    parse_api_url,
+    parse_connect_url,
+    private_instance,
+    url_environment,
+)
 from flinks_desktop.core.flinks.models import DaysOfTransactions
-from flinks_desktop.core.redact import is_guid
-
-if TYPE_CHECKING:  # keyring and the client (httpx) load on first use: not before the first paint
-    from keyring.backend import KeyringBackend
-
-    from flinks_desktop.core.flinks import FlinksClient
 
 log = logging.getLogger("flinks_desktop.settings")
 
-TOOLBOX_CUSTOMER_ID = "43387ca6-0391-4c82-857d-70d95f087ecb"
-
-#: Where Connect is told to send the browser on success. `.invalid` never resolves (RFC 2606): the
-#: Connect view intercepts the navigation and reads the loginId from it; nothing is ever fetched.
-REDIRECT_URL = "https://flinks-desktop.invalid/connected"
-
-#: Connect parameters every environment gets unless it says otherwise.
-DEFAULT_CONNECT_PARAMETERS = {
-    "consentEnable": "true",
-    "institutionFilterEnable": "true",
-    "accountSelectorEnable": "false",
-    "detailsAndStatementEnable": "true",
-    "closeEnable": "true",
-    "headerEnable": "true",
-    "language": "en",
-}
-
-#: Connect parameters the app sets itself: the loginId capture depends on them (only the iframe
-#: navigates, to our redirect URL) and the authorize token is new for every session.
-APP_CONNECT_PARAMETERS = frozenset({"redirectUrl", "innerRedirect", "authorizeToken"})
-
-Kind = Literal["sandbox", "toolbox", "private"]
-
-OFFLINE_SANDBOX_NAME = "Offline sandbox"
-TOOLBOX_NAME = "Flinks toolbox"
-TOOLBOX_SLUG = "toolbox"
-
-#: Long enough for "Acme Corp — production (Quebec)", short enough for a window title.
-MAX_NAME_LENGTH = 60
-
-#: How long an environment waits for Flinks, in seconds, unless its settings say otherwise: half an
-#: hour for data Flinks is still preparing (the client's own default poll limit). A real instance
-#: can take that long on a big connection; the offline sandbox answers at once.
-DEFAULT_WAIT_LIMIT = 30 * 60
-#: The longest wait a setting may ask for (the CLI's --timeout takes as much): a day.
-LONGEST_WAIT_LIMIT = 24 * 60 * 60
-
-#: A DNS label is at most 63 characters and the longest host we build is "{instance}-iframe".
-_INSTANCE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,54}[a-z0-9])?")
-_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
-_CONNECT_PARAMETER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-
-#: The settings file format; a newer one is refused rather than half-read and rewritten. Version 1
 #: has only private instances by `instance`; 2 adds environments known by their URL (`api_url`).
 SETTINGS_VERSION = 2
 #: What a file without an environment known by its URL is written as (see the module).
 _PLAIN_SETTINGS_VERSION = 1
-
-#: The process environment's secrets for the environment in use, over the keyring's (`secrets_for`).
-AUTH_SECRET_VARIABLE = "FLINKS_DESKTOP_AUTH_SECRET"
-API_KEY_VARIABLE = "FLINKS_DESKTOP_API_KEY"
-
-
-class SettingsError(Exception):
-    """A setting cannot be used or changed; `str()` is a sentence to show as it is."""
 
 
 class SettingsFileError(SettingsError):
@@ -146,359 +67,6 @@ class SettingsFileError(SettingsError):
             f"The settings file {path} cannot be used. {reason} It was left as it is, so that no environment is lost."
         )
         self.path = path
-
-
-class SecretStoreError(SettingsError):
-    """The system keyring failed to read, save or delete a secret."""
-
-
-# -- environments -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Environment:
-    """One place the Flinks API and Connect live. Construction validates every field."""
-
-    name: str
-    kind: Kind
-    #: Names this environment's cache folder and keyring entries; never changes (see the module).
-    slug: str
-    customer_id: str
-    #: Toolbox and private: the `{instance}` of `{instance}-api.private.fin.ag`. None for the sandbox.
-    instance: str | None = None
-    #: Sandbox only: where the built-in sandbox listens this run (http://127.0.0.1:PORT), once it does.
-    sandbox_url: str | None = None
-    connect_parameters: Mapping[str, str] = field(default_factory=dict)
-    statements_enabled: bool = True
-    days_of_transactions: DaysOfTransactions = "Days90"
-    #: Private only, instead of `instance`: the API base of any server that speaks the Flinks API,
-    #: up to and including the customer id, as `parse_api_url` normalizes it.
-    custom_api_url: str | None = None
-    #: With `custom_api_url` only: its Connect widget, without a query. None: the API's origin + /v2/.
-    custom_connect_url: str | None = None
-    #: Whole seconds: the most a sync waits for data Flinks answers 202 for, and for any one call
-    #: when that is shorter than the client's own deadline (`workspace.open_workspace`).
-    wait_limit: int = DEFAULT_WAIT_LIMIT
-
-    def __post_init__(self) -> None:
-        if self.kind not in get_args(Kind):
-            raise SettingsError(f'"{self.kind}" is not a kind of environment.')
-        _check_name(self.name)
-        if not (isinstance(self.slug, str) and _SLUG.fullmatch(self.slug)):
-            raise SettingsError(f'The environment "{self.name}" has no valid folder name (slug).')
-        if self.custom_api_url is not None:
-            self._check_custom_urls()
-        elif self.custom_connect_url is not None:
-            raise SettingsError(f'"{self.name}" has a Connect URL but no API URL.')
-        elif self.kind != "sandbox":
-            _check_instance(self.instance)
-        if not is_guid(self.customer_id):
-            raise SettingsError(
-                f'The customer id "{self.customer_id}" is not valid: it is a GUID given by Flinks, '
-                f"such as {TOOLBOX_CUSTOMER_ID}."
-            )
-        # Read-only, so that a frozen environment cannot be given an unchecked parameter later.
-        parameters = MappingProxyType(_checked_connect_parameters(self.connect_parameters))
-        object.__setattr__(self, "connect_parameters", parameters)
-        if not isinstance(self.statements_enabled, bool):
-            raise SettingsError("Whether statements are fetched must be true or false.")
-        if self.days_of_transactions not in get_args(DaysOfTransactions):
-            raise SettingsError('Days of transactions must be "Days90" or "Days365".')
-        limit = self.wait_limit
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LONGEST_WAIT_LIMIT:
-            raise SettingsError("The wait for Flinks must be a whole number of seconds, from 1 second to 24 hours.")
-
-    def _check_custom_urls(self) -> None:
-        if self.kind != "private" or self.instance is not None:
-            raise SettingsError(f'"{self.name}" must be known by its instance or by its API URL, not both.')
-        if not isinstance(self.custom_api_url, str):
-            raise SettingsError(f'The API URL of "{self.name}" must be text.')
-        api = parse_api_url(self.custom_api_url)
-        if api.url != self.custom_api_url or api.customer_id != self.customer_id:
-            raise SettingsError(
-                f'The API URL of "{self.name}" must be {api.url}, with its customer id {api.customer_id}.'
-            )
-        connect = self.custom_connect_url
-        if connect is not None and parse_connect_url(connect) != connect:
-            raise SettingsError(f'The Connect URL of "{self.name}" must be {parse_connect_url(connect)}.')
-
-    @property
-    def is_production(self) -> bool:
-        return self.kind == "private"
-
-    @property
-    def api_url(self) -> str:
-        """The API base, up to and including the customer id (what `FlinksClient` takes)."""
-        if self.custom_api_url is not None:
-            return self.custom_api_url
-        return f"{self._origin('api')}/v3/{self.customer_id}"
-
-    @property
-    def connect_base_url(self) -> str:
-        """The Connect widget, without its query."""
-        if self.custom_connect_url is not None:
-            return self.custom_connect_url
-        if self.custom_api_url is not None:
-            return f"{parse_api_url(self.custom_api_url).origin}/v2/"
-        return f"{self._origin('iframe')}/v2/"
-
-    def connect_url(self, authorize_token: str | None = None, redirect_url: str = REDIRECT_URL) -> str:
-        parameters = {**DEFAULT_CONNECT_PARAMETERS, **self.connect_parameters}
-        if self.kind != "private":
-            parameters.setdefault("demo", "true")  # shows Flinks Capital
-        parameters |= {"innerRedirect": "true", "redirectUrl": redirect_url}
-        if authorize_token:
-            parameters["authorizeToken"] = authorize_token
-        return f"{self.connect_base_url}?{urlencode(parameters)}"
-
-    def running_at(self, base_url: str) -> Environment:
-        """The offline sandbox, once it listens at `base_url` (http://127.0.0.1:PORT)."""
-        if self.kind != "sandbox":
-            raise ValueError(f"only the offline sandbox runs locally, not {self.name!r}")
-        return replace(self, sandbox_url=base_url.rstrip("/"))
-
-    def _origin(self, role: Literal["api", "iframe"]) -> str:
-        if self.kind != "sandbox":
-            return f"https://{self.instance}-{role}.private.fin.ag"
-        if self.sandbox_url is None:
-            raise RuntimeError("the offline sandbox has no URL until it runs: use running_at(base_url)")
-        return self.sandbox_url
-
-
-def offline_sandbox(base_url: str | None = None) -> Environment:
-    """The built-in sandbox; with `base_url` (http://127.0.0.1:PORT), once it listens there."""
-    # A year of transactions: the sandbox has them, and a demo reads better with them.
-    sandbox = Environment(
-        name=OFFLINE_SANDBOX_NAME,
-        kind="sandbox",
-        slug=paths.SANDBOX_SLUG,
-        customer_id=TOOLBOX_CUSTOMER_ID,
-        days_of_transactions="Days365",
-    )
-    return sandbox.running_at(base_url) if base_url else sandbox
-
-
-def flinks_toolbox() -> Environment:
-    """The public Flinks sandbox."""
-    return Environment(
-        name=TOOLBOX_NAME, kind="toolbox", slug=TOOLBOX_SLUG, customer_id=TOOLBOX_CUSTOMER_ID, instance="toolbox"
-    )
-
-
-def private_instance(
-    instance: str,
-    customer_id: str,
-    *,
-    name: str | None = None,
-    slug: str | None = None,
-    connect_parameters: Mapping[str, str] | None = None,
-    statements_enabled: bool = True,
-    days_of_transactions: DaysOfTransactions = "Days90",
-    wait_limit: int = DEFAULT_WAIT_LIMIT,
-) -> Environment:
-    """A customer's own Flinks instance. `name` defaults to `instance`, `slug` to a new one."""
-    name = instance if name is None else name
-    return Environment(
-        name=name,
-        kind="private",
-        slug=_new_slug(name) if slug is None else slug,
-        customer_id=customer_id,
-        instance=instance,
-        connect_parameters=dict(connect_parameters or {}),
-        statements_enabled=statements_enabled,
-        days_of_transactions=days_of_transactions,
-        wait_limit=wait_limit,
-    )
-
-
-def url_environment(
-    name: str,
-    api_url: str,
-    connect_url: str | None = None,
-    *,
-    slug: str | None = None,
-    connect_parameters: Mapping[str, str] | None = None,
-    statements_enabled: bool = True,
-    days_of_transactions: DaysOfTransactions = "Days90",
-    wait_limit: int = DEFAULT_WAIT_LIMIT,
-) -> Environment:
-    """An environment known by its URL (see the module): any server that speaks the Flinks API.
-    `slug` defaults to a new one. Raises SettingsError with a sentence when a URL is not valid."""
-    api = parse_api_url(api_url)
-    return Environment(
-        name=name,
-        kind="private",
-        slug=_new_slug(name) if slug is None else slug,
-        customer_id=api.customer_id,
-        custom_api_url=api.url,
-        custom_connect_url=None if connect_url is None else parse_connect_url(connect_url),
-        connect_parameters=dict(connect_parameters or {}),
-        statements_enabled=statements_enabled,
-        days_of_transactions=days_of_transactions,
-        wait_limit=wait_limit,
-    )
-
-
-#: An API base up to and including the customer id, with an optional path prefix.
-_API_URL_PATH = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/v3/(?P<customer_id>[^/]+)/?")
-#: A Flinks instance's own API host.
-_FLINKS_API_HOST = re.compile(r"(?P<instance>[a-z0-9-]+)-api\.private\.fin\.ag")
-
-
-@dataclass(frozen=True)
-class ApiUrl:
-    """A Flinks API base as `parse_api_url` read it."""
-
-    #: Normalized: `http(s)://HOST[:PORT][/PREFIX]/v3/{customerId}`, no trailing slash.
-    url: str
-    #: `http(s)://HOST[:PORT]`.
-    origin: str
-    prefix: str
-    customer_id: str
-    #: HOST[:PORT], as a name shows it.
-    location: str
-    #: The `{instance}` when this is a Flinks instance's own URL (https://{instance}-api.private.fin.ag
-    #: /v3/{customerId}, no port, no prefix); else None.
-    instance: str | None
-    #: What `custom_api` derives its slug from (unchanged since its first version: caches stay put).
-    slug_source: str
-
-
-def parse_api_url(api_url: str) -> ApiUrl:
-    """Read a Flinks API base: `http(s)://HOST[:PORT][/PREFIX]/v3/{customerId}`. Raises SettingsError
-    with a sentence when it is not of that form or carries a user, password, query or fragment."""
-    example = f"http://127.0.0.1:8765/v3/{TOOLBOX_CUSTOMER_ID}"
-    try:
-        parts = urlsplit(api_url.strip()) if isinstance(api_url, str) else None
-        host, port = (parts.hostname, parts.port) if parts is not None else (None, None)
-    except ValueError:
-        parts, host, port = None, None, None
-    path = _API_URL_PATH.fullmatch(parts.path) if parts is not None else None
-    if parts is None or parts.scheme not in ("http", "https") or not host or path is None:
-        raise SettingsError(
-            f'"{api_url}" is not a Flinks API address: give it up to and including the customer id, such as {example}.'
-        )
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise SettingsError(
-            "Give the Flinks API address alone, with no user, password, query or fragment: "
-            "secrets go in the system keyring, never in a command line."
-        )
-    if not is_guid(path["customer_id"]):
-        raise SettingsError(
-            f'The customer id "{path["customer_id"]}" is not valid: it is a GUID given by Flinks, '
-            f"such as {TOOLBOX_CUSTOMER_ID}."
-        )
-    location = f"{host}:{port}" if port is not None else host
-    origin = _origin(parts.scheme, host, port)
-    instance = _FLINKS_API_HOST.fullmatch(host)
-    return ApiUrl(
-        url=f"{origin}{path['prefix']}/v3/{path['customer_id']}",
-        origin=origin,
-        prefix=path["prefix"],
-        customer_id=path["customer_id"],
-        location=location,
-        instance=(
-            instance["instance"]
-            if parts.scheme == "https" and port is None and not path["prefix"] and instance
-            else None
-        ),
-        slug_source=f"{parts.scheme}://{location}{path['prefix']}/v3/{path['customer_id']}",
-    )
-
-
-def parse_connect_url(connect_url: str) -> str:
-    """A Connect widget's address, normalized (`http(s)://HOST[:PORT]/PATH`, "/" when it has none).
-    Raises SettingsError when it is not one; its parameters are Connect parameters, not a query."""
-    try:
-        parts = urlsplit(connect_url.strip()) if isinstance(connect_url, str) else None
-        host, port = (parts.hostname, parts.port) if parts is not None else (None, None)
-    except ValueError:
-        parts, host, port = None, None, None
-    if parts is None or parts.scheme not in ("http", "https") or not host:
-        raise SettingsError(
-            f'"{connect_url}" is not a Connect address: give it as http(s)://HOST[:PORT]/PATH, '
-            "such as https://acme-iframe.private.fin.ag/v2/."
-        )
-    if parts.username is not None or parts.password is not None or parts.query or parts.fragment:
-        raise SettingsError(
-            "Give the Connect address alone, with no user, password, query or fragment: "
-            "Connect's parameters are set apart."
-        )
-    return f"{_origin(parts.scheme, host, port)}{parts.path or '/'}"
-
-
-def _origin(scheme: str, host: str, port: int | None) -> str:
-    """`scheme://host[:port]`, an IPv6 host in brackets."""
-    return f"{scheme}://{f'[{host}]' if ':' in host else host}{f':{port}' if port is not None else ''}"
-
-
-def custom_api(api_url: str) -> Environment:
-    """An environment for an API known only by its URL (the CLI's `--api-url`), outside the settings.
-
-    `api_url` is the API base up to and including the customer id: `http(s)://HOST[:PORT][/PREFIX]
-    /v3/{customerId}`. A Flinks instance's URL (`https://{instance}-api.private.fin.ag/v3/...`) gives
-    that private instance; any other server (a sandbox started apart, a mock, a proxy) is reached at
-    its URL as the offline sandbox is at its port (kind "sandbox", `sandbox_url` set). Either way
-    the slug comes from the URL: the same URL always finds the same cache and keyring entries, and
-    two URLs never share them, nor share them with an environment of the settings. Raises
-    SettingsError with a sentence when the URL is not of that form. (`Settings.add_from_url` keeps
-    such a server in the settings instead, with a slug of its own.)
-    """
-    api = parse_api_url(api_url)
-    words = "-".join(re.findall(r"[a-z0-9]+", api.location))[:40].strip("-") or "api"
-    slug = f"api-{words}-{hashlib.sha256(api.slug_source.encode()).hexdigest()[:8]}"
-    name = f"API at {api.location}"
-    if len(name) > MAX_NAME_LENGTH:
-        name = name[: MAX_NAME_LENGTH - 1] + "…"
-    if api.instance is not None:
-        return private_instance(api.instance, api.customer_id, name=name, slug=slug)
-    sandbox = Environment(name=name, kind="sandbox", slug=slug, customer_id=api.customer_id)
-    return sandbox.running_at(api.origin + api.prefix)
-
-
-def _new_slug(name: str) -> str:
-    """ "Banque Équité (prod)" -> "banque-equite-prod-3f9a2b": readable, and never reused."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    words = re.findall(r"[a-z0-9]+", ascii_name.lower())
-    base = "-".join(words)[:40].strip("-") or "environment"
-    import secrets  # only when a private instance is added: not at start-up
-
-    return f"{base}-{secrets.token_hex(3)}"
-
-
-def _check_name(name: object) -> None:
-    if not isinstance(name, str) or not name.strip():
-        raise SettingsError("Give the environment a name.")
-    if len(name) > MAX_NAME_LENGTH:
-        raise SettingsError(f"An environment name is at most {MAX_NAME_LENGTH} characters long.")
-    if name != name.strip() or not name.isprintable():
-        raise SettingsError(f'The environment name "{name}" has spaces around it or invisible characters.')
-
-
-def _check_instance(instance: object) -> None:
-    if not (isinstance(instance, str) and _INSTANCE.fullmatch(instance)):
-        raise SettingsError(
-            f'The instance name "{instance}" is not valid: use lowercase letters, digits and hyphens, '
-            'as in "acme" for acme-api.private.fin.ag.'
-        )
-
-
-def _checked_connect_parameters(parameters: object) -> dict[str, str]:
-    if not isinstance(parameters, Mapping):
-        raise SettingsError("The Connect parameters must be a list of names and values.")
-    for name, value in parameters.items():
-        if not (isinstance(name, str) and _CONNECT_PARAMETER_NAME.fullmatch(name)):
-            raise SettingsError(
-                f'The Connect parameter name "{name}" is not valid: use letters and digits, as in "customerName".'
-            )
-        if name in APP_CONNECT_PARAMETERS:
-            raise SettingsError(f'The Connect parameter "{name}" is set by Flinks Desktop and cannot be changed.')
-        if not isinstance(value, str):
-            raise SettingsError(f'The value of the Connect parameter "{name}" must be text.')
-    return dict(parameters)
-
-
-# -- the settings file --------------------------------------------------------------------------
 
 
 class Settings:
@@ -731,16 +299,16 @@ class Settings:
         return sorted(self._private, key=lambda environment: environment.name.casefold())
 
     def _check_name_free(self, name: str) -> None:
-        _check_name(name)
+        check_name(name)
         if any(environment.name.casefold() == name.casefold() for environment in self.environments()):
             raise SettingsError(f'There is already an environment named "{name}".')
 
     def _free_slug(self, name: str) -> str:
         """A new slug for `name` that no environment of the settings has (random: never reused)."""
         taken = {environment.slug for environment in self.environments()}
-        slug = _new_slug(name)
+        slug = new_slug(name)
         while slug in taken:
-            slug = _new_slug(name)
+            slug = new_slug(name)
         return slug
 
     def _private_named(self, name: str, change: str) -> Environment:
@@ -807,183 +375,3 @@ def _free_backup_path(path: Path) -> Path:
         backup = path.with_name(f"{path.name}.{number}.bak")
         number += 1
     return backup
-
-
-# -- secrets --------------------------------------------------------------------------------------
-
-KEYRING_SERVICE = "Flinks Desktop"
-
-SecretKind = Literal["auth-secret", "api-key"]
-
-#: How each secret is called in a sentence.
-SECRET_LABELS: dict[SecretKind, str] = {"auth-secret": "authorize secret key", "api-key": "API key"}
-#: The process environment's variable of each secret (`secrets_for`).
-SECRET_VARIABLES: dict[SecretKind, str] = {"auth-secret": AUTH_SECRET_VARIABLE, "api-key": API_KEY_VARIABLE}
-
-NO_KEYRING_MESSAGE = (
-    "No system keyring is available, so secrets are kept only until Flinks Desktop closes; "
-    "install and unlock a keyring such as GNOME Keyring or KWallet to remember them."
-)
-
-
-@dataclass(frozen=True)
-class KeyringStatus:
-    available: bool
-    #: The backend keyring chose, for the settings dialog and bug reports.
-    backend_name: str
-    #: One sentence for the user.
-    message: str
-
-
-class SecretStore:
-    """The authorize secret key and API key of each environment, in the OS keyring.
-
-    With no usable keyring (see `status`), secrets live in this object until the app closes.
-    Every keyring failure raises SecretStoreError with a sentence; a secret is never logged.
-    """
-
-    def __init__(self, service: str = KEYRING_SERVICE) -> None:
-        self._service = service
-        # keyring's backend is looked for on first use (loading keyring and probing its backends
-        # takes tens of milliseconds: the window paints first).
-        self._detected: tuple[KeyringBackend | None, KeyringStatus] | None = None
-        #: Used only when no keyring is available: "<slug>:<kind>" -> secret.
-        self._session: dict[str, str] = {}
-
-    @property
-    def _backend(self) -> KeyringBackend | None:
-        if self._detected is None:
-            self._detected = _detect_keyring()
-        return self._detected[0]
-
-    @property
-    def status(self) -> KeyringStatus:
-        """Whether secrets go to the system keyring, which one, and a sentence saying so."""
-        if self._detected is None:
-            self._detected = _detect_keyring()
-        return self._detected[1]
-
-    def get(self, environment: Environment, kind: SecretKind) -> str | None:
-        username = _username(environment, kind)
-        if self._backend is None:
-            return self._session.get(username)
-        try:
-            return self._backend.get_password(self._service, username)
-        except Exception as error:  # any backend failure: see _keyring_failure
-            raise _keyring_failure("read", environment, kind, error) from error
-
-    def set(self, environment: Environment, kind: SecretKind, value: str) -> None:
-        """Keep `value` (surrounding spaces, a copy-and-paste accident, removed)."""
-        username = _username(environment, kind)
-        value = value.strip()
-        if not value:
-            raise SecretStoreError(f"The {SECRET_LABELS[kind]} is empty: nothing was saved.")
-        if self._backend is None:
-            self._session[username] = value
-            return
-        try:
-            self._backend.set_password(self._service, username, value)
-        except Exception as error:  # any backend failure: see _keyring_failure
-            raise _keyring_failure("save", environment, kind, error) from error
-
-    def delete(self, environment: Environment, kind: SecretKind) -> None:
-        """Forget one secret; nothing happens when it is not set."""
-        username = _username(environment, kind)
-        if self._backend is None:
-            self._session.pop(username, None)
-            return
-        # Backends raise PasswordDeleteError for a missing entry as for a real failure: look first.
-        if self.get(environment, kind) is None:
-            return
-        try:
-            self._backend.delete_password(self._service, username)
-        except Exception as error:  # any backend failure: see _keyring_failure
-            raise _keyring_failure("delete", environment, kind, error) from error
-
-    def is_set(self, environment: Environment, kind: SecretKind) -> bool:
-        """Whether the secret exists: the settings dialog shows "set" or "not set", never the value."""
-        return self.get(environment, kind) is not None
-
-    def forget(self, environment: Environment) -> None:
-        """Delete every secret of `environment` (when it is removed from the settings)."""
-        for kind in get_args(SecretKind):
-            self.delete(environment, kind)
-
-
-def _detect_keyring() -> tuple[KeyringBackend | None, KeyringStatus]:
-    """keyring's chosen backend, or None (and why) when secrets cannot be kept in it."""
-    import keyring
-    from keyring.backends import chainer, fail, null
-
-    try:
-        backend = keyring.get_keyring()
-    except Exception as error:  # a broken keyring plugin or config must not stop the app
-        log.warning("no keyring backend could be loaded: %s", type(error).__name__)
-        return None, KeyringStatus(False, "none", NO_KEYRING_MESSAGE)
-    if isinstance(backend, chainer.ChainerBackend):
-        chained = list(backend.backends)
-        name = ", ".join(link.name for link in chained) or backend.name
-        usable = bool(chained)
-    else:
-        name = backend.name
-        usable = not isinstance(backend, (fail.Keyring, null.Keyring))
-    if not usable:
-        log.warning("no usable keyring backend (%s): secrets are kept for this session only", name)
-        return None, KeyringStatus(False, name, NO_KEYRING_MESSAGE)
-    return backend, KeyringStatus(True, name, f"Secrets are kept in the system keyring ({name}).")
-
-
-def _username(environment: Environment, kind: SecretKind) -> str:
-    if kind not in SECRET_LABELS:
-        raise ValueError(f"unknown secret kind {kind!r}")
-    return f"{environment.slug}:{kind}"
-
-
-def _keyring_failure(action: str, environment: Environment, kind: SecretKind, error: Exception) -> SecretStoreError:
-    """The sentence for a keyring that failed to `action` a secret.
-
-    Callers catch every exception of the backend call, not just KeyringError: backends talk to
-    D-Bus, the macOS Security framework or the Windows Credential Manager and also let their own
-    exceptions through (jeepney, secretstorage, pywin32), and none of them may end the app. Only
-    the exception's type is logged: its text is the backend's and is not shown or trusted.
-    """
-    from keyring.errors import KeyringLocked
-
-    log.warning("the keyring could not %s the %s of %s: %s", action, kind, environment.slug, type(error).__name__)
-    reason = "it is locked" if isinstance(error, KeyringLocked) else "it may be locked or not running"
-    return SecretStoreError(
-        f'The system keyring could not {action} the {SECRET_LABELS[kind]} of "{environment.name}": '
-        f"{reason}. Unlock it and try again."
-    )
-
-
-def secrets_for(
-    environment: Environment, secrets: SecretStore, *, environ: Mapping[str, str] | None = None
-) -> tuple[str | None, str | None]:
-    """The authorize secret key and the API key to send to `environment`, the environment in use.
-
-    Each is `FLINKS_DESKTOP_AUTH_SECRET` / `FLINKS_DESKTOP_API_KEY` of the process environment
-    (`environ`, default `os.environ`) when set and not blank, else the keyring's (None when it has
-    none). The keyring is read only for a secret the process environment does not give, and read
-    again at every call: call this again to pick up a change. Raises SecretStoreError when the
-    keyring cannot be read.
-    """
-    environ = os.environ if environ is None else environ
-    found: list[str | None] = []
-    for kind in get_args(SecretKind):
-        value = (environ.get(SECRET_VARIABLES[kind]) or "").strip()
-        found.append(value or secrets.get(environment, kind))
-    auth_secret, api_key = found
-    return auth_secret, api_key
-
-
-def client_for(environment: Environment, secrets: SecretStore, **client_options: Any) -> FlinksClient:
-    """A `FlinksClient` for `environment` with its secrets (`secrets_for`; none sent when none are set).
-
-    `client_options` go to `FlinksClient` (poll_interval, timeout, transport...). Raises
-    SecretStoreError when the keyring cannot be read.
-    """
-    from flinks_desktop.core.flinks import FlinksClient
-
-    auth_secret, api_key = secrets_for(environment, secrets)
-    return FlinksClient(environment.api_url, auth_secret=auth_secret, api_key=api_key, **client_options)

@@ -346,13 +346,6 @@ class PurgeStats:
     wiped: bool = True
 
 
-class Totals(NamedTuple):
-    """Sums of the transactions a filter selects, exact. Mixed currencies are added as they are."""
-
-    debits: Decimal
-    credits: Decimal
-
-
 class CurrencySums(NamedTuple):
     """The selected transactions of the accounts in one currency (None: accounts without one)."""
 
@@ -1215,32 +1208,6 @@ class Store:
         selection = self._selection(login_id, account_id, search, since, until, reach=None)
         assert selection is not None
         return self._count(f"SELECT count(*) FROM {selection.source} WHERE {selection.where}", selection.params)
-
-    def totals(
-        self,
-        login_id: str,
-        *,
-        account_id: str | None = None,
-        search: str | None = None,
-        since: date | None = None,
-        until: date | None = None,
-    ) -> Totals:
-        """The exact sums of the debits and credits of the transactions the filters select.
-        Currencies are added together: `transaction_summary` keeps them apart."""
-        if self._fts_query(search) is None:
-            where, params = _day_filter(login_id, account_id, since, until)
-            sql = f"SELECT coalesce(sum(debits), 0), coalesce(sum(credits), 0) FROM transaction_days WHERE {where}"
-        else:
-            selection = self._selection(login_id, account_id, search, since, until, reach=None)
-            assert selection is not None
-            sql = (
-                f"SELECT coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
-                f"FROM {selection.source} WHERE {selection.where}"
-            )
-            params = selection.params
-        with self._errors():
-            debits, credits = self._conn.execute(sql, params).fetchone()
-        return Totals(_decimal(debits), _decimal(credits))
 
     def transaction_summary(
         self,

@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from flinks_desktop.core.environments import Environment
 from flinks_desktop.core.flinks import FlinksClient, NumberOfStatements
 from flinks_desktop.core.flinks.client import DEFAULT_DEADLINE
-from flinks_desktop.core.settings import Environment, SecretStore, Settings, client_for, secrets_for
+from flinks_desktop.core.secret_store import SecretStore, secrets_for
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync
 
@@ -79,6 +82,16 @@ def open_workspace(
         statements=_statements(environment),
     )
     return Workspace(environment, client, sync, cache_path)
+
+
+def client_for(environment: Environment, secrets: SecretStore, **client_options: Any) -> FlinksClient:
+    """A `FlinksClient` for `environment` with its secrets (`secrets_for`; none sent when none are set).
+
+    `client_options` go to `FlinksClient` (poll_interval, timeout, transport...). Raises
+    SecretStoreError when the keyring cannot be read.
+    """
+    auth_secret, api_key = secrets_for(environment, secrets)
+    return FlinksClient(environment.api_url, auth_secret=auth_secret, api_key=api_key, **client_options)
 
 
 def _limits(wait: float) -> dict[str, float]:

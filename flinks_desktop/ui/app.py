@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from flinks_desktop.core import paths
-from flinks_desktop.core.settings import REDIRECT_URL, Environment, SecretStore, Settings, SettingsError
+from flinks_desktop.core.environments import REDIRECT_URL, Environment, SettingsError
+from flinks_desktop.core.secret_store import SecretStore
+from flinks_desktop.core.settings import Settings
 
 if TYPE_CHECKING:
     from flinks_desktop.core.workspace import Workspace

@@ -1009,7 +1009,7 @@ class MainWindow(QMainWindow):
         self.run(self._settings())
 
     async def _settings(self) -> None:
-        from flinks_desktop.core.settings import SettingsError
+        from flinks_desktop.core.environments import SettingsError
         from flinks_desktop.ui.settings_dialog import SettingsDialog
 
         changed = await SettingsDialog.ask(

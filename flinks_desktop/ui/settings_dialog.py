@@ -60,17 +60,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flinks_desktop.core.settings import (
-    DEFAULT_WAIT_LIMIT,
-    LONGEST_WAIT_LIMIT,
-    SECRET_LABELS,
-    Environment,
-    SecretKind,
-    SecretStore,
-    SecretStoreError,
-    Settings,
-    SettingsError,
-)
+from flinks_desktop.core.environments import DEFAULT_WAIT_LIMIT, LONGEST_WAIT_LIMIT, Environment, SettingsError
+from flinks_desktop.core.secret_store import SECRET_LABELS, SecretKind, SecretStore, SecretStoreError
+from flinks_desktop.core.settings import Settings
 from flinks_desktop.ui.dialogs import open_and_wait
 
 #: Days of transactions as the agent reads them.

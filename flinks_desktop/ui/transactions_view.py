@@ -141,7 +141,7 @@ class TransactionFilter:
     until: date | None = None
 
     def as_kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of `Store.transactions`, `count_transactions` and `totals`."""
+        """The keyword arguments of `Store.transactions`, `count_transactions` and `transaction_summary`."""
         return {"account_id": self.account_id, "search": self.search, "since": self.since, "until": self.until}
 
     @property
