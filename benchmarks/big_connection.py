@@ -33,7 +33,6 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -43,66 +42,24 @@ sys.path.insert(0, str(ROOT))  # run from a checkout
 LOGIN_ID = "0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9c3"
 AS_OF = date(2025, 6, 15)
 YEARS = 10
-MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC",
-    "METRO PLUS #412 MONTRÉAL QC",
-    "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC",
-    "HYDRO-QUÉBEC",
-    "STM - RECHARGE OPUS",
-    "AMAZON.CA*2K4LQ",
-    "UBER *TRIP",
-    "COSTCO WHOLESALE #510",
-    "Interac e-Transfer from Marc-Antoine Gagnon",
-    "BELL CANADA - INTERNET",
-]
 RARE = "PENTHOUSE ZANZIBAR RESORT"
 #: How many rows have the rare description, spread over the years (20 in a million).
 RARE_ROWS = 20
-ACCOUNTS = [
-    ("chq", "Everyday Chequing", "CAD"),
-    ("sav", "High Interest Savings", "CAD"),
-    ("loc", "Line of Credit", "CAD"),
-    ("usd", "US Dollar Chequing", "USD"),
-]
 SEARCHES = [("common", "tim"), ("very common", "montreal"), ("rare", "zanzibar"), ("nothing", "qwertyuiop")]
 GOALS_MS = {"open the tab": 100.0, "search": 50.0, "jump to the end": 50.0}
 
 
 def seed_cache(path: Path, rows: int, seed: int = 20250615) -> float:
     """A cache at `path` with one login, four accounts and `rows` transactions; seconds it took."""
-    from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login
     from flinks_desktop.core.store import Store
+    from flinks_desktop.testing import GENERATED_ACCOUNTS, MERCHANTS, generated_connection
 
     started = time.perf_counter()
     now = datetime(2025, 6, 15, 12, tzinfo=UTC)
-    login = Login(id=LOGIN_ID, username="benchmark", is_scheduled_refresh=False, last_refresh=None, type=None)
-    accounts = tuple(
-        Account(
-            id=f"{key}-account",
-            title=title,
-            account_number=f"81{index}5566{index}",
-            last_four_digits=None,
-            transit_number=None,
-            institution_number=None,
-            overdraft_limit=None,
-            balance=Balance(available=None, current=Decimal("1000.00"), limit=None),
-            category="Operations",
-            type="Chequing",
-            currency=currency,
-            holder=None,
-            account_type="Personal",
-            transactions=(),
-        )
-        for index, (key, title, currency) in enumerate(ACCOUNTS)
-    )
+    empty = generated_connection(0, login_id=LOGIN_ID, as_of=AS_OF)  # the login and its four accounts
     with Store.open(path) as store:
-        store.upsert_login(LOGIN_ID, "FlinksCapital", at=now, details=login, environment="sandbox")
-        store.save_snapshot(
-            LOGIN_ID,
-            AccountsResult(request_id="benchmark", login=login, institution="FlinksCapital", accounts=accounts),
-            synced_at=now,
-        )
+        store.upsert_login(LOGIN_ID, "FlinksCapital", at=now, details=empty.login, environment="sandbox")
+        store.save_snapshot(LOGIN_ID, empty, synced_at=now)
     rnd = random.Random(seed)
     first = AS_OF - timedelta(days=365 * YEARS)
     span = (AS_OF - first).days
@@ -111,7 +68,7 @@ def seed_cache(path: Path, rows: int, seed: int = 20250615) -> float:
 
     def generated():
         for n in range(rows):  # oldest first, as a sync writes them: seq follows the dates
-            key = ACCOUNTS[n % len(ACCOUNTS)][0]
+            key = GENERATED_ACCOUNTS[n % len(GENERATED_ACCOUNTS)][0]
             amount = rnd.randint(100, 40_000)
             debit = rnd.random() < 0.6
             description = RARE if n % every == every // 2 else f"{rnd.choice(MERCHANTS)} {rnd.randrange(10_000)}"

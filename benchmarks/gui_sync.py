@@ -89,24 +89,16 @@ CUSTOMER_ID = "43387ca6-0391-4c82-857d-70d95f087ecb"
 LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 REQUEST_ID = "a1b2c3d4-e5f6-4789-9abc-def012345678"
 AS_OF = date(2025, 6, 15)
-MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC",
-    "METRO PLUS #412 MONTRÉAL QC",
-    "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC",
-    "HYDRO-QUÉBEC",
-    "STM - RECHARGE OPUS",
-    "AMAZON.CA*2K4LQ",
-    "UBER *TRIP",
-    "COSTCO WHOLESALE #510",
-    "Interac e-Transfer from Marc-Antoine Gagnon",
-    "BELL CANADA - INTERNET",
-    "PHARMAPRIX #1234",
-    "IGA EXTRA #8090",
-    "NETFLIX.COM",
-    "VIDEOTRON LTEE",
-    "PRELEVEMENT HYPOTHEQUE",
-]
+#: More descriptions than the kit's (`flinks_desktop.testing.MERCHANTS`), for variety.
+MORE_MERCHANTS = ("PHARMAPRIX #1234", "IGA EXTRA #8090", "NETFLIX.COM", "VIDEOTRON LTEE", "PRELEVEMENT HYPOTHEQUE")
+
+
+def merchants() -> tuple[str, ...]:
+    from flinks_desktop.testing import MERCHANTS
+
+    return (*MERCHANTS, *MORE_MERCHANTS)
+
+
 HOLDER = {
     "Name": "Camille Tremblay",
     "Address": {
@@ -159,6 +151,7 @@ def build_payloads(directory: Path, transactions: int, statements: int, seed: in
     """The answers, written to files once: the detail body piece by piece (about 190 MB for a
     million transactions), so that this process never holds it."""
     rnd = random.Random(seed)
+    descriptions = merchants()
     guid = lambda: str(uuid.UUID(int=rnd.getrandbits(128), version=4))  # noqa: E731
     numbers = []
     with (directory / "detail.json").open("w", encoding="utf-8") as out:
@@ -180,7 +173,7 @@ def build_payloads(directory: Path, transactions: int, statements: int, seed: in
                 amount = amounts[n]
                 rows.append(
                     f'{{"Date": "{day:%Y/%m/%d}", "Code": null, "Description": '
-                    f"{json.dumps(f'{rnd.choice(MERCHANTS)} {rnd.randint(1000, 9999)}', ensure_ascii=False)}, "
+                    f"{json.dumps(f'{rnd.choice(descriptions)} {rnd.randint(1000, 9999)}', ensure_ascii=False)}, "
                     f'"Debit": {money(-amount) if amount < 0 else "null"}, '
                     f'"Credit": {"null" if amount < 0 else money(amount)}, "Balance": {money(balances[n])}, '
                     f'"Id": "{guid()}"}}'
@@ -299,7 +292,7 @@ def statement_pdf(number: str, months_back: int, rnd: random.Random) -> bytes:
         rows.append(
             {
                 "Date": first.replace(day=day).isoformat(),
-                "Description": rnd.choice(MERCHANTS),
+                "Description": rnd.choice(merchants()),
                 "Debit": amount,
                 "Credit": None,
                 "Balance": balance,

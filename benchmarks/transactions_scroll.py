@@ -25,92 +25,20 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 FRAME_MS = 16.0
 AS_OF = date(2025, 6, 15)
-MERCHANTS = [
-    "TIM HORTONS #2417 MONTRÉAL QC",
-    "METRO PLUS #412 MONTRÉAL QC",
-    "SAQ 23011 MONTRÉAL QC",
-    "PAYROLL ACME INC",
-    "HYDRO-QUÉBEC",
-    "STM - RECHARGE OPUS",
-    "AMAZON.CA*2K4LQ",
-    "UBER *TRIP",
-    "COSTCO WHOLESALE #510",
-    "Interac e-Transfer from Marc-Antoine Gagnon",
-    "BELL CANADA - INTERNET",
-]
-
-
-def generated_snapshot(count: int, seed: int):
-    """`count` transactions over four accounts (three CAD, one USD), about six years of them."""
-    from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
-
-    rnd = random.Random(seed)
-    specs = [
-        ("chq", "Everyday Chequing", "CAD", 0),
-        ("sav", "High Interest Savings", "CAD", 0),
-        ("odp", "Business Line of Credit", "CAD", -5_000),
-        ("usd", "US Dollar Chequing", "USD", 0),
-    ]
-    accounts = []
-    for index, (key, title, currency, floor) in enumerate(specs):
-        size = count // len(specs) + (1 if index < count % len(specs) else 0)
-        balance = Decimal(1_000)
-        transactions = []
-        for n in range(size):
-            amount = Decimal(rnd.randint(100, 40_000)).scaleb(-2)
-            is_debit = rnd.random() < 0.6 and balance - amount >= floor
-            balance += -amount if is_debit else amount
-            transactions.append(
-                Transaction(
-                    id=f"{key}-{n:07d}",
-                    date=AS_OF - timedelta(days=(size - 1 - n) * 2190 // max(size, 1)),
-                    description=f"{rnd.choice(MERCHANTS)} {n}",
-                    debit=amount if is_debit else None,
-                    credit=None if is_debit else amount,
-                    balance=balance,
-                    code=None,
-                )
-            )
-        accounts.append(
-            Account(
-                id=f"{key}-account",
-                title=title,
-                account_number=f"81{index}5566{index}",
-                last_four_digits=None,
-                transit_number=None,
-                institution_number=None,
-                overdraft_limit=None,
-                balance=Balance(available=None, current=balance, limit=None),
-                category="Operations",
-                type="Chequing",
-                currency=currency,
-                holder=None,
-                account_type="Personal",
-                transactions=tuple(reversed(transactions)),  # Flinks lists newest first
-            )
-        )
-    login = Login(
-        id="0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9c3",
-        username="benchmark",
-        is_scheduled_refresh=False,
-        last_refresh=None,
-        type=None,
-    )
-    return AccountsResult(request_id="benchmark", login=login, institution="FlinksCapital", accounts=tuple(accounts))
 
 
 def build_cache(path: Path, rows: int, seed: int) -> tuple[str, float]:
     from flinks_desktop.core.store import Store
+    from flinks_desktop.testing import generated_connection
 
-    snapshot = generated_snapshot(rows, seed)
+    snapshot = generated_connection(rows, seed=seed, as_of=AS_OF)
     started = time.perf_counter()
     now = datetime(2025, 6, 15, 12, tzinfo=UTC)
     with Store.open(path) as store:

@@ -17,6 +17,10 @@ importing this module stays cheap.
 - `ConnectPage`: the sandbox's Connect page, step by step (consent, institution, credentials,
   answers, accounts, its events), safe against its page being replaced or deleted.
 - `close_window`: the teardown a window needs (background work ended before the widgets go).
+- `login_made_elsewhere`: what Flinks Connect does on a customer's own device (a login at the
+  sandbox's bank -> its loginId), for the support desk's paths.
+- `generated_connection`: a connection of any size (a million transactions), for a test or a
+  benchmark that needs a big cache without a sync.
 - `MemoryKeyring`: a desktop keyring daemon cannot run on a headless test machine; this behaves like
   one (set, get, delete that fails for a missing entry) and keeps nothing once the process ends.
 """
@@ -26,9 +30,12 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 import keyring
@@ -38,6 +45,7 @@ from keyring.errors import PasswordDeleteError
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QDialog, QWidget
 
+    from flinks_desktop.core.flinks.models import AccountsResult
     from flinks_desktop.ui.main_window import MainWindow
 
 
@@ -151,6 +159,131 @@ def sandbox_answers() -> dict[str, str]:
     born in?" Montreal, "What is the best country on earth?" Canada, "What shape do people like
     most?" Triangle, and greatday_choice's "Which of these colours is your favourite?" Blue."""
     return dict(_sandbox_answer_table())
+
+
+# -- a big connection ---------------------------------------------------------------------------------
+
+#: Descriptions as banks write them (accents, "#", "*", "-"), for generated transactions.
+MERCHANTS = (
+    "TIM HORTONS #2417 MONTRÉAL QC",
+    "METRO PLUS #412 MONTRÉAL QC",
+    "SAQ 23011 MONTRÉAL QC",
+    "PAYROLL ACME INC",
+    "HYDRO-QUÉBEC",
+    "STM - RECHARGE OPUS",
+    "AMAZON.CA*2K4LQ",
+    "UBER *TRIP",
+    "COSTCO WHOLESALE #510",
+    "Interac e-Transfer from Marc-Antoine Gagnon",
+    "BELL CANADA - INTERNET",
+)
+#: The accounts of a generated connection: key, title, currency, opening balance and the floor its
+#: balance never goes under (the overdraft account starts, and often stays, below zero).
+GENERATED_ACCOUNTS = (
+    ("chq", "Everyday Chequing", "CAD", 500, 0),
+    ("sav", "High Interest Savings", "CAD", 20_000, 0),
+    ("odp", "Overdraft Chequing", "CAD", -200, -1_000),
+    ("usd", "US Dollar Chequing", "USD", 900, 0),
+)
+GENERATED_LOGIN_ID = "5e115eac-1209-4f19-641c-08d6d484e2fe"
+
+
+def generated_connection(
+    count: int,
+    *,
+    login_id: str = GENERATED_LOGIN_ID,
+    seed: int = 20250615,
+    as_of: date = date(2025, 6, 15),
+    days: int = 2190,
+) -> AccountsResult:
+    """What `/GetAccountsDetail` would give for a connection of `count` transactions over the four
+    `GENERATED_ACCOUNTS`, spread over the `days` days up to `as_of`, each account's listed newest
+    first as Flinks does. The same arguments give the same connection. Save it with
+    `Store.save_snapshot`; `Store.open(path)` then reads it as the app does.
+    """
+    from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
+
+    rnd = random.Random(seed)
+    accounts = []
+    for index, (key, title, currency, opening, floor) in enumerate(GENERATED_ACCOUNTS):
+        size = count // len(GENERATED_ACCOUNTS) + (1 if index < count % len(GENERATED_ACCOUNTS) else 0)
+        balance = Decimal(opening)
+        transactions = []
+        for n in range(size):  # oldest first here
+            amount = Decimal(rnd.randint(100, 40_000)).scaleb(-2)
+            is_debit = rnd.random() < 0.6 and balance - amount >= floor
+            balance += -amount if is_debit else amount
+            transactions.append(
+                Transaction(
+                    id=f"{key}-{n:07d}",
+                    date=as_of - timedelta(days=(size - 1 - n) * days // size),
+                    description=f"{rnd.choice(MERCHANTS)} {n}",
+                    debit=amount if is_debit else None,
+                    credit=None if is_debit else amount,
+                    balance=balance,
+                    code=None,
+                )
+            )
+        accounts.append(
+            Account(
+                id=f"{key}-account",
+                title=title,
+                account_number=f"90{index}1234{index}",
+                last_four_digits=None,
+                transit_number=None,
+                institution_number=None,
+                overdraft_limit=Decimal(-floor) if floor else None,
+                balance=Balance(available=None, current=balance, limit=None),
+                category="Operations",
+                type="Chequing",
+                currency=currency,
+                holder=None,
+                account_type="Personal",
+                transactions=tuple(reversed(transactions)),
+            )
+        )
+    login = Login(id=login_id, username="generated", is_scheduled_refresh=False, last_refresh=None, type=None)
+    return AccountsResult(request_id="generated", login=login, institution="FlinksCapital", accounts=tuple(accounts))
+
+
+class _HasBankingUrl(Protocol):
+    banking_url: str
+
+
+def login_made_elsewhere(
+    sandbox: _HasBankingUrl,
+    username: str = "greatday_nomfa",
+    *,
+    password: str = "Everyday",
+    auth_key: str | None = None,
+) -> str:
+    """What Flinks Connect does on a customer's own device: a login at the sandbox's bank through the
+    API (POST /Authorize with the credentials, each question answered rightly) -> its loginId, which
+    this app has never seen. `auth_key`: the sandbox's secret, when it asks for authorize tokens.
+    Fails with the sandbox's answer when the login does not succeed."""
+    import httpx
+
+    def authorize(body: dict[str, object]) -> httpx.Response:
+        headers = {}
+        if auth_key is not None:  # each /Authorize needs a fresh token
+            token = httpx.post(
+                f"{sandbox.banking_url}/GenerateAuthorizeToken", json={}, headers={"flinks-auth-key": auth_key}
+            ).json()["Token"]
+            headers["flinks-auth-key"] = token
+        return httpx.post(f"{sandbox.banking_url}/Authorize", headers=headers, json=body)
+
+    answers = sandbox_answers()
+    answer = authorize(
+        {"Institution": "FlinksCapital", "Username": username, "Password": password, "MostRecentCached": False}
+    )
+    while answer.status_code == 203:
+        body = answer.json()
+        responses = {challenge["Prompt"]: [answers[challenge["Prompt"]]] for challenge in body["SecurityChallenges"]}
+        answer = authorize({"RequestId": body["RequestId"], "SecurityResponses": responses})
+    if answer.status_code != 200:
+        raise AssertionError(f"the login of {username!r} at the sandbox failed: {answer.status_code} {answer.text}")
+    login_id: str = answer.json()["Login"]["Id"]
+    return login_id
 
 
 # -- the Connect page ---------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ for name, value in {
 }.items():
     os.environ.setdefault(name, value)
 
-import httpx  # noqa: E402
 import keyring  # noqa: E402
 import qasync  # noqa: E402
 from PySide6 import QtWebEngineWidgets  # noqa: E402, F401 — QtWebEngine loads before the QApplication exists
@@ -36,7 +35,7 @@ from flinks_desktop.testing import (  # noqa: E402
     ScriptBot,
     answer_mfa,
     close_window,
-    sandbox_answers,
+    login_made_elsewhere,
     wait_synced,
     wait_until,
 )
@@ -123,7 +122,7 @@ def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
     dialog.reject()
 
     # The support desk: loginIds made on customers' own devices (the sandbox's API, not this app).
-    ticket = made_elsewhere(window.sandbox.banking_url, "greatday_nomfa")
+    ticket = login_made_elsewhere(window.sandbox, "greatday_nomfa")
     window.connections.search.setText(ticket)
     bot.wait(400)
     shot("13-look-up-login")
@@ -132,7 +131,7 @@ def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
     bot.wait(400)
     shot("14-looked-up-login")
 
-    others = [made_elsewhere(window.sandbox.banking_url, name) for name in ("greatday_cachedmfa", "test_pending")]
+    others = [login_made_elsewhere(window.sandbox, name) for name in ("greatday_cachedmfa", "test_pending")]
     window.open_login_ids_action.trigger()
     dialog = dialog_shown("openLoginIdsDialog")
     dialog.input.setPlainText(
@@ -147,22 +146,6 @@ def walk(bot: ScriptBot, window: MainWindow, out: Path) -> None:
     bot.wait(300)
     shot("16-open-login-ids-summary", summary)
     summary.close()
-
-
-def made_elsewhere(banking_url: str, username: str) -> str:
-    """A login made at Flinks by a customer's own device: its loginId."""
-    answers = sandbox_answers()
-    url = f"{banking_url}/Authorize"
-    answer = httpx.post(
-        url,
-        json={"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False},
-    ).json()
-    while "SecurityChallenges" in answer:
-        prompt = answer["SecurityChallenges"][0]["Prompt"]
-        answer = httpx.post(
-            url, json={"RequestId": answer["RequestId"], "SecurityResponses": {prompt: [answers[prompt]]}}
-        ).json()
-    return answer["Login"]["Id"]
 
 
 def main(argv: list[str]) -> int:

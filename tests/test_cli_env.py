@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 from file_keyring import PATH_VARIABLE, FileKeyring
 from test_cli import SUBPROCESS_TIMEOUT, home, one_sentence, run, table  # noqa: F401  (fixtures)
-from test_cli_tickets import made_elsewhere
 from test_dialogs import child, click, open_settings, parent, result_of, select  # noqa: F401  (parent)
 
 from flinks_desktop import cli, terminal
@@ -25,7 +24,7 @@ from flinks_desktop.core import paths
 from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID
 from flinks_desktop.core.secret_store import API_KEY_VARIABLE, AUTH_SECRET_VARIABLE, KEYRING_SERVICE, SecretStore
 from flinks_desktop.core.settings import Settings
-from flinks_desktop.testing import installed_keyring
+from flinks_desktop.testing import installed_keyring, login_made_elsewhere
 
 LOCAL = f"http://127.0.0.1:9000/v3/{TOOLBOX_CUSTOMER_ID}"
 ACME = f"https://acme-api.private.fin.ag/v3/{TOOLBOX_CUSTOMER_ID}"
@@ -195,7 +194,7 @@ def test_the_cli_alone_links_refreshes_and_deletes_against_a_sandbox_that_checks
     flinks_sandbox_factory, tmp_path, secrets_from
 ):
     sandbox = flinks_sandbox_factory(auth_key=AUTH_SECRET, api_key=API_KEY, pending_polls=0, bank_delay=0)
-    login_id = made_elsewhere(sandbox, auth_key=AUTH_SECRET)  # on the customer's device, through Connect
+    login_id = login_made_elsewhere(sandbox, auth_key=AUTH_SECRET)  # on the customer's device, through Connect
     data = tmp_path / "data"
     keyring_file = tmp_path / "keyring.json"
     environment = {

@@ -17,7 +17,6 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 # The CLI's own test helpers: `run` (main() in this process), a data directory of the test's own
@@ -40,33 +39,9 @@ from flinks_desktop.core.environments import TOOLBOX_CUSTOMER_ID, offline_sandbo
 from flinks_desktop.core.flinks.models import Login
 from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
+from flinks_desktop.testing import login_made_elsewhere
 
 CANCELLED = "flinks-desktop: Cancelled: nothing more was sent to Flinks or saved.\n"
-
-
-def made_elsewhere(sandbox, username: str = "greatday_nomfa", *, auth_key: str | None = None) -> str:
-    """What Flinks Connect does on the customer's device: a login at the bank through Flinks' API
-    (POST /Authorize with the credentials, the bank's question answered) -> its loginId."""
-
-    def authorize(body: dict) -> httpx.Response:
-        headers = {}
-        if auth_key is not None:  # each /Authorize needs a fresh token
-            token = httpx.post(
-                f"{sandbox.banking_url}/GenerateAuthorizeToken", json={}, headers={"flinks-auth-key": auth_key}
-            ).json()["Token"]
-            headers["flinks-auth-key"] = token
-        return httpx.post(f"{sandbox.banking_url}/Authorize", headers=headers, json=body)
-
-    answer = authorize(
-        {"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False}
-    )
-    while answer.status_code == 203:
-        body = answer.json()
-        prompts = [challenge["Prompt"] for challenge in body["SecurityChallenges"]]
-        responses = {prompt: [ANSWERS[prompt]] for prompt in prompts}
-        answer = authorize({"RequestId": body["RequestId"], "SecurityResponses": responses})
-    assert answer.status_code == 200, answer.text
-    return answer.json()["Login"]["Id"]
 
 
 @pytest.fixture
@@ -101,7 +76,7 @@ def rows_by_login(out: str) -> dict[str, str]:
 
 def test_sync_adds_a_login_id_this_computer_has_never_seen(run, elsewhere, home):
     where, sandbox = elsewhere
-    login_id = made_elsewhere(sandbox)
+    login_id = login_made_elsewhere(sandbox)
     assert logins_of(home, where) == []
 
     linked = run(*where, "sync", login_id)
@@ -119,14 +94,14 @@ def test_sync_adds_a_login_id_this_computer_has_never_seen(run, elsewhere, home)
 
 
 def test_the_banks_question_on_a_cached_authorize_is_asked_on_the_terminal(run, sandbox, bank_answers):
-    login_id = made_elsewhere(sandbox, "greatday_cachedmfa")
+    login_id = login_made_elsewhere(sandbox, "greatday_cachedmfa")
     linked = run("--api-url", sandbox.api_url, "sync", login_id, stdin=bank_answers())
     assert linked.code == 0, linked.err
     assert "asks a security question" in linked.err and "Saved 4 accounts" in linked.out
 
 
 def test_a_live_sync_of_a_new_login_id_adds_it_then_asks_the_bank(run, sandbox, bank_answers):
-    login_id = made_elsewhere(sandbox, "Greatday")
+    login_id = login_made_elsewhere(sandbox, "Greatday")
     live = run("--api-url", sandbox.api_url, "sync", login_id, "--live", stdin=bank_answers())
     assert live.code == 0, live.err
     assert live.out.startswith(f"Added {login_id}") and "Saved 4 accounts" in live.out
@@ -134,7 +109,7 @@ def test_a_live_sync_of_a_new_login_id_adds_it_then_asks_the_bank(run, sandbox, 
 
 
 def test_an_unanswered_question_adds_the_login_as_needing_mfa(run, sandbox):
-    login_id = made_elsewhere(sandbox, "greatday_cachedmfa")
+    login_id = login_made_elsewhere(sandbox, "greatday_cachedmfa")
     api = ["--api-url", sandbox.api_url]
     result = run(*api, "sync", login_id, stdin="")  # the end of input: nobody answers
     one_sentence(result, "a security question that was not answered", after_prompts=True)
@@ -147,7 +122,7 @@ def test_an_unanswered_question_adds_the_login_as_needing_mfa(run, sandbox):
 def test_add_opens_many_and_says_what_became_of_each(run, sandbox):
     api = ["--api-url", sandbox.api_url]
     fresh, cached, asks = (
-        made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "greatday_cachedmfa")
+        login_made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "greatday_cachedmfa")
     )
     assert run(*api, "sync", cached).code == 0
 
@@ -175,7 +150,7 @@ def test_add_opens_many_and_says_what_became_of_each(run, sandbox):
 
 
 def test_on_a_terminal_add_asks_the_banks_questions(run, sandbox, bank_answers, monkeypatch):
-    login_id = made_elsewhere(sandbox, "greatday_cachedmfa")
+    login_id = login_made_elsewhere(sandbox, "greatday_cachedmfa")
     answers = bank_answers()
     monkeypatch.setattr(answers, "isatty", lambda: True, raising=False)
     result = run("--api-url", sandbox.api_url, "add", login_id, stdin=answers)
@@ -186,7 +161,7 @@ def test_on_a_terminal_add_asks_the_banks_questions(run, sandbox, bank_answers, 
 
 def test_add_from_a_csv_a_text_file_and_standard_input(run, sandbox, tmp_path):
     api = ["--api-url", sandbox.api_url]
-    a, b, c = (made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "test_pending"))
+    a, b, c = (login_made_elsewhere(sandbox, user) for user in ("greatday_nomfa", "Greatday", "test_pending"))
     tickets = tmp_path / "tickets.csv"
     tickets.write_text(
         f'ticket,loginId,agent\n4521,{a},marie\n4522,"{b}",paul\n4523,b0debb48-f9f1,paul\n', encoding="utf-8"
@@ -276,7 +251,7 @@ def test_a_unique_start_of_a_login_id_is_enough(run, home):
 
 def test_prefixes_resolve_against_logins_the_cli_made(run, sandbox):
     api = ["--api-url", sandbox.api_url]
-    login_id = made_elsewhere(sandbox)
+    login_id = login_made_elsewhere(sandbox)
     assert run(*api, "sync", login_id).code == 0
     deleted = run(*api, "delete-card", login_id[:5], "--yes")
     assert deleted.code == 0, deleted.err

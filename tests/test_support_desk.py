@@ -14,31 +14,13 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
 
+from flinks_desktop.testing import login_made_elsewhere, sandbox_answers
 from flinks_desktop.ui.main_window import MainWindow
 from flinks_desktop.ui.mfa_dialog import MfaDialog
 from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog, SyncSummaryDialog
 
 UNKNOWN = "0b1e2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
-ANSWERS = {
-    "What city were you born in?": "Montreal",
-    "What is the best country on earth?": "Canada",
-    "What shape do people like most?": "Triangle",
-}
-
-
-def made_elsewhere(sandbox, username: str = "greatday_nomfa") -> str:
-    """What a customer's own device does through Flinks Connect: a login at Flinks -> a loginId."""
-    url = f"{sandbox.banking_url}/Authorize"
-    answer = httpx.post(
-        url,
-        json={"Institution": "FlinksCapital", "Username": username, "Password": "Everyday", "MostRecentCached": False},
-    ).json()
-    while "SecurityChallenges" in answer:
-        prompt = answer["SecurityChallenges"][0]["Prompt"]
-        answer = httpx.post(
-            url, json={"RequestId": answer["RequestId"], "SecurityResponses": {prompt: [ANSWERS[prompt]]}}
-        ).json()
-    return answer["Login"]["Id"]
+ANSWERS = sandbox_answers()
 
 
 @pytest.fixture
@@ -57,7 +39,7 @@ def listed(window: MainWindow) -> list[str]:
 
 def test_a_login_id_made_elsewhere_opens_with_its_accounts(qtbot, open_window) -> None:
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     assert listed(window) == []
 
     assert window.look_up_login(f'  "{login_id.upper()}"\n')
@@ -77,7 +59,7 @@ def test_a_login_id_made_elsewhere_opens_with_its_accounts(qtbot, open_window) -
 def test_paste_and_enter_in_the_search_box_opens_a_login_made_elsewhere(qtbot, open_window) -> None:
     """The acceptance: a loginId pasted into the search box, then Enter."""
     window = open_window()
-    first, second = (made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday"))
+    first, second = (login_made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday"))
     # A first ticket, from the welcome page (no connection yet, so no list to search).
     welcome_field = window.findChild(QLineEdit, "welcomeLoginId")
     assert welcome_field.isVisible()
@@ -109,7 +91,7 @@ def test_a_login_id_flinks_does_not_know_says_so_and_adds_nothing(qtbot, open_wi
     assert listed(window) == []
 
     # With a connection listed, from the search box: the sentence shows under it too.
-    known = made_elsewhere(window.session.sandbox)
+    known = login_made_elsewhere(window.session.sandbox)
     window.look_up_login(known)
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
     window.connections.search.setText(UNKNOWN)
@@ -128,7 +110,7 @@ def test_what_is_not_a_login_id_is_refused_before_asking_flinks(qtbot, open_wind
 
 def test_flinks_asking_a_question_on_a_cached_lookup_shows_the_mfa_dialog(qtbot, open_window) -> None:
     window = open_window(cached_mfa=True)
-    login_id = made_elsewhere(window.session.sandbox, "Greatday")
+    login_id = login_made_elsewhere(window.session.sandbox, "Greatday")
     window.look_up_login(login_id)
 
     dialog = None
@@ -148,7 +130,7 @@ def test_flinks_asking_a_question_on_a_cached_lookup_shows_the_mfa_dialog(qtbot,
 
 def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, open_window) -> None:
     window = open_window()
-    good = [made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday")]
+    good = [login_made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday")]
     text = f'loginId,ticket\n{good[0]},4521\n{UNKNOWN},4522\nb0debb48-f9f1,4523\n"{good[1]}",4524\n'
 
     window.open_login_ids_action.trigger()
@@ -174,7 +156,7 @@ def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, op
 
 def test_refresh_all_ends_with_the_same_summary(qtbot, open_window) -> None:
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     window.look_up_login(login_id)
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
 
@@ -189,8 +171,8 @@ def test_refresh_all_ends_with_the_same_summary(qtbot, open_window) -> None:
 
 def test_a_login_connect_hands_over_during_a_sync_is_queued_not_dropped(qtbot, open_window) -> None:
     window = open_window(pending_polls=40)  # the first sync waits on Flinks for a while
-    first = made_elsewhere(window.session.sandbox)
-    second = made_elsewhere(window.session.sandbox, "Greatday")
+    first = login_made_elsewhere(window.session.sandbox)
+    second = login_made_elsewhere(window.session.sandbox, "Greatday")
     window.look_up_login(first)
     qtbot.waitUntil(lambda: "preparing" in window.statusBar().currentMessage(), timeout=10_000)
 
@@ -210,7 +192,7 @@ def test_the_environment_in_use_cannot_change_during_a_sync(qtbot, open_window) 
     from flinks_desktop.core.environments import SettingsError
 
     window = open_window(pending_polls=40)
-    window.look_up_login(made_elsewhere(window.session.sandbox))
+    window.look_up_login(login_made_elsewhere(window.session.sandbox))
     qtbot.waitUntil(lambda: window._sync_task is not None and window.workspace.sync.busy, timeout=5_000)
     assert "sync or a deletion is running" in window.busy_reason()
     with pytest.raises(SettingsError, match="running"):
@@ -237,7 +219,7 @@ def _raise_now(coroutine) -> None:
 def test_a_new_secret_applies_to_the_next_call_without_a_restart(qtbot, open_window) -> None:
     window = open_window()
     session = window.session
-    window.look_up_login(made_elsewhere(session.sandbox))
+    window.look_up_login(login_made_elsewhere(session.sandbox))
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
     detail = [r for r in session.sandbox.requests if r.path.endswith("/GetAccountsDetail")][-1]
     assert "x-api-key" not in detail.headers
@@ -256,7 +238,7 @@ def test_another_process_adding_and_deleting_shows_in_the_window(qtbot, open_win
     """The CLI on the same data directory (its own process, its own sandbox on the shared sandbox
     state): what it adds and deletes shows in the open window without any click."""
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     environment = {**os.environ, "FLINKS_DESKTOP_POLL_INTERVAL": "0.01"}
 
     def cli(*args: str) -> subprocess.CompletedProcess:
@@ -283,7 +265,7 @@ def test_another_process_adding_and_deleting_shows_in_the_window(qtbot, open_win
 
 def test_connects_tag_is_kept_shown_and_searchable(qtbot, open_window) -> None:
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     # What the Connect view hands over: the session's events (REDIRECT carries the tag), then the login.
     window.on_connect_event(
         {
@@ -304,7 +286,7 @@ def test_connects_tag_is_kept_shown_and_searchable(qtbot, open_window) -> None:
 
 def test_an_unexpected_failure_of_background_work_is_said_in_the_window(qtbot, open_window) -> None:
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     window.look_up_login(login_id)
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
 
@@ -326,7 +308,7 @@ def test_the_last_selection_is_restored_without_keeping_the_login_id_in_the_sett
     from PySide6.QtCore import QSettings
 
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox)
+    login_id = login_made_elsewhere(window.session.sandbox)
     window.look_up_login(login_id)
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
     window._save_window_state()  # what closing the window keeps
@@ -346,7 +328,7 @@ def test_a_card_flinks_no_longer_knows_can_still_be_removed_here(qtbot, open_win
 
     window = open_window()
     sandbox = window.session.sandbox
-    login_id = made_elsewhere(sandbox)
+    login_id = login_made_elsewhere(sandbox)
     window.look_up_login(login_id)
     qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
     assert httpx.delete(f"{sandbox.banking_url}/DeleteCard/{login_id}").status_code == 200  # deleted elsewhere
@@ -371,7 +353,7 @@ def test_a_card_flinks_no_longer_knows_can_still_be_removed_here(qtbot, open_win
 def test_a_cached_refresh_that_flinks_questions_asks_the_person(qtbot, open_window) -> None:
     """Real Flinks may answer a cached /Authorize with 203: Refresh (not only Live refresh) asks."""
     window = open_window()
-    login_id = made_elsewhere(window.session.sandbox, "greatday_cachedmfa")  # its cached authorize asks
+    login_id = login_made_elsewhere(window.session.sandbox, "greatday_cachedmfa")  # its cached authorize asks
 
     def answer_the_dialog() -> None:
         dialog = None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -21,9 +20,9 @@ from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QComboBox, QDateEdit, QLabel, QLineEdit, QPushButton, QTableView
 
 from flinks_desktop.core.flinks import AccountsResult, Authorized, FlinksClient
-from flinks_desktop.core.flinks.models import Account, Balance, Login, Transaction
 from flinks_desktop.core.store import Store
 from flinks_desktop.sandbox.server import SandboxConfig, SandboxServer
+from flinks_desktop.testing import generated_connection
 from flinks_desktop.ui.transactions_view import (
     ACCOUNT,
     BALANCE,
@@ -103,74 +102,10 @@ def sandbox_cache(tmp_path_factory, sandbox_snapshot):
     return path, save(path, sandbox_snapshot)
 
 
-def generated_snapshot(count: int) -> AccountsResult:
-    """`count` transactions over four accounts (one USD, one often overdrawn) and about six years."""
-    rnd = random.Random(20250615)
-    merchants = [
-        "TIM HORTONS #2417",
-        "METRO #112",
-        "SAQ 23011",
-        "PAYROLL ACME INC",
-        "HYDRO-QUEBEC",
-        "STM OPUS",
-        "AMAZON.CA",
-        "UBER TRIP",
-        "COSTCO #510",
-        "INTERAC E-TRANSFER",
-    ]
-    #: Key, title, currency, opening balance, and the floor its balance never goes under.
-    specs = [
-        ("chq", "Everyday Chequing", "CAD", 500, 0),
-        ("sav", "High Interest Savings", "CAD", 20_000, 0),
-        ("odp", "Overdraft Chequing", "CAD", -200, -1_000),
-        ("usd", "US Dollar Chequing", "USD", 900, 0),
-    ]
-    accounts = []
-    for index, (key, title, currency, opening, floor) in enumerate(specs):
-        size = count // len(specs) + (1 if index < count % len(specs) else 0)
-        balance = Decimal(opening)
-        transactions = []
-        for n in range(size):  # oldest first here; Flinks lists newest first
-            amount = Decimal(rnd.randint(100, 40_000)).scaleb(-2)
-            is_debit = rnd.random() < 0.6 and balance - amount >= floor
-            balance += -amount if is_debit else amount
-            transactions.append(
-                Transaction(
-                    id=f"{key}-{n:06d}",
-                    date=date(2019, 7, 1) + timedelta(days=n * 2190 // size),
-                    description=f"{rnd.choice(merchants)} {n}",
-                    debit=amount if is_debit else None,
-                    credit=None if is_debit else amount,
-                    balance=balance,
-                    code=None,
-                )
-            )
-        accounts.append(
-            Account(
-                id=f"{key}-account",
-                title=title,
-                account_number=f"90{index}1234{index}",
-                last_four_digits=None,
-                transit_number=None,
-                institution_number=None,
-                overdraft_limit=None,
-                balance=Balance(available=None, current=balance, limit=None),
-                category="Operations",
-                type="Chequing",
-                currency=currency,
-                holder=None,
-                account_type="Personal",
-                transactions=tuple(reversed(transactions)),
-            )
-        )
-    login = Login(id=BIG_LOGIN, username="generated", is_scheduled_refresh=False, last_refresh=None, type=None)
-    return AccountsResult(request_id="generated", login=login, institution="FlinksCapital", accounts=tuple(accounts))
-
-
 @pytest.fixture(scope="module")
 def big_cache(tmp_path_factory):
     path = tmp_path_factory.mktemp("big") / "cache.db"
-    return path, save(path, generated_snapshot(BIG))
+    return path, save(path, generated_connection(BIG, login_id=BIG_LOGIN))
 
 
 # -- the view ----------------------------------------------------------------------------------------
