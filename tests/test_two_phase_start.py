@@ -31,6 +31,7 @@ LOADED_AFTER_THE_FIRST_PAINT = (
     "PySide6.QtWebEngineCore",
     "PySide6.QtWebEngineWidgets",
     "PySide6.QtPdf",
+    "PySide6.QtNetwork",
     "flinks_desktop.sandbox",
     "uvicorn",
     "starlette",

@@ -273,7 +273,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     from flinks_desktop.ui.first_paint import FirstPaint
     from flinks_desktop.ui.icons import app_icon
     from flinks_desktop.ui.main_window import MainWindow
-    from flinks_desktop.ui.single_instance import SingleInstance, server_name
+    from flinks_desktop.ui.single_instance import SingleInstance
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
@@ -287,10 +287,15 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     except paths.DataDirError as error:
         QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
         return 1
-    instance = SingleInstance(server_name(directory))
+    instance = SingleInstance(directory)
     if not instance.claim():
         print(
-            "Flinks Desktop is already running with this data directory: its window was brought forward.",
+            "Flinks Desktop is already running with this data directory: "
+            + (
+                "its window was brought forward."
+                if instance.answered
+                else "it does not answer; close it (or end its process), then start Flinks Desktop again."
+            ),
             file=sys.stderr,
         )
         return 0
@@ -309,6 +314,8 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     painted.wait()
     if smoke:
         print(f"flinks-desktop: first paint after {painted.at - started:.3f} s", file=sys.stderr, flush=True)
+    gc.enable()  # off since the entry point (launch.main): nothing to collect before the first paint
+    instance.listen()  # the doorbell for later launches (QtNetwork): once painted
 
     import asyncio
 
