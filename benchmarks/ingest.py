@@ -69,7 +69,8 @@ PER_INSERT = 500
 
 def snapshot(transactions: int, seed: int) -> AccountsResult:
     """The parsed answer: what the sync has once Flinks' JSON is read (`models`)."""
-    from flinks_desktop.core.flinks.models import Account, Balance, Login, Transaction
+    from flinks_desktop.core.flinks.models import Account, Login, Transaction
+    from flinks_desktop.core.flinks.values import Balance
 
     rnd = random.Random(seed)
     end = date(2025, 6, 15)

@@ -201,7 +201,8 @@ def generated_connection(
     first as Flinks does. The same arguments give the same connection. Save it with
     `Store.save_snapshot`; `Store.open(path)` then reads it as the app does.
     """
-    from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
+    from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, Transaction
+    from flinks_desktop.core.flinks.values import Balance
 
     rnd = random.Random(seed)
     accounts = []

@@ -16,7 +16,8 @@ import pytest
 from flinks_desktop.core import export
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.export import ExportConflict, ExportError, Saved
-from flinks_desktop.core.flinks.models import Address, Balance, Holder, loads, parse_accounts
+from flinks_desktop.core.flinks.models import loads, parse_accounts
+from flinks_desktop.core.flinks.values import Address, Balance, Holder
 from flinks_desktop.core.store import AccountRow, LoginRow, StatementRow, Store, TransactionRow
 
 SAMPLES = Path(__file__).parent / "fixtures" / "flinks-samples"

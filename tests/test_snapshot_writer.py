@@ -12,7 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
+from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, Transaction
+from flinks_desktop.core.flinks.values import Balance
 from flinks_desktop.core.store import SnapshotStats, Store, UnknownLogin, UnsupportedAmount, transaction_row
 
 LOGIN_ID = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

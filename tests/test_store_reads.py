@@ -18,7 +18,8 @@ from decimal import Decimal
 import pytest
 from sqlite_utils import Database
 
-from flinks_desktop.core.flinks.models import Account, AccountsResult, Balance, Login, Transaction
+from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, Transaction
+from flinks_desktop.core.flinks.values import Balance
 from flinks_desktop.core.store import MIGRATIONS, Store, TransactionRow
 
 NOW = datetime(2025, 6, 15, 12, tzinfo=UTC)

@@ -107,7 +107,6 @@ import math
 import os
 import re
 import sqlite3
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -122,20 +121,14 @@ try:
 except ImportError:  # Windows: no flock; every open gets the full check (`_Sessions`)
     fcntl = None  # type: ignore[assignment]
 
-from flinks_desktop.core.flinks.models import (
-    Account,
-    AccountsResult,
-    Address,
-    Balance,
-    Holder,
-    Login,
-    StatementsResult,
-    Transaction,
-)
+from flinks_desktop.core.flinks.values import Address, Balance, Holder
 from flinks_desktop.core.redact import mask_id, redact
 
 if TYPE_CHECKING:  # imported at run time only by migrations and writes (module docstring)
     from sqlite_utils import Database, Migrations
+
+    # The response types: a write names them; reading the cache builds none of them.
+    from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, StatementsResult, Transaction
 
 _log = logging.getLogger("flinks_desktop.store")
 
@@ -1898,6 +1891,8 @@ def _create_cache(path: Path, busy_timeout: float) -> None:
     """A new cache at `path`: built whole (WAL mode, every migration) under a temporary name beside
     it, owner-only from the start, then linked into place. A crash leaves no half-made file at the
     cache's path, and a cache another process linked there meanwhile is kept, not replaced."""
+    import tempfile  # only for a new cache: not on every start
+
     handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".new", dir=path.parent)  # 0600
     os.close(handle)
     building = Path(name)

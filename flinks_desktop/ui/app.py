@@ -268,7 +268,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     # loaded before it, and pays nothing.
     from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from flinks_desktop.core import connect_events, export, login_ids, redact, store  # noqa: F401
+    from flinks_desktop.core import login_ids, redact, store  # noqa: F401
     from flinks_desktop.ui import formatting  # noqa: F401
     from flinks_desktop.ui.first_paint import FirstPaint
     from flinks_desktop.ui.icons import app_icon

@@ -39,8 +39,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flinks_desktop.core import export
-from flinks_desktop.core.connect_events import redirect_tag
 from flinks_desktop.core.login_ids import login_id_in
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
@@ -684,6 +682,8 @@ class MainWindow(QMainWindow):
 
     def _connect_tag(self) -> str | None:
         """Connect's `tag` (the integrator's reference), as the session's REDIRECT carried it."""
+        from flinks_desktop.core.connect_events import redirect_tag
+
         for _at, event in reversed(self._connect_events):
             if event.get("step") == "REDIRECT":
                 return redirect_tag(event)
@@ -892,6 +892,8 @@ class MainWindow(QMainWindow):
         from concurrent.futures import ThreadPoolExecutor
 
         from PySide6.QtWidgets import QProgressDialog
+
+        from flinks_desktop.core import export  # the writers: not before the first paint
 
         # Written on a worker thread with its own Store, a page of rows at a time, into a temporary
         # file moved into place when whole (`export.TransactionsExport`): the window keeps running,

@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 _HOME = {
     "DEFAULT_TIMEOUT": "client",
     "ApiCall": "client",
-    "DaysOfTransactions": "models",
+    "DaysOfTransactions": "values",
     "FlinksClient": "client",
-    "NumberOfStatements": "models",
+    "NumberOfStatements": "values",
     "PollProgress": "client",
     "ProgressCallback": "client",
     "ActionRequired": "errors",
@@ -44,12 +44,12 @@ _HOME = {
     "Account": "models",
     "AccountsResult": "models",
     "AccountStatements": "models",
-    "Address": "models",
+    "Address": "values",
     "Authorized": "models",
     "AuthorizeResult": "models",
-    "Balance": "models",
+    "Balance": "values",
     "Dropped": "models",
-    "Holder": "models",
+    "Holder": "values",
     "Login": "models",
     "MfaRequired": "models",
     "SecurityChallenge": "models",
@@ -91,16 +91,11 @@ if TYPE_CHECKING:
         Account,
         AccountsResult,
         AccountStatements,
-        Address,
         Authorized,
         AuthorizeResult,
-        Balance,
-        DaysOfTransactions,
         Dropped,
-        Holder,
         Login,
         MfaRequired,
-        NumberOfStatements,
         SecurityChallenge,
         Statement,
         StatementsResult,
@@ -108,6 +103,7 @@ if TYPE_CHECKING:
         Transaction,
         check_answerable,
     )
+    from flinks_desktop.core.flinks.values import Address, Balance, DaysOfTransactions, Holder, NumberOfStatements
 
 
 def __getattr__(name: str) -> object:

@@ -46,12 +46,12 @@ from typing import IO, Any, Literal, NoReturn, TypeVar
 
 from flinks_desktop.core.flinks.errors import ProtocolError, UnsupportedChallenge
 
+# The parts of an account that a cached row holds too (in their own module, so that reading the
+# cache, the window's first paint, does not build every type of this one).
+from flinks_desktop.core.flinks.values import Address, Balance, Holder
+
 T = TypeVar("T")
 
-#: What /GetAccountsDetail and /GetStatements take. Here rather than in the client, so that code
-#: which only names them (the settings) does not load the HTTP stack.
-DaysOfTransactions = Literal["Days90", "Days365"]
-NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
 
 _DATETIME = re.compile(
     r"(?P<year>\d{4})(?P<sep>[-/])(?P<month>\d{1,2})(?P=sep)(?P<day>\d{1,2})"
@@ -160,31 +160,6 @@ class MfaRequired:
 
 
 AuthorizeResult = Authorized | MfaRequired
-
-
-@dataclass(frozen=True)
-class Balance:
-    available: Decimal | None
-    current: Decimal | None
-    limit: Decimal | None
-
-
-@dataclass(frozen=True)
-class Address:
-    civic_address: str | None
-    city: str | None
-    province: str | None
-    postal_code: str | None
-    po_box: str | None
-    country: str | None
-
-
-@dataclass(frozen=True)
-class Holder:
-    name: str | None
-    address: Address | None
-    email: str | None
-    phone_number: str | None
 
 
 @dataclass(frozen=True)
