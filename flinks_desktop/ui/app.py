@@ -266,7 +266,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     # Once PySide6 is imported, it hooks every import that follows and reads the new module's
     # source (looking for `from __feature__ import ...`): what the window needs without Qt is
     # loaded before it, and pays nothing.
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtWidgets import QApplication
 
     from flinks_desktop.core import login_ids, redact, store  # noqa: F401
     from flinks_desktop.ui import formatting  # noqa: F401
@@ -285,7 +285,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     try:
         directory = paths.data_dir(data_dir)
     except paths.DataDirError as error:
-        QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
+        cannot_start(str(error))
         return 1
     instance = SingleInstance(directory)
     if not instance.claim():
@@ -305,7 +305,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
             return 1
         session = AppSession(directory, settings, SecretStore(), open_now=False)
     except SettingsError as error:
-        QMessageBox.critical(None, "Flinks Desktop cannot start", str(error))
+        cannot_start(str(error))
         return 1
     window = MainWindow(session)
     instance.activated.connect(lambda: bring_forward(window))
@@ -370,6 +370,12 @@ async def _when_ready(session: AppSession, window, smoke: bool) -> None:
     gc.freeze()
     if smoke:
         window.close()
+
+
+def cannot_start(sentence: str) -> None:
+    from PySide6.QtWidgets import QMessageBox  # only then: its enums cost a millisecond
+
+    QMessageBox.critical(None, "Flinks Desktop cannot start", sentence)
 
 
 async def finish_pending_wipes(session: AppSession, window) -> None:

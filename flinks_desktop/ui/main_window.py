@@ -22,14 +22,12 @@ from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal, Sl
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
-    QFileDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -956,6 +954,8 @@ class MainWindow(QMainWindow):
 
     def choose_export_path(self, default: str) -> tuple[str, str]:
         """The file to export to (tests replace this)."""
+        from PySide6.QtWidgets import QFileDialog
+
         return QFileDialog.getSaveFileName(self, "Export transactions", default, "CSV (*.csv);;JSON (*.json)")
 
     @Slot()
@@ -1119,6 +1119,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(message)
 
     def show_error(self, title: str, message: str) -> None:
+        from PySide6.QtWidgets import QMessageBox  # its enums cost a millisecond before the first paint
+
         box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
         box.setObjectName("errorDialog")
         box.setTextFormat(Qt.TextFormat.PlainText)
