@@ -10,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +19,8 @@ from flinks_desktop.core.secret_store import SecretStore
 from flinks_desktop.core.settings import Settings
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from flinks_desktop.core.workspace import Workspace
 
 #: Beside this module in a checkout, a wheel and the bundle alike (importlib.resources would cost
@@ -148,6 +149,8 @@ class AppSession:
     def start(self) -> Future:
         """Load and start, on a thread, what the workspace needs; the Future is done when it is."""
         if self._starting is None:
+            from concurrent.futures import Future  # after the first paint
+
             self._starting = Future()
             threading.Thread(target=self._load, name="flinks-desktop start", daemon=True).start()
         return self._starting

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from datetime import UTC, datetime
 
 ACCOUNT_TYPES = {"CreditCard": "Credit card", "LineOfCredit": "Line of credit"}
@@ -72,4 +71,6 @@ def login_state(status: str, synced_at: datetime | None) -> str:
 def plain_tooltip(text: str) -> str:
     """`text` for a tool tip, shown as written: Qt reads tool-tip text that looks like HTML as HTML,
     so a tag from a bank would be rendered. Escaped inside markup of ours (which also wraps)."""
+    import html  # on the first tool tip, not before the first paint
+
     return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
