@@ -40,7 +40,6 @@ from PySide6.QtWidgets import (
 from flinks_desktop.core.login_ids import login_id_in
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
-from flinks_desktop.ui.accounts_view import AccountsView
 from flinks_desktop.ui.connections import ConnectionsPanel
 from flinks_desktop.ui.formatting import (
     STATE_LABELS,
@@ -61,6 +60,7 @@ if TYPE_CHECKING:
     from flinks_desktop.core.sync import SyncProgress, SyncResult
     from flinks_desktop.core.workspace import Workspace
     from flinks_desktop.sandbox.server import SandboxServer
+    from flinks_desktop.ui.accounts_view import AccountsView
     from flinks_desktop.ui.activity_view import ActivityView
     from flinks_desktop.ui.statements_view import StatementsView
     from flinks_desktop.ui.transactions_view import TransactionsView
@@ -326,11 +326,17 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(objectName="connectionTabs")
         self.tabs.setDocumentMode(True)
         detail_layout.addWidget(self.tabs, 1)
-        self.accounts_view = AccountsView()
-        self.tabs.addTab(self.accounts_view, "Accounts")
+        # Each tab is a placeholder until its view is needed: Accounts when a connection is first
+        # shown (often not before the first paint: nothing is selected on a first start, or when
+        # the last session ended with no selection), the others just after the first paint.
         self._tab_holders: dict[str, QWidget] = {}
         self._tab_views: dict[str, QWidget] = {}
-        for name, label in (("transactions", "Transactions"), ("statements", "Statements"), ("activity", "Activity")):
+        for name, label in (
+            ("accounts", "Accounts"),
+            ("transactions", "Transactions"),
+            ("statements", "Statements"),
+            ("activity", "Activity"),
+        ):
             holder = QWidget(objectName=f"{name}Tab")
             holder_layout = QVBoxLayout(holder)
             holder_layout.setContentsMargins(0, 0, 0, 0)
@@ -341,6 +347,10 @@ class MainWindow(QMainWindow):
         self._shown: tuple[Store | None, str | None] = (None, None)
 
         return splitter
+
+    @property
+    def accounts_view(self) -> AccountsView:
+        return self._tab_view("accounts")
 
     @property
     def transactions_view(self) -> TransactionsView:
@@ -358,7 +368,9 @@ class MainWindow(QMainWindow):
         """The view of tab `name`, built (showing the selected connection) on first use."""
         view = self._tab_views.get(name)
         if view is None:
-            if name == "transactions":
+            if name == "accounts":
+                from flinks_desktop.ui.accounts_view import AccountsView as View
+            elif name == "transactions":
                 from flinks_desktop.ui.transactions_view import TransactionsView as View
             elif name == "statements":
                 from flinks_desktop.ui.statements_view import StatementsView as View
@@ -535,8 +547,10 @@ class MainWindow(QMainWindow):
             self.connection_title.setText(f"{institution_name(login.institution)} · {login.username or 'unknown user'}")
             self.connection_details.setText(self._details(login))
         self._shown = (self.store, login.id) if login else (None, None)
-        for view in (self.accounts_view, *self._tab_views.values()):
+        for view in self._tab_views.values():
             view.set_login(*self._shown)
+        if login:
+            self._build_current_tab(self.tabs.currentIndex())  # the tab on screen, showing this login
         self._update_actions()
 
     def _details(self, login: LoginRow) -> str:
