@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -106,15 +108,28 @@ def test_the_lock_goes_with_the_process_that_held_it(tmp_path: Path, monkeypatch
         after.release()
 
 
-def test_launching_the_app_twice_keeps_one_copy(tmp_path: Path) -> None:
-    """The real app, twice on one data directory, as two processes (offscreen)."""
+@contextmanager
+def first_copy(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, list[str], dict[str, str]]]:
+    """The real app started on a data directory of its own (offscreen): the process, and the command
+    and environment that launch it again on the same directory. Ended when the test is."""
     data_dir = tmp_path / "data"
     environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir)}
     command = [sys.executable, "-m", "flinks_desktop"]
     first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
+        yield first, command, environment
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+        first.stdout.close()
+        first.stderr.close()
+
+
+def test_launching_the_app_twice_keeps_one_copy(tmp_path: Path) -> None:
+    """The real app, twice on one data directory, as two processes (offscreen)."""
+    with first_copy(tmp_path) as (first, command, environment):
         deadline = time.monotonic() + 60
-        name = os.path.join(QDir.tempPath(), server_name(data_dir))
+        name = os.path.join(QDir.tempPath(), server_name(tmp_path / "data"))
         while not os.path.exists(name) and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert first.poll() is None, first.stderr.read()
@@ -123,30 +138,16 @@ def test_launching_the_app_twice_keeps_one_copy(tmp_path: Path) -> None:
         assert second.returncode == 0
         assert "already running" in second.stderr
         assert first.poll() is None  # the first copy carries on
-    finally:
-        first.terminate()
-        first.wait(timeout=30)
-        first.stdout.close()
-        first.stderr.close()
 
 
 def test_a_launch_while_the_first_is_still_starting_waits_for_it(tmp_path: Path) -> None:
     """Two launches at once (a double double-click): the second finds the lock taken before the
     first has painted, rings until the first listens, and ends; the first carries on."""
-    data_dir = tmp_path / "data"
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(data_dir)}
-    command = [sys.executable, "-m", "flinks_desktop"]
-    first = subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
+    with first_copy(tmp_path) as (first, command, environment):
         deadline = time.monotonic() + 60
-        while not (data_dir / single_instance.LOCK_FILE_NAME).exists() and time.monotonic() < deadline:
+        while not (tmp_path / "data" / single_instance.LOCK_FILE_NAME).exists() and time.monotonic() < deadline:
             time.sleep(0.005)
         second = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
         assert second.returncode == 0, second.stderr
         assert "already running with this data directory: its window was brought forward" in second.stderr
         assert first.poll() is None, first.stderr.read()  # the first copy carries on
-    finally:
-        first.terminate()
-        first.wait(timeout=30)
-        first.stdout.close()
-        first.stderr.close()
