@@ -39,6 +39,9 @@ LOADED_AFTER_THE_FIRST_PAINT = (
     "flinks_desktop.core.sync",
     "flinks_desktop.core.flinks.client",
     "flinks_desktop.core.workspace",
+    "flinks_desktop.core.flinks.models",  # the response types: the cache's rows need only `values`
+    "flinks_desktop.core.export",
+    "flinks_desktop.core.connect_events",
 )
 
 PROBE = textwrap.dedent("""
