@@ -78,3 +78,11 @@ def test_the_gui_sync_benchmark_runs(tmp_path) -> None:
     lines = quick("gui_sync.py", tmp_path)
     assert any(line.startswith("rows in the cache: 4 accounts, 5,000 transactions") for line in lines)
     assert lines[-1].startswith("RESULT: worst GUI-thread gap")
+
+
+def test_the_transactions_scroll_benchmark_runs(tmp_path) -> None:
+    lines = quick("transactions_scroll.py", tmp_path)
+    assert any(line.startswith("baseline: 200 rows") for line in lines), lines
+    assert any(line.startswith("large: 2,000 rows") for line in lines), lines
+    searches = [line for line in lines if line.strip().startswith("search ")]
+    assert len(searches) == 6 and all("(count, totals, first paint)" in line for line in searches), searches
