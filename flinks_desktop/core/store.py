@@ -1452,16 +1452,7 @@ class Store:
         (offset + limit); None when every selected row is read (a count, totals, an export), which
         the index always does best.
         """
-        clauses, params = ["t.login_id = ?"], [login_id]
-        if account_id is not None:
-            clauses.append("t.account_id = ?")
-            params.append(account_id)
-        if since is not None:
-            clauses.append("t.date >= ?")
-            params.append(since.isoformat())
-        if until is not None:
-            clauses.append("t.date <= ?")
-            params.append(until.isoformat())
+        clauses, params = _filter_clauses(login_id, account_id, since, until, table="t.")
         match = self._fts_query(search)
         if match is None:
             return _Selection("transactions AS t", " AND ".join(clauses), params)
@@ -1952,19 +1943,28 @@ class _Selection(NamedTuple):
 _WALK_MATCH = "+t.seq IN (SELECT rowid FROM transactions_fts WHERE transactions_fts MATCH ?{range})"
 
 
+def _filter_clauses(
+    login_id: str, account_id: str | None, since: date | None, until: date | None, *, table: str = ""
+) -> tuple[list[str], list[Any]]:
+    """The conditions (and their parameters) of the filters other than search, on the columns
+    login_id, account_id and date of `table` ("t." for an alias; "" for the only table)."""
+    clauses, params = [f"{table}login_id = ?"], [login_id]
+    if account_id is not None:
+        clauses.append(f"{table}account_id = ?")
+        params.append(account_id)
+    if since is not None:
+        clauses.append(f"{table}date >= ?")
+        params.append(since.isoformat())
+    if until is not None:
+        clauses.append(f"{table}date <= ?")
+        params.append(until.isoformat())
+    return clauses, params
+
+
 def _day_filter(login_id: str, account_id: str | None, since: date | None, until: date | None) -> tuple[str, list[Any]]:
     """The WHERE clause over `transaction_days` that selects the days of the transactions the
     filters (other than search) select."""
-    clauses, params = ["login_id = ?"], [login_id]
-    if account_id is not None:
-        clauses.append("account_id = ?")
-        params.append(account_id)
-    if since is not None:
-        clauses.append("date >= ?")
-        params.append(since.isoformat())
-    if until is not None:
-        clauses.append("date <= ?")
-        params.append(until.isoformat())
+    clauses, params = _filter_clauses(login_id, account_id, since, until)
     return " AND ".join(clauses), params
 
 
