@@ -20,7 +20,14 @@ from sqlite_utils import Database
 
 from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, Transaction
 from flinks_desktop.core.flinks.values import Balance
-from flinks_desktop.core.store import MIGRATIONS, Store, TransactionRow
+from flinks_desktop.core.store import (
+    MIGRATIONS,
+    ROWIDS,
+    Store,
+    TransactionRow,
+    split_rowids,
+    summary_of_parts,
+)
 
 NOW = datetime(2025, 6, 15, 12, tzinfo=UTC)
 LATER = NOW + timedelta(days=1)
@@ -133,6 +140,46 @@ def test_count_and_totals_per_currency_are_the_sums_of_the_rows(store, filters):
     # Currencies come in the order of the login's accounts.
     order = list(dict.fromkeys(account.currency for account in store.accounts(LOGIN)))
     assert [entry.currency for entry in summary.currencies] == [c for c in order if c in expected]
+
+
+SEARCHES = [f for f in FILTERS if (f.get("search") or "").strip()]
+
+
+@pytest.mark.parametrize("filters", SEARCHES, ids=[str(f) for f in SEARCHES])
+@pytest.mark.parametrize("parts", [2, 3, 7])
+def test_a_search_summary_made_in_parts_is_the_whole_one(store, filters, parts):
+    # The cut is where the login's rows lie; OTHER's rows are in the same file, saved after them.
+    span = store.transaction_span(LOGIN, filters.get("account_id"))
+    ranges = split_rowids(span or (0, 0), parts)
+    pieces = [store.transaction_summary(LOGIN, **filters, rowids=rowids) for rowids in ranges]
+    assert summary_of_parts(pieces, store.accounts(LOGIN)) == store.transaction_summary(LOGIN, **filters)
+    if filters["search"] == "metro":  # the cuts share the matches out, not all to one part
+        assert all(piece.count for piece in pieces) and len(pieces) == parts
+
+
+def test_parts_cover_every_rowid_once_whatever_the_span():
+    for span, parts in [((1, 1_000_000), 2), ((5, 5), 3), ((1, 10), 4), ((-3, 2), 5), ((0, 0), 1), ((7, 9), 10)]:
+        ranges = split_rowids(span, parts)
+        assert 1 <= len(ranges) <= parts
+        assert ranges[0][0] == ROWIDS[0] and ranges[-1][1] == ROWIDS[1]
+        assert all(first <= last for first, last in ranges)
+        assert all(ranges[n][1] + 1 == ranges[n + 1][0] for n in range(len(ranges) - 1))
+
+
+def test_the_span_of_a_login_and_a_summary_by_rowids_needs_search_text(store):
+    seqs = [row[0] for row in store._conn.execute("SELECT seq FROM transactions WHERE login_id = ?", [LOGIN])]
+    assert store.transaction_span(LOGIN) == (min(seqs), max(seqs))  # each account: oldest first
+    usd = [
+        row[0]
+        for row in store._conn.execute(
+            "SELECT seq FROM transactions WHERE login_id = ? AND account_id = 'usd-account'", [LOGIN]
+        )
+    ]
+    assert store.transaction_span(LOGIN, "usd-account") == (min(usd), max(usd))
+    assert store.transaction_span("no-such-login") is None
+    assert store.transaction_span(LOGIN, "no-such-account") is None
+    with pytest.raises(ValueError, match="search text"):
+        store.transaction_summary(LOGIN, rowids=(1, 10))
 
 
 def test_several_currencies_are_never_added_together(store):

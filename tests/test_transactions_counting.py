@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 from test_store_reads import LOGIN, brute_force, saved, snapshot
 
 from flinks_desktop.core.store import Store
@@ -76,6 +76,61 @@ def test_a_big_search_shows_its_first_page_then_its_count_and_totals(qtbot, view
     assert view.model.rowCount() == len(everything) == store.count_transactions(LOGIN, search="metro")
     assert view.totals.text() == expected_line(store, view.filters())
     assert [view.model.transaction(row) for row in range(len(everything))] == everything
+
+
+def test_a_big_search_is_counted_in_parts_side_by_side(qtbot, view):
+    view, store = view
+    view._summaries.workers = 3  # three parts, each a third of the login's rows by rowid
+    search(view, "metro")
+    assert view.counting and len(view._summaries._parts) == 3
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    assert view.model.rowCount() == store.count_transactions(LOGIN, search="metro")
+    assert view.totals.text() == expected_line(store, view.filters())
+    view.account_filter.setCurrentIndex(view.account_filter.findData("usd-account"))
+    search(view, "metro")  # one account: cut where that account's rows lie
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    assert view.model.rowCount() == store.count_transactions(LOGIN, account_id="usd-account", search="metro")
+    assert view.totals.text() == expected_line(store, view.filters())
+
+
+def test_a_word_is_counted_as_it_is_typed_and_shown_when_the_typing_pauses(qtbot, view):
+    view, store = view
+    filters = TransactionFilter(search="metro")
+    view.search.setText("me")  # each keystroke starts its own count, the one before interrupted
+    view.search.setText("metro")
+    key = view._summary_key(filters)
+    qtbot.waitUntil(lambda: view._summaries.result(key) is not None, timeout=10_000)
+    assert view.model.filters.search is None  # the table still waits for the typing to pause
+    qtbot.waitUntil(lambda: view.model.filters.search == "metro", timeout=5_000)  # the debounce
+    assert not view.counting  # counted already: shown with the first page
+    assert view.model.rowCount() == store.count_transactions(LOGIN, search="metro")
+    assert view.totals.text() == expected_line(store, view.filters())
+    view.model.sort(0, Qt.SortOrder.AscendingOrder)  # the same search in the other order: not counted again
+    view._requery_now()
+    assert not view.counting and view.totals.text() == expected_line(store, view.filters())
+
+
+def test_a_count_that_fails_on_its_thread_says_so_instead_of_counting_for_ever(qtbot, view, tmp_path):
+    view, store = view
+    copy = tmp_path / "copy" / "cache.db"
+    copy.parent.mkdir()
+    with Store.open(copy) as writer:
+        saved(writer, snapshot(LOGIN, 2_000, seed=7))
+    reader = Store.open(copy)
+    try:
+        view.set_login(reader, LOGIN)
+        view.search.setText("metro")
+        view._summaries.cancel()  # nothing counted ahead: the threads open the file after the damage
+        # The view's own Store still reads the file it opened; what the threads open is not a cache.
+        copy.rename(copy.with_name("moved.db"))
+        copy.write_bytes(b"not a database, not any more" * 200)
+        view._requery_now()
+        assert view.counting and view.model.rowCount() == PAGE_SIZE  # the first page, read
+        qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+        assert "could not be read" in view.findChild(QLabel, "transactionsEmptyTitle").text()
+    finally:
+        view.set_login(None, None)
+        reader.close()
 
 
 def test_a_newer_search_replaces_one_still_counting(qtbot, view):

@@ -371,6 +371,36 @@ def summary_of_rows(rows: Sequence[TransactionRow], accounts: Sequence[AccountRo
     return TransactionSummary(len(rows), currencies)
 
 
+def summary_of_parts(parts: Sequence[TransactionSummary], accounts: Sequence[AccountRow]) -> TransactionSummary:
+    """One `TransactionSummary` of several made over parts of the same selection (a search's
+    matches read in rowid ranges, `split_rowids`), its currencies in the order of `accounts`
+    as `Store.transaction_summary` gives them."""
+    sums: dict[str | None, list[Any]] = {account.currency: [0, Decimal(0), Decimal(0)] for account in accounts}
+    for part in parts:
+        for entry in part.currencies:
+            total = sums.setdefault(entry.currency, [0, Decimal(0), Decimal(0)])
+            total[0] += entry.count
+            total[1] += entry.debits
+            total[2] += entry.credits
+    currencies = tuple(CurrencySums(c, n, d, k) for c, (n, d, k) in sums.items() if n)
+    return TransactionSummary(sum(part.count for part in parts), currencies)
+
+
+#: The smallest and the largest rowid SQLite can give a row.
+ROWIDS = (-(2**63), 2**63 - 1)
+
+
+def split_rowids(span: tuple[int, int], parts: int) -> list[tuple[int, int]]:
+    """Every rowid, in at most `parts` consecutive ranges (first, last; both included), cut at
+    points evenly spaced within `span`: where the rows to share out mostly lie
+    (`Store.transaction_span`). However wrong `span` is, the ranges cover every row once."""
+    first, last = span
+    width = (last - first + 1) / max(parts, 1)
+    cuts = sorted({first + round(width * step) for step in range(1, max(parts, 1))} - {ROWIDS[0]})
+    starts = [ROWIDS[0], *cuts]
+    return [(start, end - 1) for start, end in zip(starts, [*cuts, ROWIDS[1] + 1], strict=True)]
+
+
 class CheckResult(NamedTuple):
     """What `Store.check` found in a healthy cache."""
 
@@ -1195,7 +1225,7 @@ class Store:
         until: date | None = None,
     ) -> int:
         """How many transactions `transactions` would return with the same filters and no limit."""
-        if self._fts_query(search) is None:
+        if fts_query(search) is None:
             where, params = _day_filter(login_id, account_id, since, until)
             return self._count(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
         selection = self._selection(login_id, account_id, search, since, until, reach=None)
@@ -1210,6 +1240,7 @@ class Store:
         search: str | None = None,
         since: date | None = None,
         until: date | None = None,
+        rowids: tuple[int, int] | None = None,
     ) -> TransactionSummary:
         """How many transactions the filters select, and the exact sums of their debits and credits
         per currency (their account's): what the Transactions tab shows under its table.
@@ -1217,7 +1248,13 @@ class Store:
         One query: without search text over `transaction_days` (a few thousand rows however many
         transactions there are), with search text over the matches, read from the full-text index,
         each currency's sums kept apart by a FILTER clause (a GROUP BY would sort every match).
+
+        `rowids` (first, last; search text only): only the matches whose rowid is within them. A
+        common word's matches cost one lookup each, so its summary can be made in parts, each on a
+        thread with its own `Store` (`transaction_span`, `split_rowids`, `summary_of_parts`).
         """
+        if rowids is not None and fts_query(search) is None:
+            raise ValueError("a summary by rowids needs search text")
         accounts = self._query(
             "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
             [login_id],
@@ -1225,7 +1262,7 @@ class Store:
         currency_of = {row["id"]: row["currency"] for row in accounts}
         #: Per currency, in the accounts' order: [count, debits, credits] in cents.
         sums: dict[str | None, list[int]] = {currency: [0, 0, 0] for currency in currency_of.values()}
-        if self._fts_query(search) is None:
+        if fts_query(search) is None:
             where, params = _day_filter(login_id, account_id, since, until)
             with self._errors():
                 rows = self._conn.execute(
@@ -1239,7 +1276,7 @@ class Store:
                 entry[1] += debits
                 entry[2] += credits
         else:
-            selection = self._selection(login_id, account_id, search, since, until, reach=None)
+            selection = self._selection(login_id, account_id, search, since, until, reach=None, rowids=rowids)
             assert selection is not None
             groups: dict[str | None, list[str]] = {}
             for account, currency in currency_of.items():
@@ -1300,13 +1337,29 @@ class Store:
         further than `at_most` + 1: a bound on what a count of that search will read, read from the
         full-text index alone (a few milliseconds even for a word in a quarter of a million
         descriptions, whose list the index still merges). 0 for text without a word."""
-        match = self._fts_query(search)
+        match = fts_query(search)
         if match is None:
             return 0
         return self._count(
             "SELECT count(*) FROM (SELECT 1 FROM transactions_fts WHERE transactions_fts MATCH ? LIMIT ?)",
             [match, at_most + 1],
         )
+
+    def transaction_span(self, login_id: str, account_id: str | None = None) -> tuple[int, int] | None:
+        """The smallest and the largest rowid among the oldest and newest transactions of each of
+        the login's accounts (or of `account_id`): where its rows lie, since a sync writes each
+        account's oldest first. Two lookups per account in the (login, account, date) index: what a
+        read in parts cuts at (`split_rowids`). None when there are no transactions."""
+        with self._errors():
+            first, last = self._conn.execute(
+                "SELECT min(first), max(last) FROM (SELECT "
+                "(SELECT seq FROM transactions WHERE login_id = ?1 AND account_id = a.id ORDER BY date, seq LIMIT 1) "
+                "AS first, (SELECT seq FROM transactions WHERE login_id = ?1 AND account_id = a.id "
+                "ORDER BY date DESC, seq DESC LIMIT 1) AS last FROM accounts AS a WHERE a.login_id = ?1 "
+                "AND (?2 IS NULL OR a.id = ?2))",
+                [login_id, account_id],
+            ).fetchone()
+        return None if first is None else (min(first, last), max(first, last))
 
     def interrupt(self) -> None:
         """Stop the query this Store runs now, from any thread (the one call that may cross them):
@@ -1442,6 +1495,7 @@ class Store:
         until: date | None,
         *,
         reach: int | None,
+        rowids: tuple[int, int] | None = None,
     ) -> _Selection | None:
         """The FROM and WHERE clauses (rows as `t`) shared by the transaction reads; None when the
         search text matches no description at all.
@@ -1450,10 +1504,11 @@ class Store:
         the full-text index (`f`), one lookup by rowid per match, or down the date index keeping
         the rows whose rowid the index matched. `reach` is how far into the order a page read goes
         (offset + limit); None when every selected row is read (a count, totals, an export), which
-        the index always does best.
+        the index always does best. `rowids` (first, last) keeps the matches within them, read from
+        the index.
         """
         clauses, params = _filter_clauses(login_id, account_id, since, until, table="t.")
-        match = self._fts_query(search)
+        match = fts_query(search)
         if match is None:
             return _Selection("transactions AS t", " AND ".join(clauses), params)
         from_index = True
@@ -1470,11 +1525,12 @@ class Store:
             if not matches:
                 return None
             from_index = matches <= enough
-        if from_index:
+        if from_index or rowids is not None:
+            within_rowids = ["f.rowid BETWEEN ? AND ?"] if rowids is not None else []
             return _Selection(
                 "transactions_fts AS f CROSS JOIN transactions AS t ON t.seq = f.rowid",  # CROSS: f first
-                " AND ".join(["f.transactions_fts MATCH ?", *clauses]),
-                [match, *params],
+                " AND ".join(["f.transactions_fts MATCH ?", *within_rowids, *clauses]),
+                [match, *(rowids or ()), *params],
             )
         return _Selection("transactions AS t", " AND ".join(clauses), params, walk=match, within=within)
 
@@ -1489,18 +1545,6 @@ class Store:
         within = self._count(f"SELECT coalesce(sum(count), 0) FROM transaction_days WHERE {where}", params)
         self._within = ((key, version), within)
         return within
-
-    def _fts_query(self, text: str | None) -> str | None:
-        """`text` as an FTS5 query matching every word of it as a prefix; None if it has no words.
-
-        `_quote_fts` makes each word a quoted phrase, so FTS5 syntax (quotes, NEAR, AND, *, ^,
-        column:) in the text is only text; a NUL would end the string early, so it goes.
-        """
-        if text is None:
-            return None
-        phrases = _QUOTED_PHRASE.findall(_quote_fts(text.replace("\x00", " ")))
-        words = [phrase for phrase in phrases if any(character.isalnum() for character in phrase)]
-        return " ".join(f"{phrase}*" for phrase in words) if words else None
 
     def _wipe_free_space(self) -> bool:
         """VACUUM (rewrite the file without free pages), then copy the WAL into the file and
@@ -1966,6 +2010,19 @@ def _day_filter(login_id: str, account_id: str | None, since: date | None, until
     filters (other than search) select."""
     clauses, params = _filter_clauses(login_id, account_id, since, until)
     return " AND ".join(clauses), params
+
+
+def fts_query(text: str | None) -> str | None:
+    """`text` as an FTS5 query matching every word of it as a prefix; None if it has no words.
+
+    `_quote_fts` makes each word a quoted phrase, so FTS5 syntax (quotes, NEAR, AND, *, ^,
+    column:) in the text is only text; a NUL would end the string early, so it goes.
+    """
+    if text is None:
+        return None
+    phrases = _QUOTED_PHRASE.findall(_quote_fts(text.replace("\x00", " ")))
+    words = [phrase for phrase in phrases if any(character.isalnum() for character in phrase)]
+    return " ".join(f"{phrase}*" for phrase in words) if words else None
 
 
 def _quote_fts(text: str) -> str:

@@ -20,12 +20,13 @@ Choices a reader should know about:
   and adds it up per currency (the account's), and the label shows each currency on its own: a
   sum of CAD and USD would be a number that means nothing. Without search text it reads the
   store's per-day totals, a few milliseconds however big the connection.
-- **Big searches are counted on a thread.** With search text the count and totals read every
-  match: 60 ms for 90,000 of them, more for a word in every other description. When the index has
-  more than `BACKGROUND_AFTER` matches, the first page is shown at once (its rows are known to be
-  the first ones) and a thread with its own `Store` counts and adds up the rest; the table grows to
-  the count and the totals appear when it is done ("Counting…" meanwhile). A newer search
-  interrupts the one still counting.
+- **Big searches are counted on threads.** With search text the count and totals read every
+  match: 60 ms for 90,000 of them, more for a word in every other description, one lookup per
+  match on one core. When the index has more than `BACKGROUND_AFTER` matches, threads with their
+  own `Store` count and add up the matches in parts, side by side (`_Summaries`: the login's rows
+  cut by rowid), while the GUI thread reads and shows the first page (its rows are known to be the
+  first ones); the table grows to the count and the totals appear when the last part is done
+  ("Counting…" meanwhile). A newer search interrupts the one still counting.
 - **Bank text is plain text.** Table cells are plain text already; tooltips would be read as HTML
   by Qt, so they are escaped; labels that repeat user or bank text are set to plain text.
 - **Dates.** Each bound of the date range is either set (From / To edited, or a quick period such
@@ -36,11 +37,12 @@ Choices a reader should know about:
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sqlite3
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -84,6 +86,9 @@ from flinks_desktop.core.store import (
     Store,
     TransactionRow,
     TransactionSummary,
+    fts_query,
+    split_rowids,
+    summary_of_parts,
     summary_of_rows,
 )
 from flinks_desktop.ui.formatting import plain_tooltip
@@ -98,6 +103,10 @@ SEARCH_DELAY_MS = 250
 #: A search whose words match more descriptions than this (in the whole cache) is counted and added
 #: up on a thread: reading 20,000 matches takes about 15 ms, and the time grows with the matches.
 BACKGROUND_AFTER = 20_000
+#: At most this many threads count and add up a big search side by side (`_Summaries`).
+SUMMARY_THREADS = 4
+#: How many searches' counts and totals the view keeps (the same search again is not counted twice).
+KEPT_SUMMARIES = 8
 
 #: Muted red for a balance below zero, muted green for money coming in.
 NEGATIVE_COLOR = QColor("#b23b3b")
@@ -471,57 +480,122 @@ def _read_error(error: Exception) -> str:
 
 
 class _Summaries(QObject):
-    """Counts and totals of big searches, made on a thread of their own (module docstring).
+    """Counts and totals of searches, made on threads of their own (module docstring).
 
-    Each job opens its own `Store` on the cache's file (a `Store` belongs to its thread) and closes
-    it when done, so nothing stays open when the view goes. `ready` carries the job's number and its
-    `TransactionSummary`, or the sentence saying why the cache could not be read; it is queued to
-    the GUI thread. `start` interrupts the job still running: only the newest one is wanted.
+    A job is known by its key (the cache's file, its data_version, the login and the filters), and
+    cut into parts by rowid (`split_rowids`), one per worker thread, each read with its own `Store`
+    on the cache's file (a `Store` belongs to its thread) and closed when done, so nothing stays
+    open when the view goes; `summary_of_parts` makes the parts one summary. A common word's
+    matches cost one lookup each and the lookups of one query run on one core, so the parts run
+    side by side. `ready` carries the job's key and its `TransactionSummary`, or the sentence saying
+    why the cache could not be read; it is queued to the GUI thread. The last few answers are kept
+    (`result`): the same search again, or in the other order, is not counted twice. Starting a job
+    interrupts the parts of the one still running: only the newest one is wanted.
     """
 
-    ready = Signal(int, object)
+    ready = Signal(object, object)
 
-    def __init__(self, parent: QObject) -> None:
+    def __init__(self, parent: QObject, *, workers: int | None = None) -> None:
         super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flinks-transactions-summary")
+        #: Parts a job is cut into, one per thread: the GUI thread needs a core of its own too.
+        self.workers = workers or max(2, min(SUMMARY_THREADS, (os.cpu_count() or 2) - 1))
+        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="flinks-transactions-summary")
         self._lock = threading.Lock()
-        self._wanted = 0
-        self._running: Store | None = None
+        #: The job wanted (others are dropped), and whether its parts were started (its key, or None).
+        self._wanted: Hashable = None
+        self._started: Hashable = None
+        self._running: set[Store] = set()
+        #: The wanted job's parts: None until done, a summary, or the sentence of a failure.
+        self._parts: list[object] = []
+        self._results: OrderedDict[Hashable, object] = OrderedDict()
 
-    def start(self, job: int, store: Store, login_id: str, filters: TransactionFilter) -> None:
-        self.cancel(job)
-        self._pool.submit(self._run, job, store.path, login_id, filters)
-
-    def cancel(self, job: int = -1) -> None:
-        """Drop every job but `job` (none by default), interrupting the one running."""
+    def result(self, key: Hashable) -> object | None:
+        """The answer of job `key` if it is done: a `TransactionSummary`, or a failure's sentence."""
         with self._lock:
-            self._wanted = job
-            if self._running is not None:
-                self._running.interrupt()
+            return self._results.get(key)
+
+    def running(self, key: Hashable) -> bool:
+        with self._lock:
+            return key is not None and key == self._started and key not in self._results
+
+    def start(
+        self,
+        key: Hashable,
+        store: Store,
+        login_id: str,
+        filters: TransactionFilter,
+        accounts: Sequence[AccountRow],
+    ) -> None:
+        """Count and add up what `filters` selects of `login_id`, as job `key`, unless that job is
+        done or running. `store` (the GUI thread's) gives the cache's file and where the login's
+        rows lie: a lookup or two."""
+        if self.running(key) or self.result(key) is not None:
+            return
+        self.cancel(key)
+        span = store.transaction_span(login_id, filters.account_id) or (0, 0)
+        ranges = split_rowids(span, self.workers)
+        with self._lock:
+            self._parts = [None] * len(ranges)
+            self._started = key
+        for part, rowids in enumerate(ranges):
+            self._pool.submit(self._run, key, part, store.path, login_id, filters, rowids, list(accounts))
+
+    def cancel(self, key: Hashable = None) -> None:
+        """Drop every job but `key` (none by default), interrupting the parts running."""
+        with self._lock:
+            if key == self._wanted:
+                return
+            self._wanted, self._started = key, None
+            for store in self._running:
+                store.interrupt()
 
     def close(self) -> None:
         self.cancel()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
-    def _run(self, job: int, path, login_id: str, filters: TransactionFilter) -> None:
+    def _run(
+        self,
+        key: Hashable,
+        part: int,
+        path,
+        login_id: str,
+        filters: TransactionFilter,
+        rowids: tuple[int, int],
+        accounts: list[AccountRow],
+    ) -> None:
         try:
             with Store.open(path) as store:
                 with self._lock:
-                    if job != self._wanted:
+                    if key != self._wanted:
                         return
-                    self._running = store
+                    self._running.add(store)
                 try:
-                    result: object = store.transaction_summary(login_id, **filters.as_kwargs())
+                    result: object = store.transaction_summary(login_id, **filters.as_kwargs(), rowids=rowids)
                 finally:
                     with self._lock:
-                        self._running = None
-        except (CacheError, sqlite3.Error) as error:
-            if job != self._wanted:  # interrupted by a newer search: nobody waits for it
+                        self._running.discard(store)
+        except Exception as error:  # noqa: BLE001 — said in the view, never "Counting…" for ever
+            if key != self._wanted:  # interrupted by a newer search: nobody waits for it
                 return
-            log.warning("transactions could not be counted: %s", error)
+            if isinstance(error, CacheError | sqlite3.Error):
+                log.warning("transactions could not be counted: %s", error)
+            else:
+                log.exception("transactions could not be counted")
             result = _read_error(error)
+        with self._lock:
+            if key != self._wanted or self._parts[part] is not None:
+                return
+            self._parts[part] = result
+            if any(done is None for done in self._parts):
+                return  # the last part to finish says the job is done
+            parts = list(self._parts)
+            failures = [done for done in parts if isinstance(done, str)]
+            answer = failures[0] if failures else summary_of_parts(parts, accounts)  # type: ignore[arg-type]
+            self._results[key] = answer
+            while len(self._results) > KEPT_SUMMARIES:
+                self._results.popitem(last=False)
         try:
-            self.ready.emit(job, result)
+            self.ready.emit(key, answer)
         except RuntimeError:  # the view is gone
             pass
 
@@ -549,8 +623,8 @@ class TransactionsView(QWidget):
         self._span: tuple[date, date] | None = None
         #: Why the cache could not be read, until the next `set_login`.
         self._failure: str | None = None
-        #: A search's count and totals made on a thread (`_Summaries`): the job the view waits for.
-        self._job = 0
+        #: A search's count and totals made on threads (`_Summaries`): the job the view waits for.
+        self._job: Hashable = None
         #: Whether the count and totals on screen wait for that job ("Counting…").
         self.counting = False
         #: Searches with more matches than this in the whole cache are counted on a thread.
@@ -607,6 +681,7 @@ class TransactionsView(QWidget):
         self.search.setMinimumWidth(160)
         self.search.setToolTip("Finds descriptions containing every word typed, ignoring case and accents")
         self.search.textChanged.connect(self._schedule_requery)
+        self.search.textChanged.connect(self._count_ahead)
         self.search.returnPressed.connect(self._requery_now)
         QShortcut(
             QKeySequence.StandardKey.Find,
@@ -820,6 +895,26 @@ class TransactionsView(QWidget):
         self._search_timer.start()
 
     @Slot()
+    def _count_ahead(self) -> None:
+        """As the search text is typed, its count and totals start on the threads at once, while the
+        table waits for the typing to pause: by then a common word is often counted already. Each
+        keystroke interrupts the count of the text before it."""
+        if self._store is None or self._login_id is None or self._failure is not None or not self._everything:
+            return
+        filters = self._chosen_filter()
+        if fts_query(filters.search) is None:  # no word to search for: nothing to count ahead
+            return
+        try:
+            self._summaries.start(self._summary_key(filters), self._store, self._login_id, filters, self._accounts)
+        except (CacheError, sqlite3.Error) as error:  # the query itself says it, with the debounce
+            log.warning("transactions could not be counted ahead: %s", error)
+
+    def _summary_key(self, filters: TransactionFilter) -> Hashable:
+        """What a search's count and totals depend on: the file, its version, the login, the filters."""
+        assert self._store is not None
+        return (str(self._store.path), self._store.data_version(), self._login_id, filters)
+
+    @Slot()
     def _requery_now(self) -> None:
         self._search_timer.stop()
         self._requery()
@@ -829,21 +924,27 @@ class TransactionsView(QWidget):
         """Count, total and show what the filter selects; the rows come as the table paints. A big
         search shows its first page at once, its count and totals when its thread has made them."""
         self._search_timer.stop()
-        self._job += 1
-        self._summaries.cancel(self._job)
+        self._job = None
         self.counting = False
         filters = self._chosen_filter()
         has_login = self._store is not None and self._login_id is not None
         summary, first_page = TransactionSummary(0, ()), None
         if has_login and self._failure is None and self._everything:
             try:
+                key = self._summary_key(filters) if fts_query(filters.search) is not None else None
+                self._summaries.cancel(key)
+                counted = self._summaries.result(key) if key is not None else None
                 if filters.is_empty:
                     summary = self._overall
-                elif (
-                    filters.search is not None
-                    and self._store.search_matches(filters.search, at_most=self.background_after)
-                    > self.background_after
+                elif isinstance(counted, TransactionSummary):  # counted ahead, as the text was typed
+                    summary = counted
+                elif key is not None and (
+                    self._summaries.running(key)
+                    or self._store.search_matches(filters.search, at_most=self.background_after) > self.background_after
                 ):
+                    # The threads count (or go on counting) while this one reads the first page.
+                    self._summaries.start(key, self._store, self._login_id, filters, self._accounts)
+                    self._job, self.counting = key, True
                     first_page = self._store.transactions(
                         self._login_id,
                         **filters.as_kwargs(),
@@ -851,19 +952,17 @@ class TransactionsView(QWidget):
                         oldest_first=self.model.order == Qt.SortOrder.AscendingOrder,
                     )
                     if len(first_page) < PAGE_SIZE:  # all there is: counted and added up here
+                        self._job, self.counting = None, False
                         summary, first_page = summary_of_rows(first_page, self._accounts), None
-                    else:
-                        self.counting = True
                 else:
                     summary = self._store.transaction_summary(self._login_id, **filters.as_kwargs())
             except (CacheError, sqlite3.Error) as error:
                 log.warning("transactions could not be read: %s", error)
                 self._failure = _read_error(error)
+                self._summaries.cancel()
                 summary, first_page, self.counting = TransactionSummary(0, ()), None, False
         count = len(first_page) if first_page is not None else summary.count
         self.model.set_query(self._store, self._login_id, filters, self._accounts, count, first_page=first_page)
-        if self.counting:
-            self._summaries.start(self._job, self._store, self._login_id, filters)
         self.table.setColumnHidden(ACCOUNT, filters.account_id is not None)
         self._show_dates()
         usable = has_login and self._everything > 0 and self._failure is None
@@ -872,9 +971,9 @@ class TransactionsView(QWidget):
         self._show_totals(count, summary, filters)
         self._show_state(has_login, count, filters)
 
-    @Slot(int, object)
-    def _on_summary(self, job: int, result: object) -> None:
-        """A big search's count and totals, from its thread: the table grows to the count."""
+    @Slot(object, object)
+    def _on_summary(self, job: Hashable, result: object) -> None:
+        """A big search's count and totals, from its threads: the table grows to the count."""
         if job != self._job or not self.counting:
             return  # a search since replaced it
         self.counting = False
