@@ -12,7 +12,6 @@ on one line) is reported with its line number, so nobody thinks it was opened.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 import unicodedata
@@ -87,6 +86,8 @@ def read_login_ids(text: str) -> LoginIds:
 
 def _rows(text: str) -> list[tuple[int, list[str]]]:
     """(line number, cells) of each non-blank, non-comment line."""
+    import csv  # here: the window paints with `login_id_in`, before any list is read
+
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     sample = "\n".join(line for line in lines[:20] if line.strip())
     delimiter = None

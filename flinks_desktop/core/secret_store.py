@@ -24,8 +24,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, get_args
+from typing import TYPE_CHECKING, Literal, NamedTuple, get_args
 
 from flinks_desktop.core.environments import Environment, SettingsError
 
@@ -58,8 +57,7 @@ NO_KEYRING_MESSAGE = (
 )
 
 
-@dataclass(frozen=True)
-class KeyringStatus:
+class KeyringStatus(NamedTuple):
     available: bool
     #: The backend keyring chose, for the settings dialog and bug reports.
     backend_name: str

@@ -110,7 +110,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
 from pathlib import Path
@@ -121,7 +121,6 @@ try:
 except ImportError:  # Windows: no flock; every open gets the full check (`_Sessions`)
     fcntl = None  # type: ignore[assignment]
 
-from flinks_desktop.core.flinks.values import Address, Balance, Holder
 from flinks_desktop.core.redact import mask_id, redact
 
 if TYPE_CHECKING:  # imported at run time only by migrations and writes (module docstring)
@@ -129,6 +128,7 @@ if TYPE_CHECKING:  # imported at run time only by migrations and writes (module 
 
     # The response types: a write names them; reading the cache builds none of them.
     from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, StatementsResult, Transaction
+    from flinks_desktop.core.flinks.values import Balance, Holder
 
 _log = logging.getLogger("flinks_desktop.store")
 
@@ -210,8 +210,7 @@ class UnsupportedAmount(CacheError):
 # -- what the reads return ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LoginRow:
+class LoginRow(NamedTuple):
     id: str
     institution: str
     #: The environment the loginId belongs to (a loginId means nothing elsewhere); None if unknown.
@@ -235,8 +234,7 @@ class LoginRow:
     tag: str | None = None
 
 
-@dataclass(frozen=True)
-class AccountRow:
+class AccountRow(NamedTuple):
     login_id: str
     id: str
     title: str | None
@@ -258,8 +256,7 @@ class AccountRow:
     missing_since: datetime | None
 
 
-@dataclass(frozen=True)
-class TransactionRow:
+class TransactionRow(NamedTuple):
     login_id: str
     account_id: str
     id: str
@@ -272,8 +269,7 @@ class TransactionRow:
     code: str | None
 
 
-@dataclass(frozen=True)
-class StatementRow:
+class StatementRow(NamedTuple):
     """A cached statement without its bytes (`Store.statement_pdf` has them)."""
 
     login_id: str
@@ -288,8 +284,7 @@ class StatementRow:
     period_end: date | None
 
 
-@dataclass(frozen=True)
-class ActivityRow:
+class ActivityRow(NamedTuple):
     """One API call ("api"), Connect event ("connect") or local action ("app"). Ids are masked."""
 
     at: datetime
@@ -308,8 +303,7 @@ class ActivityRow:
     detail: dict[str, Any] | None
 
 
-@dataclass(frozen=True)
-class SnapshotStats:
+class SnapshotStats(NamedTuple):
     accounts: int
     #: Cached accounts of the login that the snapshot did not contain (kept, marked missing).
     accounts_missing: int
@@ -320,15 +314,13 @@ class SnapshotStats:
     removed: int
 
 
-@dataclass(frozen=True)
-class StatementStats:
+class StatementStats(NamedTuple):
     new: int
     updated: int
     unchanged: int
 
 
-@dataclass(frozen=True)
-class PurgeStats:
+class PurgeStats(NamedTuple):
     #: Whether the login was in the cache at all.
     login: bool
     accounts: int
@@ -2115,6 +2107,9 @@ def _login_row(row: Mapping[str, Any]) -> LoginRow:
 
 
 def _account_row(row: Mapping[str, Any]) -> AccountRow:
+    # Not imported with the store: the window paints its list of connections without an account.
+    from flinks_desktop.core.flinks.values import Address, Balance, Holder
+
     holder = json.loads(row["holder"]) if row["holder"] is not None else None
     ratio = row["eft_eligible_ratio"]
     if holder is not None:
