@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
 from PySide6.QtWidgets import QApplication
 
 from flinks_desktop.core.secret_store import SecretStore
@@ -224,3 +225,53 @@ def test_showing_a_tab_builds_its_view_in_place(qtbot, tmp_path, qasync_loop, me
     assert window.tabs.widget(2).objectName() == "statementsTab"  # the others wait
     window.close()
     finish(qtbot, session.close())
+
+
+def test_the_parts_not_on_screen_are_built_when_first_used(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    """The welcome page (on a cache with connections), Connect's page and a connection's page are
+    not built before the first paint; each is built, whole, the first time it is used, and all of
+    them once the workspace is open. Each builder makes exactly the attributes it declares."""
+    from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+    from flinks_desktop.ui import main_window
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    earlier = AppSession(data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0})
+    result = finish(qtbot, earlier.workspace.sync.login("FlinksCapital", "Greatday", "Everyday", mfa=answer))
+    finish(qtbot, earlier.close())
+
+    session = AppSession(
+        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
+    )
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        for name in ("welcomePanel", "connectPage", "connectionPage", "retryConnectButton", "refreshButton"):
+            assert window.findChild(QWidget, name) is None, name  # not built for the first paint
+        assert window.pages.currentWidget() is window.workspace_page
+        assert not window.refresh_action.isEnabled()  # nothing selected: the actions say so already
+
+        window.connections.select(result.login_id)  # a connection shown: its page is built, current
+        assert window.detail_stack.currentWidget() is window.findChild(QWidget, "connectionPage")
+        assert window.findChild(QPushButton, "refreshButton").isEnabled() and window.refresh_action.isEnabled()
+        assert "Greatday" in window.connection_title.text()
+        assert window.findChild(QWidget, "welcomePanel") is None
+
+        for builder in dict.fromkeys(main_window._BUILDERS.values()):  # each declares what it makes
+            declared = {name for name, made_by in main_window._BUILDERS.items() if made_by is builder}
+            if declared <= set(window.__dict__):
+                continue  # built above
+            before = set(window.__dict__)
+            builder(window)
+            assert set(window.__dict__) - before == declared, builder.__name__
+
+        assert window.findChild(QLabel, "welcomeText").text().startswith("Connect a bank account")
+        assert window.pages.currentWidget() is window.workspace_page  # building a page shows nothing
+        with pytest.raises(AttributeError, match="no_such_part"):
+            window.no_such_part  # noqa: B018 — an attribute nobody builds is still an error
+    finally:
+        window.close()
+        finish(qtbot, session.close())

@@ -84,6 +84,21 @@ STAGES = {
 }
 
 
+#: Each attribute of `MainWindow` made by a part built when first needed, and that part's builder.
+_BUILDERS: dict[str, Callable[[MainWindow], None]] = {}
+
+
+def _builds(*names: str) -> Callable[[Callable[[MainWindow], None]], Callable[[MainWindow], None]]:
+    """Declare a `MainWindow` method the builder of the attributes `names` (see `__getattr__`)."""
+
+    def register(builder: Callable[[MainWindow], None]) -> Callable[[MainWindow], None]:
+        for name in names:
+            _BUILDERS[name] = builder
+        return builder
+
+    return register
+
+
 class MainWindow(QMainWindow):
     """`session` gives the workspace of the active environment and can switch environments
     (see `flinks_desktop.ui.app.AppSession`). `closed` is emitted once the window has closed.
@@ -138,9 +153,13 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget(objectName="pages")
         layout.addWidget(self.banner)
         layout.addWidget(self.pages, 1)
-        self.welcome = self._build_welcome()
-        self.connect_page = self._build_connect_page()
-        self.workspace_page = self._build_workspace_page()
+        # The pages and panels not on screen at the first paint are built when first used
+        # (`__getattr__`): the welcome page or the workspace, Connect's page, a connection's page.
+        self._connect_view = None
+        #: The tabs' views once built, and what they show: (store, loginId), or (None, None).
+        self._tab_views: dict[str, QWidget] = {}
+        self._shown: tuple[Store | None, str | None] = (None, None)
+        self._build_workspace_page()
         self._build_status_bar()
         self._build_actions()
         self._ticker = QTimer(self, interval=500)
@@ -156,11 +175,30 @@ class MainWindow(QMainWindow):
 
     # == building ==================================================================================
     # Each page is added to `pages` first and filled afterwards, for the reason given in __init__.
-    def _build_welcome(self) -> QWidget:
+    def __getattr__(self, name: str):
+        """A part of the window not built yet (`_builds`) is built the first time one of its
+        attributes is asked for: what the first paint does not show costs it nothing (each part is
+        ~2-6 ms of widgets and style sheet). Python calls this only for an attribute not made yet."""
+        builder = _BUILDERS.get(name)
+        if builder is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        builder(self)
+        return self.__dict__[name]
+
+    def _built(self, name: str) -> bool:
+        """Whether the part that makes attribute `name` has been built (without building it)."""
+        return name in self.__dict__
+
+    def _showing(self, page: str) -> bool:
+        """Whether page `page` ("welcome", "connect_page", "workspace_page") is the one on screen."""
+        return self._built(page) and self.pages.currentWidget() is self.__dict__[page]
+
+    @_builds("welcome", "welcome_title", "welcome_text", "connect_button", "welcome_login_id")
+    def _build_welcome(self) -> None:
         page = QWidget(objectName="welcomePanel")
         self.pages.addWidget(page)
         self.welcome_title = QLabel("Welcome to Flinks Desktop", objectName="welcomeTitle")
-        self.welcome_text = QLabel(objectName="welcomeText")
+        self.welcome_text = QLabel(self._welcome_text(), objectName="welcomeText")
         self.welcome_text.setWordWrap(True)
         self.welcome_text.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.connect_button = QPushButton("Connect an account", objectName="connectButton")
@@ -204,12 +242,29 @@ class MainWindow(QMainWindow):
         layout.addStretch(1)
         layout.addLayout(row)
         layout.addStretch(2)
-        return page
+        self.welcome = page
 
-    def _build_connect_page(self) -> QWidget:
+    def _welcome_text(self) -> str:
+        return (
+            "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
+            "transactions and statements. This is the offline Flinks Capital sandbox: the test "
+            "credentials are shown under the sign-in button."
+            if self.session.environment.kind == "sandbox"
+            else "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
+            "transactions and statements."
+        )
+
+    @_builds(
+        "connect_page",
+        "connect_splitter",
+        "_connect_placeholder",
+        "timeline",
+        "connect_message",
+        "retry_connect_button",
+    )
+    def _build_connect_page(self) -> None:
         # The Connect view (QtWebEngine: a browser engine and its profile, half a second to build)
-        # is made the first time it is needed, not before the window's first paint.
-        self._connect_view = None
+        # is made the first time it is needed (`connect_view`), after this page.
         splitter = QSplitter(objectName="connectPage")
         self.pages.addWidget(splitter)
         self._connect_placeholder = QWidget(objectName="connectViewPlaceholder")
@@ -243,7 +298,7 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(1, 1)
         splitter.setSizes(CONNECT_PAGE_SIZES)
         self.connect_splitter = splitter
-        return splitter
+        self.connect_page = splitter
 
     @property
     def connect_view(self):
@@ -263,7 +318,7 @@ class MainWindow(QMainWindow):
             self._connect_view = view
         return self._connect_view
 
-    def _build_workspace_page(self) -> QWidget:
+    def _build_workspace_page(self) -> None:
         splitter = QSplitter(objectName="workspacePage")
         self.pages.addWidget(splitter)
         self.workspace_splitter = splitter
@@ -279,15 +334,29 @@ class MainWindow(QMainWindow):
             alignment=Qt.AlignmentFlag.AlignCenter,
         )
         self.detail_stack.addWidget(self.no_selection)
+        self.connections.selected.connect(self.show_login)
+        self.connections.copied.connect(self.show_status)
+        self.connections.lookUpRequested.connect(self.look_up_login)
+        self.workspace_page = splitter
+
+    @_builds(
+        "connection_page",
+        "connection_title",
+        "connection_details",
+        "refresh_button",
+        "live_refresh_button",
+        "export_button",
+        "delete_card_button",
+        "tabs",
+        "_tab_holders",
+    )
+    def _build_connection_page(self) -> None:
+        """The selected connection's page: its title, actions and tabs (built when one is first shown)."""
         detail = QWidget(objectName="connectionPage")
         self.detail_stack.addWidget(detail)
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(20, 16, 20, 12)
         detail_layout.setSpacing(12)
-
-        self.connections.selected.connect(self.show_login)
-        self.connections.copied.connect(self.show_status)
-        self.connections.lookUpRequested.connect(self.look_up_login)
 
         self.connection_title = QLabel(objectName="connectionTitle")
         self.connection_title.setTextFormat(Qt.TextFormat.PlainText)  # a username is bank text
@@ -330,7 +399,6 @@ class MainWindow(QMainWindow):
         # shown (often not before the first paint: nothing is selected on a first start, or when
         # the last session ended with no selection), the others just after the first paint.
         self._tab_holders: dict[str, QWidget] = {}
-        self._tab_views: dict[str, QWidget] = {}
         for name, label in (
             ("accounts", "Accounts"),
             ("transactions", "Transactions"),
@@ -343,10 +411,8 @@ class MainWindow(QMainWindow):
             self._tab_holders[name] = holder
             self.tabs.addTab(holder, label)
         self.tabs.currentChanged.connect(self._build_current_tab)
-        #: The store and loginId the connection's views show (None, None: nothing selected).
-        self._shown: tuple[Store | None, str | None] = (None, None)
-
-        return splitter
+        self.connection_page = detail
+        self._update_actions()  # the buttons' state, as the actions have it
 
     @property
     def accounts_view(self) -> AccountsView:
@@ -482,14 +548,8 @@ class MainWindow(QMainWindow):
         self.banner.setProperty("kind", environment.kind)
         self.banner.style().unpolish(self.banner)
         self.banner.style().polish(self.banner)
-        self.welcome_text.setText(
-            "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
-            "transactions and statements. This is the offline Flinks Capital sandbox: the test "
-            "credentials are shown under the sign-in button."
-            if environment.kind == "sandbox"
-            else "Connect a bank account through Flinks Connect, then browse its accounts, balances, "
-            "transactions and statements."
-        )
+        if self._built("welcome_text"):
+            self.welcome_text.setText(self._welcome_text())
         if self.store is not None:
             self.store.close()
         self.store = None
@@ -499,8 +559,10 @@ class MainWindow(QMainWindow):
             self.session_ready()
 
     def session_ready(self) -> None:
-        """The workspace is open (at start-up, just after the first paint): build the tabs the
-        first paint did without, and say what is missing."""
+        """The workspace is open (at start-up, just after the first paint): build the parts and
+        tabs the first paint did without, and say what is missing."""
+        for name in _BUILDERS:
+            getattr(self, name)  # each part once: its first attribute builds it
         for name in list(self._tab_holders):
             self._tab_view(name)
         if self.session.keyring_message:
@@ -526,7 +588,7 @@ class MainWindow(QMainWindow):
             logins = []
         before = {login.id for login in self.connections.model.logins}
         self.connections.set_logins(logins, keep=select)
-        if self.pages.currentWidget() is not self.connect_page:
+        if not self._showing("connect_page"):
             self.pages.setCurrentWidget(self.workspace_page if logins else self.welcome)
         if not self.connections.current_login_id():
             self.show_login("")
@@ -542,7 +604,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def show_login(self, login_id: str) -> None:
         login = self._login(login_id)
-        self.detail_stack.setCurrentIndex(1 if login else 0)
+        self.detail_stack.setCurrentWidget(self.connection_page if login else self.no_selection)
         if login:
             self.connection_title.setText(f"{institution_name(login.institution)} · {login.username or 'unknown user'}")
             self.connection_details.setText(self._details(login))
@@ -580,10 +642,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def focus_search(self) -> None:
-        if self.pages.currentWidget() is self.workspace_page:
+        if self._showing("workspace_page"):
             self.connections.search.setFocus()
             self.connections.search.selectAll()
-        elif self.pages.currentWidget() is self.welcome:
+        elif self._showing("welcome"):
             self.welcome_login_id.setFocus()
             self.welcome_login_id.selectAll()
 
@@ -591,16 +653,12 @@ class MainWindow(QMainWindow):
         login = self.selected_login()
         busy = self._sync_task is not None
         has_login = login is not None
-        for widget in (
-            self.refresh_button,
-            self.refresh_action,
-            self.live_refresh_button,
-            self.live_refresh_action,
-            self.delete_card_button,
-            self.delete_action,
-        ):
+        widgets: list[QWidget | QAction] = [self.refresh_action, self.live_refresh_action, self.delete_action]
+        if self._built("connection_page"):
+            widgets += [self.refresh_button, self.live_refresh_button, self.delete_card_button]
+            self.export_button.setEnabled(has_login)
+        for widget in widgets:
             widget.setEnabled(has_login and not busy)
-        self.export_button.setEnabled(has_login)
         self.export_action.setEnabled(has_login)
         self.refresh_all_action.setEnabled(not busy and self.connections.model.rowCount() > 0)
         self.connect_action.setEnabled(not busy)
@@ -634,7 +692,8 @@ class MainWindow(QMainWindow):
         if self._connect_view is not None:
             self._connect_view.stop()
         self._record_connect_session(None)
-        self.pages.setCurrentWidget(self.welcome)  # reload_connections shows the list if there is one
+        # Off Connect's page; reload_connections then shows the list, or the welcome page.
+        self.pages.setCurrentWidget(self.workspace_page)
         self.reload_connections()
         self.show_status("Connect closed")
 
