@@ -31,7 +31,6 @@ Choices a reader should know about:
 
 from __future__ import annotations
 
-import hashlib
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -380,6 +379,8 @@ def custom_api(api_url: str) -> Environment:
     SettingsError with a sentence when the URL is not of that form. (`Settings.add_from_url` keeps
     such a server in the settings instead, with a slug of its own.)
     """
+    import hashlib  # here: an environment of the settings needs no digest (and OpenSSL loads)
+
     api = parse_api_url(api_url)
     words = "-".join(re.findall(r"[a-z0-9]+", api.location))[:40].strip("-") or "api"
     slug = f"api-{words}-{hashlib.sha256(api.slug_source.encode()).hexdigest()[:8]}"

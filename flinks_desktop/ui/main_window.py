@@ -8,7 +8,6 @@ its own `Store`. Nothing here waits on the network or on a big write.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -1273,4 +1272,6 @@ def summary(results: list[SyncResult]) -> str:
 
 def _selection_key(login_id: str) -> str:
     """What the settings keep of the selected loginId: enough to find it again, not to read it."""
+    import hashlib  # here: OpenSSL loads when a selection is first kept or looked for
+
     return hashlib.sha256(login_id.encode()).hexdigest()[:16]
