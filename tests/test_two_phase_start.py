@@ -297,3 +297,28 @@ def test_the_parts_not_on_screen_are_built_when_first_used(qtbot, tmp_path, qasy
     finally:
         window.close()
         finish(qtbot, session.close())
+
+
+def test_a_first_start_builds_only_the_welcome_page(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
+    from PySide6.QtWidgets import QWidget
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    session = AppSession(
+        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
+    )
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    try:
+        assert window.pages.currentWidget() is window.welcome
+        for name in ("workspacePage", "connectionsPanel", "connectPage", "connectionPage"):
+            assert window.findChild(QWidget, name) is None, name
+        assert window.selected_login() is None and not window.refresh_all_action.isEnabled()
+        window.session_ready()  # once the workspace is open: every part, nothing else shown
+        assert window.findChild(QWidget, "connectionsPanel") is not None
+        assert window.pages.currentWidget() is window.welcome
+    finally:
+        window.close()
+        finish(qtbot, session.close())

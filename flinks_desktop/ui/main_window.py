@@ -158,7 +158,6 @@ class MainWindow(QMainWindow):
         #: The tabs' views once built, and what they show: (store, loginId), or (None, None).
         self._tab_views: dict[str, QWidget] = {}
         self._shown: tuple[Store | None, str | None] = (None, None)
-        self._build_workspace_page()
         self._build_status_bar()
         self._build_actions()
         self._ticker = QTimer(self, interval=500)
@@ -317,7 +316,10 @@ class MainWindow(QMainWindow):
             self._connect_view = view
         return self._connect_view
 
+    @_builds("workspace_page", "workspace_splitter", "connections", "detail_stack", "no_selection")
     def _build_workspace_page(self) -> None:
+        """The connections on the left, the selected one's page on the right (built when the cache
+        has connections: a first start paints only the welcome page)."""
         splitter = QSplitter(objectName="workspacePage")
         self.pages.addWidget(splitter)
         self.workspace_splitter = splitter
@@ -337,6 +339,9 @@ class MainWindow(QMainWindow):
         self.connections.copied.connect(self.show_status)
         self.connections.lookUpRequested.connect(self.look_up_login)
         self.workspace_page = splitter
+        saved = QSettings().value("window/splitter")
+        if isinstance(saved, QByteArray):
+            splitter.restoreState(saved)
 
     @_builds(
         "connection_page",
@@ -578,18 +583,22 @@ class MainWindow(QMainWindow):
             if say_why:
                 self.show_error("The local cache cannot be opened", str(error))
 
-    def reload_connections(self, select: str | None = None) -> None:
+    def reload_connections(self, select: str | None = None, *, leave_connect: bool = False) -> None:
+        """Read the environment's connections into the list, and show the list (or the welcome
+        page when there are none) unless Connect's page is on screen and `leave_connect` is False."""
         self._open_store(say_why=False)
         try:
             logins = self.store.logins() if self.store is not None else []
         except CacheError as error:  # damage a read came across (opens no longer read every page)
             self.show_status(str(error))
             logins = []
-        before = {login.id for login in self.connections.model.logins}
-        self.connections.set_logins(logins, keep=select)
-        if not self._showing("connect_page"):
+        listed = logins or self._built("workspace_page")  # no list yet, nothing to list: none built
+        before = {login.id for login in self.connections.model.logins} if listed else set()
+        if listed:
+            self.connections.set_logins(logins, keep=select)
+        if leave_connect or not self._showing("connect_page"):
             self.pages.setCurrentWidget(self.workspace_page if logins else self.welcome)
-        if not self.connections.current_login_id():
+        if listed and not self.connections.current_login_id():
             self.show_login("")
         self._update_actions()
         after = {login.id for login in logins}
@@ -637,6 +646,8 @@ class MainWindow(QMainWindow):
             return None
 
     def selected_login(self) -> LoginRow | None:
+        if not self._built("connections"):
+            return None  # no list (yet): nothing selected
         return self._login(self.connections.current_login_id())
 
     @Slot()
@@ -659,7 +670,8 @@ class MainWindow(QMainWindow):
         for widget in widgets:
             widget.setEnabled(has_login and not busy)
         self.export_action.setEnabled(has_login)
-        self.refresh_all_action.setEnabled(not busy and self.connections.model.rowCount() > 0)
+        listed = self._built("connections") and self.connections.model.rowCount() > 0
+        self.refresh_all_action.setEnabled(not busy and listed)
         self.connect_action.setEnabled(not busy)
         self.open_login_ids_action.setEnabled(not busy)
 
@@ -691,9 +703,7 @@ class MainWindow(QMainWindow):
         if self._connect_view is not None:
             self._connect_view.stop()
         self._record_connect_session(None)
-        # Off Connect's page; reload_connections then shows the list, or the welcome page.
-        self.pages.setCurrentWidget(self.workspace_page)
-        self.reload_connections()
+        self.reload_connections(leave_connect=True)  # the list, or the welcome page
         self.show_status("Connect closed")
 
     @Slot(dict)
@@ -1209,11 +1219,8 @@ class MainWindow(QMainWindow):
             fit_restored(self)
         else:
             place_first(self)
-        splitter = settings.value("window/splitter")
-        if isinstance(splitter, QByteArray):
-            self.workspace_splitter.restoreState(splitter)
         last = settings.value(f"selection/{self.session.environment.slug}")
-        if isinstance(last, str) and last:
+        if isinstance(last, str) and last and self._built("connections"):
             # Kept as a digest: the settings file is not the cache, and a loginId is the customer's.
             chosen = next(
                 (login.id for login in self.connections.model.logins if _selection_key(login.id) == last), None
@@ -1224,8 +1231,9 @@ class MainWindow(QMainWindow):
     def _save_window_state(self) -> None:
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
-        settings.setValue("window/splitter", self.workspace_splitter.saveState())
-        current = self.connections.current_login_id()
+        if self._built("workspace_splitter"):  # else what was kept stays for when it is
+            settings.setValue("window/splitter", self.workspace_splitter.saveState())
+        current = self.connections.current_login_id() if self._built("connections") else ""
         settings.setValue(f"selection/{self.session.environment.slug}", _selection_key(current) if current else "")
         settings.sync()
         try:  # what the window remembers is this user's business only
