@@ -7,6 +7,7 @@ few thousand rows takes that path; everything else is the real view on a real ca
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 
 import pytest
@@ -17,6 +18,7 @@ from test_store_reads import LOGIN, brute_force, saved, snapshot
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.ui.transactions_view import (
+    BACKGROUND_NICENESS,
     PAGE_SIZE,
     TransactionFilter,
     TransactionsView,
@@ -176,3 +178,18 @@ def test_without_search_the_whole_connection_is_counted_from_the_day_totals(qtbo
     )
     assert view.model.transaction(5_999) == store.transactions(LOGIN, limit=1, oldest_first=True)[0]
     assert view.model.pages_fetched <= 3  # the first page and the last: nothing in between
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own priority is a Linux thing")
+def test_the_counting_threads_run_below_the_gui_thread(view):
+    view, _ = view
+    import os
+    import threading
+
+    def niceness() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    gui = niceness()
+    counted = view._summaries._pool.submit(niceness).result(timeout=10)
+    assert counted == min(gui + BACKGROUND_NICENESS, 19)
+    assert niceness() == gui  # the GUI thread's own is untouched

@@ -40,6 +40,7 @@ import logging
 import os
 import re
 import sqlite3
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -107,6 +108,8 @@ BACKGROUND_AFTER = 20_000
 SUMMARY_THREADS = 4
 #: How many searches' counts and totals the view keeps (the same search again is not counted twice).
 KEPT_SUMMARIES = 8
+#: How much lower than the GUI thread the counting threads run (Linux "nice" steps).
+BACKGROUND_NICENESS = 10
 
 #: Muted red for a balance below zero, muted green for money coming in.
 NEGATIVE_COLOR = QColor("#b23b3b")
@@ -479,6 +482,17 @@ def _read_error(error: Exception) -> str:
     )
 
 
+def _in_background() -> None:
+    """Run this thread below the GUI thread's priority where the OS allows one thread's (Linux):
+    on a machine with few cores, the counting threads then never slow the first page being read
+    and painted, nor the keystrokes that start them; they take what the GUI thread leaves."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICENESS)
+        except OSError:  # not allowed here: the counts simply compete as equals
+            pass
+
+
 class _Summaries(QObject):
     """Counts and totals of searches, made on threads of their own (module docstring).
 
@@ -499,7 +513,9 @@ class _Summaries(QObject):
         super().__init__(parent)
         #: Parts a job is cut into, one per thread: the GUI thread needs a core of its own too.
         self.workers = workers or max(2, min(SUMMARY_THREADS, (os.cpu_count() or 2) - 1))
-        self._pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="flinks-transactions-summary")
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.workers, thread_name_prefix="flinks-transactions-summary", initializer=_in_background
+        )
         self._lock = threading.Lock()
         #: The job wanted (others are dropped), and whether its parts were started (its key, or None).
         self._wanted: Hashable = None
