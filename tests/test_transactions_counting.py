@@ -130,6 +130,8 @@ def test_a_count_that_fails_on_its_thread_says_so_instead_of_counting_for_ever(q
         assert view.counting and view.model.rowCount() == PAGE_SIZE  # the first page, read
         qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
         assert "could not be read" in view.findChild(QLabel, "transactionsEmptyTitle").text()
+        # Said once, not kept: the same search, once the file is back, is counted again.
+        assert view._summaries.result(view._summary_key(TransactionFilter(search="metro"))) is None
     finally:
         view.set_login(None, None)
         reader.close()

@@ -82,6 +82,18 @@ def finish(qtbot, coroutine):
     return task.result()
 
 
+def window_on_cache(qtbot, data_dir) -> tuple[AppSession, MainWindow]:
+    """A window shown as at start-up: on `data_dir`'s cache, its workspace not open yet."""
+    data_dir.mkdir(mode=0o700, exist_ok=True)
+    session = AppSession(
+        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
+    )
+    window = MainWindow(session)
+    qtbot.addWidget(window)
+    window.show()
+    return session, window
+
+
 def run_smoke(data_dir) -> subprocess.CompletedProcess:
     environment = {
         **os.environ,
@@ -233,14 +245,7 @@ def test_a_tab_built_later_is_the_tab_s_own_page(qtbot, make_window) -> None:
 
 
 def test_showing_a_tab_builds_its_view_in_place(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700)
-    session = AppSession(
-        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
-    )
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    session, window = window_on_cache(qtbot, tmp_path / "data")
     assert window.tabs.widget(1).objectName() == "transactionsTab"  # a placeholder until shown
     window.tabs.setCurrentIndex(1)
     assert window.tabs.currentIndex() == 1 and window.tabs.currentWidget() is window.transactions_view
@@ -263,12 +268,7 @@ def test_the_parts_not_on_screen_are_built_when_first_used(qtbot, tmp_path, qasy
     result = finish(qtbot, earlier.workspace.sync.login("FlinksCapital", "Greatday", "Everyday", mfa=answer))
     finish(qtbot, earlier.close())
 
-    session = AppSession(
-        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
-    )
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    session, window = window_on_cache(qtbot, data_dir)
     qtbot.waitExposed(window)
     try:
         for name in ("welcomePanel", "connectPage", "connectionPage", "retryConnectButton", "refreshButton"):
@@ -302,14 +302,7 @@ def test_the_parts_not_on_screen_are_built_when_first_used(qtbot, tmp_path, qasy
 def test_a_first_start_builds_only_the_welcome_page(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
     from PySide6.QtWidgets import QWidget
 
-    data_dir = tmp_path / "data"
-    data_dir.mkdir(mode=0o700)
-    session = AppSession(
-        data_dir, Settings(data_dir), SecretStore(), sandbox_config={"bank_delay": 0.0}, open_now=False
-    )
-    window = MainWindow(session)
-    qtbot.addWidget(window)
-    window.show()
+    session, window = window_on_cache(qtbot, tmp_path / "data")
     qtbot.waitExposed(window)
     try:
         assert window.pages.currentWidget() is window.welcome

@@ -26,7 +26,9 @@ Choices a reader should know about:
   own `Store` count and add up the matches in parts, side by side (`_Summaries`: the login's rows
   cut by rowid), while the GUI thread reads and shows the first page (its rows are known to be the
   first ones); the table grows to the count and the totals appear when the last part is done
-  ("Counting…" meanwhile). A newer search interrupts the one still counting.
+  ("Counting…" meanwhile). The count starts at each keystroke (the count of the text before is
+  interrupted), while the table waits for the typing to pause, so a common word is usually counted
+  by then; the last few counts are kept. On Linux the threads run below the GUI thread's priority.
 - **Bank text is plain text.** Table cells are plain text already; tooltips would be read as HTML
   by Qt, so they are escaped; labels that repeat user or bank text are set to plain text.
 - **Dates.** Each bound of the date range is either set (From / To edited, or a quick period such
@@ -523,10 +525,10 @@ class _Summaries(QObject):
         self._running: set[Store] = set()
         #: The wanted job's parts: None until done, a summary, or the sentence of a failure.
         self._parts: list[object] = []
-        self._results: OrderedDict[Hashable, object] = OrderedDict()
+        self._results: OrderedDict[Hashable, TransactionSummary] = OrderedDict()
 
-    def result(self, key: Hashable) -> object | None:
-        """The answer of job `key` if it is done: a `TransactionSummary`, or a failure's sentence."""
+    def result(self, key: Hashable) -> TransactionSummary | None:
+        """The `TransactionSummary` of job `key` if it is done (and kept)."""
         with self._lock:
             return self._results.get(key)
 
@@ -607,9 +609,10 @@ class _Summaries(QObject):
             parts = list(self._parts)
             failures = [done for done in parts if isinstance(done, str)]
             answer = failures[0] if failures else summary_of_parts(parts, accounts)  # type: ignore[arg-type]
-            self._results[key] = answer
-            while len(self._results) > KEPT_SUMMARIES:
-                self._results.popitem(last=False)
+            if not failures:  # a failure is said once; the same search again tries again
+                self._results[key] = answer
+                while len(self._results) > KEPT_SUMMARIES:
+                    self._results.popitem(last=False)
         try:
             self.ready.emit(key, answer)
         except RuntimeError:  # the view is gone
