@@ -41,6 +41,7 @@ LOADED_AFTER_THE_FIRST_PAINT = (
     "flinks_desktop.core.flinks.client",
     "flinks_desktop.core.workspace",
     "flinks_desktop.core.flinks.models",  # the response types: the cache's rows need only `values`
+    "flinks_desktop.core.flinks.values",  # ...and only to read an account (the settings need `options`)
     "flinks_desktop.core.export",
     "flinks_desktop.core.connect_events",
 )

@@ -40,7 +40,7 @@ from typing import Literal, get_args
 from urllib.parse import urlencode, urlsplit
 
 from flinks_desktop.core import paths
-from flinks_desktop.core.flinks.values import DaysOfTransactions
+from flinks_desktop.core.flinks.options import DaysOfTransactions
 from flinks_desktop.core.redact import is_guid
 
 TOOLBOX_CUSTOMER_ID = "43387ca6-0391-4c82-857d-70d95f087ecb"

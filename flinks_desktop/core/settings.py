@@ -49,7 +49,7 @@ from flinks_desktop.core.environments import (
     private_instance,
     url_environment,
 )
-from flinks_desktop.core.flinks.values import DaysOfTransactions
+from flinks_desktop.core.flinks.options import DaysOfTransactions
 
 log = logging.getLogger("flinks_desktop.settings")
 

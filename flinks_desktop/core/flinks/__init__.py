@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 _HOME = {
     "DEFAULT_TIMEOUT": "client",
     "ApiCall": "client",
-    "DaysOfTransactions": "values",
+    "DaysOfTransactions": "options",
     "FlinksClient": "client",
-    "NumberOfStatements": "values",
+    "NumberOfStatements": "options",
     "PollProgress": "client",
     "ProgressCallback": "client",
     "ActionRequired": "errors",
@@ -103,7 +103,8 @@ if TYPE_CHECKING:
         Transaction,
         check_answerable,
     )
-    from flinks_desktop.core.flinks.values import Address, Balance, DaysOfTransactions, Holder, NumberOfStatements
+    from flinks_desktop.core.flinks.options import DaysOfTransactions, NumberOfStatements
+    from flinks_desktop.core.flinks.values import Address, Balance, Holder
 
 
 def __getattr__(name: str) -> object:

@@ -98,7 +98,7 @@ from flinks_desktop.core.flinks.models import (
     parse_statements,
     parse_token,
 )
-from flinks_desktop.core.flinks.values import DaysOfTransactions, NumberOfStatements
+from flinks_desktop.core.flinks.options import DaysOfTransactions, NumberOfStatements
 from flinks_desktop.core.redact import mask_id
 
 log = logging.getLogger("flinks_desktop.flinks")

@@ -1,19 +1,15 @@
 """The plain values of the Flinks API that outlive a response: an account's balance and holder
-(a cached account row holds them too), and what /GetAccountsDetail and /GetStatements take.
+(a cached account row holds them too).
 
 `models` reads them from Flinks' JSON and builds the rest of a response around them; the cache
-reads them back from its rows. Kept apart so that reading the cache, or naming an option (the
-settings), builds neither the response types nor the HTTP stack.
+reads them back from its rows. Kept apart so that reading the cache builds neither the response
+types nor the HTTP stack. (The options the calls take are in `options`.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
-
-DaysOfTransactions = Literal["Days90", "Days365"]
-NumberOfStatements = Literal["MostRecent", "Months3", "Months12"]
 
 
 @dataclass(frozen=True)
