@@ -7,11 +7,13 @@ import socket
 import subprocess
 import sys
 import time
+from types import SimpleNamespace
 
 import httpx
 import pytest
 
 from flinks_desktop.sandbox import TOOLBOX_CUSTOMER_ID
+from flinks_desktop.testing import login_made_elsewhere
 
 
 def free_port() -> int:
@@ -164,15 +166,7 @@ def test_the_command_and_an_in_process_sandbox_share_one_state_file(sandbox_proc
     command = f"{base}/v3/{TOOLBOX_CUSTOMER_ID}/BankingServices"
     in_process = flinks_sandbox_factory(state_file=state_file).banking_url
 
-    login_id = httpx.post(
-        f"{command}/Authorize",
-        json={
-            "Institution": "FlinksCapital",
-            "Username": "greatday_nomfa",
-            "Password": "Everyday",
-            "MostRecentCached": False,
-        },
-    ).json()["Login"]["Id"]
+    login_id = login_made_elsewhere(SimpleNamespace(banking_url=command))  # at the command's sandbox
     found = httpx.post(f"{in_process}/Authorize", json={"LoginId": login_id, "MostRecentCached": True})
     assert found.status_code == 200 and found.json()["Login"]["Id"] == login_id
 

@@ -112,18 +112,9 @@ def test_each_part_has_a_time_limit_and_all_of_them_fit_in_the_run_limit(part) -
 
 def test_the_command_line_runs_it(tmp_path) -> None:
     """`flinks-desktop --self-test`, as a user types it (and as the bundle runs it)."""
-    import os
-    import subprocess
-    import sys
+    from app_process import run_app
 
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(tmp_path)}
-    result = subprocess.run(
-        [sys.executable, "-m", "flinks_desktop", "--self-test"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    result = run_app(tmp_path, "--self-test")
     assert result.returncode == 0, result.stdout + result.stderr
     assert [line.split()[1] for line in result.stdout.splitlines() if line.startswith("ok  ")] == [
         "sandbox",
@@ -131,11 +122,5 @@ def test_the_command_line_runs_it(tmp_path) -> None:
         "sync",
         "statement",
     ]
-    refused = subprocess.run(
-        [sys.executable, "-m", "flinks_desktop", "--self-test", "list"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=60,
-    )
+    refused = run_app(tmp_path, "--self-test", "list", timeout=60)
     assert refused.returncode == 2 and "--self-test runs on its own" in refused.stderr

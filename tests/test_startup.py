@@ -3,36 +3,24 @@ runs (its figures are for people: no timing is asserted here)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from app_process import run_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_smoke_paints_the_window_then_exits_0(tmp_path) -> None:
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "FLINKS_DESKTOP_HOME": str(tmp_path / "data")}
-    result = subprocess.run(
-        [sys.executable, "-m", "flinks_desktop", "--smoke"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    result = run_app(tmp_path / "data", "--smoke")
     assert result.returncode == 0, result.stderr
     assert "flinks-desktop: first paint after" in result.stderr
     assert (tmp_path / "data" / "settings.json").exists() or (tmp_path / "data").is_dir()
 
 
 def test_smoke_takes_no_command(tmp_path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "flinks_desktop", "--smoke", "list"],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "FLINKS_DESKTOP_HOME": str(tmp_path)},
-        timeout=60,
-    )
+    result = run_app(tmp_path, "--smoke", "list", timeout=60)
     assert result.returncode == 2 and "--smoke starts the desktop app" in result.stderr
 
 

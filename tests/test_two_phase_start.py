@@ -9,12 +9,11 @@ engine and the keyring (`AppSession.start`).
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
-import sys
 import textwrap
 
 import pytest
+from app_process import run_app
 from PySide6.QtWidgets import QApplication
 
 from flinks_desktop.core.secret_store import SecretStore
@@ -96,19 +95,7 @@ def window_on_cache(qtbot, data_dir) -> tuple[AppSession, MainWindow]:
 
 
 def run_smoke(data_dir) -> subprocess.CompletedProcess:
-    environment = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "FLINKS_DESKTOP_HOME": str(data_dir),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    return subprocess.run(
-        [sys.executable, "-c", PROBE.format(names=LOADED_AFTER_THE_FIRST_PAINT)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    return run_app(data_dir, code=PROBE.format(names=LOADED_AFTER_THE_FIRST_PAINT))
 
 
 def test_nothing_heavy_is_loaded_before_the_first_paint(tmp_path) -> None:
@@ -124,13 +111,7 @@ def test_what_the_window_needs_without_qt_is_loaded_before_pyside6(tmp_path) -> 
     """PySide6's import hook reads the source of every module imported after it (~7 ms for the
     cache's modules): the start-up path imports them first."""
     probe = "import sys\nfrom flinks_desktop.launch import main\ncode = main(['--smoke'])\nprint(','.join(sys.modules))"
-    environment = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "FLINKS_DESKTOP_HOME": str(tmp_path / "data"),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=environment, timeout=120)
+    result = run_app(tmp_path / "data", code=probe)
     assert result.returncode == 0, result.stderr
     order = result.stdout.strip().splitlines()[-1].split(",")  # sys.modules: in the order of import
     for name in (
@@ -210,19 +191,7 @@ def test_a_smoke_run_whose_sandbox_cannot_start_says_so_and_fails(tmp_path) -> N
     state = Settings(data_dir).sandbox_state_file()
     state.parent.mkdir(parents=True, exist_ok=True)
     state.write_text("not json", encoding="utf-8")
-    environment = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "FLINKS_DESKTOP_HOME": str(data_dir),
-        "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
-    }
-    result = subprocess.run(
-        [sys.executable, "-m", "flinks_desktop", "--smoke"],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    result = run_app(data_dir, "--smoke")
     assert result.returncode == 1, result.stderr
     assert "first paint after" in result.stderr  # the window came first, with what the cache holds
     assert "Offline sandbox could not be started" in result.stderr, result.stderr
