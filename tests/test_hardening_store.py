@@ -332,6 +332,10 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
             "transaction_days_ai",
             "transaction_days_ad",
             "transaction_days_au",
+            "transaction_amounts_ai",
+            "transaction_amounts_ad",
+            "transaction_amounts_au",
+            "account_keys_ad",
         }
 
 

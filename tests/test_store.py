@@ -179,6 +179,7 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
         "pending_wipes",
         "transactions_keyed_by_account",
         "transaction_days",
+        "transaction_amounts",
     ]
     assert MIGRATIONS.pending(db) == []
     tables = {
@@ -191,11 +192,13 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
         "events",
         "pending_wipes",
         "transaction_days",
+        "account_keys",
+        "transaction_amounts",
     }
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
-    assert len(MIGRATIONS.applied(Database(db_path))) == 5
+    assert len(MIGRATIONS.applied(Database(db_path))) == 6
     assert not [path for path in db_path.parent.iterdir() if ".new" in path.name]  # nothing left of the making
 
     empty = db_path.with_name("empty.db")  # no cache is ever empty: this one is not ours

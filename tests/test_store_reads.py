@@ -236,6 +236,72 @@ def test_a_cache_from_before_the_day_totals_gets_them_from_its_rows(tmp_path):
     assert kept == truth
 
 
+def amounts(path) -> tuple[list, list]:
+    """`transaction_amounts` as it is (with its accounts' ids), and as the transactions say it
+    should be."""
+    with closing(sqlite3.connect(path)) as raw:
+        kept = raw.execute(
+            "SELECT a.seq, k.login_id, k.account_id, a.day, a.debit, a.credit "
+            "FROM transaction_amounts AS a LEFT JOIN account_keys AS k ON k.key = a.account ORDER BY a.seq"
+        ).fetchall()
+        truth = raw.execute(
+            "SELECT seq, login_id, account_id, CAST(replace(date, '-', '') AS INTEGER), debit, credit "
+            "FROM transactions ORDER BY seq"
+        ).fetchall()
+    return kept, truth
+
+
+def test_the_amounts_follow_every_write_and_a_purge_leaves_no_key(store):
+    kept, truth = amounts(store.path)
+    assert kept == truth and len(kept) == 5_000
+    saved(store, snapshot(LOGIN, 4_000, seed=1, drop=25), at=LATER)  # amounts changed, rows deleted
+    kept, truth = amounts(store.path)
+    assert kept == truth and len(kept) == 5_000 - 5 * 25
+    # Writes from outside the store: a row moved to another account and day, an amount changed.
+    with closing(sqlite3.connect(store.path)) as raw, raw:
+        raw.execute(
+            "UPDATE transactions SET account_id = 'usd-account', date = '2024-02-29', debit = 12345 "
+            "WHERE login_id = ? AND id = 'chq-00001'",
+            [LOGIN],
+        )
+    kept, truth = amounts(store.path)
+    assert kept == truth
+    for filters in SEARCHES:
+        summary = store.transaction_summary(LOGIN, **filters)
+        expected = brute_force(store, LOGIN, filters)
+        assert {entry.currency: (entry.count, entry.debits, entry.credits) for entry in summary.currencies} == expected
+    store.purge_login(OTHER, at=LATER)
+    kept, truth = amounts(store.path)
+    assert kept == truth
+    with closing(sqlite3.connect(store.path)) as raw:
+        logins = {row[0] for row in raw.execute("SELECT login_id FROM account_keys")}
+    assert logins == {LOGIN}
+
+
+def test_a_cache_from_before_the_amounts_table_gets_it_from_its_rows(tmp_path):
+    path = tmp_path / "data" / "cache.db"
+    with Store.open(path) as store:
+        saved(store, snapshot(LOGIN, 1_000, seed=3))
+        saved(store, snapshot(OTHER, 500, seed=4))
+        expected = [store.transaction_summary(LOGIN, **filters) for filters in FILTERS]
+    with closing(sqlite3.connect(path)) as raw:  # back to the release before it
+        for trigger in (
+            "transaction_amounts_ai",
+            "transaction_amounts_ad",
+            "transaction_amounts_au",
+            "account_keys_ad",
+        ):
+            raw.execute(f"DROP TRIGGER {trigger}")
+        raw.execute("DROP TABLE transaction_amounts")
+        raw.execute("DROP TABLE account_keys")
+        raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'transaction_amounts'")
+        raw.commit()
+    with Store.open(path) as store:
+        assert [store.transaction_summary(LOGIN, **filters) for filters in FILTERS] == expected
+    kept, truth = amounts(path)
+    assert kept == truth and len(kept) == 1_500
+
+
 @pytest.mark.parametrize("words", ["metro", "zanzibar", "tim hort", "payroll"])
 def test_a_search_reads_the_same_rows_whichever_way_it_is_read(store, words):
     """Every match (one read of the index) against pages of 50 from either end, which read common
