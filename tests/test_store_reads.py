@@ -23,6 +23,7 @@ from flinks_desktop.core.flinks.values import Balance
 from flinks_desktop.core.store import (
     MIGRATIONS,
     ROWIDS,
+    CacheCorrupt,
     Store,
     TransactionRow,
     split_rowids,
@@ -300,6 +301,18 @@ def test_a_cache_from_before_the_amounts_table_gets_it_from_its_rows(tmp_path):
         assert [store.transaction_summary(LOGIN, **filters) for filters in FILTERS] == expected
     kept, truth = amounts(path)
     assert kept == truth and len(kept) == 1_500
+
+
+def test_a_cache_whose_amounts_table_is_gone_after_its_migration_is_refused_as_it_is(tmp_path):
+    path = tmp_path / "data" / "cache.db"
+    with Store.open(path) as store:
+        saved(store, snapshot(LOGIN, 500, seed=5))
+    with closing(sqlite3.connect(path)) as raw, raw:
+        raw.execute("DROP TABLE transaction_amounts")  # the migration's mark stays
+    before = path.read_bytes()
+    with pytest.raises(CacheCorrupt, match="damaged"):
+        Store.open(path)
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("words", ["metro", "zanzibar", "tim hort", "payroll"])

@@ -171,6 +171,8 @@ _TABLES = frozenset(
         "events",
         "pending_wipes",
         "transaction_days",
+        "account_keys",
+        "transaction_amounts",
     }
 )
 
