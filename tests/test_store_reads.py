@@ -191,15 +191,20 @@ def test_several_currencies_are_never_added_together(store):
     assert store.transaction_summary(LOGIN, search="qwertyuiop") == (0, ())
 
 
-def day_totals(path) -> tuple[list, list]:
-    """The per-day table as it is, and as a GROUP BY over the transactions says it should be."""
+def kept_and_truth(path, kept: str, truth: str) -> tuple[list, list]:
+    """A table the triggers keep, as it is (`kept`) and as the transactions say it should be (`truth`)."""
     with closing(sqlite3.connect(path)) as raw:
-        kept = raw.execute("SELECT * FROM transaction_days ORDER BY 1, 2, 3").fetchall()
-        truth = raw.execute(
-            "SELECT login_id, account_id, date, count(*), coalesce(sum(debit), 0), coalesce(sum(credit), 0) "
-            "FROM transactions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3"
-        ).fetchall()
-    return kept, truth
+        return raw.execute(kept).fetchall(), raw.execute(truth).fetchall()
+
+
+def day_totals(path) -> tuple[list, list]:
+    """The per-day table, and a GROUP BY over the transactions."""
+    return kept_and_truth(
+        path,
+        "SELECT * FROM transaction_days ORDER BY 1, 2, 3",
+        "SELECT login_id, account_id, date, count(*), coalesce(sum(debit), 0), coalesce(sum(credit), 0) "
+        "FROM transactions GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+    )
 
 
 def test_the_day_totals_follow_every_write_of_the_store(store):
@@ -238,18 +243,14 @@ def test_a_cache_from_before_the_day_totals_gets_them_from_its_rows(tmp_path):
 
 
 def amounts(path) -> tuple[list, list]:
-    """`transaction_amounts` as it is (with its accounts' ids), and as the transactions say it
-    should be."""
-    with closing(sqlite3.connect(path)) as raw:
-        kept = raw.execute(
-            "SELECT a.seq, k.login_id, k.account_id, a.day, a.debit, a.credit "
-            "FROM transaction_amounts AS a LEFT JOIN account_keys AS k ON k.key = a.account ORDER BY a.seq"
-        ).fetchall()
-        truth = raw.execute(
-            "SELECT seq, login_id, account_id, CAST(replace(date, '-', '') AS INTEGER), debit, credit "
-            "FROM transactions ORDER BY seq"
-        ).fetchall()
-    return kept, truth
+    """`transaction_amounts` (with its accounts' ids), and each transaction's own values."""
+    return kept_and_truth(
+        path,
+        "SELECT a.seq, k.login_id, k.account_id, a.day, a.debit, a.credit "
+        "FROM transaction_amounts AS a LEFT JOIN account_keys AS k ON k.key = a.account ORDER BY a.seq",
+        "SELECT seq, login_id, account_id, CAST(replace(date, '-', '') AS INTEGER), debit, credit "
+        "FROM transactions ORDER BY seq",
+    )
 
 
 def test_the_amounts_follow_every_write_and_a_purge_leaves_no_key(store):
