@@ -1,6 +1,7 @@
 """The cache's read side on real SQLite files: count and totals per currency against a brute-force
-sum in Python, the per-day totals the triggers keep (through the store's own writes), the two ways a
-search is read, pages from either end, and the streamed read an export uses.
+sum in Python, the per-day totals and the amounts table the triggers keep (through the store's own
+writes, and any drawn sequence of snapshots and purges), the two ways a search is read, pages from
+either end, and the streamed read an export uses.
 
 Data goes in through `Store.upsert_login` and `Store.save_snapshot`, as a sync writes it.
 """
@@ -10,12 +11,16 @@ from __future__ import annotations
 import dataclasses
 import random
 import sqlite3
+import tempfile
 from collections import defaultdict
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlite_utils import Database
 
 from flinks_desktop.core.flinks.models import Account, AccountsResult, Login, Transaction
@@ -67,24 +72,31 @@ def snapshot(login_id: str, count: int, seed: int, *, drop: int = 0) -> Accounts
             )
         if drop:
             transactions = transactions[:-drop]
-        accounts.append(
-            Account(
-                id=f"{key}-account",
-                title=key.upper(),
-                account_number=f"55{index}0001",
-                last_four_digits=None,
-                transit_number=None,
-                institution_number=None,
-                overdraft_limit=None,
-                balance=Balance(available=None, current=Decimal(1), limit=None),
-                category="Operations",
-                type="Chequing",
-                currency=currency,
-                holder=None,
-                account_type="Personal",
-                transactions=tuple(reversed(transactions)),  # Flinks lists newest first
-            )
-        )
+        accounts.append(account(key, index, currency, transactions))
+    return result_of(login_id, accounts)
+
+
+def account(key: str, index: int, currency: str | None, transactions: list[Transaction]) -> Account:
+    """Account `key` ("chq"), oldest transaction first in `transactions`."""
+    return Account(
+        id=f"{key}-account",
+        title=key.upper(),
+        account_number=f"55{index}0001",
+        last_four_digits=None,
+        transit_number=None,
+        institution_number=None,
+        overdraft_limit=None,
+        balance=Balance(available=None, current=Decimal(1), limit=None),
+        category="Operations",
+        type="Chequing",
+        currency=currency,
+        holder=None,
+        account_type="Personal",
+        transactions=tuple(reversed(transactions)),  # Flinks lists newest first
+    )
+
+
+def result_of(login_id: str, accounts: list[Account]) -> AccountsResult:
     login = Login(id=login_id, username="reads", is_scheduled_refresh=False, last_refresh=None, type=None)
     return AccountsResult(request_id="reads", login=login, institution="FlinksCapital", accounts=tuple(accounts))
 
@@ -278,6 +290,84 @@ def test_the_amounts_follow_every_write_and_a_purge_leaves_no_key(store):
     with closing(sqlite3.connect(store.path)) as raw:
         logins = {row[0] for row in raw.execute("SELECT login_id FROM account_keys")}
     assert logins == {LOGIN}
+
+
+#: Key, account position, currency of the accounts a drawn snapshot picks from.
+DRAWN_ACCOUNTS = {"chq": (0, "CAD"), "usd": (1, "USD"), "sav": (2, "CAD")}
+#: A drawn transaction: (number, day, cents, a debit?, word).
+drawn_transaction = st.tuples(
+    st.integers(0, 15),
+    st.integers(0, 40),
+    st.integers(1, 99_999),
+    st.booleans(),
+    st.sampled_from(["METRO", "SAQ", "TIM HORTONS"]),
+)
+drawn_write = st.one_of(
+    st.tuples(
+        st.just("save"),
+        st.sampled_from([LOGIN, OTHER]),
+        st.dictionaries(st.sampled_from(sorted(DRAWN_ACCOUNTS)), st.lists(drawn_transaction, max_size=12), min_size=1),
+    ),
+    st.tuples(st.just("purge"), st.sampled_from([LOGIN, OTHER]), st.none()),
+)
+DRAWN_FILTERS = [
+    {},
+    {"search": "metro"},
+    {"search": "tim"},
+    {"search": "saq", "account_id": "usd-account"},
+    {"search": "metro", "since": date(2025, 1, 20)},
+    {"search": "hort", "until": date(2025, 1, 10)},
+]
+
+
+def drawn_snapshot(login_id: str, drawn: dict[str, list[tuple]]) -> AccountsResult:
+    accounts = []
+    for key, rows in drawn.items():
+        index, currency = DRAWN_ACCOUNTS[key]
+        unique = {number: (day, cents, debit, word) for number, day, cents, debit, word in rows}
+        transactions = [
+            Transaction(
+                id=f"{key}-{number}",
+                date=date(2025, 1, 1) + timedelta(days=day),
+                description=f"{word} {number}",
+                debit=Decimal(cents).scaleb(-2) if debit else None,
+                credit=None if debit else Decimal(cents).scaleb(-2),
+                balance=None,
+                code=None,
+            )
+            for number, (day, cents, debit, word) in sorted(unique.items(), key=lambda item: item[1][0])
+        ]
+        accounts.append(account(key, index, currency, transactions))
+    return result_of(login_id, accounts)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(writes=st.lists(drawn_write, min_size=1, max_size=6))
+def test_any_writes_keep_the_amounts_and_day_totals_equal_to_the_rows(writes):
+    """Snapshots that add, change, move out of their window and leave out transactions, and purges,
+    in any order over two logins: after each, the tables the triggers keep hold what the rows say,
+    and every count and total (whole, or in parts) is the sum of the rows."""
+    with tempfile.TemporaryDirectory() as directory, Store.open(Path(directory) / "cache.db") as store:
+        for kind, login_id, drawn in writes:
+            if kind == "save":
+                saved(store, drawn_snapshot(login_id, drawn), at=LATER)
+            else:
+                store.purge_login(login_id, at=LATER)
+            for kept, truth in (amounts(store.path), day_totals(store.path)):
+                assert kept == truth
+            for cached in {login.id for login in store.logins()}:
+                for filters in DRAWN_FILTERS:
+                    summary = store.transaction_summary(cached, **filters)
+                    sums = {entry.currency: (entry.count, entry.debits, entry.credits) for entry in summary.currencies}
+                    assert sums == brute_force(store, cached, filters)
+                    assert summary.count == store.count_transactions(cached, **filters)
+                    if filters.get("search"):
+                        span = store.transaction_span(cached, filters.get("account_id"))
+                        parts = [
+                            store.transaction_summary(cached, **filters, rowids=rowids)
+                            for rowids in split_rowids(span or (0, 0), 3)
+                        ]
+                        assert summary_of_parts(parts, store.accounts(cached)) == summary
 
 
 def test_a_cache_from_before_the_amounts_table_gets_it_from_its_rows(tmp_path):
