@@ -15,8 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PySide6.QtCore import Qt
 from PySide6.QtGui import Qt as QtGui
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QDialog, QLabel, QWidget
 
 from flinks_desktop.core.environments import offline_sandbox
@@ -26,6 +29,7 @@ from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import MfaPrompt, SyncResult
 from flinks_desktop.ui.delete_card_dialog import DeleteCardDialog
+from flinks_desktop.ui.formatting import plain_tooltip
 from flinks_desktop.ui.mfa_dialog import MfaDialog
 from flinks_desktop.ui.open_login_ids_dialog import SyncSummaryDialog
 
@@ -152,3 +156,20 @@ def test_every_dialog_shows_bank_text_as_written(qtbot, window) -> None:
         problems += interpreted(settings)
     settings.reject()
     assert problems == []
+
+
+#: What markup is made of, words, spaces, tabs and line breaks: what a bank's text could hide.
+MARKUP_ALPHABET = st.sampled_from(
+    ["<b>", "</i>", "<br>", "&amp;", "&lt;", "&#60;", "&nbsp;", "<", ">", "&", ";", " ", "\t", "é", "x"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(MARKUP_ALPHABET, min_size=1, max_size=12).map("".join), min_size=1, max_size=3).map("\n".join))
+def test_a_tool_tip_reads_back_as_the_text_it_was_made_of(qapp, text) -> None:
+    """Whatever a bank writes (tags, entities, ampersands, runs of spaces, tabs, line breaks), the
+    tool tip Qt renders from `plain_tooltip` says exactly that: nothing read as markup, nothing
+    lost or collapsed."""
+    document = QTextDocument()
+    document.setHtml(plain_tooltip(text))
+    assert document.toPlainText() == text

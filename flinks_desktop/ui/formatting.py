@@ -71,6 +71,7 @@ def login_state(status: str, synced_at: datetime | None) -> str:
 def plain_tooltip(text: str) -> str:
     """`text` for a tool tip, shown as written: Qt reads tool-tip text that looks like HTML as HTML,
     so a tag from a bank would be rendered. Escaped inside markup of ours (which also wraps)."""
-    import html  # on the first tool tip, not before the first paint
-
-    return f"<p style='white-space:pre-wrap'>{html.escape(text, quote=False)}</p>"
+    # html.escape(text, quote=False), written out: the `html` module and its entity table cost the
+    # first paint ~2 ms (the connections filter's tool tips are made before it).
+    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return f"<p style='white-space:pre-wrap'>{escaped}</p>"
