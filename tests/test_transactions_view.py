@@ -230,7 +230,7 @@ def test_rows_cells_and_totals_match_the_store(open_view, sandbox_cache, qtmodel
     # Three CAD accounts and a USD one: each currency totalled on its own, and nothing lost.
     label = totals_label(view)
     assert label == expected_totals(store, login_id, TransactionFilter())
-    assert label.startswith("1,541 transactions · CAD: Debits $") and "   |   USD: Debits US$" in label
+    assert label.startswith("1,541 transactions · CAD: Debits $") and "\nUSD: Debits US$" in label
     everything = row_sums(store, login_id)
     cad_and_usd = [row_sums(store, login_id, account_id=account.id) for account in accounts.values()]
     assert sum(d for d, _ in cad_and_usd) == everything[0]
@@ -246,7 +246,7 @@ def test_totals_line_formats():
     two = [*one, CurrencyTotals("EUR", Decimal("1.00"), Decimal("0"))]
     assert totals_text(2, two) == (
         "2 transactions · CAD: Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"
-        "   |   EUR: Debits €1.00 · Credits €0.00 · Net -€1.00"
+        "\nEUR: Debits €1.00 · Credits €0.00 · Net -€1.00"
     )
     assert (format_money(None, "CAD"), format_money(Decimal("-0.5"), "USD"), format_money(Decimal(7), None)) == (
         "",

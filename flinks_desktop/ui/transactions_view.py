@@ -214,7 +214,8 @@ def currency_totals(
 
 def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
     """ "1,234 transactions · Debits $12,345.67 · Credits $9,876.54 · Net -$2,469.13"; with several
-    currencies each gets its own sums, named by its code."""
+    currencies each gets its own sums, named by its code, on a line of its own (the label wraps
+    between currencies, never inside one's sums)."""
     noun = "transaction" if count == 1 else "transactions"
     parts = [f"{count:,} {noun}"]
     several = len(totals) > 1
@@ -225,7 +226,7 @@ def totals_text(count: int, totals: Sequence[CurrencyTotals]) -> str:
             f"Net {format_money(total.net, total.currency)}"
         )
         parts.append(f"{total.currency or 'No currency'}: {sums}" if several else sums)
-    return "   |   ".join([parts[0] + " · " + parts[1], *parts[2:]]) if several else " · ".join(parts)
+    return "\n".join([parts[0] + " · " + parts[1], *parts[2:]]) if several else " · ".join(parts)
 
 
 def _a_year_before(day: date) -> date:
