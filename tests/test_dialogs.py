@@ -592,8 +592,18 @@ def test_built_ins_are_read_only_and_the_toolbox_takes_secrets(qtbot, parent, me
     assert child(dialog, QLineEdit, "instanceName").isReadOnly()
     assert child(dialog, QLineEdit, "customerId").text() == TOOLBOX_CUSTOMER_ID
     assert not child(dialog, QTableWidget, "connectParameters").isEnabled()
+    hint = child(dialog, QLabel, "connectParametersHint")
+    assert hint.text() == "A built-in environment opens Connect with the app's defaults."
+    assert not child(dialog, QPushButton, "addParameterButton").isVisible()
+    assert not child(dialog, QTableWidget, "connectParameters").isVisible()  # it has none
     assert child(dialog, QLineEdit, "apiKeyInput").isVisible()
     assert not child(dialog, QPushButton, "saveSettingsButton").isEnabled()
+    click(qtbot, child(dialog, QPushButton, "addEnvironmentButton"))  # a private instance takes parameters
+    assert child(dialog, QTableWidget, "connectParameters").isEnabled()
+    assert hint.text() == "Added to the Connect URL, over the app's defaults."
+    assert child(dialog, QPushButton, "addParameterButton").isVisible()
+    assert child(dialog, QTableWidget, "connectParameters").isVisible()
+    click(qtbot, child(dialog, QPushButton, "discardChangesButton"))
     click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
     assert result_of(qtbot, future) is False
 

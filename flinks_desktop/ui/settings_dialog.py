@@ -87,6 +87,7 @@ _KIND_HINTS = {
 }
 _NEW_HINT = "Flinks gives the instance name and customer id; they cannot be changed once it is added."
 _PARAMETERS_HINT = "Added to the Connect URL, over the app's defaults."
+_BUILT_IN_PARAMETERS_HINT = "A built-in environment opens Connect with the app's defaults."
 _APP_PARAMETERS_TIP = "redirectUrl, innerRedirect and authorizeToken are set by Flinks Desktop itself."
 _EDIT_TRIGGERS = (
     QAbstractItemView.EditTrigger.DoubleClicked
@@ -268,9 +269,9 @@ class SettingsDialog(QDialog):
         self.remove_parameter_button.setAutoDefault(False)
         self.remove_parameter_button.clicked.connect(self._remove_parameter)
         parameter_buttons = QHBoxLayout()
-        parameters_hint = _hint(_PARAMETERS_HINT, "connectParametersHint")
-        parameters_hint.setToolTip(_APP_PARAMETERS_TIP)
-        parameter_buttons.addWidget(parameters_hint, 1)
+        self.parameters_hint = _hint(_PARAMETERS_HINT, "connectParametersHint")
+        self.parameters_hint.setToolTip(_APP_PARAMETERS_TIP)
+        parameter_buttons.addWidget(self.parameters_hint, 1)
         parameter_buttons.addWidget(self.add_parameter_button)
         parameter_buttons.addWidget(self.remove_parameter_button)
 
@@ -486,8 +487,11 @@ class SettingsDialog(QDialog):
             self._append_parameter(name, value)
         self.parameters.setEditTriggers(_EDIT_TRIGGERS if editable else QAbstractItemView.EditTrigger.NoEditTriggers)
         self.parameters.setEnabled(editable)
-        self.add_parameter_button.setEnabled(editable)
-        self.remove_parameter_button.setEnabled(editable)
+        self.parameters_hint.setText(_PARAMETERS_HINT if editable else _BUILT_IN_PARAMETERS_HINT)
+        # A built-in's parameters cannot be changed: no table or buttons for it, a sentence instead.
+        self.parameters.setVisible(editable or self.parameters.rowCount() > 0)
+        self.add_parameter_button.setVisible(editable)
+        self.remove_parameter_button.setVisible(editable)
 
         self.remove_button.setEnabled(
             environment is not None and editable and environment.slug != self.settings.active.slug
