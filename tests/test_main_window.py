@@ -12,7 +12,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QLabel, QListView, QPushButton, QTableView
 
 from flinks_desktop.testing import ConnectPage, answer_mfa, connect, delete_card, wait_synced
-from flinks_desktop.ui.main_window import MainWindow
+from flinks_desktop.ui.main_window import CONNECT_OPENED, MainWindow
 
 
 def connect_greatday(qtbot, window: MainWindow) -> str:
@@ -20,10 +20,14 @@ def connect_greatday(qtbot, window: MainWindow) -> str:
     Connect), Flinks Capital, Greatday / Everyday, the question; its loginId."""
     page = ConnectPage(qtbot, window)
     assert page.open() == "consent"
+    assert window.statusBar().currentMessage() == CONNECT_OPENED  # what the customer does first
     page.accept_consent()
     assert page.pick_institution("FlinksCapital") == "credentials"
     assert page.sign_in("Greatday", "Everyday") == "mfa"
     assert page.prompts() == ["What city were you born in?"]
+    # The status line follows the customer (in Connect's words, as the timeline and Activity say).
+    status = window.statusBar().currentMessage
+    qtbot.waitUntil(lambda: status() == "Flinks Connect: Security question shown", timeout=5_000)
     with qtbot.waitSignal(window.syncFinished, timeout=15_000) as synced:
         page.answer({"What city were you born in?": "Montreal"})
     login_id, outcome = synced.args
@@ -56,8 +60,8 @@ def test_connect_an_account_ends_with_its_accounts_transactions_and_statements(q
     connections = window.findChild(QListView, "connectionsList")
     assert connections.model().rowCount() == 1 and connections.currentIndex().isValid()
     timeline = [window.timeline.item(i).text() for i in range(window.timeline.count())]
-    assert any(line.endswith("Load MFA") for line in timeline)
-    assert any(line.endswith("Redirect") for line in timeline)
+    assert any(line.endswith("Security question shown") for line in timeline)
+    assert timeline[-1].endswith("Connected (redirect)")
 
     model = window.findChild(QTableView, "accountsTable").model()
     rows = [[model.index(r, c).data() for c in range(model.columnCount())] for r in range(4)]
@@ -191,3 +195,25 @@ def test_a_connect_that_cannot_load_says_so_with_a_way_back(qtbot, flinks_main_w
     assert "could not be loaded" in message.text() and retry.isVisible()
     qtbot.mouseClick(window.findChild(QPushButton, "cancelConnectButton"), Qt.MouseButton.LeftButton)
     assert window.pages.currentWidget().objectName() == "welcomePanel"
+
+
+def test_a_wrong_password_in_connect_is_said_in_the_status_line(qtbot, flinks_main_window):
+    window = flinks_main_window
+    page = ConnectPage(qtbot, window)
+    assert page.open() == "consent"
+    page.accept_consent()
+    assert page.pick_institution("FlinksCapital") == "credentials"
+    status = window.statusBar().currentMessage
+    qtbot.waitUntil(lambda: status() == "Flinks Connect: Sign-in form shown", timeout=5_000)
+    assert page.sign_in("Greatday", "Nopeday") == "credentials"  # the bank said no: the form again
+    # Connect's error in words, kept while Connect shows its form again for it (and the timeline has both).
+    qtbot.waitUntil(lambda: status().endswith("(INVALID_LOGIN)"), timeout=5_000)
+    assert status() == (
+        "Flinks Connect: The username or password is wrong, or this login no longer exists at Flinks. (INVALID_LOGIN)"
+    )
+    last_step = lambda: window.timeline.item(window.timeline.count() - 1).text()  # noqa: E731
+    qtbot.waitUntil(lambda: last_step().endswith("Sign-in refused, form shown again"), timeout=5_000)
+    assert window.timeline.item(window.timeline.count() - 2).text().endswith("Error: INVALID_LOGIN")
+    assert status().endswith("(INVALID_LOGIN)")
+    assert page.sign_in("Greatday", "Everyday") == "mfa"  # right this time: the status follows again
+    qtbot.waitUntil(lambda: status() == "Flinks Connect: Security question shown", timeout=5_000)

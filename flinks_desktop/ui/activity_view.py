@@ -58,29 +58,6 @@ ENDPOINTS = {
     "DeleteCard": "Delete card",
 }
 
-#: Flinks Connect's steps in words (Flinks' list; an unknown step is shown from its own name).
-CONNECT_STEPS = {
-    "APP_MOUNTED": "Connect opened",
-    "APP_ONLINE": "Connect online",
-    "APP_OFFLINE": "Connect offline (no network)",
-    "COMPONENT_LOAD_INSTITUTION_SELECTOR": "Institution list shown",
-    "INSTITUTION_SELECTED": "Institution selected",
-    "COMPONENT_LOAD_CREDENTIAL": "Sign-in form shown",
-    "SUBMIT_CREDENTIAL": "Sign-in submitted",
-    "COMPONENT_LOAD_CREDENTIAL_RETRY": "Sign-in refused, form shown again",
-    "COMPONENT_LOAD_MFA": "Security question shown",
-    "SUBMIT_MFA": "Security answer submitted",
-    "COMPONENT_LOAD_MFA_RETRY": "Answer refused, question shown again",
-    "COMPONENT_LOAD_CONSENT": "Consent shown",
-    "COMPONENT_ACCEPT_CONSENT": "Consent accepted",
-    "COMPONENT_DENY_CONSENT": "Consent refused",
-    "COMPONENT_LOAD_ACCOUNT_SELECTION": "Account selection shown",
-    "ACCOUNT_SELECTED": "Account selected",
-    "COMPONENT_CLOSE_SESSION": "Connect closed",
-    "DISABLED_INSTITUTION": "Institution unavailable",
-    "MAXIMUM_RETRY_REACHED": "Too many attempts",
-    "REDIRECT": "Connected (redirect)",
-}
 #: Connect steps that end a Connect session in failure.
 _FAILED_STEPS = {"DISABLED_INSTITUTION", "MAXIMUM_RETRY_REACHED"}
 _STEP_MEANINGS = {
@@ -139,7 +116,7 @@ def entry_for(row: ActivityRow, now: datetime | None = None) -> Entry:
         if is_error_event:
             what, result, meaning, severity = "Connect error", code, describe(code), "error"
         else:
-            what = CONNECT_STEPS.get(row.name) or step_label(row.name)
+            what = step_label(row.name)
             result = code or ""
             meaning = describe(code) if code else _STEP_MEANINGS.get(row.name, "")
             severity = "error" if row.name in _FAILED_STEPS or code else "neutral"

@@ -19,8 +19,37 @@ def account_type(kind: str | None) -> str:
     return ACCOUNT_TYPES.get(kind or "", kind or "")
 
 
+#: Flinks Connect's steps in words (Flinks' list; an unknown step is shown from its own name): the
+#: Connect page's timeline and the Activity tab say the same.
+CONNECT_STEPS = {
+    "APP_MOUNTED": "Connect opened",
+    "APP_ONLINE": "Connect online",
+    "APP_OFFLINE": "Connect offline (no network)",
+    "COMPONENT_LOAD_INSTITUTION_SELECTOR": "Institution list shown",
+    "INSTITUTION_SELECTED": "Institution selected",
+    "COMPONENT_LOAD_CREDENTIAL": "Sign-in form shown",
+    "SUBMIT_CREDENTIAL": "Sign-in submitted",
+    "COMPONENT_LOAD_CREDENTIAL_RETRY": "Sign-in refused, form shown again",
+    "COMPONENT_LOAD_MFA": "Security question shown",
+    "SUBMIT_MFA": "Security answer submitted",
+    "COMPONENT_LOAD_MFA_RETRY": "Answer refused, question shown again",
+    "COMPONENT_LOAD_CONSENT": "Consent shown",
+    "COMPONENT_ACCEPT_CONSENT": "Consent accepted",
+    "COMPONENT_DENY_CONSENT": "Consent refused",
+    "COMPONENT_LOAD_ACCOUNT_SELECTION": "Account selection shown",
+    "ACCOUNT_SELECTED": "Account selected",
+    "COMPONENT_CLOSE_SESSION": "Connect closed",
+    "DISABLED_INSTITUTION": "Institution unavailable",
+    "MAXIMUM_RETRY_REACHED": "Too many attempts",
+    "REDIRECT": "Connected (redirect)",
+}
+
+
 def step_label(step: str) -> str:
-    """A Connect step as a person reads it: COMPONENT_LOAD_MFA -> "Load MFA"."""
+    """A Connect step as a person reads it: COMPONENT_LOAD_MFA -> "Security question shown"; one
+    not in Flinks' list from its own name: COMPONENT_LOAD_NEW_THING -> "Load new thing"."""
+    if step in CONNECT_STEPS:
+        return CONNECT_STEPS[step]
     words = step.removeprefix("COMPONENT_").split("_")
     text = " ".join(w if w in {"MFA", "ID"} else w.lower() for w in words)
     return text[:1].upper() + text[1:]

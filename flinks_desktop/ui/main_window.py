@@ -71,6 +71,17 @@ BANNER_TEXT = {
     "toolbox": "Flinks toolbox · the public Flinks test environment · test data only",
     "private": "PRODUCTION · {name} · real customers' bank data",
 }
+#: Connect's steps that the status line's opening sentence (`CONNECT_OPENED`) still describes.
+_OPENING_STEPS = frozenset(
+    {
+        "APP_MOUNTED",
+        "APP_ONLINE",
+        "COMPONENT_LOAD_CONSENT",
+        "COMPONENT_ACCEPT_CONSENT",
+        "COMPONENT_LOAD_INSTITUTION_SELECTOR",
+    }
+)
+CONNECT_OPENED = "Flinks Connect is open: the customer reads the consent, then picks their bank"
 #: Connect and its timeline side by side, in this proportion.
 CONNECT_PAGE_SIZES = [860, 340]
 STAGES = {
@@ -696,7 +707,7 @@ class MainWindow(QMainWindow):
         self.connect_view.start(
             self.workspace.environment.connect_url(authorize_token=token), self.session.redirect_url
         )
-        self.show_status("Flinks Connect is open: the customer reads the consent, then picks their bank")
+        self.show_status(CONNECT_OPENED)
 
     @Slot()
     def cancel_connect(self) -> None:
@@ -713,6 +724,18 @@ class MainWindow(QMainWindow):
         self.timeline.addItem(f"{datetime.now():%H:%M:%S}   {label}")
         self.timeline.scrollToBottom()
         self._connect_events.append((datetime.now(UTC), event))
+        # The status line says where the customer is, once the opening sentence no longer does;
+        # an error in words, and kept while Connect shows its form again for it.
+        previous = self._connect_events[-2][1] if len(self._connect_events) > 1 else {}
+        if not step:
+            from flinks_desktop.core.audit import describe  # the codes' sentences: once Connect runs
+
+            code = str(event.get("flinksCode"))
+            self.show_status(f"Flinks Connect: {describe(code)} ({code})")
+        elif step.endswith("_RETRY") and not previous.get("step"):
+            pass
+        elif step not in _OPENING_STEPS and step != "REDIRECT":  # REDIRECT: the sync says what follows
+            self.show_status(f"Flinks Connect: {label}")
 
     def _record_connect_session(self, login_id: str | None) -> None:
         """Audit the Connect session's events, under the login its REDIRECT named (if any): they
