@@ -12,8 +12,10 @@ import sys
 import httpx
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
 from PySide6.QtWidgets import QApplication, QDialog, QLabel, QLineEdit, QPushButton, QTableView, QTableWidget
 
+from flinks_desktop.core.sync import SyncResult
 from flinks_desktop.testing import login_made_elsewhere, sandbox_answers
 from flinks_desktop.ui.main_window import MainWindow
 from flinks_desktop.ui.mfa_dialog import MfaDialog
@@ -148,10 +150,48 @@ def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, op
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
     assert rows == {good[0]: "added", UNKNOWN: "unknown to Flinks", good[1]: "added"}
     assert summary.findChild(QLabel, "syncSummaryText").text() == "2 added · 1 unknown to Flinks"
+    # Every row in view once all are in: the dialog grew for the details that wrapped.
+    qtbot.waitUntil(lambda: table.verticalScrollBar().maximum() == 0, timeout=2_000)
     assert sorted(listed(window)) == sorted(good)
 
     summary.copy_to_clipboard()
     assert UNKNOWN in QApplication.clipboard().text()
+
+
+def test_the_summary_shows_each_result_whole_however_wide_the_dialog(qtbot, open_window) -> None:
+    window = open_window()  # the app's style sheet, whose padding the rows must make room for
+    ids = [UNKNOWN, "23e6e273-eaf1-ad50-d123-4577f6a692ac"]
+    summary = SyncSummaryDialog(window, "Open loginIds", ids, refresh=False)
+    summary.show()
+    qtbot.waitExposed(summary)
+    long = (
+        f"Flinks does not know the loginId {UNKNOWN} in this environment, so nothing was added. Check "
+        "it, or choose the environment it was made in, then open it again."
+    )
+    summary.add_result(SyncResult(UNKNOWN, "unknown", long))
+    summary.add_result(SyncResult(ids[1], "ok", "Saved 4 accounts."))
+    table = summary.findChild(QTableWidget, "syncSummaryTable")
+
+    def needed(row: int) -> float:
+        """The height the row's details take, laid out as a document at the text's width."""
+        document = QTextDocument()
+        document.setDocumentMargin(0)
+        document.setDefaultFont(table.font())
+        document.setPlainText(table.item(row, 2).text())
+        document.setTextWidth(table.columnWidth(2) - 24)  # the style sheet's padding, the item's margins
+        return document.size().height()
+
+    heights = []
+    for width in (1100, 780):  # narrower: the sentence takes more lines, and its row grows with it
+        summary.resize(width, summary.height())
+        qtbot.waitUntil(lambda: table.viewport().width() < width - 40, timeout=2_000)  # laid out anew
+        qtbot.waitUntil(lambda: all(table.rowHeight(row) >= needed(row) for row in range(2)), timeout=2_000)
+        assert needed(0) > needed(1) and table.rowHeight(0) > table.rowHeight(1)
+        heights.append(table.rowHeight(0))
+    assert heights[1] > heights[0]
+    summary.resize(500, summary.height())
+    assert summary.width() == 780  # no narrower: a loginId in the details would not fit its column
+    summary.close()
 
 
 def test_refresh_all_ends_with_the_same_summary(qtbot, open_window) -> None:

@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QRect, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -190,6 +190,15 @@ class OpenLoginIdsDialog(QDialog):
         self.parsed.style().polish(self.parsed)
 
 
+#: The summary's rows: at least this tall; the details' style-sheet padding (8 px a side) and the
+#: item's own text margins, across; a wrapped sentence's room above and below.
+_ROW_HEIGHT = 32
+_DETAILS_MARGINS = 2 * 8 + 2 * 4
+_ROW_PADDING = 12
+#: The summary grows to show its rows up to this height; beyond, the table scrolls.
+_TALLEST = 620
+
+
 class SyncSummaryDialog(QDialog):
     """A row per loginId of a bulk sync, filled as each finishes; the count per outcome at the end."""
 
@@ -219,7 +228,9 @@ class SyncSummaryDialog(QDialog):
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setWordWrap(False)
+        # A result's details are read whole: they wrap, and only the row that changed is measured
+        # again (all of them only when the column's width changes), so a long list stays cheap.
+        self.table.setWordWrap(True)
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dotted cell: rows are read, not edited
         self.table.setAlternatingRowColors(False)
         header = self.table.horizontalHeader()
@@ -227,6 +238,7 @@ class SyncSummaryDialog(QDialog):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
+        header.sectionResized.connect(self._on_section_resized)
         for login_id, row in self._rows.items():
             self._set_row(row, login_id, "waiting…", "")
         self.table.cellDoubleClicked.connect(self._open_row)
@@ -250,7 +262,9 @@ class SyncSummaryDialog(QDialog):
         layout.addWidget(self.progress)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self.resize(860, min(220 + 30 * len(login_ids), 620))
+        # No narrower than a loginId, its result and a loginId in the details side by side.
+        self.setMinimumWidth(780)
+        self.resize(860, min(220 + 30 * len(login_ids), _TALLEST))
         self.text.setText(f"Working on {len(login_ids)} connection{'' if len(login_ids) == 1 else 's'}…")
 
     def add_result(self, result: SyncResult) -> None:
@@ -290,6 +304,15 @@ class SyncSummaryDialog(QDialog):
                 self._set_row(self._rows[login_id], login_id, "not done", f"{why} before it was done.")
         self.text.setText(text or "Nothing to do.")
         self.progress.hide()
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grown (never shrunk) to show every row once all are in, up to the usual cap: what
+        wrapped details added is not left behind a scroll bar."""
+        rows = sum(self.table.rowHeight(row) for row in range(self.table.rowCount()))
+        missing = rows - self.table.viewport().height()
+        if missing > 0:
+            self.resize(self.width(), min(self.height() + missing, max(self.height(), _TALLEST)))
 
     @Slot()
     def copy_to_clipboard(self) -> None:
@@ -309,6 +332,25 @@ class SyncSummaryDialog(QDialog):
             if column == 2 and text:  # a tooltip renders markup: ours, around the escaped sentence
                 item.setToolTip(plain_tooltip(text))
             self.table.setItem(row, column, item)
+        self._fit_row(row)
+
+    def _fit_row(self, row: int) -> None:
+        """The row as tall as its details need at the column's width. (Measured here: the view's own
+        measure leaves out the style sheet's padding, and the last line would be elided.)"""
+        item = self.table.item(row, 2)
+        width = self.table.columnWidth(2) - _DETAILS_MARGINS
+        if item is None or width <= 0:
+            return
+        lines = self.table.fontMetrics().boundingRect(
+            QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, item.text()
+        )
+        self.table.setRowHeight(row, max(_ROW_HEIGHT, lines.height() + _ROW_PADDING))
+
+    @Slot(int, int, int)
+    def _on_section_resized(self, column: int, _old: int, _new: int) -> None:
+        if column == 2:
+            for row in range(self.table.rowCount()):
+                self._fit_row(row)
 
     @Slot(int, int)
     def _open_row(self, row: int, _column: int) -> None:
