@@ -28,25 +28,44 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 BARE = r"""
+import time
+marks = [("", time.perf_counter())]
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
+marks.append(("PySide6", time.perf_counter()))
 
 class FirstPaint(QObject):
     def eventFilter(self, watched, event):
         if event.type() == QEvent.Type.Paint:
+            marks.append(("shown and painted", time.perf_counter()))
             print("first paint after (measured by the parent)", flush=True)
+            steps = "; ".join(f"{b[0]} {(b[1] - a[1]) * 1000:.1f} ms" for a, b in zip(marks, marks[1:]))
+            print("start-up phases: " + steps, flush=True)
             QTimer.singleShot(0, app.quit)
             watched.removeEventFilter(self)
         return False
 
 app = QApplication([])
+marks.append(("Qt application, settings", time.perf_counter()))
 window = QMainWindow()
 window.resize(1240, 800)
+marks.append(("the window built", time.perf_counter()))
 spy = FirstPaint()
 window.installEventFilter(spy)
 window.show()
 app.exec()
 """
+#: The steps both report (`start-up phases: step 12.3 ms; ...`), in order; "Python start-up" is the
+#: rest: from the spawn to the first step (the interpreter, `site`, the entry point's imports).
+PHASES = (
+    "the app module",
+    "the cache's modules",
+    "PySide6",
+    "the window's modules",
+    "Qt application, settings",
+    "the window built",
+    "shown and painted",
+)
 
 
 def child_environment(data_dir: Path) -> dict[str, str]:
@@ -64,23 +83,38 @@ def child_environment(data_dir: Path) -> dict[str, str]:
     }
 
 
-def measure(command: list[str], environment: dict[str, str]) -> float:
+def measure(command: list[str], environment: dict[str, str]) -> tuple[float, dict[str, float]]:
     """Seconds from spawning `command` to the line saying its window's first paint began, read as
-    it arrives: the same clock for both, interpreter start-up and imports included."""
+    it arrives (the same clock for both, interpreter start-up and imports included), and the
+    seconds of each step the process reported, with "Python start-up" for the time before them."""
     spawned = time.perf_counter()
     child = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=environment, bufsize=1
     )
     painted = None
+    phases: dict[str, float] = {}
     output = []
     for line in child.stdout:
         output.append(line)
         if painted is None and "first paint after" in line:
             painted = time.perf_counter() - spawned
+        if "start-up phases: " in line:
+            phases = read_phases(line.split("start-up phases: ", 1)[1])
     child.wait(timeout=120)
-    if child.returncode != 0 or painted is None:
+    if child.returncode != 0 or painted is None or not phases:
         raise SystemExit(f"{command[1:3]} failed ({child.returncode}): {''.join(output)[-2000:]}")
-    return painted
+    return painted, {"Python start-up": painted - sum(phases.values()), **phases}
+
+
+def read_phases(text: str) -> dict[str, float]:
+    """ "PySide6 65.8 ms; the window built 24.8 ms" -> {"PySide6": 0.0658, "the window built": 0.0248}."""
+    phases = {}
+    for part in text.strip().split("; "):
+        step, milliseconds, unit = part.rsplit(" ", 2)
+        if step not in PHASES or unit != "ms":
+            raise ValueError(f"not a start-up phase: {part!r}")
+        phases[step] = float(milliseconds) / 1000
+    return phases
 
 
 def seed(data_dir: Path, connections: int, transactions: int) -> None:
@@ -159,13 +193,17 @@ def main(argv: list[str]) -> int:
         )
         app = [sys.executable, "-c", "from flinks_desktop.launch import main; raise SystemExit(main(['--smoke']))"]
         bare = [sys.executable, "-c", BARE]
-        figures: dict[str, list[float]] = {"bare QMainWindow": [], "app, empty cache": [], "app, seeded cache": []}
+        runs = {"bare QMainWindow": (bare, empty_dir), "app, empty cache": (app, empty_dir)}
+        runs["app, seeded cache"] = (app, seeded_dir)
+        figures: dict[str, list[float]] = {name: [] for name in runs}
+        steps: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
         for command in (bare, app):  # a first, untimed run of each writes its bytecode cache
             measure(command, child_environment(empty_dir))
         for _ in range(args.runs):  # interleaved, so a slow moment of the machine hits all three
-            figures["bare QMainWindow"].append(measure(bare, child_environment(empty_dir)))
-            figures["app, empty cache"].append(measure(app, child_environment(empty_dir)))
-            figures["app, seeded cache"].append(measure(app, child_environment(seeded_dir)))
+            for name, (command, data_dir) in runs.items():
+                total, phases = measure(command, child_environment(data_dir))
+                figures[name].append(total)
+                steps[name].append(phases)
     baseline = statistics.median(figures["bare QMainWindow"])
     for name, times in figures.items():
         total = statistics.median(times)
@@ -174,7 +212,22 @@ def main(argv: list[str]) -> int:
             f"{len(times)} runs)  {total / baseline:.2f}x the bare window"
         )
     print("goal: the app within 1.50x of the bare window")
+    print_phases(steps)
     return 0
+
+
+def print_phases(steps: dict[str, list[dict[str, float]]]) -> None:
+    """Where the time goes: the median of each step, in ms, for each configuration side by side
+    (a step the bare window does not have is "-"; medians of steps need not add up to the total's)."""
+    names = list(steps)
+    print("\nwhere the time goes (median ms of each step; the bare window has no cache or app modules):")
+    print(f"{'':<26}" + "".join(f"{name:>20}" for name in names))
+    for step in ("Python start-up", *PHASES):
+        cells = []
+        for name in names:
+            values = [phases[step] for phases in steps[name] if step in phases]
+            cells.append(f"{statistics.median(values) * 1000:>20.1f}" if values else f"{'-':>20}")
+        print(f"{step:<26}" + "".join(cells))
 
 
 if __name__ == "__main__":

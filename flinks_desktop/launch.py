@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import gc
 import sys
+import time
+
+#: When the entry point's module was loaded: `--smoke` reports its start-up phases from here.
+LOADED = time.perf_counter()
 
 
 def desktop_app_options(argv: list[str]) -> dict | None:

@@ -17,6 +17,19 @@ def test_smoke_paints_the_window_then_exits_0(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     assert "flinks-desktop: first paint after" in result.stderr
     assert (tmp_path / "data" / "settings.json").exists() or (tmp_path / "data").is_dir()
+    # ...and says where the time went, step by step (what the start-up benchmark sets beside a bare window's).
+    line = next(line for line in result.stderr.splitlines() if line.startswith("flinks-desktop: start-up phases: "))
+    phases = [part.rsplit(" ", 2) for part in line.split(": ", 2)[2].split("; ")]
+    assert [step for step, _, _ in phases] == [
+        "the app module",
+        "the cache's modules",
+        "PySide6",
+        "the window's modules",
+        "Qt application, settings",
+        "the window built",
+        "shown and painted",
+    ]
+    assert all(unit == "ms" and float(milliseconds) >= 0 for _, milliseconds, unit in phases)
 
 
 def test_smoke_takes_no_command(tmp_path) -> None:
@@ -35,3 +48,9 @@ def test_the_startup_benchmark_runs_quickly(tmp_path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if "x the bare window  " in line or "runs)" in line]
     assert [line.split()[0] for line in lines] == ["bare", "app,", "app,"]
+    # Where the time goes: a row per step, a column per configuration ("-": a step the bare window has not).
+    table = result.stdout.split("where the time goes", 1)[1].splitlines()[2:]
+    rows = {line[:26].strip(): line[26:].split() for line in table if line.strip()}
+    assert list(rows)[0] == "Python start-up" and rows["the window built"][0] != "-"
+    assert rows["the cache's modules"][0] == "-" and all(cell != "-" for cell in rows["the cache's modules"][1:])
+    assert all(len(cells) == 3 for cells in rows.values())

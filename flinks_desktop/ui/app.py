@@ -38,6 +38,27 @@ def style_sheet() -> str:
     return "\n".join(f.read_text(encoding="utf-8") for f in files)
 
 
+class StartupPhases:
+    """How long each step of start-up took, for `--smoke` to report (and `benchmarks/startup.py` to
+    set beside a bare window's): from the entry point's module to the first paint, in order."""
+
+    def __init__(self, run_started: float) -> None:
+        from flinks_desktop.launch import LOADED
+
+        self._steps: list[tuple[str, float]] = [("the app's entry point", min(LOADED, run_started))]
+        self.mark("the app module", at=run_started)
+
+    def mark(self, step: str, *, at: float | None = None) -> None:
+        """`step` ended now (or `at`, a `time.perf_counter()` value)."""
+        self._steps.append((step, time.perf_counter() if at is None else at))
+
+    def durations(self) -> list[tuple[str, float]]:
+        return [(step, end - start) for (_, start), (step, end) in zip(self._steps, self._steps[1:], strict=False)]
+
+    def __str__(self) -> str:
+        return "; ".join(f"{step} {seconds * 1000:.1f} ms" for step, seconds in self.durations())
+
+
 def prepare_qt_environment() -> None:
     """Settings QtWebEngine needs before Qt starts.
 
@@ -252,6 +273,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     that needs Flinks waits for the rest, a fraction of a second.
     """
     started = time.perf_counter()
+    phases = StartupPhases(started)
     if smoke and not _has_display():
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     prepare_qt_environment()
@@ -273,12 +295,16 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     from flinks_desktop.ui import formatting  # noqa: F401
 
     configure_logging()
+    phases.mark("the cache's modules")
     from PySide6.QtWidgets import QApplication
 
+    phases.mark("PySide6")
     from flinks_desktop.ui.first_paint import FirstPaint
     from flinks_desktop.ui.icons import app_icon
     from flinks_desktop.ui.main_window import MainWindow
     from flinks_desktop.ui.single_instance import SingleInstance
+
+    phases.mark("the window's modules")
 
     app = QApplication.instance() or QApplication([sys.argv[0], *(argv or [])])
     app.setOrganizationName("Flinks Desktop")
@@ -312,13 +338,17 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     except SettingsError as error:
         cannot_start(str(error))
         return 1
+    phases.mark("Qt application, settings")
     window = MainWindow(session)
+    phases.mark("the window built")
     instance.activated.connect(lambda: bring_forward(window))
     painted = FirstPaint(window)
     window.show()
     painted.wait()
     if smoke:
+        phases.mark("shown and painted", at=painted.at)
         print(f"flinks-desktop: first paint after {painted.at - started:.3f} s", file=sys.stderr, flush=True)
+        print(f"flinks-desktop: start-up phases: {phases}", file=sys.stderr, flush=True)
     gc.enable()  # off since the entry point (launch.main): nothing to collect before the first paint
     instance.listen()  # the doorbell for later launches (QtNetwork): once painted
 
