@@ -404,8 +404,9 @@ def _add_global_options(parser: argparse.ArgumentParser, *, defaults: object) ->
         type=_api_url,
         metavar="URL",
         default=defaults,
-        help="any Flinks API, up to and including the customer id, "
-        "e.g. http://127.0.0.1:8765/v3/43387ca6-0391-4c82-857d-70d95f087ecb",
+        # An example short enough for the help's column: a longer URL would be cut mid-word.
+        help="any Flinks API, up to and including the customer id, e.g. "
+        "https://INSTANCE-api.private.fin.ag/v3/CUSTOMER_ID or the sandbox's http://127.0.0.1:PORT/v3/CUSTOMER_ID",
     )
 
 

@@ -653,3 +653,24 @@ def test_tables_align_wide_text_and_show_bank_text_as_plain_text():
     assert "\x1b" not in out.getvalue() and "\u202e" not in out.getvalue() and "\r" not in out.getvalue()
     assert len({terminal.width(line) for line in lines}) == 1  # the amounts end in one column
     assert lines[3].startswith("A very long…")
+
+
+#: Every command, as `flinks-desktop --help` lists them.
+COMMANDS = "login sync add list accounts transactions statements activity check delete-card env sandbox".split()
+ENV_ACTIONS = "list add use remove set-secret".split()
+
+
+@pytest.mark.parametrize("columns", ["80", "120"])
+def test_every_help_page_reads_whole_at_a_terminal_s_width(monkeypatch, capsys, columns) -> None:
+    """`--help` of the program and of each command: exit 0, every command listed, and a URL never
+    cut across two lines (argparse cuts a word longer than its column)."""
+    monkeypatch.setenv("COLUMNS", columns)
+    assert main(["--help"]) == 0
+    top = capsys.readouterr().out
+    assert all(f"\n    {name} " in top for name in COMMANDS), top
+    pages = [["--help"], *([name, "--help"] for name in COMMANDS), *(["env", name, "--help"] for name in ENV_ACTIONS)]
+    for argv in pages:
+        assert main(argv) == 0
+        text = capsys.readouterr().out
+        urls = [word for word in text.split() if "://" in word]
+        assert all(re.match(r"https?://\S+$", url) for url in urls), (argv, urls)
