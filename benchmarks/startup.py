@@ -88,7 +88,7 @@ def child_environment(data_dir: Path) -> dict[str, str]:
 
 
 def measure(command: list[str], environment: dict[str, str]) -> tuple[float, dict[str, float]]:
-    """Seconds from spawning `command` to the line saying its window's first paint began, read as
+    """Seconds from spawning `command` to the line saying its window's first paint is done, read as
     it arrives (the same clock for both, interpreter start-up and imports included), and the
     seconds of each step the process reported, with "Python start-up" for the time before them."""
     spawned = time.perf_counter()
@@ -197,8 +197,11 @@ def main(argv: list[str]) -> int:
         )
         app = [sys.executable, "-c", "from flinks_desktop.launch import main; raise SystemExit(main(['--smoke']))"]
         bare = [sys.executable, "-c", BARE]
-        runs = {"bare QMainWindow": (bare, empty_dir), "app, empty cache": (app, empty_dir)}
-        runs["app, seeded cache"] = (app, seeded_dir)
+        runs = {
+            "bare QMainWindow": (bare, empty_dir),
+            "app, empty cache": (app, empty_dir),
+            "app, seeded cache": (app, seeded_dir),
+        }
         figures: dict[str, list[float]] = {name: [] for name in runs}
         steps: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
         for command in (bare, app):  # a first, untimed run of each writes its bytecode cache
