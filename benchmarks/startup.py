@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/startup.py                      # 10 connections, 200,000 transactions
     .venv/bin/python benchmarks/startup.py --quick              # one run of each, a tiny cache
+    .venv/bin/python benchmarks/startup.py --platform xcb       # on the X display in $DISPLAY (Xvfb will do)
 
 Both are measured the same way: a separate process started from here, timed from its spawn to the
 line it prints once its window's first paint has finished (the app: `flinks-desktop --smoke`; the
@@ -72,14 +73,14 @@ PHASES = (
 )
 
 
-def child_environment(data_dir: Path) -> dict[str, str]:
+def child_environment(data_dir: Path, platform: str = "offscreen") -> dict[str, str]:
     # Bytecode is cached as an installed app has it (pip compiles what it installs; an editable
     # install writes __pycache__ on its first run): a shell with PYTHONDONTWRITEBYTECODE would
     # otherwise make the app compile each of its modules at every start, and the bare window none.
     environ = {name: value for name, value in os.environ.items() if name != "PYTHONDONTWRITEBYTECODE"}
     return {
         **environ,
-        "QT_QPA_PLATFORM": "offscreen",
+        "QT_QPA_PLATFORM": platform,
         "QTWEBENGINE_DISABLE_SANDBOX": "1",
         "QTWEBENGINE_CHROMIUM_FLAGS": "--disable-gpu",
         "FLINKS_DESKTOP_HOME": str(data_dir),
@@ -183,6 +184,11 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--connections", type=int, default=10)
     parser.add_argument("--transactions", type=int, default=200_000)
     parser.add_argument("--quick", action="store_true", help="one run of each, a tiny cache (a check that it works)")
+    parser.add_argument(
+        "--platform",
+        default="offscreen",
+        help="Qt's platform for both windows: offscreen (default), or xcb on an X display ($DISPLAY, e.g. Xvfb)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.runs, args.connections, args.transactions = 1, 2, 200
@@ -205,10 +211,10 @@ def main(argv: list[str]) -> int:
         figures: dict[str, list[float]] = {name: [] for name in runs}
         steps: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
         for command in (bare, app):  # a first, untimed run of each writes its bytecode cache
-            measure(command, child_environment(empty_dir))
+            measure(command, child_environment(empty_dir, args.platform))
         for _ in range(args.runs):  # interleaved, so a slow moment of the machine hits all three
             for name, (command, data_dir) in runs.items():
-                total, phases = measure(command, child_environment(data_dir))
+                total, phases = measure(command, child_environment(data_dir, args.platform))
                 figures[name].append(total)
                 steps[name].append(phases)
     baseline = statistics.median(figures["bare QMainWindow"])

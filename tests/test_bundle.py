@@ -126,6 +126,16 @@ def test_the_window_icon_has_every_size(qapp):
     assert not icon.pixmap(48, 48).isNull()
 
 
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the window's icon has every size there")
+def test_the_window_icon_on_linux_carries_what_task_bars_draw(qapp):
+    """X11 sends every size of a window's icon with the window: up to 128 px, not the 1.3 MB of
+    256 and 512 px (the launchers' sizes, from the icon theme or the bundle)."""
+    from flinks_desktop.ui.icons import WINDOW_SIZES, window_icon
+
+    sizes = sorted(size.width() for size in window_icon().availableSizes())
+    assert sizes == list(WINDOW_SIZES) == [16, 32, 48, 64, 128]
+
+
 # -- the entry script -----------------------------------------------------------------------------
 
 

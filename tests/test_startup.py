@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from app_process import run_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,3 +57,27 @@ def test_the_startup_benchmark_runs_quickly(tmp_path) -> None:
     assert list(rows)[0] == "Python start-up" and rows["the window built"][0] != "-"
     assert rows["the cache's modules"][0] == "-" and all(cell != "-" for cell in rows["the cache's modules"][1:])
     assert all(len(cells) == 3 for cells in rows.values())
+
+
+ICON_PROBE = """
+from flinks_desktop.ui import first_paint
+painted = first_paint.FirstPaint.wait
+
+def wait(self, *args, **kwargs):
+    from PySide6.QtWidgets import QApplication
+
+    done = painted(self, *args, **kwargs)
+    print("window icon:", sorted(size.width() for size in QApplication.windowIcon().availableSizes()), flush=True)
+    return done
+
+first_paint.FirstPaint.wait = wait
+from flinks_desktop.launch import main
+raise SystemExit(main(["--smoke"]))
+"""
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="the window's icon has every size there")
+def test_the_app_s_windows_carry_the_icon_sizes_a_task_bar_draws(tmp_path) -> None:
+    result = run_app(tmp_path / "data", code=ICON_PROBE)
+    assert result.returncode == 0, result.stderr
+    assert "window icon: [16, 32, 48, 64, 128]" in result.stdout, result.stdout

@@ -300,7 +300,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
 
     phases.mark("PySide6")
     from flinks_desktop.ui.first_paint import FirstPaint
-    from flinks_desktop.ui.icons import app_icon
+    from flinks_desktop.ui.icons import window_icon
     from flinks_desktop.ui.main_window import MainWindow
     from flinks_desktop.ui.single_instance import SingleInstance
 
@@ -310,7 +310,7 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
     app.setOrganizationName("Flinks Desktop")
     app.setApplicationName("Flinks Desktop")
     app.setDesktopFileName("flinks-desktop")  # the Wayland app id: the .desktop file's name
-    app.setWindowIcon(app_icon())
+    app.setWindowIcon(window_icon())
     app.setStyleSheet(style_sheet())
 
     try:
