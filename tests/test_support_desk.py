@@ -209,6 +209,45 @@ def test_refresh_all_ends_with_the_same_summary(qtbot, open_window) -> None:
     assert summary.findChild(QLabel, "syncSummaryText").text() == "1 refreshed"
 
 
+def test_a_summary_row_opens_its_connection_by_double_click_or_enter(qtbot, open_window) -> None:
+    window = open_window()
+    first, second = (login_made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday"))
+    window.open_login_ids_action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(OpenLoginIdsDialog) is not None, timeout=5_000)
+    ask = window.findChild(OpenLoginIdsDialog)
+    ask.input.setPlainText(f"{first}\n{UNKNOWN}\n{second}\n")
+    qtbot.mouseClick(ask.open_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.findChild(SyncSummaryDialog) is not None, timeout=5_000)
+    summary = window.findChild(SyncSummaryDialog)
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=30_000)
+    table = summary.findChild(QTableWidget, "syncSummaryTable")
+    assert [table.item(row, 1).text() for row in range(3)] == ["added", "unknown to Flinks", "added"]
+
+    table.cellDoubleClicked.emit(0, 2)  # what a double-click on the row's details sends
+    assert window.connections.current_login_id() == first
+
+    # The keyboard: the table takes focus, the arrows move between rows, Enter opens the row and
+    # leaves the summary open (Enter in a dialog would press its default button, Close).
+    summary.activateWindow()
+    table.setFocus()
+    table.setCurrentCell(0, 0)
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    assert table.currentRow() == 2
+    qtbot.keyClick(table, Qt.Key.Key_Return)
+    assert window.connections.current_login_id() == second
+    assert summary.isVisible()
+    # A loginId Flinks does not know has no connection to open: nothing changes.
+    qtbot.keyClick(table, Qt.Key.Key_Up)
+    qtbot.keyClick(table, Qt.Key.Key_Enter)
+    assert window.connections.current_login_id() == second
+    assert summary.isVisible()
+    # Tab leaves the table for the dialog's buttons rather than walking its cells.
+    qtbot.keyClick(table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is summary.findChild(QPushButton, "copySyncSummaryButton")
+    summary.close()
+
+
 def test_a_login_connect_hands_over_during_a_sync_is_queued_not_dropped(qtbot, open_window) -> None:
     window = open_window(pending_polls=40)  # the first sync waits on Flinks for a while
     first = login_made_elsewhere(window.session.sandbox)

@@ -345,6 +345,7 @@ class ActivityView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)  # arrows move in the table; Tab leaves it
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         # Meaning (and a long What) wrap: the sentence is shown whole, on two lines if need be.
         # The other columns are as wide as their text, so they never wrap.

@@ -9,7 +9,7 @@ column) and says, before anything is sent, what was found and which lines are no
 `SyncSummaryDialog` is the window a bulk sync (Open loginIds, Refresh all) fills as each
 connection finishes: a row per loginId with its outcome in words, a progress bar, and at the end a
 count per outcome. It is not modal: the agent keeps working while it runs, and double-clicking a
-row selects that connection in the main window (`openLogin`).
+row, or Enter on it, selects that connection in the main window (`openLogin`).
 
 Everything shown is plain text: loginIds and sentences from Flinks are never markup.
 """
@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import shiboken6
-from PySide6.QtCore import QRect, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -202,7 +202,7 @@ _TALLEST = 620
 class SyncSummaryDialog(QDialog):
     """A row per loginId of a bulk sync, filled as each finishes; the count per outcome at the end."""
 
-    #: Double-click on a row: show that connection.
+    #: Double-click on a row, or Enter on it: show that connection.
     openLogin = Signal(str)
 
     COLUMNS = ("loginId", "Result", "Details")
@@ -231,7 +231,10 @@ class SyncSummaryDialog(QDialog):
         # A result's details are read whole: they wrap, and only the row that changed is measured
         # again (all of them only when the column's width changes), so a long list stays cheap.
         self.table.setWordWrap(True)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # no dotted cell: rows are read, not edited
+        # Rows are read, not edited: Tab leaves the table, the arrows move between rows, and Enter
+        # opens the row like a double-click (the dialog would otherwise close on it: `eventFilter`).
+        self.table.setTabKeyNavigation(False)
+        self.table.installEventFilter(self)
         self.table.setAlternatingRowColors(False)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
@@ -351,6 +354,17 @@ class SyncSummaryDialog(QDialog):
         if column == 2:
             for row in range(self.table.rowCount()):
                 self._fit_row(row)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and self.table.currentRow() >= 0
+        ):
+            self._open_row(self.table.currentRow(), 0)
+            return True  # not the dialog's: its default button is Close
+        return super().eventFilter(watched, event)
 
     @Slot(int, int)
     def _open_row(self, row: int, _column: int) -> None:

@@ -748,6 +748,7 @@ class TransactionsView(QWidget):
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.table.setTabKeyNavigation(False)  # arrows move in the table; Tab leaves it
         self.table.setWordWrap(False)
         self.table.setShowGrid(False)
         self.table.setCornerButtonEnabled(False)

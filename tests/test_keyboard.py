@@ -1,0 +1,123 @@
+"""The main window by keyboard alone, as a support agent who never takes the mouse works it: Tab
+walks every control of the connection's page in reading order and comes back to the search; a
+table is one stop (the arrows move inside it, Tab leaves it) rather than a trap of one stop per
+cell; Shift+Tab walks the same way back."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QLineEdit, QTableView, QTabWidget, QTreeWidget, QWidget
+
+from flinks_desktop.testing import login_made_elsewhere
+
+#: What every connection tab starts with: the connections panel, the connection's actions, its tabs.
+COMMON = [
+    "connectionSearch",
+    "statusFilter",
+    "institutionFilter",
+    "syncedFilter",
+    "connectionsList",
+    "refreshButton",
+    "liveRefreshButton",
+    "exportButton",
+    "deleteCardButton",
+    "qt_tabwidget_tabbar",
+]
+#: Then each tab's own controls, in the order they are read.
+TABS = {
+    "Accounts": ["accountsTable"],
+    # A date field is a stop per part (year, month, day), as Qt's date fields are everywhere.
+    "Transactions": [
+        "transactionSearch",
+        "transactionAccountFilter",
+        "transactionPeriod",
+        "transactionFrom",
+        "transactionTo",
+        "transactionsTable",
+    ],
+    "Statements": [
+        "statementsList",
+        "saveStatementButton",
+        "statementViewer",
+        "zoomOutButton",
+        "zoomInButton",
+        "fitWidthButton",
+        "fitPageButton",
+    ],
+    "Activity": ["activityFilterAll", "reloadActivityButton", "activityTable", "activityDetail"],
+}
+
+
+def walk(qtbot, start: QWidget, key: Qt.Key, presses: int = 60) -> list[str]:
+    """The objectName of each widget focus lands on, pressing `key` from `start` until it comes
+    back (a stop that spans several presses, like a date field's parts, is named once)."""
+    start.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is start, timeout=2_000)
+    stops: list[str] = []
+    for _ in range(presses):
+        qtbot.keyClick(QApplication.focusWidget(), key)
+        widget = QApplication.focusWidget()
+        assert widget is not None and widget.isVisible() and widget.isEnabled(), stops
+        if widget is start:
+            return stops
+        if not stops or stops[-1] != widget.objectName():
+            stops.append(widget.objectName())
+    pytest.fail(f"focus never came back to {start.objectName()} in {presses} presses: {stops}")
+
+
+def test_tab_walks_each_tab_of_a_connection_and_comes_back(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    window.look_up_login(login_made_elsewhere(window.session.sandbox))
+    accounts = window.findChild(QTableView, "accountsTable")
+    qtbot.waitUntil(lambda: accounts.model().rowCount() == 4, timeout=15_000)
+    search = window.findChild(QLineEdit, "connectionSearch")
+    tabs = window.findChild(QTabWidget, "connectionTabs")
+
+    for index in range(tabs.count()):
+        name = tabs.tabText(index).replace("&", "")
+        tabs.setCurrentIndex(index)
+        if name == "Statements":  # with a statement open: its actions and the page itself
+            statements = window.findChild(QTreeWidget, "statementsList")
+            qtbot.waitUntil(lambda: statements.topLevelItemCount() > 0, timeout=5_000)
+            statements.setCurrentItem(statements.topLevelItem(0).child(0))
+            qtbot.waitUntil(lambda: window.findChild(QWidget, "statementViewer").isVisible(), timeout=5_000)
+        if name == "Activity":
+            activity = window.findChild(QTableView, "activityTable")
+            qtbot.waitUntil(lambda: activity.isVisible() and activity.model().rowCount() > 0, timeout=5_000)
+        expected = COMMON[1:] + TABS[name]
+        assert walk(qtbot, search, Qt.Key.Key_Tab) == expected, name
+        assert walk(qtbot, search, Qt.Key.Key_Backtab) == expected[::-1], name
+
+
+def test_arrows_move_between_rows_and_tab_leaves_the_table(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    window.look_up_login(login_made_elsewhere(window.session.sandbox))
+    table = window.findChild(QTableView, "accountsTable")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
+    table.setFocus()
+    table.setCurrentIndex(table.model().index(0, 0))
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    qtbot.keyClick(table, Qt.Key.Key_Down)
+    assert table.currentIndex().row() == 2
+    qtbot.keyClick(table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is window.findChild(QLineEdit, "connectionSearch")
+
+
+def test_ctrl_tab_switches_tabs_from_inside_one(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    window.look_up_login(login_made_elsewhere(window.session.sandbox))
+    table = window.findChild(QTableView, "accountsTable")
+    qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
+    tabs = window.findChild(QTabWidget, "connectionTabs")
+    table.setFocus()
+    qtbot.keyClick(table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Transactions"
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
+    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Statements"
+    back = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab, back)
+    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Transactions"
