@@ -20,6 +20,7 @@ from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -508,6 +509,46 @@ def test_a_private_instance_is_added_through_the_form(qtbot, parent, memory_keyr
     assert child(dialog, QLineEdit, "customerId").isReadOnly()
     assert not child(dialog, QPushButton, "saveSettingsButton").isEnabled()
 
+    click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
+    assert result_of(qtbot, future) is True
+
+
+def test_connect_parameters_are_typed_with_tab_and_tab_leaves_the_table(qtbot, parent, memory_keyring, data_dir):
+    settings = Settings(data_dir)
+    future, dialog = open_settings(qtbot, parent, settings, SecretStore(), data_dir)
+    fill_new_instance(qtbot, dialog, "Acme Corp", "acme", CUSTOMER_ID)
+    table = child(dialog, QTableWidget, "connectParameters")
+    add = child(dialog, QPushButton, "addParameterButton")
+    dialog.activateWindow()
+
+    def type_row(name: str, value: str) -> None:
+        click(qtbot, add)  # a new row, its name being edited
+        qtbot.keyClicks(QApplication.focusWidget(), name)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # on to its value
+        qtbot.keyClicks(QApplication.focusWidget(), value)
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)  # the last value: out of the table
+
+    type_row("customerName", "Acme")
+    assert QApplication.focusWidget() is add
+    type_row("theme", "light")
+    assert QApplication.focusWidget() is add, "Tab after the last value leaves the table"
+    rows = [(table.item(row, 0).text(), table.item(row, 1).text()) for row in range(table.rowCount())]
+    assert rows == [("customerName", "Acme"), ("theme", "light")]
+
+    # Shift+Tab comes back into the table and walks it backwards, then out before the first name.
+    qtbot.keyClick(add, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is table and (table.currentRow(), table.currentColumn()) == (1, 1)
+    for cell in ((1, 0), (0, 1), (0, 0)):
+        qtbot.keyClick(table, Qt.Key.Key_Backtab)
+        assert (table.currentRow(), table.currentColumn()) == cell
+    qtbot.keyClick(table, Qt.Key.Key_Backtab)
+    assert QApplication.focusWidget() is child(dialog, QComboBox, "waitLimitUnit")  # the field above the table
+
+    click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
+    assert dict(Settings.load(data_dir).environment("Acme Corp").connect_parameters) == {
+        "customerName": "Acme",
+        "theme": "light",
+    }
     click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
     assert result_of(qtbot, future) is True
 

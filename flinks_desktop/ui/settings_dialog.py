@@ -40,6 +40,7 @@ import shiboken6
 from PySide6.QtCore import QSize, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QAbstractItemDelegate,
     QAbstractItemView,
     QCheckBox,
     QComboBox,
@@ -100,6 +101,32 @@ _EDIT_TRIGGERS = (
 _MIN_WIDTH = 920
 
 _LOCKED_HINT = "Save or discard the changes to switch to another environment."
+
+
+class _ParameterTable(QTableWidget):
+    """Connect's parameters, a name and a value a row, edited in place. Tab goes from a name to its
+    value and on to the next row, as in a spreadsheet, but out of the table after the last value
+    (Shift+Tab before the first name) instead of round again: the rest of the form stays in reach."""
+
+    def _at_edge(self, forward: bool) -> bool:
+        here = (self.currentRow(), self.currentColumn())
+        return here == ((self.rowCount() - 1, self.columnCount() - 1) if forward else (0, 0))
+
+    def closeEditor(self, editor: QWidget, hint: QAbstractItemDelegate.EndEditHint) -> None:
+        onward = {
+            QAbstractItemDelegate.EndEditHint.EditNextItem: True,
+            QAbstractItemDelegate.EndEditHint.EditPreviousItem: False,
+        }
+        if hint in onward and self._at_edge(onward[hint]):
+            super().closeEditor(editor, QAbstractItemDelegate.EndEditHint.NoHint)  # committed already
+            QWidget.focusNextPrevChild(self, onward[hint])
+            return
+        super().closeEditor(editor, hint)
+
+    def focusNextPrevChild(self, forward: bool) -> bool:
+        if self.hasFocus() and self.rowCount() and self._at_edge(forward):
+            return QWidget.focusNextPrevChild(self, forward)
+        return super().focusNextPrevChild(forward)
 
 
 class SettingsDialog(QDialog):
@@ -254,7 +281,7 @@ class SettingsDialog(QDialog):
                 fields.addLayout(field, row, 1)
         self.days_combo.setFixedWidth(230)
 
-        self.parameters = QTableWidget(0, 2, objectName="connectParameters")
+        self.parameters = _ParameterTable(0, 2, objectName="connectParameters")
         self.parameters.setHorizontalHeaderLabels(["Parameter", "Value"])
         self.parameters.verticalHeader().hide()
         self.parameters.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
