@@ -1419,11 +1419,11 @@ class Store:
         with self._errors():
             first, last = self._conn.execute(
                 "SELECT min(first), max(last) FROM (SELECT "
-                "(SELECT seq FROM transactions WHERE login_id = ?1 AND account_id = a.id ORDER BY date, seq LIMIT 1) "
-                "AS first, (SELECT seq FROM transactions WHERE login_id = ?1 AND account_id = a.id "
-                "ORDER BY date DESC, seq DESC LIMIT 1) AS last FROM accounts AS a WHERE a.login_id = ?1 "
-                "AND (?2 IS NULL OR a.id = ?2))",
-                [login_id, account_id],
+                "(SELECT seq FROM transactions WHERE login_id = :login AND account_id = a.id ORDER BY date, seq "
+                "LIMIT 1) AS first, (SELECT seq FROM transactions WHERE login_id = :login AND account_id = a.id "
+                "ORDER BY date DESC, seq DESC LIMIT 1) AS last FROM accounts AS a WHERE a.login_id = :login "
+                "AND (:account IS NULL OR a.id = :account))",
+                {"login": login_id, "account": account_id},
             ).fetchone()
         return None if first is None else (min(first, last), max(first, last))
 
