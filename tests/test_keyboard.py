@@ -1,12 +1,14 @@
 """The main window by keyboard alone, as a support agent who never takes the mouse works it: Tab
 walks every control of the connection's page in reading order and comes back to the search; a
 table is one stop (the arrows move inside it, Tab leaves it) rather than a trap of one stop per
-cell; Shift+Tab walks the same way back."""
+cell; Shift+Tab walks the same way back. Each stop has a name a screen reader can say (Qt's
+accessibility interface, as assistive technology reads it), not only a placeholder or a tooltip."""
 
 from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableView, QTabWidget, QTreeWidget, QWidget
 
 from flinks_desktop.testing import login_made_elsewhere
@@ -49,9 +51,15 @@ TABS = {
 }
 
 
+def spoken_name(widget: QWidget) -> str:
+    """What a screen reader says the widget is called (a combo box's value is said apart)."""
+    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name).strip()
+
+
 def walk(qtbot, start: QWidget, key: Qt.Key, presses: int = 60) -> list[str]:
     """The objectName of each widget focus lands on, pressing `key` from `start` until it comes
     back (a stop that spans several presses, like a date field's parts, is named once)."""
+    assert spoken_name(start), f"{start.objectName()} has no accessible name"
     start.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is start, timeout=2_000)
     stops: list[str] = []
@@ -59,6 +67,7 @@ def walk(qtbot, start: QWidget, key: Qt.Key, presses: int = 60) -> list[str]:
         qtbot.keyClick(QApplication.focusWidget(), key)
         widget = QApplication.focusWidget()
         assert widget is not None and widget.isVisible() and widget.isEnabled(), stops
+        assert spoken_name(widget), f"{widget.objectName()} has no accessible name"
         if widget is start:
             return stops
         if not stops or stops[-1] != widget.objectName():
@@ -121,3 +130,15 @@ def test_ctrl_tab_switches_tabs_from_inside_one(qtbot, make_window):
     back = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab, back)
     assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Transactions"
+
+
+def test_the_welcome_page_by_keyboard(qtbot, make_window):
+    window = make_window()  # a first start: the welcome page
+    window.activateWindow()
+    connect = window.findChild(QWidget, "connectButton")
+    assert walk(qtbot, connect, Qt.Key.Key_Tab) == [
+        "welcomeLoginId",
+        "welcomeLookUpButton",
+        "welcomeOpenLoginIdsButton",
+    ]
+    assert spoken_name(window.findChild(QLineEdit, "welcomeLoginId")) == "Customer's loginId"

@@ -97,7 +97,7 @@ class AccountsView(QWidget):
         super().__init__(parent)
         self.setObjectName("accountsView")
         self.model = AccountsModel(self)
-        self.table = QTableView(objectName="accountsTable")
+        self.table = QTableView(objectName="accountsTable", accessibleName="Accounts")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)

@@ -340,7 +340,7 @@ class ActivityView(QWidget):
         top.addWidget(self.reload_button)
 
         self.model = ActivityModel(self)
-        self.table = QTableView(objectName="activityTable")
+        self.table = QTableView(objectName="activityTable", accessibleName="Activity")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
@@ -369,7 +369,9 @@ class ActivityView(QWidget):
         self.stack.addWidget(self.table)
         self.stack.addWidget(self.empty)
 
-        self.detail = QPlainTextEdit(objectName="activityDetail", readOnly=True)
+        self.detail = QPlainTextEdit(
+            objectName="activityDetail", readOnly=True, accessibleName="The selected entry in full"
+        )
         self.detail.setPlaceholderText("Select a row to see it in full.")
         self.detail.setFixedHeight(86)
         self.footer = QLabel(objectName="activityFooter")

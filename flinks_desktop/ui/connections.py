@@ -435,7 +435,7 @@ class ConnectionsPanel(QWidget):
         self.filter = ConnectionsFilter(self, now=now)
         self.filter.setSourceModel(self.model)
 
-        self.search = QLineEdit(objectName="connectionSearch")
+        self.search = QLineEdit(objectName="connectionSearch", accessibleName="Search connections")
         self.search.setPlaceholderText("Search loginId, username, bank, tag…")
         self.search.setToolTip(
             "Every word must match: loginId, username, bank, status, error code or tag.\n"
@@ -447,14 +447,16 @@ class ConnectionsPanel(QWidget):
 
         self.state_filter = self._combo(
             "statusFilter",
+            "Status",
             "Show connections in this state",
             [("Any status", None)] + [(STATE_LABELS[s], s) for s in STATES],
         )
         self.institution_filter = self._combo(
-            "institutionFilter", "Show the connections of one institution", [("Any bank", None)]
+            "institutionFilter", "Bank", "Show the connections of one institution", [("Any bank", None)]
         )
         self.synced_filter = self._combo(
             "syncedFilter",
+            "Last synced",
             "Show connections by when they were last synced here",
             [(label, key) for key, label in SYNCED_CHOICES],
         )
@@ -483,7 +485,7 @@ class ConnectionsPanel(QWidget):
         #: (loginId, sentence) of the last look-up that added nothing: said until the search changes.
         self._look_up_failure: tuple[str, str] | None = None
 
-        self.list = QListView(objectName="connectionsList")
+        self.list = QListView(objectName="connectionsList", accessibleName="Connections")
         self.list.setModel(self.filter)
         self.delegate = ConnectionDelegate(self.list, now=self.filter.now)
         self.list.setItemDelegate(self.delegate)
@@ -532,8 +534,8 @@ class ConnectionsPanel(QWidget):
         layout.addLayout(footer)
         self._update_count()
 
-    def _combo(self, name: str, tip: str, items: list[tuple[str, str | None]]) -> QComboBox:
-        combo = _ElidedComboBox(objectName=name)
+    def _combo(self, name: str, label: str, tip: str, items: list[tuple[str, str | None]]) -> QComboBox:
+        combo = _ElidedComboBox(objectName=name, accessibleName=label)  # (Linux reads its current item instead)
         combo.setToolTip(tip)
         for text, data in items:
             combo.addItem(text, data)

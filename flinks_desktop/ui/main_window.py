@@ -224,7 +224,7 @@ class MainWindow(QMainWindow):
         inner.addWidget(self.connect_button, 0, Qt.AlignmentFlag.AlignHCenter)
         inner.addSpacing(8)
         # Support staff start from a ticket: a loginId made on the customer's own device.
-        self.welcome_login_id = QLineEdit(objectName="welcomeLoginId")
+        self.welcome_login_id = QLineEdit(objectName="welcomeLoginId", accessibleName="Customer's loginId")
         self.welcome_login_id.setPlaceholderText("Or paste a customer's loginId from a ticket")
         self.welcome_login_id.setClearButtonEnabled(True)
         self.welcome_login_id.returnPressed.connect(lambda: self.look_up_login(self.welcome_login_id.text()))

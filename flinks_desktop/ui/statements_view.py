@@ -125,7 +125,7 @@ class StatementsView(QWidget):
         self.document = QPdfDocument(self)
         self.document.statusChanged.connect(self._on_document_status)
 
-        self.list = QTreeWidget(objectName="statementsList")
+        self.list = QTreeWidget(objectName="statementsList", accessibleName="Statements")
         self.list.setColumnCount(2)
         self.list.setHeaderHidden(True)
         self.list.setRootIsDecorated(False)
@@ -195,7 +195,7 @@ class StatementsView(QWidget):
         self.notice.setTextFormat(Qt.TextFormat.PlainText)
         self.notice.hide()
 
-        self.viewer = QPdfView(objectName="statementViewer")
+        self.viewer = QPdfView(objectName="statementViewer", accessibleName="Statement")
         self.viewer.setDocument(self.document)
         self.viewer.setPageMode(QPdfView.PageMode.MultiPage)
         self.viewer.setZoomMode(QPdfView.ZoomMode.FitToWidth)

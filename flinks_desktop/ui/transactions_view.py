@@ -695,7 +695,7 @@ class TransactionsView(QWidget):
     # -- building ------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.search = QLineEdit(objectName="transactionSearch")
+        self.search = QLineEdit(objectName="transactionSearch", accessibleName="Search transactions")
         self.search.setPlaceholderText("Search descriptions")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(160)
@@ -710,7 +710,7 @@ class TransactionsView(QWidget):
             context=Qt.ShortcutContext.WidgetWithChildrenShortcut,
         )
 
-        self.account_filter = QComboBox(objectName="transactionAccountFilter")
+        self.account_filter = QComboBox(objectName="transactionAccountFilter", accessibleName="Account")
         # As wide as its longest account name (up to a limit), narrower only in a narrow window.
         self.account_filter.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.account_filter.setMinimumWidth(120)
@@ -718,7 +718,7 @@ class TransactionsView(QWidget):
         self.account_filter.currentIndexChanged.connect(self._requery)
         self.account_filter.currentTextChanged.connect(self.account_filter.setToolTip)  # if clipped
 
-        self.period = QComboBox(objectName="transactionPeriod")
+        self.period = QComboBox(objectName="transactionPeriod", accessibleName="Dates")
         for key, (label, _) in PERIODS.items():
             self.period.addItem(label, key)
         self.period.addItem("Custom range", CUSTOM_PERIOD)
@@ -743,8 +743,7 @@ class TransactionsView(QWidget):
         bar.addWidget(QLabel("to", objectName="transactionDateLabel"))
         bar.addWidget(self.date_to)
 
-        self.table = QTableView(objectName="transactionsTable")
-        self.table.setAccessibleName("Transactions")
+        self.table = QTableView(objectName="transactionsTable", accessibleName="Transactions")
         self.table.setModel(self.model)
         self.table.setAlternatingRowColors(True)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
