@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import shiboken6
+from focus_walk import walk
 from keyring.backends import fail
 from PySide6.QtCore import QPoint, Qt, QUrl
 from PySide6.QtGui import QDesktopServices
@@ -816,3 +817,47 @@ def test_the_environment_in_use_is_not_changed_while_a_sync_runs(qtbot, parent, 
     assert secrets.get(acme, "api-key") == SECRET
     click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
     assert result_of(qtbot, future) is True
+
+
+# -- keyboard ----------------------------------------------------------------------------------------
+
+
+def test_each_dialog_by_keyboard(qtbot, parent, memory_keyring, data_dir):
+    """Tab goes round each dialog in reading order from where it opens, and every stop has a name a
+    screen reader says (`focus_walk.walk` checks both); a disabled button is no stop."""
+    from flinks_desktop.ui.open_login_ids_dialog import OpenLoginIdsDialog
+
+    parent.activateWindow()
+    future = asyncio.ensure_future(MfaDialog.ask(parent, prompt(question(), question("Which colour?", "Red", "Blue"))))
+    dialog = shown(qtbot, parent, "mfaDialog")
+    assert walk(qtbot, child(dialog, QLineEdit, "mfaAnswer0"), Qt.Key.Key_Tab) == ["mfaAnswer1", "mfaCancel"]
+    dialog.reject()
+    assert result_of(qtbot, future) is None
+
+    future = ask_delete(parent)
+    dialog = shown(qtbot, parent, "deleteCardDialog")
+    stops = walk(qtbot, child(dialog, QLineEdit, "deleteConfirmInput"), Qt.Key.Key_Tab)
+    assert stops == ["deleteCancelButton", "deleteAtFlinks"]  # the choice is one stop: the arrows pick
+    dialog.reject()
+    assert result_of(qtbot, future) is None
+
+    future, dialog = open_settings(qtbot, parent, Settings(data_dir), SecretStore(), data_dir)
+    stops = walk(qtbot, child(dialog, QListWidget, "environmentList"), Qt.Key.Key_Tab)
+    assert stops == [
+        "addEnvironmentButton",
+        "instanceName",
+        "instanceId",
+        "customerId",
+        "waitLimit",
+        "openDataDirectoryButton",
+        "closeSettingsButton",
+    ]
+    click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
+    result_of(qtbot, future)
+
+    future = asyncio.ensure_future(OpenLoginIdsDialog.ask(parent, ""))
+    dialog = shown(qtbot, parent, "openLoginIdsDialog")
+    stops = walk(qtbot, dialog.findChild(QWidget, "loginIdsInput"), Qt.Key.Key_Tab)
+    assert stops == ["openLoginIdsFileButton", "cancelOpenLoginIdsButton"]
+    dialog.reject()
+    assert not result_of(qtbot, future)

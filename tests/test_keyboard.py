@@ -6,9 +6,8 @@ accessibility interface, as assistive technology reads it), not only a placehold
 
 from __future__ import annotations
 
-import pytest
+from focus_walk import spoken_name, walk
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableView, QTabWidget, QTreeWidget, QWidget
 
 from flinks_desktop.testing import login_made_elsewhere
@@ -49,30 +48,6 @@ TABS = {
     ],
     "Activity": ["activityFilterAll", "reloadActivityButton", "activityTable", "activityDetail"],
 }
-
-
-def spoken_name(widget: QWidget) -> str:
-    """What a screen reader says the widget is called (a combo box's value is said apart)."""
-    return QAccessible.queryAccessibleInterface(widget).text(QAccessible.Text.Name).strip()
-
-
-def walk(qtbot, start: QWidget, key: Qt.Key, presses: int = 60) -> list[str]:
-    """The objectName of each widget focus lands on, pressing `key` from `start` until it comes
-    back (a stop that spans several presses, like a date field's parts, is named once)."""
-    assert spoken_name(start), f"{start.objectName()} has no accessible name"
-    start.setFocus()
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is start, timeout=2_000)
-    stops: list[str] = []
-    for _ in range(presses):
-        qtbot.keyClick(QApplication.focusWidget(), key)
-        widget = QApplication.focusWidget()
-        assert widget is not None and widget.isVisible() and widget.isEnabled(), stops
-        assert spoken_name(widget), f"{widget.objectName()} has no accessible name"
-        if widget is start:
-            return stops
-        if not stops or stops[-1] != widget.objectName():
-            stops.append(widget.objectName())
-    pytest.fail(f"focus never came back to {start.objectName()} in {presses} presses: {stops}")
 
 
 def test_tab_walks_each_tab_of_a_connection_and_comes_back(qtbot, make_window):

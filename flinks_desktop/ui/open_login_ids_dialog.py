@@ -90,7 +90,7 @@ class OpenLoginIdsDialog(QDialog):
             )
         )
         intro.setWordWrap(True)
-        self.input = QPlainTextEdit(objectName="loginIdsInput")
+        self.input = QPlainTextEdit(objectName="loginIdsInput", accessibleName="loginIds")
         self.input.setPlaceholderText("b0debb48-f9f1-46c6-80a4-08d7dd88d478\n152b925b-22ef-4c1e-9d0a-6a4f3e2b1c0d\n…")
         self.input.setTabChangesFocus(True)
         self.input.textChanged.connect(self._read)
@@ -223,7 +223,9 @@ class SyncSummaryDialog(QDialog):
         self.progress.setRange(0, max(len(login_ids), 1))
         self.progress.setValue(0)
         self.progress.setFormat("%v of %m")
-        self.table = QTableWidget(len(login_ids), len(self.COLUMNS), objectName="syncSummaryTable")
+        self.table = QTableWidget(
+            len(login_ids), len(self.COLUMNS), objectName="syncSummaryTable", accessibleName="Results"
+        )
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)

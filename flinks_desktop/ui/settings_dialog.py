@@ -174,7 +174,7 @@ class SettingsDialog(QDialog):
     # -- building ------------------------------------------------------------------------------------
 
     def _build_list(self) -> QVBoxLayout:
-        self.environment_list = QListWidget(objectName="environmentList")
+        self.environment_list = QListWidget(objectName="environmentList", accessibleName="Environments")
         self.environment_list.setFixedWidth(230)
         self.environment_list.setWordWrap(True)
         self.environment_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -281,7 +281,7 @@ class SettingsDialog(QDialog):
                 fields.addLayout(field, row, 1)
         self.days_combo.setFixedWidth(230)
 
-        self.parameters = _ParameterTable(0, 2, objectName="connectParameters")
+        self.parameters = _ParameterTable(0, 2, objectName="connectParameters", accessibleName="Connect parameters")
         self.parameters.setHorizontalHeaderLabels(["Parameter", "Value"])
         self.parameters.verticalHeader().hide()
         self.parameters.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
