@@ -10,7 +10,7 @@ from focus_walk import spoken_name, walk
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableView, QTabWidget, QTreeWidget, QWidget
 
-from flinks_desktop.testing import login_made_elsewhere
+from flinks_desktop.testing import ConnectPage, login_made_elsewhere
 
 #: What every connection tab starts with: the connections panel, the connection's actions, its tabs.
 COMMON = [
@@ -117,3 +117,21 @@ def test_the_welcome_page_by_keyboard(qtbot, make_window):
         "welcomeOpenLoginIdsButton",
     ]
     assert spoken_name(window.findChild(QLineEdit, "welcomeLoginId")) == "Customer's loginId"
+
+
+def test_connect_takes_the_keyboard_when_it_opens(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    button = window.findChild(QWidget, "connectButton")
+    button.setFocus()
+    qtbot.keyClick(button, Qt.Key.Key_Space)  # Connect an account, by keyboard
+    page = ConnectPage(qtbot, window)
+    assert page.wait_for_screen("consent") == "consent"
+    # Focus is in Connect's page (not on the timeline beside it), inside Connect's own frame.
+    view = window.findChild(QWidget, "connectWebView")
+    qtbot.waitUntil(lambda: view.isAncestorOf(QApplication.focusWidget()), timeout=5_000)
+    assert page.js("document.hasFocus()") is True
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+    qtbot.waitUntil(lambda: page.js("document.activeElement.id") == "consent-accept", timeout=5_000)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # Allow access, by keyboard
+    assert page.wait_for_screen("institutions") == "institutions"

@@ -98,6 +98,8 @@ class ConnectView(QWidget):
         self._profile = profile if profile is not None else QWebEngineProfile.defaultProfile()
         self._web = QWebEngineView(self)
         self._web.setObjectName("connectWebView")
+        self._web.setAccessibleName("Flinks Connect")
+        self.setFocusProxy(self._web)  # focus given to the view goes to the page
         # No Back / Reload / View source menu: the view shows Connect and nothing else.
         self._web.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         layout = QVBoxLayout(self)

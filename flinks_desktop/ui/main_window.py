@@ -281,7 +281,7 @@ class MainWindow(QMainWindow):
         side = QWidget(objectName="timelinePanel")
         splitter.addWidget(side)
 
-        self.timeline = QListWidget(objectName="connectTimeline")
+        self.timeline = QListWidget(objectName="connectTimeline", accessibleName="Connect timeline")
         self.timeline.setWordWrap(True)
         self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.connect_message = QLabel(objectName="connectMessage")
@@ -707,6 +707,7 @@ class MainWindow(QMainWindow):
         self.connect_view.start(
             self.workspace.environment.connect_url(authorize_token=token), self.session.redirect_url
         )
+        self.connect_view.setFocus()  # the keyboard goes to Connect, not to the timeline beside it
         self.show_status(CONNECT_OPENED)
 
     @Slot()
