@@ -60,6 +60,11 @@ OFFSCREEN_LOG_IGNORE = (
     "GPUInfo not initialized",  # --disable-gpu
     "Sandboxing disabled by user",  # QTWEBENGINE_DISABLE_SANDBOX=1 (root)
     "This plugin does not support propagateSizeHints",  # the offscreen platform, any main window
+    # On an X display with no Vulkan driver (Xvfb, many desktops): Chromium's GPU probe.
+    "Failed to load vulkan",
+    "No Vulkan library available",
+    "Failed to create platform Vulkan instance",
+    "Unable to detect GPU vendor",
 )
 
 #: Every Qt fixture of this plugin depends on this one: a test that has it in its closure uses Qt.
