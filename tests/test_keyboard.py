@@ -6,6 +6,7 @@ accessibility interface, as assistive technology reads it), not only a placehold
 
 from __future__ import annotations
 
+import pytest
 from focus_walk import spoken_name, walk
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QLineEdit, QTableView, QTabWidget, QTreeWidget, QWidget
@@ -50,18 +51,29 @@ TABS = {
 }
 
 
-def test_tab_walks_each_tab_of_a_connection_and_comes_back(qtbot, make_window):
+@pytest.fixture
+def connected(qtbot, make_window):
+    """The main window with a loginId made elsewhere opened in it, its accounts on screen."""
     window = make_window()
     window.activateWindow()
     window.look_up_login(login_made_elsewhere(window.session.sandbox))
     accounts = window.findChild(QTableView, "accountsTable")
     qtbot.waitUntil(lambda: accounts.model().rowCount() == 4, timeout=15_000)
+    return window
+
+
+def current_tab(tabs: QTabWidget) -> str:
+    return tabs.tabText(tabs.currentIndex()).replace("&", "")
+
+
+def test_tab_walks_each_tab_of_a_connection_and_comes_back(qtbot, connected):
+    window = connected
     search = window.findChild(QLineEdit, "connectionSearch")
     tabs = window.findChild(QTabWidget, "connectionTabs")
 
     for index in range(tabs.count()):
-        name = tabs.tabText(index).replace("&", "")
         tabs.setCurrentIndex(index)
+        name = current_tab(tabs)
         if name == "Statements":  # with a statement open: its actions and the page itself
             statements = window.findChild(QTreeWidget, "statementsList")
             qtbot.waitUntil(lambda: statements.topLevelItemCount() > 0, timeout=5_000)
@@ -75,12 +87,9 @@ def test_tab_walks_each_tab_of_a_connection_and_comes_back(qtbot, make_window):
         assert walk(qtbot, search, Qt.Key.Key_Backtab) == expected[::-1], name
 
 
-def test_arrows_move_between_rows_and_tab_leaves_the_table(qtbot, make_window):
-    window = make_window()
-    window.activateWindow()
-    window.look_up_login(login_made_elsewhere(window.session.sandbox))
+def test_arrows_move_between_rows_and_tab_leaves_the_table(qtbot, connected):
+    window = connected
     table = window.findChild(QTableView, "accountsTable")
-    qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
     table.setFocus()
     table.setCurrentIndex(table.model().index(0, 0))
     qtbot.keyClick(table, Qt.Key.Key_Down)
@@ -90,21 +99,17 @@ def test_arrows_move_between_rows_and_tab_leaves_the_table(qtbot, make_window):
     assert QApplication.focusWidget() is window.findChild(QLineEdit, "connectionSearch")
 
 
-def test_ctrl_tab_switches_tabs_from_inside_one(qtbot, make_window):
-    window = make_window()
-    window.activateWindow()
-    window.look_up_login(login_made_elsewhere(window.session.sandbox))
-    table = window.findChild(QTableView, "accountsTable")
-    qtbot.waitUntil(lambda: table.model().rowCount() == 4, timeout=15_000)
-    tabs = window.findChild(QTabWidget, "connectionTabs")
+def test_ctrl_tab_switches_tabs_from_inside_one(qtbot, connected):
+    table = connected.findChild(QTableView, "accountsTable")
+    tabs = connected.findChild(QTabWidget, "connectionTabs")
     table.setFocus()
     qtbot.keyClick(table, Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
-    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Transactions"
+    assert current_tab(tabs) == "Transactions"
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ControlModifier)
-    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Statements"
+    assert current_tab(tabs) == "Statements"
     back = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backtab, back)
-    assert tabs.tabText(tabs.currentIndex()).replace("&", "") == "Transactions"
+    assert current_tab(tabs) == "Transactions"
 
 
 def test_the_welcome_page_by_keyboard(qtbot, make_window):
