@@ -247,8 +247,10 @@ def test_the_mfa_dialog_and_the_sync_signals(qtbot, flinks_connected_window):
 
 @pytest.fixture
 def downstream(pytester, monkeypatch):
-    """A project of its own with nothing set for Qt, as a team that installed flinks-desktop has."""
-    for name in QT_VARIABLES:
+    """A project of its own with nothing set for Qt, as a team that installed flinks-desktop has,
+    run where its CI runs: with no display (the plugin then chooses offscreen), even when this suite
+    itself runs on one."""
+    for name in (*QT_VARIABLES, "DISPLAY", "WAYLAND_DISPLAY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     return pytester
