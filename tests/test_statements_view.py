@@ -223,6 +223,19 @@ def test_clicking_a_statement_opens_its_pdf_in_the_viewer(qtbot, view, linked) -
     qtbot.mouseClick(view.fit_page, Qt.MouseButton.LeftButton)
     assert view.viewer.zoomMode() == view.viewer.ZoomMode.FitInView
 
+    # The keys of every viewer, wherever the focus is in the tab (here on the list).
+    view.activateWindow()
+    view.list.setFocus()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(view.list, Qt.Key.Key_Plus, ctrl)
+    assert view.viewer.zoomMode() == view.viewer.ZoomMode.Custom
+    larger = view.viewer.zoomFactor()
+    qtbot.keyClick(view.list, Qt.Key.Key_Minus, ctrl)
+    assert view.viewer.zoomFactor() < larger
+    qtbot.keyClick(view.list, Qt.Key.Key_0, ctrl)
+    assert view.viewer.zoomMode() == view.viewer.ZoomMode.FitToWidth and view.fit_width.isChecked()
+    assert view.zoom_in.toolTip() == "Zoom in (Ctrl++)"
+
     # Another statement replaces it; a reload keeps it open.
     click_statement(qtbot, view, "US Dollar Chequing", 2)
     opened = view.current_statement

@@ -32,7 +32,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, QStandardPaths, Qt, Slot
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtWidgets import (
@@ -213,10 +213,18 @@ class StatementsView(QWidget):
         self.viewer_stack.addWidget(self.viewer)
         self.viewer_stack.addWidget(self.message)
 
-        self.zoom_out = QPushButton("−", objectName="zoomOutButton", toolTip="Zoom out")
-        self.zoom_in = QPushButton("+", objectName="zoomInButton", toolTip="Zoom in")
+        self.zoom_out = QPushButton("−", objectName="zoomOutButton")
+        self.zoom_in = QPushButton("+", objectName="zoomInButton")
         self.fit_width = QPushButton("Fit width", objectName="fitWidthButton", checkable=True)
         self.fit_page = QPushButton("Whole page", objectName="fitPageButton", checkable=True)
+        # The keys of every viewer (Ctrl++, Ctrl+-, Ctrl+0), anywhere in this tab; said in the tips.
+        for button, tip, keys in (
+            (self.zoom_in, "Zoom in", QKeySequence(QKeySequence.StandardKey.ZoomIn)),
+            (self.zoom_out, "Zoom out", QKeySequence(QKeySequence.StandardKey.ZoomOut)),
+            (self.fit_width, "Fit the page's width", QKeySequence("Ctrl+0")),
+        ):
+            QShortcut(keys, self, button.click, context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            button.setToolTip(f"{tip} ({keys.toString(QKeySequence.SequenceFormat.NativeText)})")
         self.page_label = QLabel(objectName="statementPageLabel")
         self.zoom_out.setAccessibleName("Zoom out")
         self.zoom_in.setAccessibleName("Zoom in")
