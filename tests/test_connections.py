@@ -573,6 +573,33 @@ def test_the_panel_paints_with_the_app_style_sheet(qtbot, panel):
         app.setStyleSheet(previous)
 
 
+def test_the_list_s_scroll_bar_is_painted_whole(qtbot):
+    """More connections than fit: below its handle, the list's scroll bar shows the panel's colour
+    (with the default bar over the list's transparent background, that part was left black)."""
+    from flinks_desktop.ui.app import style_sheet
+
+    app = QApplication.instance()
+    previous = app.styleSheet()
+    app.setStyleSheet(style_sheet())
+    try:
+        panel = ConnectionsPanel(now=lambda: NOW)
+        qtbot.addWidget(panel)
+        panel.resize(320, 520)
+        panel.set_logins(
+            [login(f"{n:08x}-0000-4000-8000-000000000000", "FlinksCapital", f"user{n}", synced=None) for n in range(30)]
+        )
+        panel.show()
+        qtbot.waitExposed(panel)
+        bar = panel.list.verticalScrollBar()
+        assert bar.isVisible() and bar.value() == 0
+        image = panel.grab().toImage()
+        below_handle = bar.mapTo(panel, bar.rect().center())
+        below_handle.setY(bar.mapTo(panel, bar.rect().bottomLeft()).y() - 20)
+        assert image.pixelColor(below_handle).name() == "#eef2f8"  # QWidget#connectionsPanel's background
+    finally:
+        app.setStyleSheet(previous)
+
+
 def test_a_failed_look_up_says_why_until_the_search_changes(qtbot, panel):
     unknown = "00000000-0000-4000-8000-00000000abcd"
     panel.search.setText(unknown)
