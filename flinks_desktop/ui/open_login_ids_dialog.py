@@ -21,7 +21,7 @@ from pathlib import Path
 
 import shiboken6
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, Signal, Slot
-from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtGui import QColor, QGuiApplication, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -356,6 +356,10 @@ class SyncSummaryDialog(QDialog):
         if column == 2:
             for row in range(self.table.rowCount()):
                 self._fit_row(row)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.close_button.setFocus()  # Enter closes the summary; its rows are a Tab away
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
