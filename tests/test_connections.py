@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QContextMenuEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtGui import QAccessible, QAction, QContextMenuEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QMenu, QPushButton
 
 from flinks_desktop.core.store import LoginRow
@@ -556,48 +556,81 @@ def test_text_from_the_bank_is_plain(qtbot, panel):
     panel.grab()  # paints the hostile row through the delegate
 
 
-def test_the_panel_paints_with_the_app_style_sheet(qtbot, panel):
-    """15-connections.qss parses (Qt warns, and the test fails, otherwise) and styles the panel."""
+@pytest.fixture
+def styled_panel(qtbot):
+    """`styled_panel(logins, height)`: a panel shown under the app's style sheet, for the test. It,
+    and any panel of an earlier test still waiting to be deleted, is deleted before the style sheet
+    is taken away again: a panel alive at its removal makes Qt crash in the next setStyleSheet (a
+    segfault in the next test's window; the app itself never removes its style sheet)."""
+    import shiboken6
+
     from flinks_desktop.ui.app import style_sheet
 
     app = QApplication.instance()
     previous = app.styleSheet()
     app.setStyleSheet(style_sheet())
-    try:
-        choose(panel.state_filter, "error")
-        assert panel.state_filter.property("active") is True
-        assert panel.institution_filter.property("active") is False
-        image = panel.grab().toImage()
-        assert image.width() == panel.width() and not image.isNull()
-    finally:
-        app.setStyleSheet(previous)
+    made: list[ConnectionsPanel] = []
 
-
-def test_the_list_s_scroll_bar_is_painted_whole(qtbot):
-    """More connections than fit: below its handle, the list's scroll bar shows the panel's colour
-    (with the default bar over the list's transparent background, that part was left black)."""
-    from flinks_desktop.ui.app import style_sheet
-
-    app = QApplication.instance()
-    previous = app.styleSheet()
-    app.setStyleSheet(style_sheet())
-    try:
+    def make(logins: list[LoginRow], height: int = 700) -> ConnectionsPanel:
         panel = ConnectionsPanel(now=lambda: NOW)
-        qtbot.addWidget(panel)
-        panel.resize(320, 520)
-        panel.set_logins(
-            [login(f"{n:08x}-0000-4000-8000-000000000000", "FlinksCapital", f"user{n}", synced=None) for n in range(30)]
-        )
+        made.append(panel)
+        panel.resize(320, height)
+        panel.set_logins(logins)
         panel.show()
         qtbot.waitExposed(panel)
-        bar = panel.list.verticalScrollBar()
-        assert bar.isVisible() and bar.value() == 0
-        image = panel.grab().toImage()
-        below_handle = bar.mapTo(panel, bar.rect().center())
-        below_handle.setY(bar.mapTo(panel, bar.rect().bottomLeft()).y() - 20)
-        assert image.pixelColor(below_handle).name() == "#eef2f8"  # QWidget#connectionsPanel's background
-    finally:
-        app.setStyleSheet(previous)
+        return panel
+
+    yield make
+    for panel in made:
+        shiboken6.delete(panel)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)  # the earlier tests' panels too
+    app.setStyleSheet(previous)
+
+
+def test_the_panel_paints_with_the_app_style_sheet(styled_panel):
+    """15-connections.qss parses (Qt warns, and the test fails, otherwise) and styles the panel."""
+    panel = styled_panel(LOGINS)
+    choose(panel.state_filter, "error")
+    assert panel.state_filter.property("active") is True
+    assert panel.institution_filter.property("active") is False
+    image = panel.grab().toImage()
+    assert image.width() == panel.width() and not image.isNull()
+
+
+def test_a_screen_reader_hears_each_card_as_it_is_shown(panel):
+    """Each row's accessible name is the card's words (bank, username, status, last sync), not the
+    model's bare "bank username"; its description is the tool tip's lines, as plain text."""
+    rows = QAccessible.queryAccessibleInterface(panel.list)
+    said = {}
+    for index in range(rows.childCount()):
+        row = rows.child(index)
+        said[row.text(QAccessible.Text.Name)] = row.text(QAccessible.Text.Description)
+    names = sorted(said)
+    assert len(names) == len(LOGINS)
+    assert any(name.startswith("Desjardins, Édouard.Tremblay, Needs MFA, synced here ") for name in names)
+    assert any(name.startswith("Flinks Capital, newcustomer, Pending, synced here never") for name in names)
+    error = next(name for name in names if name.startswith("RBC, test_disabled_account, Error, "))
+    assert said[error].split("\n") == [
+        f"loginId {DISABLED}",
+        error.split(", ", 3)[2] + " · " + error.split(", ", 3)[3],
+        "Flinks said DISABLED_LOGIN (DISABLED_LOGIN)",
+    ]
+    assert "<" not in said[error]  # plain text: the tool tip's markup is not read out
+
+
+def test_the_list_s_scroll_bar_is_painted_whole(styled_panel):
+    """More connections than fit: below its handle, the list's scroll bar shows the panel's colour
+    (with the default bar over the list's transparent background, that part was left black)."""
+    logins = [
+        login(f"{n:08x}-0000-4000-8000-000000000000", "FlinksCapital", f"user{n}", synced=None) for n in range(30)
+    ]
+    panel = styled_panel(logins, height=520)
+    bar = panel.list.verticalScrollBar()
+    assert bar.isVisible() and bar.value() == 0
+    image = panel.grab().toImage()
+    below_handle = bar.mapTo(panel, bar.rect().center())
+    below_handle.setY(bar.mapTo(panel, bar.rect().bottomLeft()).y() - 20)
+    assert image.pixelColor(below_handle).name() == "#eef2f8"  # QWidget#connectionsPanel's background
 
 
 def test_a_failed_look_up_says_why_until_the_search_changes(qtbot, panel):

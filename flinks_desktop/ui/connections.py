@@ -168,15 +168,18 @@ class ConnectionsModel(QAbstractListModel):
             return self._search[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{institution_name(login.institution)} {login.username or ''}"
-        if role == Qt.ItemDataRole.ToolTipRole:
-            state = login_state(login.status, login.synced_at)
+        state = login_state(login.status, login.synced_at)
+        if role == Qt.ItemDataRole.AccessibleTextRole:  # a screen reader says what the card shows
+            said = (institution_name(login.institution), login.username, STATE_LABELS.get(state, state))
+            return ", ".join(filter(None, (*said, f"synced here {ago(login.synced_at)}")))
+        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleDescriptionRole):
             lines = [f"loginId {login.id}", f"{STATE_LABELS.get(state, state)} · synced here {ago(login.synced_at)}"]
             if login.tag:
                 lines.append(f"tag {login.tag}")
             if login.error_message:
                 code = f" ({login.error_code})" if login.error_code else ""
                 lines.append(f"{login.error_message}{code}")
-            return plain_tooltip("\n".join(lines))
+            return plain_tooltip("\n".join(lines)) if role == Qt.ItemDataRole.ToolTipRole else "\n".join(lines)
         return None
 
     def row_of(self, login_id: str) -> int:
