@@ -24,6 +24,9 @@ B = "152b925b-22ef-4c1e-9d0a-6a4f3e2b1c0d"
         f"LoginId: {A}",
         f"<{A}>",
         f"{A},",
+        f"Ticket 4521: {A} cannot connect since Monday",  # a line of the ticket, copied whole
+        f"https://support.example/flinks/loginId/{A}/details",
+        f"customer says “{A}”.",
     ],
 )
 def test_a_pasted_login_id_is_read_whatever_surrounds_it(pasted: str) -> None:
@@ -31,7 +34,18 @@ def test_a_pasted_login_id_is_read_whatever_surrounds_it(pasted: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "pasted", ["", "b0debb48-f9f1", f"{A}0", "4c1bb6…-45aa-4d1f-9f2c-0e6b1c9d8a11", f"{A} {B}", "Greatday"]
+    "pasted",
+    [
+        "",
+        "b0debb48-f9f1",
+        f"{A}0",
+        "4c1bb6…-45aa-4d1f-9f2c-0e6b1c9d8a11",
+        f"{A} {B}",
+        "Greatday",
+        f"ticket {A}0 again",  # a longer run: not a loginId that stands on its own
+        f"moved from {A} to {B}",  # two: which one is meant is not guessed
+        f"x{A}",
+    ],
 )
 def test_what_is_not_one_login_id_is_none(pasted: str) -> None:
     assert login_id_in(pasted) is None
@@ -58,6 +72,11 @@ def test_a_csv_column_is_taken_and_its_header_skipped() -> None:
 
 def test_semicolon_csv_with_windows_line_ends() -> None:
     found = read_login_ids(f"Login ID;Bank\r\n{A};FlinksCapital\r\n{B};FlinksCapital\r\n")
+    assert found.login_ids == [A, B] and found.rejected == []
+
+
+def test_a_line_of_ticket_text_with_one_login_id_gives_it() -> None:
+    found = read_login_ids(f"Ticket 4521 from Bob: {A} cannot connect\nTicket 4522: {B.upper()}, RBC\n")
     assert found.login_ids == [A, B] and found.rejected == []
 
 

@@ -84,6 +84,31 @@ def test_paste_and_enter_in_the_search_box_opens_a_login_made_elsewhere(qtbot, o
     assert not look_up.isVisible()
 
 
+def test_a_line_of_the_ticket_pasted_whole_opens_its_login_id(qtbot, open_window) -> None:
+    """Agents copy the ticket's line, not only the loginId: the one loginId in it is opened."""
+    window = open_window()
+    first, second = (login_made_elsewhere(window.session.sandbox, name) for name in ("greatday_nomfa", "Greatday"))
+    welcome_field = window.findChild(QLineEdit, "welcomeLoginId")
+    qtbot.keyClicks(welcome_field, f"Ticket 4521: {first} cannot connect since Monday")
+    qtbot.keyClick(welcome_field, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: accounts_shown(window) == 4, timeout=15_000)
+    assert listed(window) == [first]
+
+    search = window.findChild(QLineEdit, "connectionSearch")
+    search.setText(f"Ticket 4522 — {second} — RBC")  # not here yet: Look up at Flinks, Enter
+    assert window.findChild(QPushButton, "lookUpLoginButton").isVisible()
+    qtbot.keyClick(search, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.connections.current_login_id() == second, timeout=15_000)
+
+    search.setText(f"again: {first.upper()} (ticket 4530)")  # here already: selected at once, shown
+    assert window.connections.current_login_id() == first and search.text() == ""
+    # Two loginIds in one line: which is meant is not guessed.
+    search.setText(f"moved from {first} to {second}")
+    assert not window.findChild(QPushButton, "lookUpLoginButton").isVisible()
+    assert not window.look_up_login(search.text())
+    assert window.statusBar().currentMessage().startswith("That is not a loginId")
+
+
 def test_a_login_id_flinks_does_not_know_says_so_and_adds_nothing(qtbot, open_window) -> None:
     window = open_window()
     assert window.look_up_login(UNKNOWN)

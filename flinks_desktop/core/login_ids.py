@@ -4,10 +4,11 @@
     found.login_ids, found.rejected     # ["b0debb48-…"], [(3, "4c1bb6…-45aa")]
 
 A loginId is a GUID (8-4-4-4-12 hexadecimal digits). Pasted text carries more than that: spaces,
-quotes from a CSV cell or a chat ("…", '…', “…”), a trailing newline, `loginId=` from a URL. What
-is taken is deliberately narrow: a line (or a CSV row) with exactly one cell that is a GUID once
-those are stripped. Any other line (a truncated GUID copied from a masked log, a typo, two loginIds
-on one line) is reported with its line number, so nobody thinks it was opened.
+quotes from a CSV cell or a chat ("…", '…', “…”), a trailing newline, `loginId=` from a URL, or the
+words of the ticket around it ("Ticket 4521: 152b925b-… cannot connect"). What is taken is
+deliberately narrow: exactly one whole GUID, standing on its own, in a line (or in one cell of a
+CSV row). Any other line (a truncated GUID copied from a masked log, a typo, two loginIds on one
+line) is reported with its line number, so nobody thinks it was opened.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 _GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+#: A GUID among words: not part of a longer run of hexadecimal digits and dashes.
+_GUID_IN_TEXT = re.compile(rf"(?<![0-9a-z-]){_GUID.pattern}(?![0-9a-z-])", re.IGNORECASE)
 #: Dashes a word processor or a chat puts where a loginId has hyphens.
 DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
 #: What a paste may carry around the text: spaces, newlines, quotes of every kind, brackets, a comma.
@@ -48,9 +51,13 @@ def normalise(text: str) -> str:
 
 
 def login_id_in(text: str) -> str | None:
-    """The loginId `text` is (lowercased), tolerating what `normalise` removes; else None."""
+    """The loginId in `text` (lowercased): the text itself, tolerating what `normalise` removes, or
+    the one whole GUID among its words; None when there is none, or more than one."""
     value = normalise(text)
-    return value.lower() if _GUID.fullmatch(value) else None
+    if _GUID.fullmatch(value):
+        return value.lower()
+    found = _GUID_IN_TEXT.findall(value)
+    return found[0].lower() if len(found) == 1 else None
 
 
 @dataclass
