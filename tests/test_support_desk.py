@@ -106,7 +106,9 @@ def test_a_line_of_the_ticket_pasted_whole_opens_its_login_id(qtbot, open_window
     search.setText(f"moved from {first} to {second}")
     assert not window.findChild(QPushButton, "lookUpLoginButton").isVisible()
     assert not window.look_up_login(search.text())
-    assert window.statusBar().currentMessage().startswith("That is not a loginId")
+    assert window.statusBar().currentMessage() == (
+        "That holds 2 loginIds: paste the one to open, or open them all with Connection > Open loginIds… (Ctrl+O)."
+    )
 
 
 def test_a_login_id_flinks_does_not_know_says_so_and_adds_nothing(qtbot, open_window) -> None:

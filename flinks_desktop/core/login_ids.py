@@ -56,8 +56,13 @@ def login_id_in(text: str) -> str | None:
     value = normalise(text)
     if _GUID.fullmatch(value):
         return value.lower()
-    found = _GUID_IN_TEXT.findall(value)
-    return found[0].lower() if len(found) == 1 else None
+    found = login_ids_among(value)
+    return found[0] if len(found) == 1 else None
+
+
+def login_ids_among(text: str) -> list[str]:
+    """Every whole GUID standing among the words of `text`, lowercased, in order."""
+    return [guid.lower() for guid in _GUID_IN_TEXT.findall(text)]
 
 
 @dataclass

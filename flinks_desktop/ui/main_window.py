@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from flinks_desktop.core.login_ids import login_id_in
+from flinks_desktop.core.login_ids import login_id_in, login_ids_among
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
 from flinks_desktop.ui.connections import ConnectionsPanel
@@ -840,7 +840,13 @@ class MainWindow(QMainWindow):
         a sentence, when `text` is not a loginId."""
         login_id = login_id_in(text)
         if login_id is None:
-            self.show_status("That is not a loginId: a loginId looks like b0debb48-f9f1-46c6-80a4-08d7dd88d478.")
+            several = len(set(login_ids_among(text)))
+            self.show_status(
+                f"That holds {several} loginIds: paste the one to open, or open them all with Connection > "
+                "Open loginIds… (Ctrl+O)."
+                if several > 1
+                else "That is not a loginId: a loginId looks like b0debb48-f9f1-46c6-80a4-08d7dd88d478."
+            )
             return False
         here = next((login.id for login in self.connections.model.logins if login.id.lower() == login_id), None)
         if here is not None:
