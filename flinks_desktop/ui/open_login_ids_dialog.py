@@ -359,7 +359,8 @@ class SyncSummaryDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self.close_button.setFocus()  # Enter closes the summary; its rows are a Tab away
+        if not event.spontaneous():  # opened, not restored from the task bar: focus stays put then
+            self.close_button.setFocus()  # Enter closes the summary; its rows are a Tab away
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
