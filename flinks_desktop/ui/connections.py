@@ -143,6 +143,14 @@ def synced_within(login: LoginRow, choice: str, now: datetime) -> bool:
 # -- model and filter ------------------------------------------------------------------------------
 
 
+#: The roles a row answers in words, besides its display text.
+_WORDED_ROLES = (
+    Qt.ItemDataRole.AccessibleTextRole,
+    Qt.ItemDataRole.ToolTipRole,
+    Qt.ItemDataRole.AccessibleDescriptionRole,
+)
+
+
 class ConnectionsModel(QAbstractListModel):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -168,19 +176,19 @@ class ConnectionsModel(QAbstractListModel):
             return self._search[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return f"{institution_name(login.institution)} {login.username or ''}"
+        if role not in _WORDED_ROLES:  # the view asks for many roles as it paints: nothing to work out
+            return None
         state = login_state(login.status, login.synced_at)
         if role == Qt.ItemDataRole.AccessibleTextRole:  # a screen reader says what the card shows
             said = (institution_name(login.institution), login.username, STATE_LABELS.get(state, state))
             return ", ".join(filter(None, (*said, f"synced here {ago(login.synced_at)}")))
-        if role in (Qt.ItemDataRole.ToolTipRole, Qt.ItemDataRole.AccessibleDescriptionRole):
-            lines = [f"loginId {login.id}", f"{STATE_LABELS.get(state, state)} · synced here {ago(login.synced_at)}"]
-            if login.tag:
-                lines.append(f"tag {login.tag}")
-            if login.error_message:
-                code = f" ({login.error_code})" if login.error_code else ""
-                lines.append(f"{login.error_message}{code}")
-            return plain_tooltip("\n".join(lines)) if role == Qt.ItemDataRole.ToolTipRole else "\n".join(lines)
-        return None
+        lines = [f"loginId {login.id}", f"{STATE_LABELS.get(state, state)} · synced here {ago(login.synced_at)}"]
+        if login.tag:
+            lines.append(f"tag {login.tag}")
+        if login.error_message:
+            code = f" ({login.error_code})" if login.error_code else ""
+            lines.append(f"{login.error_message}{code}")
+        return plain_tooltip("\n".join(lines)) if role == Qt.ItemDataRole.ToolTipRole else "\n".join(lines)
 
     def row_of(self, login_id: str) -> int:
         wanted = (login_id or "").lower()
