@@ -23,6 +23,7 @@ from flinks_desktop.core.flinks import AccountsResult, Authorized, FlinksClient
 from flinks_desktop.core.store import Store
 from flinks_desktop.sandbox.server import SandboxConfig, SandboxServer
 from flinks_desktop.testing import generated_connection
+from flinks_desktop.ui.first_paint import FirstPaint
 from flinks_desktop.ui.transactions_view import (
     ACCOUNT,
     BALANCE,
@@ -278,7 +279,7 @@ def test_scrolling_100000_rows_keeps_only_a_few_pages(qtbot, open_view, big_cach
     grid = table(view)
     model = grid.model()
     assert model.rowCount() == store.count_transactions(login_id) == BIG
-    qtbot.waitUntil(lambda: model.pages_fetched > 0)  # the first paint
+    assert FirstPaint(grid.viewport()).wait()  # (the rows on screen are read as set_login shows them)
     assert model.pages_fetched == 1 and model.cached_pages == (0,)  # the rows on screen, nothing more
 
     bar = grid.verticalScrollBar()
@@ -501,7 +502,7 @@ def test_bank_text_is_shown_as_plain_text(open_view, tmp_path, sandbox_snapshot)
 def test_a_cache_that_cannot_be_read_ends_in_a_sentence(qtbot, open_view, sandbox_cache):
     view, store = open_view(*sandbox_cache)
     grid = table(view)
-    qtbot.waitUntil(lambda: grid.model().pages_fetched > 0)
+    assert FirstPaint(grid.viewport()).wait()
     store.close()  # the main window closed its reader under the view
     grid.scrollToBottom()  # a page not fetched yet: the query fails while Qt paints
     grid.viewport().repaint()

@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QSizePolicy,
+    QSplitter,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionComboBox,
@@ -394,19 +395,31 @@ def _plain_label(text: str = "", object_name: str = "") -> QLabel:
 
 
 class _ElidedComboBox(QComboBox):
-    """A combo box whose face elides its text ("Banque Nati…") when narrower than it."""
+    """A combo box whose face elides its text ("Banque Nati…") when narrower than it. On its face,
+    its first item (the "any" choice, "Any status" in its list) reads `short`, what it filters by
+    ("Status"): a row of filters then reads as such at any width, not as "Any…" three times."""
+
+    def __init__(self, *, short: str = "", **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.short = short
+
+    def face_text(self, option: QStyleOptionComboBox | None = None) -> str:
+        """What the face reads, as painted: `short` or the current item, elided to the room."""
+        if option is None:
+            option = QStyleOptionComboBox()
+            self.initStyleOption(option)
+        field = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
+        )
+        text = self.short if self.short and self.currentIndex() == 0 else option.currentText
+        return self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, max(field.width() - 2, 0))
 
     def paintEvent(self, event) -> None:
         painter = QStylePainter(self)
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
-        field = self.style().subControlRect(
-            QStyle.ComplexControl.CC_ComboBox, option, QStyle.SubControl.SC_ComboBoxEditField, self
-        )
-        option.currentText = self.fontMetrics().elidedText(
-            option.currentText, Qt.TextElideMode.ElideRight, max(field.width() - 2, 0)
-        )
+        option.currentText = self.face_text(option)
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
@@ -427,6 +440,47 @@ class _CopyKey(QObject):
         return False
 
 
+#: The connections panel's narrowest: a card's bank, username and status, each filter's first word.
+MINIMUM_WIDTH = 236
+
+
+class WorkspaceSplitter(QSplitter):
+    """The connections panel (left) beside the selected connection's page (right).
+
+    The panel keeps the width the person gives it (dragging the handle, or as the last session left
+    it) while the page has room. As the window narrows, the panel gives way first, down to its
+    minimum, so that the page keeps `page_room` pixels (the transactions' filters on one line, their
+    columns readable); it gets its width back as the window widens. Qt's own rule would keep the
+    panel and squeeze the page alone (the page's stretch factor), until the page's minimum.
+    """
+
+    def __init__(self, *, panel_width: int, page_room: int, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.page_room = page_room
+        #: The panel's width as the person chose it (dragging the handle), or as it starts.
+        self.panel_width = panel_width
+        self.splitterMoved.connect(self._on_moved)
+
+    def _on_moved(self, _position: int, _index: int) -> None:
+        self.panel_width = self.sizes()[0]
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit()
+
+    def fit(self) -> None:
+        """The panel at its chosen width, or narrower (not below its minimum) for the page's room."""
+        sizes = self.sizes()
+        total = sum(sizes)
+        if len(sizes) != 2 or total <= 0:
+            return
+        panel = self.widget(0)
+        least = max(panel.minimumSizeHint().width(), panel.minimumWidth())
+        width = max(least, min(self.panel_width, total - self.page_room))
+        if width != sizes[0]:
+            self.setSizes([width, total - width])
+
+
 class ConnectionsPanel(QWidget):
     """Search, filters, counts and the list.
 
@@ -442,6 +496,8 @@ class ConnectionsPanel(QWidget):
     def __init__(self, parent=None, now: Callable[[], datetime] | None = None):
         super().__init__(parent)
         self.setObjectName("connectionsPanel")
+        # Narrower, a card shows only the start of its bank and username, and the filters nothing.
+        self.setMinimumWidth(MINIMUM_WIDTH)
         self.model = ConnectionsModel(self)
         self.filter = ConnectionsFilter(self, now=now)
         self.filter.setSourceModel(self.model)
@@ -459,15 +515,17 @@ class ConnectionsPanel(QWidget):
         self.state_filter = self._combo(
             "statusFilter",
             "Status",
+            "Status",
             "Show connections in this state",
             [("Any status", None)] + [(STATE_LABELS[s], s) for s in STATES],
         )
         self.institution_filter = self._combo(
-            "institutionFilter", "Bank", "Show the connections of one institution", [("Any bank", None)]
+            "institutionFilter", "Bank", "Bank", "Show the connections of one institution", [("Any bank", None)]
         )
         self.synced_filter = self._combo(
             "syncedFilter",
             "Last synced",
+            "Synced",
             "Show connections by when they were last synced here",
             [(label, key) for key, label in SYNCED_CHOICES],
         )
@@ -525,8 +583,9 @@ class ConnectionsPanel(QWidget):
 
         filters = QHBoxLayout()
         filters.setSpacing(6)
-        for combo in (self.state_filter, self.institution_filter, self.synced_filter):
-            filters.addWidget(combo, 1)
+        # Shares of the width as the narrow panel's words need them: "Status", "Bank", "Synced".
+        for combo, share in ((self.state_filter, 5), (self.institution_filter, 4), (self.synced_filter, 5)):
+            filters.addWidget(combo, share)
         footer = QHBoxLayout()
         footer.setSpacing(6)
         footer.addWidget(self.count, 1)
@@ -545,8 +604,10 @@ class ConnectionsPanel(QWidget):
         layout.addLayout(footer)
         self._update_count()
 
-    def _combo(self, name: str, label: str, tip: str, items: list[tuple[str, str | None]]) -> QComboBox:
-        combo = _ElidedComboBox(objectName=name, accessibleName=label)  # (Linux reads its current item instead)
+    def _combo(self, name: str, label: str, short: str, tip: str, items: list[tuple[str, str | None]]) -> QComboBox:
+        """A filter: `label` its accessible name, `short` what its face reads for its "any" choice."""
+        # (Linux's screen reader says the current item instead of the accessible name.)
+        combo = _ElidedComboBox(objectName=name, accessibleName=label, short=short)
         combo.setToolTip(tip)
         for text, data in items:
             combo.addItem(text, data)

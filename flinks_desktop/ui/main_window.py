@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from flinks_desktop.core.login_ids import login_id_in, login_ids_among
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
-from flinks_desktop.ui.connections import ConnectionsPanel
+from flinks_desktop.ui.connections import ConnectionsPanel, WorkspaceSplitter
 from flinks_desktop.ui.formatting import (
     STATE_LABELS,
     ago,
@@ -84,6 +84,11 @@ _OPENING_STEPS = frozenset(
 CONNECT_OPENED = "Flinks Connect is open: the customer reads the consent, then picks their bank"
 #: Connect and its timeline side by side, in this proportion.
 CONNECT_PAGE_SIZES = [860, 340]
+#: The connections panel's width at first; as the window narrows it gives way, down to its minimum,
+#: while the connection's page has less than this room: the Transactions filters on one line (735
+#: px with DejaVu Sans at 10 pt) and the page's margins. Narrower still, they take two lines.
+CONNECTIONS_WIDTH = 320
+WORKSPACE_PAGE_ROOM = 780
 STAGES = {
     "authorize": "Authorizing with Flinks…",
     "mfa": "Waiting for the answer to the bank's question…",
@@ -331,7 +336,9 @@ class MainWindow(QMainWindow):
     def _build_workspace_page(self) -> None:
         """The connections on the left, the selected one's page on the right (built when the cache
         has connections: a first start paints only the welcome page)."""
-        splitter = QSplitter(objectName="workspacePage")
+        splitter = WorkspaceSplitter(
+            objectName="workspacePage", panel_width=CONNECTIONS_WIDTH, page_room=WORKSPACE_PAGE_ROOM
+        )
         self.pages.addWidget(splitter)
         self.workspace_splitter = splitter
         self.connections = ConnectionsPanel()
@@ -339,7 +346,8 @@ class MainWindow(QMainWindow):
         self.detail_stack = QStackedWidget()
         splitter.addWidget(self.detail_stack)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([320, 920])
+        splitter.setCollapsible(0, False)  # dragged to nothing, the connections could not be found
+        splitter.setSizes([CONNECTIONS_WIDTH, 920])
         self.no_selection = QLabel(
             "Select a connection on the left, or connect a new account.",
             objectName="emptyState",
@@ -350,9 +358,13 @@ class MainWindow(QMainWindow):
         self.connections.copied.connect(self.show_status)
         self.connections.lookUpRequested.connect(self.look_up_login)
         self.workspace_page = splitter
-        saved = QSettings().value("window/splitter")
-        if isinstance(saved, QByteArray):
-            splitter.restoreState(saved)
+        settings = QSettings()
+        saved = settings.value("window/splitter")
+        if isinstance(saved, QByteArray) and splitter.restoreState(saved):
+            splitter.panel_width = splitter.sizes()[0]  # (kept by a version that did not keep the next)
+        chosen = settings.value("window/connectionsWidth")
+        if isinstance(chosen, int | str) and str(chosen).isdigit():  # (an INI file gives a str)
+            splitter.panel_width = int(chosen)
 
     @_builds(
         "connection_page",
@@ -1263,6 +1275,8 @@ class MainWindow(QMainWindow):
         settings.setValue("window/geometry", self.saveGeometry())
         if self._built("workspace_splitter"):  # else what was kept stays for when it is
             settings.setValue("window/splitter", self.workspace_splitter.saveState())
+            # The panel's width as chosen: the splitter's state has it as it is now, maybe narrowed.
+            settings.setValue("window/connectionsWidth", self.workspace_splitter.panel_width)
         current = self.connections.current_login_id() if self._built("connections") else ""
         settings.setValue(f"selection/{self.session.environment.slug}", _selection_key(current) if current else "")
         settings.sync()

@@ -64,7 +64,7 @@ from PySide6.QtCore import (
     Signal,
     Slot,
 )
-from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
@@ -256,6 +256,8 @@ class TransactionsModel(QAbstractTableModel):
     """
 
     failed = Signal(str)
+    #: A money column (its number) was given a text longer than any it had: the view widens it.
+    amountWidened = Signal(int)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -272,6 +274,8 @@ class TransactionsModel(QAbstractTableModel):
         self._pages: OrderedDict[int, list[_Row | TransactionRow | None]] = OrderedDict()
         #: Pages queried since the last reset: tests and the benchmark read it.
         self.pages_fetched = 0
+        #: Per money column, its longest text formatted since `forget_widths` (what it must fit).
+        self.widest: dict[int, str] = {}
 
     # -- what it shows -------------------------------------------------------------------------
 
@@ -339,6 +343,16 @@ class TransactionsModel(QAbstractTableModel):
     def transaction(self, row: int) -> TransactionRow | None:
         entry = self._row(row)
         return entry.transaction if entry is not None else None
+
+    def forget_widths(self) -> None:
+        """Start `widest` again (another connection: its amounts may be shorter)."""
+        self.widest = {}
+
+    def prepare(self, rows: int) -> None:
+        """Read and format the first `rows` rows now, as the table's paint would: what the table is
+        about to show, so that its money columns fit it before it is painted, not after."""
+        for row in range(min(rows, self._count)):
+            self._row(row)
 
     # -- QAbstractTableModel -----------------------------------------------------------------------
 
@@ -461,6 +475,10 @@ class TransactionsModel(QAbstractTableModel):
             format_money(row.credit, currency),
             format_money(row.balance, currency),
         )
+        for column in MONEY_COLUMNS:
+            if len(texts[column]) > len(self.widest.get(column, "")):  # digits are all as wide
+                self.widest[column] = texts[column]
+                self.amountWidened.emit(column)
         return _Row(
             texts=texts,
             description=description,
@@ -655,11 +673,17 @@ class TransactionsView(QWidget):
 
         self.model = TransactionsModel(self)
         self.model.failed.connect(self._on_failed)
+        # Queued: a row is formatted while the table paints; the column widens just after.
+        self.model.amountWidened.connect(self._fit_amount, Qt.ConnectionType.QueuedConnection)
         self._summaries = _Summaries(self)
         self._summaries.ready.connect(self._on_summary)
         self.destroyed.connect(self._summaries.close)
         self._build()
         self.set_login(None, None)
+        # Its minimum from the start that of two lines: a window laid out around the one-line
+        # minimum keeps that minimum until something else asks for a new layout.
+        self.ensurePolished()
+        self._place_dates()
 
     # -- the API the main window uses ----------------------------------------------------------
 
@@ -675,6 +699,7 @@ class TransactionsView(QWidget):
         self._failure = None
         self.model.sort(DATE, Qt.SortOrder.DescendingOrder)
         self.table.horizontalHeader().setSortIndicator(DATE, Qt.SortOrder.DescendingOrder)
+        self._reset_amount_widths()
         self._load_login()
         self._requery()
         self.table.scrollToTop()
@@ -729,19 +754,25 @@ class TransactionsView(QWidget):
         self.date_from.dateChanged.connect(lambda _: self._on_date_edited(self.date_from))
         self.date_to.dateChanged.connect(lambda _: self._on_date_edited(self.date_to))
 
-        bar = QHBoxLayout()
-        # This bar's minimum width sets the window's: kept small enough (with the account filter's
-        # minimum) for the window to fit a 1366x768 screen at 150 % (910 logical pixels wide).
+        # The filters on one line; in a narrow view (half a small screen, a side list kept wide)
+        # the dates go to a line of their own below, rather than squeeze the table's columns.
+        self.date_range = QWidget(objectName="transactionDateRange")
+        dates = QHBoxLayout(self.date_range)
+        dates.setContentsMargins(4, 0, 0, 0)
+        dates.setSpacing(6)
+        dates.addWidget(QLabel("From", objectName="transactionDateLabel"))
+        dates.addWidget(self.date_from)
+        dates.addWidget(QLabel("to", objectName="transactionDateLabel"))
+        dates.addWidget(self.date_to)
+        self._bar = bar = QHBoxLayout()
         bar.setSpacing(6)
         bar.addWidget(self.search, 1)
         bar.addSpacing(4)
         bar.addWidget(self.account_filter)
         bar.addWidget(self.period)
-        bar.addSpacing(4)
-        bar.addWidget(QLabel("From", objectName="transactionDateLabel"))
-        bar.addWidget(self.date_from)
-        bar.addWidget(QLabel("to", objectName="transactionDateLabel"))
-        bar.addWidget(self.date_to)
+        bar.addWidget(self.date_range)
+        self._dates_line = QHBoxLayout()
+        self._dates_line.addStretch(1)
 
         self.table = QTableView(objectName="transactionsTable", accessibleName="Transactions")
         self.table.setModel(self.model)
@@ -764,12 +795,12 @@ class TransactionsView(QWidget):
         header.sortIndicatorChanged.connect(self._on_sort_indicator)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(DESCRIPTION, QHeaderView.ResizeMode.Stretch)
-        # Widths from the text they hold, not from the rows (measuring rows would query them).
+        # The date's width from the text it holds; the amounts' from the longest the rows shown so
+        # far hold (`_fit_amount`: "$12.50" needs less room than "-US$88,888.88").
         metrics = self.fontMetrics()
         header.resizeSection(DATE, metrics.horizontalAdvance("2025-12-31") + 52)
-        for column in (DEBIT, CREDIT_COLUMN, BALANCE):
-            header.resizeSection(column, metrics.horizontalAdvance("-US$88,888.88") + 30)
         header.setMinimumSectionSize(60)
+        self._reset_amount_widths()
         self.table.viewport().installEventFilter(self)  # the account column gives way when narrow
 
         self.empty = QFrame(objectName="transactionsEmptyState")
@@ -803,6 +834,7 @@ class TransactionsView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(10)
         layout.addLayout(bar)
+        layout.addLayout(self._dates_line)
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.totals)
 
@@ -864,6 +896,78 @@ class TransactionsView(QWidget):
         )
         self._account_width = min(max(widest, 90), 260) + 32
         self._fit_columns()
+
+    def _amount_width(self, column: int) -> int:
+        """What money column `column` needs: its heading, or its longest amount so far if wider
+        (plus the cells' padding, 2 x (12 + 3) px, and a digit of slack: the longest text is
+        chosen by its length)."""
+        heading = QFont(self.table.horizontalHeader().font())
+        heading.setWeight(QFont.Weight.DemiBold)  # as the style sheet draws it
+        needed = QFontMetrics(heading).horizontalAdvance(HEADERS[column])
+        widest = self.model.widest.get(column)
+        if widest:
+            metrics = self.table.fontMetrics()
+            needed = max(needed, metrics.horizontalAdvance(widest) + metrics.horizontalAdvance("8"))
+        return needed + 30
+
+    def _reset_amount_widths(self) -> None:
+        """Money columns as narrow as their headings, until rows are shown (another connection)."""
+        self.model.forget_widths()
+        header = self.table.horizontalHeader()
+        for column in sorted(MONEY_COLUMNS):
+            header.resizeSection(column, self._amount_width(column))
+
+    @Slot(int)
+    def _fit_amount(self, column: int) -> None:
+        """Widen money column `column` to its longest amount so far; never narrows it (the widths
+        stay put as the person scrolls or searches), nor undoes a width dragged wider."""
+        header = self.table.horizontalHeader()
+        width = self._amount_width(column)
+        if width > header.sectionSize(column):
+            header.resizeSection(column, width)
+            self._fit_columns()
+
+    def _prepare_rows(self) -> None:
+        """Read and format the rows the table is about to show, so that it paints them with the
+        money columns fitted (done by the paint otherwise, and fitted just after it)."""
+        if not self.table.isVisible() or self.stack.currentWidget() is not self.table:
+            return
+        rows = self.table.viewport().height() // max(self.table.verticalHeader().defaultSectionSize(), 1) + 1
+        self.model.prepare(rows)
+        for column in sorted(MONEY_COLUMNS):
+            self._fit_amount(column)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self._place_dates()
+        self._prepare_rows()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._place_dates()
+
+    @property
+    def dates_on_own_line(self) -> bool:
+        """Whether the From/to dates are on a line of their own, below the other filters."""
+        return self._dates_line.indexOf(self.date_range) >= 0
+
+    def _place_dates(self) -> None:
+        """The dates beside the other filters when they fit there, else on the line below. The
+        view's minimum width is that of two lines: the window may be as narrow as that."""
+        spacing, dates = self._bar.spacing(), self.date_range.minimumSizeHint().width()
+        others = self._bar.minimumSize().width() - (0 if self.dates_on_own_line else spacing + dates)
+        two_lines = max(others, dates)
+        if self.minimumWidth() != two_lines:
+            self.setMinimumWidth(two_lines)  # set, the layout's one-line minimum no longer applies
+        on_own_line = self.width() < others + spacing + dates
+        if on_own_line == self.dates_on_own_line:
+            return
+        if on_own_line:
+            self._bar.removeWidget(self.date_range)
+            self._dates_line.addWidget(self.date_range)
+        else:
+            self._dates_line.removeWidget(self.date_range)
+            self._bar.addWidget(self.date_range)
 
     def _fit_columns(self) -> None:
         """Give the description room first: in a narrow table the account column gives way."""
@@ -983,13 +1087,15 @@ class TransactionsView(QWidget):
                 summary, first_page, self.counting = TransactionSummary(0, ()), None, False
         count = len(first_page) if first_page is not None else summary.count
         self.model.set_query(self._store, self._login_id, filters, self._accounts, count, first_page=first_page)
-        self.table.setColumnHidden(ACCOUNT, filters.account_id is not None)
+        # One account shown (chosen, or the login's only one): the column would repeat it on each row.
+        self.table.setColumnHidden(ACCOUNT, filters.account_id is not None or len(self._accounts) <= 1)
         self._show_dates()
         usable = has_login and self._everything > 0 and self._failure is None
         for widget in (self.search, self.account_filter, self.period, self.date_from, self.date_to):
             widget.setEnabled(usable)
         self._show_totals(count, summary, filters)
         self._show_state(has_login, count, filters)
+        self._prepare_rows()
 
     @Slot(object, object)
     def _on_summary(self, job: Hashable, result: object) -> None:
