@@ -798,7 +798,7 @@ class TransactionsView(QWidget):
         # The date's width from the text it holds; the amounts' from the longest the rows shown so
         # far hold (`_fit_amount`: "$12.50" needs less room than "-US$88,888.88").
         metrics = self.fontMetrics()
-        header.resizeSection(DATE, metrics.horizontalAdvance("2025-12-31") + 52)
+        header.resizeSection(DATE, metrics.horizontalAdvance("2025-12-31") + 34)  # padding, a little air
         header.setMinimumSectionSize(60)
         self._reset_amount_widths()
         self.table.viewport().installEventFilter(self)  # the account column gives way when narrow
