@@ -200,6 +200,9 @@ def test_the_connections_panel_gives_way_first_and_comes_back(qtbot, make_window
         window.resize(1400, 800)  # room again: the panel's width comes back
         qtbot.waitUntil(lambda: panel.width() == CONNECTIONS_WIDTH)
 
+        splitter.moveSplitter(0, 1)  # dragged to the edge: the connections stay, at their narrowest
+        qtbot.waitUntil(lambda: panel.width() == MINIMUM_WIDTH)
+        assert panel.isVisible()
         # Dragged wider by the person: kept, and kept for the next window.
         splitter.moveSplitter(400, 1)
         qtbot.waitUntil(lambda: panel.width() == 400)
