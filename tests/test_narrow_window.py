@@ -15,10 +15,11 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QComboBox, QLineEdit, QTableView, QTabWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QTableView, QTabWidget
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.testing import generated_connection, login_made_elsewhere
+from flinks_desktop.ui.app import style_sheet
 from flinks_desktop.ui.connections import MINIMUM_WIDTH, ConnectionsPanel
 from flinks_desktop.ui.main_window import CONNECTIONS_WIDTH, WORKSPACE_PAGE_ROOM
 from flinks_desktop.ui.transactions_view import ACCOUNT, BALANCE, CREDIT_COLUMN, DEBIT, PAGE_SIZE, TransactionsView
@@ -76,6 +77,13 @@ def fits(view, row: int, column: int) -> bool:
     return (
         view.table.columnWidth(column) >= view.table.fontMetrics().horizontalAdvance(cell(view, row, column)) + PADDING
     )
+
+
+def shown_whole(label) -> bool:
+    """Whether a label shows all its text: on one line, or wrapped onto as many as it needs."""
+    if label.wordWrap():
+        return label.height() >= label.heightForWidth(label.width())
+    return label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
 
 
 def visible_rows(view) -> range:
@@ -225,8 +233,14 @@ def test_the_connections_panel_gives_way_first_and_comes_back(qtbot, make_window
         settings.remove("window/splitter")
 
 
-def test_the_panel_s_filters_say_what_they_filter_by(qtbot):
+def test_the_panel_s_filters_say_what_they_filter_by(qtbot, tmp_path):
+    with Store.open(tmp_path / "cache.db") as store:
+        for n in range(12):
+            store.upsert_login(f"0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9{n:02d}", "FlinksCapital", at=NOW)
+        logins = store.logins()
+    QApplication.instance().setStyleSheet(style_sheet())  # as the app (and `make_window`) has it
     panel = ConnectionsPanel()
+    panel.set_logins(logins)
     qtbot.addWidget(panel)
     panel.resize(MINIMUM_WIDTH, 600)
     panel.show()
@@ -237,5 +251,8 @@ def test_the_panel_s_filters_say_what_they_filter_by(qtbot):
     combos[0].setCurrentIndex(combos[0].findData("needs_mfa"))
     assert combos[0].face_text() != "Status"
     assert combos[0].face_text().startswith(combos[0].currentText()[:3])
+    qtbot.waitUntil(lambda: panel.clear_filters_button.isVisible())  # a filter on
+    assert panel.count.text() == "0 of 12 connections"
+    qtbot.waitUntil(lambda: shown_whole(panel.count))  # beside Clear filters, wrapped, not cut
     search = panel.findChild(QLineEdit, "connectionSearch")
     assert search.width() >= search.minimumSizeHint().width()

@@ -575,6 +575,7 @@ class ConnectionsPanel(QWidget):
         self.menu.addAction(self.copy_action)
 
         self.count = _plain_label(object_name="connectionsCount")
+        self.count.setWordWrap(True)  # "1 of 2 connections" beside Clear filters in a narrow panel
         self.clear_filters_button = QPushButton("Clear filters", objectName="clearConnectionFilters")
         self.clear_filters_button.setToolTip("Show every connection")
         self.clear_filters_button.setFlat(True)
