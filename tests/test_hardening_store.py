@@ -336,6 +336,9 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
             "transaction_amounts_ad",
             "transaction_amounts_au",
             "account_keys_ad",
+            "common_words_ai",
+            "common_words_ad",
+            "common_words_au",
         }
 
 

@@ -180,6 +180,7 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
         "transactions_keyed_by_account",
         "transaction_days",
         "transaction_amounts",
+        "common_words",
     ]
     assert MIGRATIONS.pending(db) == []
     tables = {
@@ -194,11 +195,13 @@ def test_a_new_cache_gets_the_whole_schema_and_its_version_and_an_empty_file_is_
         "transaction_days",
         "account_keys",
         "transaction_amounts",
+        "common_words",
+        "common_word_days",
     }
     assert tables <= set(db.table_names())
     db.close()
     Store.open(db_path).close()  # a second open has nothing to do
-    assert len(MIGRATIONS.applied(Database(db_path))) == 6
+    assert len(MIGRATIONS.applied(Database(db_path))) == 7
     assert not [path for path in db_path.parent.iterdir() if ".new" in path.name]  # nothing left of the making
 
     empty = db_path.with_name("empty.db")  # no cache is ever empty: this one is not ours

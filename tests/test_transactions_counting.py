@@ -16,6 +16,7 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QLabel
 from test_store_reads import LOGIN, brute_force, saved, snapshot
 
+from flinks_desktop.core import store as store_module
 from flinks_desktop.core.store import Store
 from flinks_desktop.ui.transactions_view import (
     BACKGROUND_NICENESS,
@@ -39,7 +40,28 @@ def cache(tmp_path_factory):
 
 @pytest.fixture
 def view(qtbot, cache):
-    store = Store.open(cache)
+    yield from open_view(qtbot, cache)
+
+
+@pytest.fixture(scope="module")
+def common_cache(tmp_path_factory):
+    """The same rows, written with a threshold of 300 descriptions for a common word (50,000 in
+    the app): "metro", "saq", "tim" and the others have their day totals."""
+    path = tmp_path_factory.mktemp("common") / "data" / "cache.db"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(store_module, "COMMON_WORD_MATCHES", 300)
+        with Store.open(path) as store:
+            saved(store, snapshot(LOGIN, 6_000, seed=5))
+    return path
+
+
+@pytest.fixture
+def common_view(qtbot, common_cache):
+    yield from open_view(qtbot, common_cache)
+
+
+def open_view(qtbot, path):
+    store = Store.open(path)
     view = TransactionsView(today=lambda: AS_OF)
     qtbot.addWidget(view)
     view.resize(1100, 650)
@@ -110,6 +132,29 @@ def test_a_word_is_counted_as_it_is_typed_and_shown_when_the_typing_pauses(qtbot
     view.model.sort(0, Qt.SortOrder.AscendingOrder)  # the same search in the other order: not counted again
     view._requery_now()
     assert not view.counting and view.totals.text() == expected_line(store, view.filters())
+
+
+def test_a_common_word_is_shown_with_its_count_and_totals_at_once_without_a_thread(qtbot, common_view):
+    view, store = common_view
+    for words in ("metro", "met", "TIM"):  # pasted: no head start
+        search(view, words)
+        assert not view.counting and not view._summaries._parts  # no thread was asked to count
+        assert view.model.rowCount() == store.count_transactions(LOGIN, search=words) > view.background_after
+        assert view.totals.text() == expected_line(store, view.filters())
+    view.account_filter.setCurrentIndex(view.account_filter.findData("usd-account"))
+    search(view, "metro")
+    assert not view.counting and view.totals.text() == expected_line(store, view.filters())
+    view.account_filter.setCurrentIndex(0)
+    for typed in ("s", "sa", "saq"):  # typed: each keystroke answered at once, nothing left to count
+        view.search.setText(typed)
+    assert view._summaries.result(view._summary_key(TransactionFilter(search="saq"))) is not None
+    assert not view._summaries._parts
+    qtbot.waitUntil(lambda: view.model.filters.search == "saq", timeout=5_000)  # the debounce
+    assert not view.counting and view.totals.text() == expected_line(store, view.filters())
+    search(view, "tim hortons")  # two words: counted on the threads, as before
+    assert view.counting
+    qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
+    assert view.totals.text() == expected_line(store, view.filters())
 
 
 def test_a_count_that_fails_on_its_thread_says_so_instead_of_counting_for_ever(qtbot, view, tmp_path):

@@ -29,6 +29,11 @@ Choices a reader should know about:
   ("Counting…" meanwhile). The count starts at each keystroke (the count of the text before is
   interrupted), while the table waits for the typing to pause, so a common word is usually counted
   by then; the last few counts are kept. On Linux the threads run below the GUI thread's priority.
+- **A common word is not counted at all.** A word in many of the login's descriptions ("montreal"
+  in a quarter of a million) has its count and totals per account and day in the cache, made at
+  each sync (`Store.common_word_summary`): a search for it, or for its start, is added up on the
+  GUI thread in a few milliseconds and shown with its first page, typed or pasted. The threads
+  count the searches it does not answer (two words, a word of the other logins).
 - **Bank text is plain text.** Table cells are plain text already; tooltips would be read as HTML
   by Qt, so they are escaped; labels that repeat user or bank text are set to plain text.
 - **Dates.** Each bound of the date range is either set (From / To edited, or a quick period such
@@ -551,6 +556,17 @@ class _Summaries(QObject):
         with self._lock:
             return self._results.get(key)
 
+    def keep(self, key: Hashable, summary: TransactionSummary) -> None:
+        """Keep `summary`, made elsewhere, as job `key`'s answer."""
+        with self._lock:
+            self._kept(key, summary)
+
+    def _kept(self, key: Hashable, summary: TransactionSummary) -> None:
+        """`keep`, the lock held: the oldest answer goes past `KEPT_SUMMARIES`."""
+        self._results[key] = summary
+        while len(self._results) > KEPT_SUMMARIES:
+            self._results.popitem(last=False)
+
     def running(self, key: Hashable) -> bool:
         with self._lock:
             return key is not None and key == self._started and key not in self._results
@@ -629,9 +645,7 @@ class _Summaries(QObject):
             failures = [done for done in parts if isinstance(done, str)]
             answer = failures[0] if failures else summary_of_parts(parts, accounts)  # type: ignore[arg-type]
             if not failures:  # a failure is said once; the same search again tries again
-                self._results[key] = answer
-                while len(self._results) > KEPT_SUMMARIES:
-                    self._results.popitem(last=False)
+                self._kept(key, answer)  # type: ignore[arg-type]
         try:
             self.ready.emit(key, answer)
         except RuntimeError:  # the view is gone
@@ -1029,9 +1043,21 @@ class TransactionsView(QWidget):
         if fts_query(filters.search) is None:  # no word to search for: nothing to count ahead
             return
         try:
-            self._summaries.start(self._summary_key(filters), self._store, self._login_id, filters, self._accounts)
+            key = self._summary_key(filters)
+            if self._summaries.result(key) is None and self._common_word_summary(key, filters) is None:
+                self._summaries.start(key, self._store, self._login_id, filters, self._accounts)
         except (CacheError, sqlite3.Error) as error:  # the query itself says it, with the debounce
             log.warning("transactions could not be counted ahead: %s", error)
+
+    def _common_word_summary(self, key: Hashable, filters: TransactionFilter) -> TransactionSummary | None:
+        """The count and totals of a search for a common word, added up from its day totals in a
+        few milliseconds (`Store.common_word_summary`), kept as a count the threads made is; None
+        for any other search."""
+        assert self._store is not None and self._login_id is not None
+        summary = self._store.common_word_summary(self._login_id, **filters.as_kwargs())
+        if summary is not None:
+            self._summaries.keep(key, summary)
+        return summary
 
     def _summary_key(self, filters: TransactionFilter) -> Hashable:
         """What a search's count and totals depend on: the file, its version, the login, the filters."""
@@ -1062,6 +1088,8 @@ class TransactionsView(QWidget):
                     summary = self._overall
                 elif isinstance(counted, TransactionSummary):  # counted ahead, as the text was typed
                     summary = counted
+                elif key is not None and (common := self._common_word_summary(key, filters)) is not None:
+                    summary = common
                 elif key is not None and (
                     self._summaries.running(key)
                     or self._store.search_matches(filters.search, at_most=self.background_after) > self.background_after
