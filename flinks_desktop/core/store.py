@@ -162,7 +162,10 @@ _QUOTED_PHRASE = re.compile(r'"[^"]*"')
 _FTS_SPLIT = re.compile(r'\s+|(".*?")')
 #: A search word whose form in the full-text index is known without asking SQLite: ASCII letters and
 #: digits are the whole of a word for FTS5's tokenizer (unicode61), which only lowercases them.
-_PLAIN_WORD = re.compile(r"[A-Za-z0-9]+")
+_PLAIN_WORD = re.compile(r"[a-z0-9]+")
+#: The lowercase Latin-1 letters with one diacritic, and the letter FTS5's tokenizer makes of each
+#: (`remove_diacritics`): "Montréal" is the index's "montreal" (`test_common_words` asks SQLite).
+_FOLD_DIACRITICS = str.maketrans("àáâãäåçèéêëìíîïñòóôõöùúûüýÿ", "aaaaaaceeeeiiiinooooouuuuyy")
 #: The full-text index's words (SQLite's fts5vocab, one row per word), on a connection: made when
 #: first asked for (`_index_words`).
 _INDEX_WORDS = "temp.transactions_fts_words"
@@ -729,7 +732,7 @@ def transaction_amounts(db: Database) -> None:
 #: and day (`common_word_days`), when it is in at least this many of the login's descriptions.
 #: Fewer are read one by one, on two threads beside the first page (`ui.transactions_view`): 50,000
 #: take ~25 ms with it on two cores, 90,000 ~40 ms. Each common word costs its sync ~0.1 s per
-#: 100,000 matches and ~30 bytes per account and day that has it.
+#: 100,000 matches and ~24 bytes per account and day that has it.
 COMMON_WORD_MATCHES = 50_000
 #: A search for the start of a common word is answered from its day totals when the other words it
 #: starts are in this many descriptions or fewer (of every login), read one by one: ~2 ms.
@@ -746,28 +749,29 @@ def common_words(db: Database) -> None:
     Made by the snapshot's writer once its rows are in (`_index_common_words`), unless nothing
     changed: a trigger cannot split a description into words. Any change to a login's
     transactions deletes the login's rows of `common_words`, in the same transaction, so a search
-    never reads totals older than the rows (their `common_word_days` stay until the next index
-    replaces them, read by nobody). A purge deletes both. An existing cache gets them at each
-    login's next sync."""
+    never reads totals older than the rows (their `common_word_days`, keyed by the login's
+    accounts, stay until the next index replaces them, read by nobody). A purge deletes both. An
+    existing cache gets them at each login's next sync."""
     for statement in (
         """
         CREATE TABLE common_words (  -- and the word "" once they are made
             login_id TEXT NOT NULL,
             word TEXT NOT NULL,
+            key INTEGER NOT NULL,  -- its number in common_word_days, within the login
             matches INTEGER NOT NULL,
             PRIMARY KEY (login_id, word)
         ) STRICT, WITHOUT ROWID
         """,
+        # Small numbers only (the account's key, the word's, the day as 20250131): ~25 bytes a row.
         """
         CREATE TABLE common_word_days (
-            login_id TEXT NOT NULL,
-            word TEXT NOT NULL,
             account INTEGER NOT NULL,
+            word_key INTEGER NOT NULL,
             day INTEGER NOT NULL,
             count INTEGER NOT NULL,
             debits INTEGER NOT NULL,
             credits INTEGER NOT NULL,
-            PRIMARY KEY (login_id, word, account, day)
+            PRIMARY KEY (account, word_key, day)
         ) STRICT, WITHOUT ROWID
         """,
         "CREATE TRIGGER common_words_ai AFTER INSERT ON transactions BEGIN "
@@ -1155,12 +1159,16 @@ class Store:
         with self._transaction():
             existed = self.login(login_id) is not None
             self._db.table("pending_wipes").insert({"since": _timestamp(at), "login": mask_id(login_id)})
+            # The words and sums of its descriptions, while its accounts' keys are there to find them.
+            self._conn.execute(
+                "DELETE FROM common_word_days WHERE account IN (SELECT key FROM account_keys WHERE login_id = ?)",
+                [login_id],
+            )
+            self._conn.execute("DELETE FROM common_words WHERE login_id = ?", [login_id])
             deleted = {
                 table: self._conn.execute(f"DELETE FROM {table} WHERE login_id = ?", [login_id]).rowcount
                 for table in ("transactions", "statements", "accounts")
             }
-            for table in ("common_words", "common_word_days"):  # the words and sums of its descriptions
-                self._conn.execute(f"DELETE FROM {table} WHERE login_id = ?", [login_id])
             self._conn.execute("DELETE FROM logins WHERE id = ?", [login_id])
             # FTS5 records deletions as new index segments; merging them drops the deleted words.
             self._conn.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('optimize')")
@@ -1481,23 +1489,25 @@ class Store:
         many descriptions have it. The other words the text starts (a rare "montrealer" beside
         "montreal") are read as any search is: their matches that lack the common word, one by one.
 
-        None when the text is not one word of ASCII letters and digits, no common word of the login
-        starts with it, or the login's common words were not made since its transactions last
-        changed: `transaction_summary` then reads the matches. A few tenths of a millisecond then."""
+        None when the text is not one word of letters and digits as the index has them once
+        lowercased and rid of their accents ("Québec" is, "hydro-québec" is two words), no common
+        word of the login starts with it, or the login's common words were not made since its
+        transactions last changed: `transaction_summary` then reads the matches. A few tenths of a
+        millisecond then."""
         phrases = _search_phrases(search)
-        if len(phrases) != 1 or not _PLAIN_WORD.fullmatch(phrases[0][1:-1]):
+        prefix = phrases[0][1:-1].lower().translate(_FOLD_DIACRITICS) if len(phrases) == 1 else ""
+        if not _PLAIN_WORD.fullmatch(prefix):  # the word as the index has it, or not known here
             return None
-        prefix = phrases[0][1:-1].lower()  # the word as the index has it
         end = prefix + "\U0010ffff"  # after every word that starts with it
         with self._read_snapshot():
             found = self._conn.execute(
-                "SELECT word FROM common_words WHERE login_id = ? AND word >= ? AND word < ? "
+                "SELECT word, key FROM common_words WHERE login_id = ? AND word >= ? AND word < ? "
                 "ORDER BY matches DESC LIMIT 1",
                 [login_id, prefix, end],
             ).fetchone()
             if found is None:
                 return None
-            word = found[0]
+            word, word_key = found
             accounts = self._conn.execute(
                 "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
                 [login_id],
@@ -1519,8 +1529,8 @@ class Store:
                         if others > OTHER_WORDS_AT_MOST:
                             return None
             rest = f"{phrases[0]}* NOT {_phrase(word)}"
-            clauses = ["login_id = ?", "word = ?", f"account IN ({', '.join('?' * len(account_of))})"]
-            values: list[Any] = [login_id, word, *account_of]
+            clauses = [f"account IN ({', '.join('?' * len(account_of))})", "word_key = ?"]
+            values: list[Any] = [*account_of, word_key]
             if since is not None:
                 clauses.append("day >= ?")
                 values.append(_day_number(since))
@@ -2353,39 +2363,40 @@ def _index_common_words(conn: sqlite3.Connection, login_id: str, *, again: bool 
     made = conn.execute("SELECT 1 FROM common_words WHERE login_id = ? AND word = ''", [login_id]).fetchone()
     if made and not again:
         return None
+    keys = [key for (key,) in conn.execute("SELECT key FROM account_keys WHERE login_id = ?", [login_id])]
+    accounts = f"account IN ({', '.join('?' * len(keys))})"
     conn.execute("DELETE FROM common_words WHERE login_id = ?", [login_id])
-    conn.execute("DELETE FROM common_word_days WHERE login_id = ?", [login_id])
-    conn.execute("INSERT INTO common_words (login_id, word, matches) VALUES (?, '', 0)", [login_id])
+    conn.execute(f"DELETE FROM common_word_days WHERE {accounts}", keys)
+    conn.execute("INSERT INTO common_words (login_id, word, key, matches) VALUES (?, '', 0, 0)", [login_id])
     total = conn.execute(
         "SELECT coalesce(sum(count), 0) FROM transaction_days WHERE login_id = ?", [login_id]
     ).fetchone()[0]
     if total < COMMON_WORD_MATCHES:
         return 0
-    keys = [key for (key,) in conn.execute("SELECT key FROM account_keys WHERE login_id = ?", [login_id])]
     conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {_INDEX_WORDS} USING {_INDEX_WORDS_MODULE}")
     candidates = [
         word for (word,) in conn.execute(f"SELECT term FROM {_INDEX_WORDS} WHERE doc >= ?", [COMMON_WORD_MATCHES])
     ]
     common = 0
-    for word in candidates:
+    for key, word in enumerate(candidates, start=1):
         conn.execute(
-            "INSERT INTO common_word_days (login_id, word, account, day, count, debits, credits) "
-            "SELECT ?, ?, t.account, t.day, count(*), coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
+            "INSERT INTO common_word_days (account, word_key, day, count, debits, credits) "
+            "SELECT t.account, ?, t.day, count(*), coalesce(sum(t.debit), 0), coalesce(sum(t.credit), 0) "
             "FROM transactions_fts AS f CROSS JOIN transaction_amounts AS t ON t.seq = f.rowid "  # CROSS: f first
-            f"WHERE f.transactions_fts MATCH ? AND t.account IN ({', '.join('?' * len(keys))}) "
-            "GROUP BY t.account, t.day",
-            [login_id, word, _phrase(word), *keys],
+            f"WHERE f.transactions_fts MATCH ? AND t.{accounts} GROUP BY t.account, t.day",
+            [key, _phrase(word), *keys],
         )
         matches = conn.execute(
-            "SELECT coalesce(sum(count), 0) FROM common_word_days WHERE login_id = ? AND word = ?", [login_id, word]
+            f"SELECT coalesce(sum(count), 0) FROM common_word_days WHERE {accounts} AND word_key = ?", [*keys, key]
         ).fetchone()[0]
         if matches >= COMMON_WORD_MATCHES:
             conn.execute(
-                "INSERT INTO common_words (login_id, word, matches) VALUES (?, ?, ?)", [login_id, word, matches]
+                "INSERT INTO common_words (login_id, word, key, matches) VALUES (?, ?, ?, ?)",
+                [login_id, word, key, matches],
             )
             common += 1
         else:
-            conn.execute("DELETE FROM common_word_days WHERE login_id = ? AND word = ?", [login_id, word])
+            conn.execute(f"DELETE FROM common_word_days WHERE {accounts} AND word_key = ?", [*keys, key])
     return common
 
 
