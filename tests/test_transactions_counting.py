@@ -155,6 +155,10 @@ def test_a_common_word_is_shown_with_its_count_and_totals_at_once_without_a_thre
     assert view.counting
     qtbot.waitUntil(lambda: not view.counting, timeout=10_000)
     assert view.totals.text() == expected_line(store, view.filters())
+    view.search.setText("payroll acme")  # counted ahead, on the threads
+    assert view._summaries._wanted == view._summary_key(TransactionFilter(search="payroll acme"))
+    view.search.setText("payroll")  # answered at once: the count of the text before is dropped
+    assert view._summaries._wanted == view._summary_key(TransactionFilter(search="payroll"))
 
 
 def test_a_count_that_fails_on_its_thread_says_so_instead_of_counting_for_ever(qtbot, view, tmp_path):

@@ -1044,7 +1044,9 @@ class TransactionsView(QWidget):
             return
         try:
             key = self._summary_key(filters)
-            if self._summaries.result(key) is None and self._common_word_summary(key, filters) is None:
+            if self._summaries.result(key) is not None or self._common_word_summary(key, filters) is not None:
+                self._summaries.cancel(key)  # answered: the count of the text before is not wanted
+            else:
                 self._summaries.start(key, self._store, self._login_id, filters, self._accounts)
         except (CacheError, sqlite3.Error) as error:  # the query itself says it, with the debounce
             log.warning("transactions could not be counted ahead: %s", error)
