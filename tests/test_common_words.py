@@ -275,3 +275,48 @@ def test_a_refresh_that_changes_nothing_does_not_make_them_again(store):
     saved(store, snapshot(LOGIN, 4_000, seed=1, drop=1), at=LATER)  # the newest row of each account gone
     assert kept()
     assert_exact(store, LOGIN, {"search": "metro"})
+
+
+def test_a_cache_from_before_them_gets_them_once_for_every_login(store):
+    with closing(sqlite3.connect(store.path)) as raw, raw:  # as the migration leaves an older cache
+        raw.execute("DELETE FROM common_words")
+    assert store.common_word_summary(LOGIN, search="metro") is None
+    assert store.index_missing_common_words() == sorted([LOGIN, OTHER])
+    assert sorted(common_words(store)[LOGIN]) == COMMON
+    assert store.common_word_summary(LOGIN, search="metro") is not None
+    assert_exact(store, LOGIN, {"search": "metro"})
+    assert store.index_missing_common_words() == []  # made: nothing to do at the next start
+
+
+def test_the_app_makes_them_after_it_starts(qtbot, tmp_path, qasync_loop, memory_keyring, threshold):
+    """On the cache's writer thread, after the first paint: the window stays free meanwhile."""
+    import asyncio
+
+    import shiboken6
+
+    from flinks_desktop.core.secret_store import SecretStore
+    from flinks_desktop.core.settings import Settings
+    from flinks_desktop.ui.app import AppSession, index_missing_common_words
+    from flinks_desktop.ui.main_window import MainWindow
+
+    data_dir = tmp_path / "data"
+    data_dir.mkdir(mode=0o700)
+    settings = Settings(data_dir)
+    cache = settings.cache_path(settings.active)
+    with Store.open(cache) as written:
+        saved(written, snapshot(LOGIN, 4_000, seed=1))
+    with closing(sqlite3.connect(cache)) as raw, raw:
+        raw.execute("DELETE FROM common_words")
+    session = AppSession(data_dir, settings, SecretStore(), sandbox_config={"bank_delay": 0.0}, poll_interval=0.01)
+    window = MainWindow(session)
+    try:
+        task = window.run(index_missing_common_words(session))
+        qtbot.waitUntil(task.done, timeout=20_000)
+        with Store.open(cache) as reopened:
+            assert sorted(common_words(reopened)[LOGIN]) == COMMON
+    finally:
+        window.close()
+        window.deleteLater()
+        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        done = asyncio.ensure_future(session.close())
+        qtbot.waitUntil(done.done, timeout=10_000)

@@ -751,7 +751,7 @@ def common_words(db: Database) -> None:
     transactions deletes the login's rows of `common_words`, in the same transaction, so a search
     never reads totals older than the rows (their `common_word_days`, keyed by the login's
     accounts, stay until the next index replaces them, read by nobody). A purge deletes both. An
-    existing cache gets them at each login's next sync."""
+    existing cache gets them once the app has started (`Store.index_missing_common_words`)."""
     for statement in (
         """
         CREATE TABLE common_words (  -- and the word "" once they are made
@@ -1563,6 +1563,18 @@ class Store:
         a snapshot does; how many words are common. For a cache written without a snapshot."""
         with self._transaction():
             return _index_common_words(self._conn, login_id, again=True) or 0
+
+    def index_missing_common_words(self) -> list[str]:
+        """Make the common words of every login that has none made (`common_words`): a cache
+        written by a version without them, whose logins would otherwise get them at their next
+        sync. One transaction per login, so that no other writer waits long. The logins indexed."""
+        logins = self._query(
+            "SELECT id FROM logins WHERE id NOT IN (SELECT login_id FROM common_words WHERE word = '') ORDER BY id"
+        )
+        for login in logins:
+            with self._transaction():
+                _index_common_words(self._conn, login["id"])
+        return [login["id"] for login in logins]
 
     def transaction_dates(self, login_id: str) -> tuple[date, date] | None:
         """The dates of the login's oldest and newest transactions; None when it has none. Two

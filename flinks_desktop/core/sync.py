@@ -664,6 +664,12 @@ class Sync:
         done, self._writer.wipe_finished = done or self._writer.wipe_finished, False
         return WIPE_FINISHED if done else None
 
+    async def index_missing_common_words(self) -> int:
+        """Make, on the writer thread, the common words of the logins that have none made
+        (`Store.index_missing_common_words`: a cache from before them): how many logins."""
+        self._check_open()
+        return len(await self._writer.run(lambda store: store.index_missing_common_words()))
+
     async def close(self) -> None:
         """Write what the audit queued, close the cache, stop the writer thread; give the client its
         observer back. Cancel the running syncs first: a sync cannot write after this."""

@@ -382,7 +382,8 @@ def run(argv: list[str] | None = None, *, data_dir: str | None = None, smoke: bo
 
 
 async def _when_ready(session: AppSession, window, smoke: bool) -> None:
-    """Once the workspace is open: tell the window, finish a wipe left pending, and (smoke) end."""
+    """Once the workspace is open: tell the window, finish a wipe left pending, and (smoke) end, or
+    make the common words of a cache from before them."""
     try:
         await session.opened()
     except Exception as error:  # noqa: BLE001 — e.g. the sandbox's port or state file: said, not raised
@@ -405,6 +406,8 @@ async def _when_ready(session: AppSession, window, smoke: bool) -> None:
     gc.freeze()
     if smoke:
         window.close()
+        return
+    await index_missing_common_words(session)
 
 
 def cannot_start(sentence: str) -> None:
@@ -425,6 +428,19 @@ async def finish_pending_wipes(session: AppSession, window) -> None:
         return
     if done:
         window.show_status(done)
+
+
+async def index_missing_common_words(session: AppSession) -> None:
+    """Once started, the common words of a cache from before them (seconds for a login of a million
+    transactions, on the cache's writer thread): searches for them are then added up at once."""
+    from flinks_desktop.core.store import CacheError
+
+    try:
+        await session.workspace.sync.index_missing_common_words()
+    except CacheError as error:  # busy or unreadable: the next sync of each login makes them
+        log.warning("the common words could not be made at start-up: %s", error)
+    except RuntimeError:  # the window was closed first, and the session with it: nothing to do
+        pass
 
 
 def _has_display() -> bool:

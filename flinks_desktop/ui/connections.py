@@ -440,7 +440,8 @@ class _CopyKey(QObject):
         return False
 
 
-#: The connections panel's narrowest: a card's bank, username and status, each filter's first word.
+#: The connections panel's narrowest: a card's bank, username and status, and each filter's short
+#: name ("Status", "Bank", "Synced") in full.
 MINIMUM_WIDTH = 236
 
 
