@@ -1415,11 +1415,7 @@ class Store:
             is not None
         ):
             return common
-        accounts = self._query(
-            "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
-            [login_id],
-        )
-        currency_of = {row["id"]: row["currency"] for row in accounts}
+        currency_of = self._currencies(login_id)
         #: Per currency, in the accounts' order: [count, debits, credits] in cents.
         sums: dict[str | None, list[int]] = {currency: [0, 0, 0] for currency in currency_of.values()}
         if fts_query(search) is None:
@@ -1508,14 +1504,8 @@ class Store:
             if found is None:
                 return None
             word, word_key = found
-            accounts = self._conn.execute(
-                "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
-                [login_id],
-            ).fetchall()
-            sql, params = "SELECT key, account_id FROM account_keys WHERE login_id = ?", [login_id]
-            if account_id is not None:
-                sql, params = f"{sql} AND account_id = ?", [*params, account_id]
-            account_of: dict[int, str] = dict(self._conn.execute(sql, params).fetchall())
+            currency_of = self._currencies(login_id)
+            account_of = self._account_keys(login_id, account_id)
             self._conn.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {_INDEX_WORDS} USING {_INDEX_WORDS_MODULE}")
             # The other words the text starts: how many descriptions have them, at most (of every
             # login). Many ("2" of "2417" and a thousand numbers): read as any search is.
@@ -1549,7 +1539,6 @@ class Store:
                     f"FROM {selection.source} WHERE {selection.where} GROUP BY t.account",
                     selection.params,
                 ).fetchall()
-        currency_of = dict(accounts)
         sums: dict[str | None, list[int]] = {currency: [0, 0, 0] for currency in currency_of.values()}
         for key, count, debits, credits in rows:
             entry = sums.setdefault(currency_of.get(account_of[key]), [0, 0, 0])
@@ -1821,11 +1810,7 @@ class Store:
         a full-text query of its own instead of `search`'s."""
         match = match or fts_query(search)
         assert match is not None, "a read of the matches needs search text"
-        sql, params = "SELECT key, account_id FROM account_keys WHERE login_id = ?", [login_id]
-        if account_id is not None:
-            sql, params = f"{sql} AND account_id = ?", [*params, account_id]
-        with self._errors():
-            account_of: dict[int, str] = dict(self._conn.execute(sql, params).fetchall())
+        account_of = self._account_keys(login_id, account_id)
         if not account_of:
             return None
         clauses = ["f.transactions_fts MATCH ?"]
@@ -1844,6 +1829,25 @@ class Store:
             values.append(_day_number(until))
         source = "transactions_fts AS f CROSS JOIN transaction_amounts AS t ON t.seq = f.rowid"  # CROSS: f first
         return _Selection(source, " AND ".join(clauses), values), account_of
+
+    def _currencies(self, login_id: str) -> dict[str, str | None]:
+        """The currency of each of the login's accounts, in `accounts`' order."""
+        with self._errors():
+            return dict(
+                self._conn.execute(
+                    "SELECT id, currency FROM accounts WHERE login_id = ? ORDER BY missing_since IS NOT NULL, position",
+                    [login_id],
+                ).fetchall()
+            )
+
+    def _account_keys(self, login_id: str, account_id: str | None) -> dict[int, str]:
+        """The key (`account_keys`) of each of the login's accounts that has transactions (or of
+        `account_id` alone), and its id."""
+        sql, params = "SELECT key, account_id FROM account_keys WHERE login_id = ?", [login_id]
+        if account_id is not None:
+            sql, params = f"{sql} AND account_id = ?", [*params, account_id]
+        with self._errors():
+            return dict(self._conn.execute(sql, params).fetchall())
 
     def _rows_within(self, login_id: str, account_id: str | None, since: date | None, until: date | None) -> int:
         """How many transactions the filters other than search select (from `transaction_days`),
