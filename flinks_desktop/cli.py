@@ -897,7 +897,8 @@ def show_transactions(context: Context, args: argparse.Namespace) -> int:
                 if args.limit
                 else store.iter_transactions(login.id, **filters)
             )
-            return _write_export(exported, TransactionRow, args.format)
+            accounts = export.accounts_by_id(store.accounts(login.id))
+            return _write_export(exported, TransactionRow, args.format, accounts=accounts)
         transactions = store.transactions(login.id, limit=args.limit, **filters)
         total = store.count_transactions(login.id, **filters) if args.limit else len(transactions)
         accounts = {account.id: account for account in store.accounts(login.id)}
@@ -1208,14 +1209,16 @@ def _sentence(result: SyncResult | DeleteResult) -> str:
     return f"{result.message} ({code})" if code and code not in result.message else result.message
 
 
-def _write_export(rows: Iterable[ExportRow], kind: type[ExportRow], format_: Format) -> int:
+def _write_export(
+    rows: Iterable[ExportRow], kind: type[ExportRow], format_: Format, *, accounts: export.Accounts | None = None
+) -> int:
     out = sys.stdout
     if hasattr(out, "reconfigure"):
         out.reconfigure(encoding="utf-8")  # exports are UTF-8 whatever the terminal's locale
     if format_ == "csv":
-        export.write_csv(rows, out, kind)
+        export.write_csv(rows, out, kind, accounts=accounts)
     else:
-        export.write_json(rows, out, kind)
+        export.write_json(rows, out, kind, accounts=accounts)
     return 0
 
 

@@ -104,9 +104,9 @@ def as_csv(rows, kind=TransactionRow, **options) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(out.getvalue(), newline="")))
 
 
-def as_json(rows, kind=TransactionRow) -> list[dict]:
+def as_json(rows, kind=TransactionRow, **options) -> list[dict]:
     out = io.StringIO()
-    export.write_json(rows, out, kind)
+    export.write_json(rows, out, kind, **options)
     return json.loads(out.getvalue())
 
 
@@ -138,20 +138,43 @@ def test_csv_has_a_header_and_keeps_bank_text_whole():
     out = io.StringIO(newline="")
     assert export.write_csv(rows, out) == 2
     text = out.getvalue()
-    assert text.splitlines()[0] == "date,description,debit,credit,balance,code,account_id,id,login_id"
+    assert text.splitlines()[0] == (
+        "date,account,description,debit,credit,balance,currency,code,account_id,id,login_id"
+    )
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
     assert parsed[0] == {
         "date": "2025-01-31",
+        "account": "",  # no accounts given: not known
         "description": description,
         "debit": "3.10",
         "credit": "",
         "balance": "1234.50",
+        "currency": "",
         "code": "",
         "account_id": ACCOUNT_ID,
         "id": "t1",
         "login_id": LOGIN_ID,
     }
     assert parsed[1]["description"] == "" and parsed[1]["credit"] == "1500.25" and parsed[1]["debit"] == ""
+
+
+def test_a_transaction_names_its_account_and_currency():
+    # A ticket's CSV mixes accounts and currencies: each row says which, from the login's accounts.
+    chequing = account("=Everyday Chequing")  # a title a spreadsheet would run: guarded like any text
+    dollars = account("US Dollar Chequing")._replace(id="usd-account", currency="USD")
+    accounts = export.accounts_by_id([chequing, dollars])
+    rows = [transaction(id_="t1"), transaction(id_="t2")._replace(account_id="usd-account")]
+    rows.append(transaction(id_="t3")._replace(account_id="an-account-gone-since"))
+    [first, second, unknown] = as_csv(rows, accounts=accounts, spreadsheet_safe=True)
+    assert (first["account"], first["currency"]) == ("'=Everyday Chequing", "CAD")
+    assert (second["account"], second["currency"], second["debit"]) == ("US Dollar Chequing", "USD", "3.10")
+    assert (unknown["account"], unknown["currency"]) == ("", "")
+    items = as_json(rows, accounts=accounts)
+    assert [(item["account"], item["currency"]) for item in items] == [
+        ("=Everyday Chequing", "CAD"),
+        ("US Dollar Chequing", "USD"),
+        (None, None),
+    ]
 
 
 def test_no_rows_is_still_a_header_or_an_empty_array():

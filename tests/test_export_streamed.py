@@ -6,6 +6,7 @@ main window (the offline sandbox's environment, its cache filled before the wind
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QMessageBox, QProgressDialog, QPushButton
+from PySide6.QtWidgets import QComboBox, QMessageBox, QProgressDialog, QPushButton
 from test_store_reads import LOGIN, saved, snapshot
 
 from flinks_desktop.core import export
@@ -38,7 +39,8 @@ def cache(tmp_path_factory) -> Path:
 def expected_csv(cache: Path, **filters) -> str:
     with Store.open(cache) as store:
         out = io.StringIO(newline="")
-        export.write_csv(store.transactions(LOGIN, **filters), out, spreadsheet_safe=True)
+        accounts = export.accounts_by_id(store.accounts(LOGIN))
+        export.write_csv(store.transactions(LOGIN, **filters), out, spreadsheet_safe=True, accounts=accounts)
     return out.getvalue()
 
 
@@ -51,14 +53,20 @@ def test_an_export_writes_what_the_store_reads_in_csv_and_json(cache, tmp_path):
     job = TransactionsExport(cache, LOGIN, tmp_path / "out.csv", **filters, spreadsheet_safe=True)
     count = job.run()
     assert count == job.total == job.written > 0
-    assert (tmp_path / "out.csv").read_text(encoding="utf-8") == expected_csv(cache, **filters)
+    written = (tmp_path / "out.csv").read_text(encoding="utf-8")
+    assert written == expected_csv(cache, **filters)
+    # Every row names its account, and its currency where the account has one (the snapshot has
+    # a USD account beside CAD ones, and an old one without a currency).
+    rows = list(csv.DictReader(io.StringIO(written, newline="")))
+    assert all(row["account"] for row in rows)
+    assert {row["currency"] for row in rows} == {"CAD", "USD", ""}
     assert stat.S_IMODE((tmp_path / "out.csv").stat().st_mode) == 0o600  # bank data: the owner's
 
     job = TransactionsExport(cache, LOGIN, tmp_path / "out.json", as_json=True, spreadsheet_safe=True)
     assert job.run() == ROWS
     with Store.open(cache) as store:
         assert json.loads((tmp_path / "out.json").read_text(encoding="utf-8")) == export.records(
-            store.transactions(LOGIN)
+            store.transactions(LOGIN), accounts=export.accounts_by_id(store.accounts(LOGIN))
         )  # JSON is exact: spreadsheet_safe is for CSV only
     assert leftovers(tmp_path) == []
 
@@ -156,6 +164,18 @@ def test_the_window_exports_on_another_thread_while_its_loop_keeps_running(qtbot
     qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Export cancelled"), timeout=60_000)
     assert window.statusBar().currentMessage() == "Export cancelled: exported.csv was not written."
     assert destination.read_bytes() == before and leftovers(tmp_path) == []
+
+    # The name suggested says whose transactions and which dates: "Last 90 days" on screen.
+    suggested: list[str] = []
+    window.choose_export_path = lambda default: (suggested.append(default), ("", ""))[1]
+    window.export_transactions()
+    period = window.transactions_view.findChild(QComboBox, "transactionPeriod")
+    period.setCurrentIndex(period.findText("Last 90 days"))
+    since = window.transactions_view.filters().since
+    window.export_transactions()
+    login = window.selected_login()
+    who = f"Flinks Capital - {login.username}"
+    assert suggested == [f"{who} - transactions.csv", f"{who} - transactions since {since.isoformat()}.csv"]
 
 
 def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, capsys, monkeypatch) -> None:

@@ -18,6 +18,9 @@ Decisions a reader should know:
   CSV header is a JSON key. A missing value is an empty cell in CSV and `null` in JSON. Dates are
   ISO ("2025-01-31"), timestamps ISO 8601 in UTC as the cache stores them
   ("2025-01-31T14:05:00.000000+00:00"), booleans `true`/`false`.
+- **Readable on its own.** A transaction's row names its account (`account`, the title) and its
+  `currency`, read from the login's accounts (`accounts=`): a CSV for a ticket mixes CAD and USD
+  rows, and an account id alone means nothing to a person.
 - **Nothing masked.** An export is the user's own data for a program or a ticket, so loginIds and
   account numbers are whole (screens and logs mask them). Nested values are flattened
   (`balance_current`, `holder_city`), so both formats stay one flat row per item.
@@ -51,7 +54,7 @@ import json
 import re
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -104,6 +107,9 @@ class Column(Generic[Row]):
     value: Callable[[Row], Value]
     #: Free text (from the bank or the user): the only cells `spreadsheet_safe` may change.
     text: bool = False
+    #: Read from the row's account instead of the row (a transaction's account title and currency):
+    #: empty when the account is not known.
+    from_account: Callable[[AccountRow], Value] | None = None
 
 
 def _amount(value: Decimal | None) -> str | None:
@@ -138,12 +144,18 @@ def _address(field: str) -> Callable[[AccountRow], Value]:
     return value
 
 
+def _of_account(row: object) -> Value:
+    return None  # a column read from the row's account (`Column.from_account`)
+
+
 TRANSACTION_COLUMNS: tuple[Column[TransactionRow], ...] = (
     Column("date", lambda row: _day(row.date)),
+    Column("account", _of_account, text=True, from_account=lambda account: account.title),
     Column("description", lambda row: row.description, text=True),
     Column("debit", lambda row: _amount(row.debit)),
     Column("credit", lambda row: _amount(row.credit)),
     Column("balance", lambda row: _amount(row.balance)),
+    Column("currency", _of_account, text=True, from_account=lambda account: account.currency),
     Column("code", lambda row: row.code, text=True),
     Column("account_id", lambda row: row.account_id),
     Column("id", lambda row: row.id),
@@ -218,44 +230,69 @@ def _columns(kind: type[AnyRow]) -> Sequence[Column[Any]]:
         raise TypeError(f"no export is defined for {kind.__name__}") from None
 
 
-def records(rows: Iterable[AnyRow], kind: type[AnyRow] = TransactionRow) -> list[dict[str, Value]]:
-    """The rows as flat dicts, column name -> exact value (a str, a bool or None)."""
-    return list(_records(rows, kind))
+#: A login's accounts by id, which name a transaction's account and currency.
+Accounts = Mapping[str, AccountRow]
 
 
-def _records(rows: Iterable[AnyRow], kind: type[AnyRow]) -> Iterator[dict[str, Value]]:
+def accounts_by_id(accounts: Iterable[AccountRow]) -> Accounts:
+    """`Store.accounts(login_id)` as the `accounts=` of a transaction export."""
+    return {account.id: account for account in accounts}
+
+
+def records(
+    rows: Iterable[AnyRow], kind: type[AnyRow] = TransactionRow, *, accounts: Accounts | None = None
+) -> list[dict[str, Value]]:
+    """The rows as flat dicts, column name -> exact value (a str, a bool or None). A transaction's
+    `account` and `currency` come from `accounts` (empty without it)."""
+    return list(_records(rows, kind, accounts))
+
+
+def _records(rows: Iterable[AnyRow], kind: type[AnyRow], accounts: Accounts | None) -> Iterator[dict[str, Value]]:
     chosen = _columns(kind)
     for row in rows:
         if not isinstance(row, kind):
             raise TypeError(f"expected {kind.__name__} rows, got a {type(row).__name__}")
-        yield {column.name: column.value(row) for column in chosen}
+        account = accounts.get(row.account_id) if accounts and isinstance(row, TransactionRow) else None
+        yield {
+            column.name: column.value(row)
+            if column.from_account is None
+            else (column.from_account(account) if account is not None else None)
+            for column in chosen
+        }
 
 
 # -- writers -----------------------------------------------------------------------------------------
 
 
 def write_csv(
-    rows: Iterable[AnyRow], stream: IO[str], kind: type[AnyRow] = TransactionRow, *, spreadsheet_safe: bool = False
+    rows: Iterable[AnyRow],
+    stream: IO[str],
+    kind: type[AnyRow] = TransactionRow,
+    *,
+    spreadsheet_safe: bool = False,
+    accounts: Accounts | None = None,
 ) -> int:
     """Write a header row and one row per item to `stream`, as they come; return how many items
-    were written."""
+    were written. `accounts`: see `records`."""
     chosen = _columns(kind)
     writer = csv.writer(stream, lineterminator="\n")
     writer.writerow([column.name for column in chosen])
     count = 0
-    for item in _records(rows, kind):
+    for item in _records(rows, kind, accounts):
         writer.writerow([_csv_cell(item[column.name], guard=spreadsheet_safe and column.text) for column in chosen])
         count += 1
     return count
 
 
-def write_json(rows: Iterable[AnyRow], stream: IO[str], kind: type[AnyRow] = TransactionRow) -> int:
+def write_json(
+    rows: Iterable[AnyRow], stream: IO[str], kind: type[AnyRow] = TransactionRow, *, accounts: Accounts | None = None
+) -> int:
     """Write the items as one JSON array of objects to `stream`, one item at a time (exactly what
     `json.dump(items, stream, ensure_ascii=False, indent=2)` writes, then a line break); return how
-    many were written."""
+    many were written. `accounts`: see `records`."""
     _columns(kind)  # an unknown kind fails before anything is written
     count = 0
-    for item in _records(rows, kind):
+    for item in _records(rows, kind, accounts):
         # An item at the array's depth: its own lines indented once more (a value holds no raw line break).
         stream.write("[\n  " if count == 0 else ",\n  ")
         stream.write(json.dumps(item, ensure_ascii=False, indent=2).replace("\n", "\n  "))
@@ -271,6 +308,7 @@ def write_file(
     *,
     as_json: bool = False,
     spreadsheet_safe: bool = False,
+    accounts: Accounts | None = None,
 ) -> int:
     """Write `rows` to `path` as JSON or CSV (`write_json`, `write_csv`), whole or not at all: into a
     temporary file beside it (owner-only), flushed to disk, then moved over `path`. When anything
@@ -281,9 +319,9 @@ def write_file(
     try:
         with atomic_write(path, "w", encoding="utf-8", newline="") as stream:
             if as_json:
-                count = write_json(rows, stream, kind)
+                count = write_json(rows, stream, kind, accounts=accounts)
             else:
-                count = write_csv(rows, stream, kind, spreadsheet_safe=spreadsheet_safe)
+                count = write_csv(rows, stream, kind, spreadsheet_safe=spreadsheet_safe, accounts=accounts)
     except OSError as error:
         raise ExportError(_NOT_WRITTEN.format(path=path, reason=error.strerror or error)) from error
     return count
@@ -342,6 +380,7 @@ class TransactionsExport:
             return write_file(
                 self.path,
                 self._rows(store),
+                accounts=accounts_by_id(store.accounts(self.login_id)),
                 as_json=self.as_json,
                 spreadsheet_safe=self.spreadsheet_safe and not self.as_json,
             )
