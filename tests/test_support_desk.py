@@ -183,6 +183,24 @@ def test_open_login_ids_imports_many_and_ends_with_a_summary_per_login(qtbot, op
 
     summary.copy_to_clipboard()
     assert UNKNOWN in QApplication.clipboard().text()
+    summary.close()
+
+    # Opened again, a loginId this computer has is "refreshed", not "added".
+    window.open_login_ids_action.trigger()
+    qtbot.waitUntil(lambda: window.findChild(OpenLoginIdsDialog) is not None, timeout=5_000)
+    ask = window.findChild(OpenLoginIdsDialog)
+    ask.input.setPlainText(f"{good[0].upper()}\nticket 4525\nb0debb48-f9f1\n")
+    assert "2 lines are not a loginId (lines 2, 3)" in ask.findChild(QLabel, "loginIdsParsed").text()
+    qtbot.mouseClick(ask.open_button, Qt.MouseButton.LeftButton)
+
+    def others() -> list[SyncSummaryDialog]:
+        return [dialog for dialog in window.findChildren(SyncSummaryDialog) if dialog is not summary]
+
+    qtbot.waitUntil(lambda: len(others()) == 1, timeout=5_000)
+    [again] = others()
+    qtbot.waitUntil(lambda: window._sync_task is None, timeout=20_000)
+    assert again.findChild(QTableWidget, "syncSummaryTable").item(0, 1).text() == "refreshed"
+    assert again.findChild(QLabel, "syncSummaryText").text() == "1 refreshed"
 
 
 def test_the_summary_shows_each_result_whole_however_wide_the_dialog(qtbot, open_window) -> None:

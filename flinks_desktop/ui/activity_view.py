@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from flinks_desktop.core.audit import describe
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import DEFAULT_ACTIVITY_LIMIT, ActivityRow, CacheError, Store
+from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import institution_name, step_label
 
 Filter = Literal["all", "api", "connect", "errors"]
@@ -312,8 +313,8 @@ class ActivityView(QWidget):
         self.limit = DEFAULT_ACTIVITY_LIMIT
 
         self.heading = QLabel("Activity", objectName="sectionTitle")
-        self.scope = QLabel(objectName="activityScope")
-        self.scope.setTextFormat(Qt.TextFormat.PlainText)
+        # Which connection, or all: the first to give way (ending in "…") in a narrow window.
+        self.scope = ElidedLabel(objectName="activityScope")
         self.filter_bar = QWidget(objectName="activityFilter")
         self.filter_buttons = QButtonGroup(self)
         bar = QHBoxLayout(self.filter_bar)

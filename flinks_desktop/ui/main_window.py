@@ -12,7 +12,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +40,7 @@ from flinks_desktop.core.login_ids import login_id_in, login_ids_among
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
 from flinks_desktop.ui.connections import ConnectionsPanel, WorkspaceSplitter
+from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import (
     STATE_LABELS,
     ago,
@@ -385,11 +386,10 @@ class MainWindow(QMainWindow):
         detail_layout.setContentsMargins(20, 16, 20, 12)
         detail_layout.setSpacing(12)
 
-        self.connection_title = QLabel(objectName="connectionTitle")
-        self.connection_title.setTextFormat(Qt.TextFormat.PlainText)  # a username is bank text
-        # A long bank name or username wraps, or is cut short in a narrow window, rather than make
-        # the window's minimum wider than a small screen.
-        self.connection_title.setWordWrap(True)
+        # Plain text (a username is bank text). A long bank name or username wraps to a second
+        # line, then ends in "…" (whole in its tool tip), rather than make the window's minimum
+        # wider than a small screen or push the tabs down.
+        self.connection_title = ElidedLabel(objectName="connectionTitle", lines=2)
         self.connection_title.setMinimumWidth(120)
         self.connection_details = QLabel(objectName="connectionDetails")
         self.connection_details.setTextFormat(Qt.TextFormat.PlainText)
@@ -648,7 +648,10 @@ class MainWindow(QMainWindow):
 
     def _details(self, login: LoginRow) -> str:
         state = login_state(login.status, login.synced_at)
-        parts = [STATE_LABELS.get(state, state), f"loginId {login.id}", f"synced here {ago(login.synced_at)}"]
+        label = STATE_LABELS.get(state, state)
+        if state in ("error", "needs_mfa") and login.status_at is not None:
+            label += f" since {local_time(login.status_at)}"  # when it went wrong, for the ticket
+        parts = [label, f"loginId {login.id}", f"synced here {ago(login.synced_at)}"]
         if login.last_refresh:
             parts.append(f"bank data from {local_time(login.last_refresh)}")
         if login.tag:
@@ -880,7 +883,8 @@ class MainWindow(QMainWindow):
         login_ids = await OpenLoginIdsDialog.ask(self, text)
         if not login_ids:
             return
-        dialog = SyncSummaryDialog(self, "Open loginIds", login_ids)
+        known = [login.id for login in self.connections.model.logins]
+        dialog = SyncSummaryDialog(self, "Open loginIds", login_ids, known=known)
         dialog.openLogin.connect(self.connections.select)
         noun = "loginId" if len(login_ids) == 1 else "loginIds"
         if self.start_sync(
@@ -1006,7 +1010,11 @@ class MainWindow(QMainWindow):
         login = self.selected_login()
         if login is None or self.store is None:
             return
-        default = f"{institution_name(login.institution)} - {login.username or mask_id(login.id)} - transactions.csv"
+        chosen_filter = self.transactions_view.filters()
+        default = (
+            f"{institution_name(login.institution)} - {login.username or mask_id(login.id)}"
+            f" - transactions{_period_words(chosen_filter.since, chosen_filter.until)}.csv"
+        )
         path, chosen = self.choose_export_path(default)
         if not path:
             return
@@ -1025,7 +1033,7 @@ class MainWindow(QMainWindow):
             self.store.path,
             login.id,
             Path(path),
-            **self.transactions_view.filters().as_kwargs(),
+            **chosen_filter.as_kwargs(),
             as_json=path.lower().endswith(".json") or "JSON" in chosen,
             spreadsheet_safe=True,  # a person opens a CSV in a spreadsheet: no cell may run as a formula
         )
@@ -1327,3 +1335,14 @@ def _selection_key(login_id: str) -> str:
     import hashlib  # here: OpenSSL loads when a selection is first kept or looked for
 
     return hashlib.sha256(login_id.encode()).hexdigest()[:16]
+
+
+def _period_words(since: date | None, until: date | None) -> str:
+    """The dates of an export for its file name: " 2025-09-01 to 2025-11-30", " since ...", ""."""
+    if since and until:
+        return f" {since.isoformat()} to {until.isoformat()}"
+    if since:
+        return f" since {since.isoformat()}"
+    if until:
+        return f" until {until.isoformat()}"
+    return ""

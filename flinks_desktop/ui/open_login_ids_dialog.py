@@ -17,6 +17,7 @@ Everything shown is plain text: loginIds and sentences from Flinks are never mar
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 
 import shiboken6
@@ -177,8 +178,8 @@ class OpenLoginIdsDialog(QDialog):
         rejected = self.found.rejected
         if rejected:
             lines = ", ".join(str(number) for number, _text in rejected[:5]) + ("…" if len(rejected) > 5 else "")
-            noun = "line is" if len(rejected) == 1 else "lines are"
-            parts.append(f"{len(rejected)} {noun} not a loginId (line {lines}) and will be left out")
+            noun, where = ("line is", "line") if len(rejected) == 1 else ("lines are", "lines")
+            parts.append(f"{len(rejected)} {noun} not a loginId ({where} {lines}) and will be left out")
         if not parts:
             parts.append("No loginId yet: a loginId looks like b0debb48-f9f1-46c6-80a4-08d7dd88d478.")
         self._say(" · ".join(parts), error=bool(rejected))
@@ -207,12 +208,22 @@ class SyncSummaryDialog(QDialog):
 
     COLUMNS = ("loginId", "Result", "Details")
 
-    def __init__(self, parent: QWidget | None, title: str, login_ids: list[str], *, refresh: bool = False) -> None:
+    def __init__(
+        self,
+        parent: QWidget | None,
+        title: str,
+        login_ids: list[str],
+        *,
+        refresh: bool = False,
+        known: Collection[str] = (),
+    ) -> None:
+        """`known`: the loginIds already on this computer, which an Open "refreshes" rather than "adds"."""
         super().__init__(parent)
         self.setObjectName("syncSummaryDialog")
         self.setWindowTitle(title)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._labels = REFRESH_LABELS if refresh else OUTCOME_LABELS
+        self._known = {login_id.lower() for login_id in known}
         self._rows = {login_id: row for row, login_id in enumerate(login_ids)}
         self.results: dict[str, SyncResult] = {}
 
@@ -285,7 +296,7 @@ class SyncSummaryDialog(QDialog):
         self._set_row(
             row,
             result.login_id,
-            self._labels.get(result.outcome, result.outcome),
+            self._label(result),
             result.message,
             colour=OUTCOME_COLOURS.get(result.outcome),
         )
@@ -298,9 +309,10 @@ class SyncSummaryDialog(QDialog):
         for result in results or []:
             if result.login_id not in self.results:
                 self.add_result(result)
-        counts = Counter(result.outcome for result in self.results.values())
-        order = ("ok", "unknown", "needs_mfa", "error", "skipped")
-        text = " · ".join(f"{counts[outcome]} {self._labels[outcome]}" for outcome in order if counts[outcome])
+        counts = Counter(self._label(result) for result in self.results.values())
+        order = [OUTCOME_LABELS["ok"], REFRESH_LABELS["ok"]]
+        order += [self._labels[outcome] for outcome in ("unknown", "needs_mfa", "error", "skipped")]
+        text = " · ".join(f"{counts[label]} {label}" for label in order if counts[label])
         left = [login_id for login_id in self._rows if login_id not in self.results]
         if left and (cancelled or results is None):
             why = "Cancelled" if cancelled else "Stopped by a failure"
@@ -310,6 +322,12 @@ class SyncSummaryDialog(QDialog):
         self.text.setText(text or "Nothing to do.")
         self.progress.hide()
         self._fit_height()
+
+    def _label(self, result: SyncResult) -> str:
+        """The result in a word: "added", or "refreshed" for one this computer had already."""
+        if result.outcome == "ok" and result.login_id is not None and result.login_id.lower() in self._known:
+            return REFRESH_LABELS["ok"]
+        return self._labels.get(result.outcome, result.outcome)
 
     def _fit_height(self) -> None:
         """Grown (never shrunk) to show every row once all are in, up to the usual cap: what

@@ -42,7 +42,6 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTreeWidget,
@@ -55,6 +54,7 @@ from flinks_desktop.core import export
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, StatementRow, Store
+from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import plain_tooltip
 
 #: Asks where to save: (parent widget, suggested path) -> the chosen path, or None if cancelled.
@@ -169,14 +169,9 @@ class StatementsView(QWidget):
         self._show_message(NO_CONNECTION)
 
     def _build_reader(self) -> QWidget:
-        self.title = QLabel(objectName="statementTitle")
-        self.title.setTextFormat(Qt.TextFormat.PlainText)
-        self.subtitle = QLabel(objectName="statementSubtitle")
-        self.subtitle.setTextFormat(Qt.TextFormat.PlainText)
-        # Long account titles must not push the buttons off: the labels give way (and clip).
-        for label in (self.title, self.subtitle):
-            label.setMinimumWidth(40)
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # Long account titles must not push the buttons off: the labels give way, ending in "…".
+        self.title = ElidedLabel(objectName="statementTitle")
+        self.subtitle = ElidedLabel(objectName="statementSubtitle")
         self.save_button = QPushButton("Save as…", objectName="saveStatementButton")
         self.save_button.clicked.connect(self.save_as)
         titles = QVBoxLayout()

@@ -1165,6 +1165,13 @@ class TransactionsView(QWidget):
             self._show_empty("The transactions could not be read", self._failure, clear=False)
         elif not has_login:
             self._show_empty("No connection selected", "Choose a connection to see its transactions.", clear=False)
+        elif self._everything == 0 and self._accounts:
+            self._show_empty(
+                "No transactions",
+                "Flinks sent no transactions for this connection's accounts at its last sync. "
+                "Live refresh asks the bank again.",
+                clear=False,
+            )
         elif self._everything == 0:
             self._show_empty(
                 "Nothing synced yet",
