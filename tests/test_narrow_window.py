@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QTableView, QTabWidget
+from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPushButton, QTableView, QTabWidget
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.testing import generated_connection, login_made_elsewhere
@@ -256,3 +256,50 @@ def test_the_panel_s_filters_say_what_they_filter_by(qtbot, tmp_path):
     qtbot.waitUntil(lambda: shown_whole(panel.count))  # beside Clear filters, wrapped, not cut
     search = panel.findChild(QLineEdit, "connectionSearch")
     assert search.width() >= search.minimumSizeHint().width()
+
+
+def test_long_names_and_a_narrow_window_squeeze_no_button_and_cut_no_letter(qtbot, make_window):
+    """A support agent's connection with a long e-mail for a username, in a window of 910 pixels:
+    the title takes two lines at most and ends in "…" (whole in its tool tip), and no button of
+    the tabs is squeezed below the width its text needs ("Whole page" once read "hole pa")."""
+    login_id = "0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9aa"
+    username = "jean-baptiste.desrosiers-longpre+business@tres-longue-entreprise-de-gestion.example.com"
+
+    def prepare(settings) -> None:
+        result = generated_connection(40, login_id=login_id, as_of=AS_OF)
+        result = dataclasses.replace(result, login=dataclasses.replace(result.login, username=username))
+        path = settings.cache_path(settings.active)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save(path, result)
+
+    window = make_window(prepare)
+    window.resize(910, 640)
+    assert window.connections.select(login_id)
+    title = window.connection_title
+    qtbot.waitUntil(lambda: title.text().endswith(username) and title.width() > 0)
+    lines = title.shown_text().split("\n")
+    assert len(lines) == 2 and lines[1].endswith("…") and username in title.toolTip()
+    assert title.height() <= 2 * title.fontMetrics().lineSpacing() + 2
+
+    # A connection with statements (the sandbox's): its zoom buttons and the activity's filters.
+    window.look_up_login(login_made_elsewhere(window.session.sandbox))
+    qtbot.waitUntil(lambda: window.syncing is None and len(window.connections.model.logins) == 2, timeout=15_000)
+    tabs = window.findChild(QTabWidget, "connectionTabs")
+    for name in ("Statements", "Activity"):
+        tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == name))
+        page = tabs.currentWidget()
+        if name == "Statements":  # the page and zoom buttons show with a statement on screen
+            login = window.selected_login()
+            first = window.store.statements(login.id)[0]
+            assert window.statements_view.select_statement(first.unique_id)
+
+        def buttons() -> list[QPushButton]:
+            return [button for button in page.findChildren(QPushButton) if button.isVisible()]  # noqa: B023
+
+        qtbot.waitUntil(lambda: len(buttons()) >= 4)
+        qtbot.waitUntil(lambda: all(b.width() >= b.sizeHint().width() for b in buttons()))  # noqa: B023
+        # ...even in the narrowest window the layouts allow.
+        window.resize(window.minimumSizeHint().width(), 640)
+        qtbot.waitUntil(lambda: all(b.width() >= b.sizeHint().width() for b in buttons()))  # noqa: B023
+        window.resize(910, 640)
+    assert window.minimumSizeHint().width() <= 860  # still fits a 1366x768 screen at 150 %, with room

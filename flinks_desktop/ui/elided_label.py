@@ -14,11 +14,16 @@ always plain (bank text is never read as HTML).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPainter, QPaintEvent, QResizeEvent, QTextLayout, QTextOption
+from PySide6.QtGui import QPainter
 from PySide6.QtWidgets import QLabel, QSizePolicy, QWidget
 
 from flinks_desktop.ui.formatting import plain_tooltip
+
+if TYPE_CHECKING:
+    from PySide6.QtGui import QPaintEvent, QResizeEvent
 
 #: The narrowest an elided label agrees to be, in average characters: room for a word and "…".
 _MINIMUM_CHARACTERS = 6
@@ -46,7 +51,8 @@ class ElidedLabel(QLabel):
 
     def sizeHint(self) -> QSize:
         margins = self.contentsMargins()
-        width = self.fontMetrics().horizontalAdvance(self.text()) + margins.left() + margins.right()
+        # +2: the advance is rounded, and eliding measures the text unrounded.
+        width = self.fontMetrics().horizontalAdvance(self.text()) + 2 + margins.left() + margins.right()
         return QSize(max(width, self.minimumSizeHint().width()), self.heightForWidth(width))
 
     def hasHeightForWidth(self) -> bool:
@@ -114,6 +120,11 @@ class ElidedLabel(QLabel):
         metrics = self.fontMetrics()
         if self._lines == 1 or width <= 0:
             return [metrics.elidedText(" ".join(text.split()), Qt.TextElideMode.ElideRight, max(width, 0))]
+        if "\n" not in text and metrics.horizontalAdvance(text) <= width:
+            return [text]  # one line is enough (most titles): no text layout needed
+        # Loaded when first wrapped: PySide6 making these types costs the first paint ~5 ms.
+        from PySide6.QtGui import QTextLayout, QTextOption
+
         layout = QTextLayout(text, self.font())
         option = QTextOption()
         option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
