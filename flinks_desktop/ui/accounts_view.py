@@ -17,11 +17,14 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QStackedLayout, QTableView, Q
 from flinks_desktop.core.money import money
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, Store
-from flinks_desktop.ui.formatting import account_type
+from flinks_desktop.ui.formatting import account_type, plain_tooltip
 
 log = logging.getLogger("flinks_desktop.ui")
 
 NO_ACCOUNTS = "No accounts yet: this connection has not been synced."
+#: The narrowest the title column gets before the table scrolls sideways: the balances come first,
+#: and a title cut shorter than it needs ends in "…" (whole in its tool tip).
+TITLE_AT_LEAST = 200
 NEGATIVE = QColor("#b42318")
 MUTED = QColor("#8a94a6")
 
@@ -70,8 +73,16 @@ class AccountsModel(QAbstractTableModel):
                 else None
             )
             return NEGATIVE if amount is not None and amount < 0 else None
-        if role == Qt.ItemDataRole.ToolTipRole and account.missing_since is not None:
-            return f"Flinks stopped returning this account on {account.missing_since:%Y-%m-%d}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            # The title and holder whole (a narrow column ends them in "…"), as plain text.
+            whole = {0: account.title, 6: account.holder.name if account.holder else None}.get(column)
+            gone = (
+                f"Flinks stopped returning this account on {account.missing_since:%Y-%m-%d}"
+                if account.missing_since is not None
+                else None
+            )
+            parts = [part for part in (whole, gone) if part]
+            return plain_tooltip("\n".join(parts)) if parts else None
         if role != Qt.ItemDataRole.DisplayRole:
             return None
         values = (
@@ -109,8 +120,9 @@ class AccountsView(QWidget):
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setHighlightSections(False)
-        # The account's title takes the room the others leave, but never less than it needs: in a
-        # narrow window the table scrolls sideways instead of squeezing the title to nothing.
+        # The account's title takes the room the others leave. A long one gives way (down to
+        # TITLE_AT_LEAST, ending in "…") so the balances stay in view; only a window narrower than
+        # that scrolls sideways, rather than squeeze the title to nothing.
         self.table.viewport().installEventFilter(self)
         self.empty = QLabel(NO_ACCOUNTS, objectName="emptyState", alignment=Qt.AlignmentFlag.AlignCenter)
         self.empty.setWordWrap(True)
@@ -145,8 +157,9 @@ class AccountsView(QWidget):
         header = self.table.horizontalHeader()
         needed = max(self.table.sizeHintForColumn(0), header.sectionSizeHint(0))
         others = sum(header.sectionSize(column) for column in range(1, self.model.columnCount()))
-        if self.table.viewport().width() >= needed + others:
+        room = self.table.viewport().width() - others
+        if room >= needed:
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         else:
             header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
-            header.resizeSection(0, needed)
+            header.resizeSection(0, max(room, min(needed, TITLE_AT_LEAST)))
