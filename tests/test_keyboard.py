@@ -140,3 +140,36 @@ def test_connect_takes_the_keyboard_when_it_opens(qtbot, make_window):
     qtbot.waitUntil(lambda: page.js("document.activeElement.id") == "consent-accept", timeout=5_000)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)  # Allow access, by keyboard
     assert page.wait_for_screen("institutions") == "institutions"
+
+
+def shows_focus(qtbot, widget: QWidget, elsewhere: QWidget) -> bool:
+    """Whether `widget` looks different with the keyboard's focus than without it."""
+    elsewhere.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(elsewhere.hasFocus)
+    without = widget.grab().toImage()
+    widget.setFocus(Qt.FocusReason.TabFocusReason)
+    qtbot.waitUntil(widget.hasFocus)
+    return widget.grab().toImage() != without
+
+
+def test_every_stop_shows_where_the_focus_is(qtbot, connected):
+    """A person on the keyboard sees where Tab went: the white buttons, the red one, the blue
+    (checked) filter and the selected connection's card each look different with the focus."""
+    window = connected
+    search = window.findChild(QLineEdit, "connectionSearch")
+    tabs = window.findChild(QTabWidget, "connectionTabs")
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Activity"))
+    activity = window.findChild(QTableView, "activityTable")
+    qtbot.waitUntil(lambda: activity.isVisible() and activity.model().rowCount() > 0, timeout=5_000)
+    names = ["connectionsList", "refreshButton", "exportButton", "deleteCardButton"]
+    names += ["activityFilterAll", "reloadActivityButton"]
+    for name in names:
+        assert shows_focus(qtbot, window.findChild(QWidget, name), search), name
+
+
+def test_the_welcome_page_s_buttons_show_the_focus(qtbot, make_window):
+    window = make_window()
+    window.activateWindow()
+    field = window.findChild(QLineEdit, "welcomeLoginId")
+    for name in ("connectButton", "welcomeLookUpButton", "welcomeOpenLoginIdsButton"):
+        assert shows_focus(qtbot, window.findChild(QWidget, name), field), name

@@ -303,7 +303,9 @@ class ConnectionDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         rect = option.rect.adjusted(6, 3, -6, -3)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(QColor("#b9c8f5") if selected else Qt.PenStyle.NoPen)
+        # The card with the keyboard's focus (the list focused): the app's blue, as a focused field.
+        focused = bool(option.state & QStyle.StateFlag.State_HasFocus)
+        painter.setPen(QColor("#1f5eff") if focused else QColor("#b9c8f5") if selected else Qt.PenStyle.NoPen)
         painter.setBrush(QColor("#e8efff") if selected else QColor("#ffffff"))
         painter.drawRoundedRect(rect, 8, 8)
 
