@@ -1307,6 +1307,8 @@ def _activity_row(entry: ActivityRow) -> list[str]:
                 f"{count(detail.get('statements', 0), 'statement')}"
                 + (f", asked by {detail['by']}." if detail.get("by") else ".")
             )
+            if isinstance(detail.get("at_flinks"), bool):
+                meaning = ("Deleted at Flinks first. " if detail["at_flinks"] else "Flinks was not asked. ") + meaning
     source = {"api": "API", "connect": "Connect", "app": "app"}[entry.kind]
     return [when(entry.at, seconds=True), source, event, result, entry.login or "", meaning]
 

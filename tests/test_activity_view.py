@@ -23,6 +23,7 @@ from flinks_desktop.sandbox import state as sandbox_state
 from flinks_desktop.ui.activity_view import ActivityModel, ActivityView
 
 AS_OF = date(2025, 6, 15)
+NOW = datetime(2025, 6, 15, 12, 0, tzinfo=UTC)
 RETRY_LATER = "The bank could not be reached. Try again later."
 
 
@@ -220,3 +221,21 @@ def test_empty_states(qtbot, view, recorded) -> None:
 
     view.set_login(None, None)
     assert view.empty.isVisible() and view.model.rowCount() == 0
+
+
+def test_a_deletion_says_whether_flinks_deleted_the_card_first(view, tmp_path) -> None:
+    from flinks_desktop.testing import generated_connection
+
+    ids = [f"0b6c1f0e-7d3a-4c55-9a8e-2f41d1b6a9{n:02d}" for n in range(3)]
+    with Store.open(tmp_path / "cache.db") as store:
+        for login_id in ids:
+            store.upsert_login(login_id, "FlinksCapital", at=NOW)
+            store.save_snapshot(login_id, generated_connection(8, login_id=login_id, as_of=AS_OF), synced_at=NOW)
+        store.purge_login(ids[0], at=NOW, by="agent Tremblay", at_flinks=True)
+        store.purge_login(ids[1], at=NOW, by="agent Tremblay", at_flinks=False)
+        store.purge_login(ids[2], at=NOW, by="an earlier version")  # recorded before it was said
+        view.set_login(store, None)
+        said = {row["Ids (login, request)"]: (row["What"], row["Meaning"]) for row in cells(view)}
+    assert said[mask_id(ids[0])] == ("Card deleted at Flinks and on this computer", "Asked by agent Tremblay.")
+    assert said[mask_id(ids[1])] == ("Connection deleted from this computer only", "Asked by agent Tremblay.")
+    assert said[mask_id(ids[2])] == ("Connection deleted from this computer", "Asked by an earlier version.")

@@ -14,8 +14,17 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QComboBox, QLineEdit, QPushButton, QTableView, QTabWidget
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPushButton,
+    QStyle,
+    QStyleOptionViewItem,
+    QTableView,
+    QTabWidget,
+)
 
 from flinks_desktop.core.store import Store
 from flinks_desktop.testing import generated_connection, login_made_elsewhere
@@ -303,3 +312,36 @@ def test_long_names_and_a_narrow_window_squeeze_no_button_and_cut_no_letter(qtbo
         qtbot.waitUntil(lambda: all(b.width() >= b.sizeHint().width() for b in buttons()))  # noqa: B023
         window.resize(910, 640)
     assert window.minimumSizeHint().width() <= 860  # still fits a 1366x768 screen at 150 %, with room
+
+
+def test_the_connect_timeline_shows_each_step_whole_in_a_narrow_window(qtbot, make_window):
+    """Each step wraps onto the lines it needs ("Consent accepted" was cut to "Consent …": the
+    items' side padding was left out of the width their text was measured at)."""
+    window = make_window()
+    window.resize(900, 600)
+    timeline = window.timeline  # the Connect page, built on use (Connect itself is not opened)
+    window.pages.setCurrentWidget(window.connect_page)
+    qtbot.waitUntil(lambda: timeline.isVisible() and timeline.width() < 260)
+    steps = ["APP_MOUNTED", "CONSENT_ACCEPTED", "INSTITUTION_SELECTED", "SUBMIT_CREDENTIAL", "SUBMIT_MFA"]
+    for step in steps:
+        window.on_connect_event({"step": step})
+    window.on_connect_event({"step": None, "flinksCode": "INVALID_SECURITY_RESPONSE"})
+    metrics = timeline.fontMetrics()
+    for width in range(170, 240, 6):  # however narrow the panel is made
+        timeline.setFixedWidth(width)
+        qtbot.waitUntil(lambda: timeline.width() == width)  # noqa: B023
+        qtbot.wait(30)  # the items laid out again at that width (a delayed layout)
+        for row in range(timeline.count()):
+            item = timeline.item(row)
+            # Where the style paints the item's text (inside its padding), and what it needs there.
+            option = QStyleOptionViewItem()
+            timeline.initViewItemOption(option)
+            option.rect = timeline.visualItemRect(item)
+            option.text = item.text()
+            option.features |= QStyleOptionViewItem.ViewItemFeature.WrapText
+            area = timeline.style().subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, timeline)
+            flags = int(Qt.TextFlag.TextWordWrap)
+            needed = metrics.boundingRect(0, 0, area.width(), 10_000, flags, item.text())
+            assert needed.height() <= area.height(), (width, item.text())  # every line of it in view
+            assert option.rect.right() < timeline.viewport().width(), (width, item.text())  # none cut at the side
+    assert "INVALID_SECURITY_RESPONSE" in timeline.item(timeline.count() - 1).toolTip()

@@ -559,6 +559,7 @@ def test_delete_card_removes_every_trace_from_the_data_directory(sandbox, cache,
         assert store.logins() == []
         [purged] = [row for row in store.activity(login_id) if row.name == "LOGIN_PURGED"]
         assert purged.detail["by"] == "agent Tremblay" and purged.at is not None
+        assert purged.detail["at_flinks"] is True  # the activity says Flinks deleted it first
         [delete] = [row for row in store.activity(login_id) if row.name == "DeleteCard"]
         assert (delete.method, delete.status) == ("DELETE", 200)
     assert login_id not in sandbox.state.logins
@@ -610,6 +611,8 @@ def test_a_local_only_delete_purges_without_asking_flinks(sandbox, cache) -> Non
         assert "Flinks still holds the card" in result.message
         with Store.open(cache) as store:
             assert store.logins() == []
+            [purged] = [row for row in store.activity(login_id) if row.name == "LOGIN_PURGED"]
+            assert purged.detail["at_flinks"] is False and purged.detail["by"] == "cli"
         assert login_id in sandbox.state.logins
         assert not [request for request in sandbox.requests if "/DeleteCard/" in request.path]
 

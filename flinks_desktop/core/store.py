@@ -1143,12 +1143,15 @@ class Store:
         with self._transaction():
             self._record_event(at=at, source="app", name=name, login_id=login_id, detail=dict(detail or {}))
 
-    def purge_login(self, login_id: str, *, at: datetime, by: str | None = None) -> PurgeStats:
+    def purge_login(
+        self, login_id: str, *, at: datetime, by: str | None = None, at_flinks: bool | None = None
+    ) -> PurgeStats:
         """Delete every row of a login, then make sure none of its bank data remains on disk.
 
         One transaction deletes its transactions (and their full-text entries), statements,
         accounts and login row, and records a "LOGIN_PURGED" app event (`at`, the masked id, the
-        counts, and `by`, who asked, if given); the audit of its API calls and Connect events stays.
+        counts, `by`, who asked, and `at_flinks`, whether Flinks deleted the card first, if given);
+        the audit of its API calls and Connect events stays.
         Then VACUUM rewrites the file without the freed pages and the WAL is truncated.
 
         The same transaction writes a "wipe pending" mark, removed once the wipe is done. When
@@ -1174,7 +1177,11 @@ class Store:
             self._conn.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('optimize')")
             if existed:
                 self._record_event(
-                    at=at, source="app", name="LOGIN_PURGED", login_id=login_id, detail={**deleted, "by": by}
+                    at=at,
+                    source="app",
+                    name="LOGIN_PURGED",
+                    login_id=login_id,
+                    detail={**deleted, "by": by, **({} if at_flinks is None else {"at_flinks": at_flinks})},
                 )
         wiped = self.finish_pending_wipes(at=at, recorded=False) is not False
         return PurgeStats(

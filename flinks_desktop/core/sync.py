@@ -638,7 +638,9 @@ class Sync:
                     message = f"Flinks did not delete the card, so nothing was removed: {error.user_message}"
                     return DeleteResult(login_id, False, None, message, error)
             # Decided: the purge completes even if the caller is cancelled while it runs.
-            purge = self._writer.start(lambda store: store.purge_login(login_id, at=self._clock(), by=by))
+            purge = self._writer.start(
+                lambda store: store.purge_login(login_id, at=self._clock(), by=by, at_flinks=not local_only)
+            )
             try:
                 purged = await asyncio.shield(purge)
             except CacheError as error:

@@ -67,6 +67,8 @@ _STEP_MEANINGS = {
     "COMPONENT_DENY_CONSENT": "The customer did not give consent: no connection was made.",
 }
 APP_EVENTS = {"LOGIN_PURGED": "Connection deleted from this computer", "DATA_DROPPED": "Data left out of a sync"}
+#: A deletion, by whether Flinks deleted the card first (recorded since this version).
+PURGED = {True: "Card deleted at Flinks and on this computer", False: "Connection deleted from this computer only"}
 _KINDS = {"api": "API call", "connect": "Connect", "app": "App"}
 
 #: What a call that did not fail with a FlinksCode means (the codes themselves: `describe`).
@@ -126,6 +128,8 @@ def entry_for(row: ActivityRow, now: datetime | None = None) -> Entry:
     else:
         what = APP_EVENTS.get(row.name) or step_label(row.name)
         detail = row.detail if isinstance(row.detail, dict) else {}
+        if row.name == "LOGIN_PURGED" and isinstance(detail.get("at_flinks"), bool):
+            what = PURGED[detail["at_flinks"]]
         by, message = detail.get("by"), detail.get("message")
         result, meaning, severity = "", f"Asked by {by}." if isinstance(by, str) and by else "", "neutral"
         if isinstance(message, str) and message:  # DATA_DROPPED: what a sync left out, in words

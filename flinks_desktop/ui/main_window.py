@@ -48,6 +48,7 @@ from flinks_desktop.ui.formatting import (
     institution_name,
     local_time,
     login_state,
+    plain_tooltip,
     step_label,
 )
 
@@ -85,6 +86,9 @@ _OPENING_STEPS = frozenset(
 CONNECT_OPENED = "Flinks Connect is open: the customer reads the consent, then picks their bank"
 #: Connect and its timeline side by side, in this proportion.
 CONNECT_PAGE_SIZES = [860, 340]
+#: The timeline's narrowest: a step and its time on two lines at most ("04:15:10   Institution
+#: selected"); Connect's page, which reflows, gives way first.
+TIMELINE_AT_LEAST = 210
 #: The connections panel's width at first; as the window narrows it gives way, down to its minimum,
 #: while the connection's page has less than this room: the Transactions filters on one line (735
 #: px with DejaVu Sans at 10 pt) and the page's margins. Narrower still, they take two lines.
@@ -290,6 +294,9 @@ class MainWindow(QMainWindow):
         self.timeline = QListWidget(objectName="connectTimeline", accessibleName="Connect timeline")
         self.timeline.setWordWrap(True)
         self.timeline.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Each step measured again at the panel's width when it changes: wrapped whole, never a
+        # step cut to "Consent …" by a height measured at another width.
+        self.timeline.setResizeMode(QListWidget.ResizeMode.Adjust)
         self.connect_message = QLabel(objectName="connectMessage")
         self.connect_message.setWordWrap(True)
         self.connect_message.hide()
@@ -304,6 +311,7 @@ class MainWindow(QMainWindow):
         buttons.addWidget(cancel)
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(12, 12, 12, 12)
+        side.setMinimumWidth(TIMELINE_AT_LEAST)
         side_layout.addWidget(QLabel("Connect timeline", objectName="sectionTitle"))
         side_layout.addWidget(self.timeline, 1)
         side_layout.addWidget(self.connect_message)
@@ -737,7 +745,11 @@ class MainWindow(QMainWindow):
     def on_connect_event(self, event: dict) -> None:
         step = event.get("step")
         label = step_label(step) if step else f"Error: {event.get('flinksCode')}"
-        self.timeline.addItem(f"{datetime.now():%H:%M:%S}   {label}")
+        # A code wraps at its underscores (a zero-width space after each) in a narrow timeline,
+        # rather than run off its side; the tool tip has it as written.
+        breakable = label.replace("_", "_\u200b")
+        self.timeline.addItem(f"{datetime.now():%H:%M:%S}   {breakable}")
+        self.timeline.item(self.timeline.count() - 1).setToolTip(plain_tooltip(label))
         self.timeline.scrollToBottom()
         self._connect_events.append((datetime.now(UTC), event))
         # The status line says where the customer is, once the opening sentence no longer does;
