@@ -93,6 +93,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import getpass
 import inspect
 import io
@@ -101,7 +102,7 @@ import os
 import re
 import sys
 from collections.abc import AsyncIterator, Awaitable, Iterable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, closing, contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -670,6 +671,8 @@ def _environment_named(settings: Settings, name: str) -> Environment:
 
 
 async def log_in(context: Context, args: argparse.Namespace) -> int:
+    with context.cache():  # a cache that cannot be used says so before the bank is asked anything
+        pass
     password = read_password(args.username, args.institution, from_stdin=args.password_stdin)
     async with context.workspace() as workspace, Progress(sys.stderr) as progress:
         result = await workspace.sync.login(
@@ -820,7 +823,7 @@ async def _sync_every_login(context: Context, args: argparse.Namespace) -> int:
     failed = sum(1 for result in results if not result.ok)
     if failed:
         return _fail(f"{failed} of {len(results)} connections were not refreshed; see above why.")
-    return 0
+    return PARTLY_SAVED if any(_partly(result) for result in results) else 0
 
 
 def list_logins(context: Context, args: argparse.Namespace) -> int:
@@ -892,13 +895,13 @@ def show_transactions(context: Context, args: argparse.Namespace) -> int:
         login = context.cached_login(store, args.login_id)
         if args.format != "table":
             # Every match, streamed from the cache in batches: a million never sit in memory together.
-            exported = (
-                store.transactions(login.id, limit=args.limit, **filters)
-                if args.limit
-                else store.iter_transactions(login.id, **filters)
-            )
             accounts = export.accounts_by_id(store.accounts(login.id))
-            return _write_export(exported, TransactionRow, args.format, accounts=accounts)
+            if args.limit:
+                limited = store.transactions(login.id, limit=args.limit, **filters)
+                return _write_export(limited, TransactionRow, args.format, accounts=accounts)
+            # Closed before the store is, however the writing ends (a reader that left: `| head`).
+            with closing(store.iter_transactions(login.id, **filters)) as streamed:
+                return _write_export(streamed, TransactionRow, args.format, accounts=accounts)
         transactions = store.transactions(login.id, limit=args.limit, **filters)
         total = store.count_transactions(login.id, **filters) if args.limit else len(transactions)
         accounts = {account.id: account for account in store.accounts(login.id)}
@@ -1195,12 +1198,21 @@ def run_sandbox(args: argparse.Namespace) -> int:
 # -- what the commands share ------------------------------------------------------------------------
 
 
+#: The exit status of a sync that saved the data but not all of it: the statements could not be
+#: downloaded (the sentence says why). A script can tell it from a whole success.
+PARTLY_SAVED = 3
+
+
 def _report(result: SyncResult | DeleteResult) -> int:
-    """The result's sentence: on stdout when it went well (0), else on stderr (1)."""
+    """The result's sentence: on stdout when it went well (0, or `PARTLY_SAVED`), else on stderr (1)."""
     if not result.ok:
         return _fail(_sentence(result))
     print(result.message)
-    return 0
+    return PARTLY_SAVED if _partly(result) else 0
+
+
+def _partly(result: SyncResult | DeleteResult) -> bool:
+    return isinstance(result, SyncResult) and result.ok and result.statements_error is not None
 
 
 def _sentence(result: SyncResult | DeleteResult) -> str:
@@ -1376,13 +1388,28 @@ def _run_command(args: argparse.Namespace, told: list[SyncCancelled]) -> int:
         return _fail(str(error))
     except BrokenPipeError:
         raise  # the reader of stdout left: `main` ends quietly
+    except OSError as error:
+        if error.errno not in _NO_ROOM:  # the cache's and files' errors are sentences already: a bug
+            return _unexpected(error)
+        # What was left to write was the output (`> file` on a full disk, /dev/full).
+        silence_stdout()
+        return _fail(f"The output could not be written: {error.strerror}. Free some space, or write it elsewhere.")
     except Exception as error:  # a bug: one sentence, never a traceback (unless debugging)
-        if os.environ.get(DEBUG_VARIABLE):
-            raise
-        return _fail(
-            f"Something unexpected went wrong ({type(error).__name__}). "
-            f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them."
-        )
+        return _unexpected(error)
+
+
+#: A write that failed for want of room: the disk or the user's quota is full.
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT)
+
+
+def _unexpected(error: Exception) -> int:
+    """A bug: one sentence, never a traceback (unless debugging)."""
+    if os.environ.get(DEBUG_VARIABLE):
+        raise error
+    return _fail(
+        f"Something unexpected went wrong ({type(error).__name__}). "
+        f"Run again with {DEBUG_VARIABLE}=1 to see the details, and report them."
+    )
 
 
 async def _telling_cancellation(command: Awaitable[int], told: list[SyncCancelled]) -> int:

@@ -441,6 +441,26 @@ def test_a_real_process_logs_in_with_piped_answers_and_exports(home):
     assert all(date.fromisoformat(row["date"]) >= date.today() - timedelta(days=30) for row in rows)
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full, the device that is always full")
+def test_output_to_a_full_disk_is_one_sentence(home):
+    """`flinks-desktop list > file` on a full disk: says so in one sentence, exit 1, no traceback."""
+    (home / "data").mkdir(parents=True, exist_ok=True)
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "flinks_desktop", "--data-dir", str(home / "data"), "list"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT,
+            env={**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+        )
+    assert result.returncode == 1
+    assert result.stderr == (
+        "flinks-desktop: The output could not be written: No space left on device. "
+        "Free some space, or write it elsewhere.\n"
+    )
+
+
 def test_the_password_is_asked_on_a_terminal_and_never_taken_from_a_pipe_unasked(run, monkeypatch):
     asked = []
     monkeypatch.setattr(cli.getpass, "getpass", lambda prompt: asked.append(prompt) or "Everyday")
@@ -674,3 +694,17 @@ def test_every_help_page_reads_whole_at_a_terminal_s_width(monkeypatch, capsys, 
         text = capsys.readouterr().out
         urls = [word for word in text.split() if "://" in word]
         assert all(re.match(r"https?://\S+$", url) for url in urls), (argv, urls)
+
+
+def test_login_says_the_cache_is_unusable_before_the_bank_is_asked(run, home):
+    from flinks_desktop.core.environments import offline_sandbox
+    from flinks_desktop.core.settings import Settings
+
+    cache = Settings(home).cache_path(offline_sandbox())
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    cache.write_bytes(b"not a database at all, " * 200)
+    result = run(*GREATDAY, stdin="Everyday\nMontreal\n")
+    assert result.code == 1 and result.out == ""
+    assert "Connected" not in result.out and CITY not in result.err  # no question was asked
+    assert result.err.startswith("flinks-desktop: ") and "cache" in result.err.lower(), result.err
+    assert cache.read_bytes() == b"not a database at all, " * 200  # and it is left as it was

@@ -238,3 +238,22 @@ def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, ca
     assert [row["date"] for row in rows] == sorted((row["date"] for row in rows), reverse=True)  # newest first
     assert main(["--data-dir", str(data_dir), "transactions", login_id, "--format", "json"]) == 0
     assert len(json_module.loads(capsys.readouterr().out)) == 2500
+
+    # `| head -1`: the reader leaves after a line; the export ends quietly, no traceback.
+    import os
+    import subprocess
+    import sys
+
+    for format_ in ("csv", "json"):
+        command = [sys.executable, "-m", "flinks_desktop", "--data-dir", str(data_dir), "transactions", login_id]
+        process = subprocess.Popen(
+            [*command, "--format", format_],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**os.environ, "HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"},
+        )
+        assert process.stdout.readline()  # the first line, then the reader goes
+        process.stdout.close()
+        stderr = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 1
+        assert stderr == "", stderr

@@ -526,3 +526,18 @@ def test_a_deletion_fault_is_said_in_the_dialog_and_removes_nothing(name, qtbot,
         DeleteCardDialog.open = real_open
         flinks.clear()
     assert snapshot(window.workspace.cache_path) == before
+
+
+def test_a_sync_that_saved_all_but_the_statements_exits_3_and_says_why(flinks, home, capsys) -> None:
+    """The accounts and transactions are saved; the statements' failure is said, and the exit
+    status (3, not 0) lets a script tell it from a whole success."""
+    api = ["--api-url", flinks.api_url]
+    assert run(capsys, *api, "sync", LOGIN_ID)[0] == 0
+    flinks.fault("GetStatements", HTML_502)
+    code, out, err = run(capsys, *api, "sync", LOGIN_ID)
+    assert code == cli.PARTLY_SAVED == 3, (out, err)
+    assert "The statements could not be downloaded: Flinks had a problem on its side." in out and err == ""
+    code, out, err = run(capsys, *api, "sync", "--all")
+    assert code == 3 and f"{LOGIN_ID}  ok" in out, (out, err)
+    flinks.clear()
+    assert run(capsys, *api, "sync", LOGIN_ID)[0] == 0

@@ -119,7 +119,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import asdict
 from datetime import UTC, date, datetime
 from decimal import Context, Decimal, Inexact, InvalidOperation
@@ -1363,7 +1363,10 @@ class Store:
                 for row in rows:
                     yield _transaction_from_tuple(row)
         finally:
-            cursor.close()  # a caller that stops early ends the read at once
+            # A caller that stops early ends the read at once; a generator finished only after its
+            # store was closed (left to the garbage collector) has nothing left to end.
+            with suppress(sqlite3.ProgrammingError):
+                cursor.close()
 
     def count_transactions(
         self,
