@@ -228,3 +228,22 @@ def test_a_damaged_connections_list_is_a_sentence_in_the_window(qtbot, make_wind
     assert "is damaged" in window.statusBar().currentMessage(), window.statusBar().currentMessage()
     assert window.connections.model.rowCount() == 0
     assert path.read_bytes() == damaged  # nothing written over it
+
+
+def test_the_check_finds_a_search_index_that_no_longer_matches_its_rows(cache):
+    """Descriptions changed behind the index's back (its trigger dropped, as a tool editing the
+    file might): the pages are sound, but a search no longer finds what the rows say. The check
+    says the cache is damaged; the plain FTS5 check would have passed it."""
+    with closing(sqlite3.connect(cache)) as raw:
+        trigger = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'transactions_au'").fetchone()[0]
+        raw.execute("DROP TRIGGER transactions_au")
+        raw.execute(
+            "UPDATE transactions SET description = 'ZZZQQQ' WHERE rowid IN (SELECT rowid FROM transactions LIMIT 5)"
+        )
+        raw.execute(trigger)
+        raw.commit()
+        raw.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")  # passes
+    with Store.open(cache) as store:
+        assert store.transactions(LOGIN, search="zzzqqq") == []  # the index does not know them
+        with pytest.raises(CacheCorrupt, match="is damaged"):
+            store.check()

@@ -142,7 +142,7 @@ def snapshot(cache: Path) -> dict[str, list[tuple]]:
     cache's own checks."""
     with closing(sqlite3.connect(cache)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        db.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
         rows = {
             table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
             for table in ("accounts", "transactions", "statements")

@@ -132,7 +132,7 @@ def rows(cache: Path) -> dict[str, list[tuple]]:
     """Every row of the data tables, and the integrity check."""
     with closing(sqlite3.connect(cache)) as db:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        db.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
         return {
             table: db.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3").fetchall()
             for table in ("accounts", "transactions", "statements")

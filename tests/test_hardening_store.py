@@ -320,7 +320,7 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
         assert sorted(row.account_id for row in store.transactions(LOGIN_ID) if row.id == "tx-0") == sorted(ACCOUNT_IDS)
     with closing(sqlite3.connect(cache)) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
-        raw.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        raw.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
         schema = raw.execute("SELECT sql FROM sqlite_master WHERE name = 'transactions'").fetchone()[0]
         assert "UNIQUE (login_id, account_id, id)" in schema
         assert [row[0] for row in raw.execute("SELECT seq FROM transactions ORDER BY seq LIMIT 3")] == [10, 11, 12]

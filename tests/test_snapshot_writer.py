@@ -86,7 +86,7 @@ def written(store: Store, result: AccountsResult, batch: int = 4) -> SnapshotSta
 def rows(store: Store) -> list[tuple]:
     """Every data row, the search index checked against them."""
     with closing(sqlite3.connect(store.path)) as db:
-        db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        db.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
         return db.execute(
             "SELECT account_id, id, date, description, debit, credit, balance, code "
             "FROM transactions ORDER BY account_id, id"

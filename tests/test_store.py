@@ -813,7 +813,7 @@ def test_purge_leaves_no_bank_data_of_the_login_in_the_file_or_the_wal(store, db
     with raw_connection(db_path) as raw:
         assert raw.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         # FTS5's own check of the index against the table: raises if they disagree.
-        raw.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        raw.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
 
     again = store.purge_login(login_id, at=LATER)
     assert (again.login, again.accounts, again.transactions, again.statements) == (False, 0, 0, 0)

@@ -93,7 +93,7 @@ def refreshed(server: ScriptedServer, cache: Path, detail: dict, *, progress=Non
 
 def cached(cache: Path) -> list[tuple]:
     with closing(sqlite3.connect(cache)) as db:
-        db.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+        db.execute("INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)")
         return db.execute("SELECT account_id, id, date, description, debit FROM transactions ORDER BY 1, 2").fetchall()
 
 

@@ -924,8 +924,13 @@ class Store:
         with self._errors():
             problems = [row[0] for row in self._conn.execute("PRAGMA integrity_check")]
             if problems == ["ok"]:
-                try:  # FTS5's check of an external-content index: its entries against the rows
-                    self._conn.execute("INSERT INTO transactions_fts (transactions_fts) VALUES ('integrity-check')")
+                # FTS5's check of an external-content index: its entries against the rows. The rank
+                # of 1 is what makes it read the rows: without it, only the index's own structure
+                # is checked, and an index that no longer matches its rows passes.
+                try:
+                    self._conn.execute(
+                        "INSERT INTO transactions_fts (transactions_fts, rank) VALUES ('integrity-check', 1)"
+                    )
                 except sqlite3.DatabaseError as error:
                     if getattr(error, "sqlite_errorcode", 0) & 0xFF != _SQLITE_CORRUPT:
                         raise
