@@ -351,6 +351,32 @@ TRANSACTION = "94584aed-7c98-42a4-9836-9f8557db63f5"
                 "transaction", "Accounts[0].Transactions[0].Date", "expected a date, got int", TRANSACTION, ACCOUNT
             ),
         ),
+        (  # an amount that cannot be read: the transaction goes, not kept as one of no amount
+            lambda b: b["Accounts"][0]["Transactions"][0].update(Debit="NaN"),
+            Dropped(
+                "transaction",
+                "Accounts[0].Transactions[0].Debit",
+                "expected a number, got text that is not one",
+                TRANSACTION,
+                ACCOUNT,
+            ),
+        ),
+        (
+            lambda b: b["Accounts"][0]["Transactions"][0].update(Credit=True),
+            Dropped(
+                "transaction", "Accounts[0].Transactions[0].Credit", "expected a number, got bool", TRANSACTION, ACCOUNT
+            ),
+        ),
+        (  # a balance is not an amount moved: it goes alone
+            lambda b: b["Accounts"][0]["Transactions"][0].update(Balance="0.1+0.2"),
+            Dropped(
+                "field",
+                "Accounts[0].Transactions[0].Balance",
+                "expected a number, got text that is not one",
+                None,
+                ACCOUNT,
+            ),
+        ),
         (lambda b: b["Accounts"][0].pop("Id"), Dropped("account", "Accounts[0].Id", "missing")),
         (lambda b: b["Accounts"].append(7), Dropped("account", "Accounts[1]", "expected an object, got int")),
         (lambda b: b["Login"].update(Id=5602459), Dropped("field", "Login", "Id: expected a string, got int")),

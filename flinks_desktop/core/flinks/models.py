@@ -14,8 +14,10 @@ tolerance with its public source):
   sends back (RequestId, Login.Id) must be strings: a number can never be one;
 - what still cannot be read is **dropped, never the whole answer**: a field in a shape no one has
   seen becomes None, and a row (one account, one transaction, one statement) whose own key or
-  date cannot be read is left out. Each drop is a `Dropped` in the result's `dropped`, naming
-  where and why, never the value, so the sync can tell the person (the login's Activity). Only an
+  date cannot be read is left out, as is a transaction whose debit or credit cannot be read (kept
+  without its amount, it would change totals and exports without a word). Each drop is a
+  `Dropped` in the result's `dropped`, naming where and why, never the value, so the sync can
+  tell the person (the login's Activity). Only an
   answer that has nothing to keep raises `ProtocolError`: a body that is not an object, no
   RequestId, a 203 without challenges, an account list that is not a list;
 - money is `Decimal`, exactly as written in the JSON (`loads` never makes a float);
@@ -474,8 +476,10 @@ def _transaction(fields: _Fields) -> Transaction:
         id=fields.need("Id", _as_text),
         date=fields.need("Date", _as_day),
         description=fields.get("Description", _as_text),
-        debit=fields.get("Debit", _as_money),
-        credit=fields.get("Credit", _as_money),
+        # An amount that cannot be read leaves the transaction out (and the cached one in place),
+        # never saved as one of no amount: totals and exports would be wrong without a word.
+        debit=fields.whole("Debit", _as_money),
+        credit=fields.whole("Credit", _as_money),
         balance=fields.get("Balance", _as_money),
         code=fields.get("Code", _as_text),
     )
@@ -666,7 +670,8 @@ class _Fields:
     """One JSON object being read, with its path so that drops and errors say where.
 
     `get` returns None for an absent or null field, and for one it cannot read, which it records
-    as a dropped field. `need` raises `_Unreadable` instead: `rows` then drops that one row, and an
+    as a dropped field. `need` (and `whole`, for a field present but unreadable) raises
+    `_Unreadable` instead: `rows` then drops that one row, and an
     entry point lets it out as the `ProtocolError` of the whole answer. Every reader of one answer
     shares one list of drops, and the account being read (`account_id`) is passed down.
     """
@@ -697,6 +702,18 @@ class _Fields:
         except _Wrong as wrong:
             self._drop_field(self._at(key), wrong.problem)
             return None
+
+    def whole(self, key: str, read: Callable[[object], T]) -> T | None:
+        """The value at `key`, None when absent; when present and unreadable, the row it belongs to
+        is left out (`_Unreadable`) rather than kept without it: a transaction whose debit cannot
+        be read must not be saved as one of no amount."""
+        value = self._values.get(key)
+        if value is None:
+            return None
+        try:
+            return read(value)
+        except _Wrong as wrong:
+            raise _Unreadable(self._at(key), wrong.problem) from None
 
     def need(self, key: str, read: Callable[[object], T | None]) -> T:
         value = self._values.get(key)
