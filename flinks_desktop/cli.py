@@ -115,7 +115,7 @@ from flinks_desktop.core.audit import describe
 from flinks_desktop.core.environments import Environment, SettingsError, custom_api
 from flinks_desktop.core.export import ExportConflict, ExportError
 from flinks_desktop.core.flinks import FlinksError
-from flinks_desktop.core.login_ids import login_id_in, read_login_ids
+from flinks_desktop.core.login_ids import login_id_in, normalise, read_login_ids
 from flinks_desktop.core.redact import is_guid, mask_account_number
 from flinks_desktop.core.secret_store import (
     API_KEY_VARIABLE,
@@ -487,12 +487,17 @@ _HEX_AND_DASHES = re.compile(r"[0-9A-Fa-f-]+")
 
 
 def _login_id(text: str) -> str:
-    """A loginId or the start of one (resolved against the cache by `Context.resolve_login`)."""
-    value = text.strip()  # as typed: a server may answer loginIds in either case
+    """A loginId or the start of one (resolved against the cache by `Context.resolve_login`), as
+    pasted from a ticket: quotes, typographic dashes and `loginId=` around it are fine, as for `add`."""
+    whole = login_id_in(text)
+    if whole is not None:
+        return whole
+    value = normalise(text)  # as typed otherwise: a server may answer loginIds in either case
     digits = value.replace("-", "")
     if not (_HEX_AND_DASHES.fullmatch(value) and SHORTEST_LOGIN_PREFIX <= len(digits) <= 32):
+        shown = text if len(text) <= 80 else f"{text[:40]}…{text[-20:]}"  # a paste of a page: its ends
         raise argparse.ArgumentTypeError(
-            f'"{text}" is not a loginId: it is a GUID such as b0debb48-f9f1-46c6-80a4-08d7dd88d478, '
+            f'"{shown}" is not a loginId: it is a GUID such as b0debb48-f9f1-46c6-80a4-08d7dd88d478, '
             f"or its first {SHORTEST_LOGIN_PREFIX} characters or more (see {PROGRAM} list)"
         )
     if len(digits) == 32 and not is_guid(value):  # whole, with its dashes elsewhere or none
@@ -579,10 +584,16 @@ class Context:
         environment = self.environment
         try:
             if self.is_offline_sandbox:
-                from flinks_desktop.sandbox import SandboxConfig, SandboxServer
+                from flinks_desktop.sandbox import SandboxConfig, SandboxServer, SandboxStateError
 
                 state_file = str(self.settings.sandbox_state_file())  # loginIds outlive the command
-                sandbox = SandboxServer(SandboxConfig(state_file=state_file)).start()
+                try:
+                    sandbox = SandboxServer(SandboxConfig(state_file=state_file)).start()
+                except SandboxStateError as error:  # a damaged or unreadable state file: said
+                    raise Failure(
+                        f"The offline sandbox could not start: {error}. Fix that file, or move it "
+                        "elsewhere (the sandbox then forgets the loginIds it made), and run again."
+                    ) from None
                 environment = environment.running_at(sandbox.base_url)
             secrets = SecretStore()
             from_variables = all(os.environ.get(name, "").strip() for name in SECRET_VARIABLES.values())

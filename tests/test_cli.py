@@ -532,6 +532,12 @@ def test_an_unknown_login_id_is_one_sentence_and_a_malformed_one_a_usage_error(r
     for malformed in ("not-a-login", "b0d", "b0debb48-f9f1-46c6-80a4-08d7dd88d478a", "b0de bb48"):
         result = run("accounts", malformed)
         assert result.code == 2 and "is not a loginId" in result.err, malformed
+    # As pasted from a ticket or a chat: taken as the loginId it is, as `add` takes it.
+    for pasted in (f'"{UNKNOWN}"', UNKNOWN.replace("-", "\u2010").upper(), f"loginId={UNKNOWN}", f" {UNKNOWN}\n"):
+        one_sentence(run("accounts", pasted), f"There is no connection {UNKNOWN}")
+    page = "x" * 10_000
+    result = run("accounts", page)
+    assert result.code == 2 and "is not a loginId" in result.err and len(result.err) < 1_000
 
 
 def test_usage_errors_exit_2_in_a_real_process(home):

@@ -377,3 +377,14 @@ def test_ctrl_c_while_flinks_is_slow_exits_130(home):
     assert code == 130, err
     assert err == CANCELLED
     assert process.stdout.read() == b""
+
+
+def test_a_damaged_sandbox_state_file_is_one_sentence_and_left_as_it_is(run, home):
+    state_file = Settings(home).sandbox_state_file()
+    state_file.parent.mkdir(parents=True, exist_ok=True)
+    state_file.write_bytes(b"\x8b\x00 not json at all")
+    result = run("sync", "b0debb48-f9f1-46c6-80a4-08d7dd88d478")
+    assert result.code == 1 and result.out == ""
+    assert result.err.startswith("flinks-desktop: The offline sandbox could not start: the sandbox state file ")
+    assert "Something unexpected" not in result.err and result.err.count("\n") == 1
+    assert state_file.read_bytes() == b"\x8b\x00 not json at all"
