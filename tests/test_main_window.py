@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDialog, QLabel, QListView, QPushButton, QTableView
@@ -143,9 +144,10 @@ def test_delete_card_removes_the_connection(qtbot, flinks_main_window):
         for r in range(table.model().rowCount())
         for c in range(table.model().columnCount())
     ]
-    assert any("deleted" in cell.lower() for cell in cells)
+    assert "Card deleted at Flinks and on this computer" in cells  # Flinks was asked first
     assert not any(login.id in cell for cell in cells)
-    activity.close()
+    qtbot.mouseClick(activity.findChild(QPushButton, "closeAllActivityButton"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(activity) or not activity.isVisible())
 
 
 def test_the_loop_is_the_qasync_loop(flinks_main_window):

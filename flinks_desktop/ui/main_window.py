@@ -1144,8 +1144,17 @@ class MainWindow(QMainWindow):
 
         view = ActivityView(dialog)
         view.set_login(self.store, None)
+        close = QPushButton("Close", objectName="closeAllActivityButton")
+        close.setAutoDefault(False)  # Enter in the table opens nothing; Escape and this button close
+        close.clicked.connect(dialog.accept)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(16, 0, 16, 14)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
         layout = QVBoxLayout(dialog)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(view)
+        layout.addLayout(buttons)
         dialog.resize(1100, 640)
         dialog.open()
 
