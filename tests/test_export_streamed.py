@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QMessageBox, QProgressDialog, QPushButton
+from PySide6.QtWidgets import QDateEdit, QLineEdit, QMessageBox, QProgressDialog, QPushButton
 from test_store_reads import LOGIN, saved, snapshot
 
 from flinks_desktop.core import export
@@ -165,17 +165,26 @@ def test_the_window_exports_on_another_thread_while_its_loop_keeps_running(qtbot
     assert window.statusBar().currentMessage() == "Export cancelled: exported.csv was not written."
     assert destination.read_bytes() == before and leftovers(tmp_path) == []
 
-    # The name suggested says whose transactions and which dates: "Last 90 days" on screen.
+    # The name suggested says whose transactions and which dates: the month of the newest ones.
     suggested: list[str] = []
     window.choose_export_path = lambda default: (suggested.append(default), ("", ""))[1]
     window.export_transactions()
-    period = window.transactions_view.findChild(QComboBox, "transactionPeriod")
-    period.setCurrentIndex(period.findText("Last 90 days"))
-    since = window.transactions_view.filters().since
+    newest = window.store.transactions(LOGIN, limit=1)[0].date
+    first, last = newest.replace(day=1), newest
+    view = window.transactions_view
+    view.findChild(QDateEdit, "transactionFrom").setDate(first)
+    view.findChild(QDateEdit, "transactionTo").setDate(last)
+    qtbot.waitUntil(lambda: (view.filters().since, view.filters().until) == (first, last))
     window.export_transactions()
     login = window.selected_login()
     who = f"Flinks Capital - {login.username}"
-    assert suggested == [f"{who} - transactions.csv", f"{who} - transactions since {since.isoformat()}.csv"]
+    assert suggested == [f"{who} - transactions.csv", f"{who} - transactions {first} to {last}.csv"]
+
+    # Nothing matches what is on screen: said, and no file is asked for (a header alone helps no one).
+    window.transactions_view.findChild(QLineEdit, "transactionSearch").setText("zqxwv nothing like it")
+    window.export_transactions()
+    assert len(suggested) == 2
+    assert window.statusBar().currentMessage().startswith("No transactions to export: none match")
 
 
 def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, capsys, monkeypatch) -> None:

@@ -1023,6 +1023,9 @@ class MainWindow(QMainWindow):
         if login is None or self.store is None:
             return
         chosen_filter = self.transactions_view.filters()
+        if self.transactions_view.shows_none():  # an export of nothing: a file with only a header
+            self.show_status("No transactions to export: none match what is chosen in the Transactions tab.")
+            return
         default = (
             f"{institution_name(login.institution)} - {login.username or mask_id(login.id)}"
             f" - transactions{_period_words(chosen_filter.since, chosen_filter.until)}.csv"

@@ -725,6 +725,13 @@ class TransactionsView(QWidget):
             self._requery_now()
         return self._chosen_filter()
 
+    def shows_none(self) -> bool:
+        """Whether the view says there is nothing to show (no transaction matches, none synced, no
+        connection, or the cache could not be read) instead of the table."""
+        if self._search_timer.isActive():
+            self._requery_now()
+        return self.stack.currentWidget() is self.empty
+
     def _chosen_filter(self) -> TransactionFilter:
         search = self.search.text().strip() or None
         return TransactionFilter(
