@@ -323,9 +323,9 @@ def test_empty_states_say_what_to_do(qtbot, view, linked) -> None:
     store.upsert_login(ANOTHER_LOGIN, "FlinksCapital", at=datetime.now(UTC))
     view.set_login(store, ANOTHER_LOGIN)
     assert view.list_placeholder.isVisible()
-    assert view.list_placeholder.text() == LIST_NO_STATEMENTS == "No statements for this connection"
+    assert view.list_placeholder.text() == LIST_NO_STATEMENTS == "No statements"
     assert view.message.text() == NO_STATEMENTS and not view.save_button.isVisible()
-    assert NO_STATEMENTS.startswith("No statements for this connection. Refresh it")
+    assert NO_STATEMENTS.startswith("Flinks has sent no statements for this connection yet. Refresh it")
 
     # Switching to a login with statements, then away, closes what was open.
     view.set_login(store, login_id)

@@ -69,12 +69,12 @@ _ZOOM_RANGE = (0.25, 5.0)
 
 #: The list's short word for an empty state; the reader area beside it has the whole sentence.
 LIST_NO_CONNECTION = "No connection selected"
-LIST_NO_STATEMENTS = "No statements for this connection"
+LIST_NO_STATEMENTS = "No statements"
 LIST_UNREADABLE = "The cache could not be read"
 NO_CONNECTION = "Select a connection to see its statements."
 NO_STATEMENTS = (
-    "No statements for this connection. Refresh it to download them, if statements are enabled "
-    "for your Flinks instance."
+    "Flinks has sent no statements for this connection yet. Refresh it to download them, if "
+    "statements are enabled for your Flinks instance."
 )
 SELECT_A_STATEMENT = "Select a statement on the left to open it here."
 NOT_CACHED = (
