@@ -639,5 +639,8 @@ def test_a_failed_look_up_says_why_until_the_search_changes(qtbot, panel):
     panel.show_look_up_failure(unknown, "Flinks does not know the loginId, so nothing was added.")
     empty = panel.findChild(QLabel, "connectionsEmpty")
     assert empty.text() == "Flinks does not know the loginId, so nothing was added."
+    # Said as a failure (the style sheet's error tone), with the button offering to try again.
+    assert empty.property("tone") == "error" and panel.look_up_button.text() == "Try again"
     panel.search.setText("00000000-0000-4000-8000-00000000abce")
     assert empty.text().startswith("This loginId is not on this computer yet.")
+    assert empty.property("tone") == "" and panel.look_up_button.text() == "Look up at Flinks"

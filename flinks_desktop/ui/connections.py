@@ -766,9 +766,16 @@ class ConnectionsPanel(QWidget):
         login_id = looks_like_login_id(self.filter.query)
         unknown_here = login_id is not None and self.model.row_of(login_id) < 0
         self.look_up_button.setVisible(unknown_here)
+        failed = unknown_here and self._look_up_failure is not None and self._look_up_failure[0] == login_id
+        if self.empty.property("tone") != ("error" if failed else ""):
+            self.empty.setProperty("tone", "error" if failed else "")
+            self.empty.style().unpolish(self.empty)
+            self.empty.style().polish(self.empty)
+        # After a failed look-up the button offers to try again (the environment may have changed).
+        self.look_up_button.setText("Try again" if failed else "Look up at Flinks")
         if unknown_here:
             failure = self._look_up_failure
-            if failure is not None and failure[0] == login_id:
+            if failed and failure is not None:
                 self.empty.setText(failure[1])
             else:
                 self.empty.setText(
