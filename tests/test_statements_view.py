@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtPdf import QPdfDocument
 
 from flinks_desktop.core import export
@@ -23,6 +23,7 @@ from flinks_desktop.core.flinks.models import AccountStatements, Statement, Stat
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import Store
 from flinks_desktop.core.sync import Sync
+from flinks_desktop.ui.dialogs import SAVE_FOLDER_KEY, save_folder
 from flinks_desktop.ui.statements_view import (
     LIST_NO_CONNECTION,
     LIST_NO_STATEMENTS,
@@ -65,13 +66,17 @@ def linked(flinks_sandbox_factory, tmp_path) -> Iterator[tuple[Store, str]]:
 
 
 @pytest.fixture
-def view(qtbot) -> StatementsView:
+def view(qtbot, qapp) -> Iterator[StatementsView]:
+    if not qapp.organizationName():
+        qapp.setOrganizationName("Flinks Desktop Tests")  # QSettings needs one, as the app has
+    QSettings().remove(SAVE_FOLDER_KEY)  # the folder last saved to: none yet
     view = StatementsView()
     qtbot.addWidget(view)
     view.resize(1100, 650)
     view.show()
     qtbot.waitExposed(view)
-    return view
+    yield view
+    QSettings().remove(SAVE_FOLDER_KEY)
 
 
 def groups(view: StatementsView) -> dict[str, list[str]]:
@@ -252,6 +257,7 @@ def test_save_as_writes_the_exact_bytes_where_the_user_chose(qtbot, view, linked
     target.parent.mkdir()
     view.choose_path = lambda parent, suggested: asked.append(suggested) or str(target)
     click_statement(qtbot, view, "Everyday Chequing", 0)
+    first_folder = save_folder()  # none saved to yet: Documents, else home
 
     qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
 
@@ -259,8 +265,15 @@ def test_save_as_writes_the_exact_bytes_where_the_user_chose(qtbot, view, linked
     assert target.read_bytes() == store.statement_pdf(login_id, row.unique_id)
     number = next(a.account_number for a in store.accounts(login_id) if a.title == "Everyday Chequing")
     assert Path(asked[0]).name == f"Everyday-Chequing-{number[-4:]}_2025-05-31_{row.unique_id[:8]}.pdf"
+    assert Path(asked[0]).parent == first_folder
     assert view.notice.isVisible() and view.notice.text() == f"Saved to {target}"
     assert [p.name for p in target.parent.iterdir()] == ["statement.pdf"]  # no temporary file left
+
+    # The next Save dialog (a statement's or an export's) opens where this one saved.
+    assert save_folder() == target.parent
+    view.choose_path = lambda parent, suggested: asked.append(suggested) or str(target)
+    qtbot.mouseClick(view.save_button, Qt.MouseButton.LeftButton)
+    assert Path(asked[1]).parent == target.parent
 
     # Cancelling writes nothing; a folder that cannot be written says so, in a sentence.
     target.unlink()

@@ -5,12 +5,16 @@
   resolved from `finished`, so the loop (and every other sync) keeps running meanwhile.
 - **Wrapped text gets the height it needs.** `fit_height` sizes a fixed-width dialog from its
   layout at that width, since a window's `sizeHint` only guesses a wrapped label's width.
+- **Files are saved where the person saves them.** `ask_save_path` opens the system's Save dialog
+  in the folder last saved to (an export, a statement), else in Documents, else at home; never in
+  whatever folder the program happened to start in.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 
 import shiboken6
 from PySide6.QtWidgets import QDialog
@@ -60,3 +64,33 @@ def fit_height(dialog: QDialog) -> None:
     if height > 0:
         dialog.setMinimumHeight(height)
         dialog.resize(dialog.width(), height)
+
+
+#: Where the last file was saved (QSettings): the next Save dialog opens there.
+SAVE_FOLDER_KEY = "files/saveFolder"
+
+
+def save_folder() -> Path:
+    """The folder a Save dialog opens in: the last one saved to, if it is still there; else the
+    user's Documents folder, if there is one; else their home folder."""
+    from PySide6.QtCore import QSettings, QStandardPaths
+
+    last = QSettings().value(SAVE_FOLDER_KEY)
+    if isinstance(last, str) and last and Path(last).is_dir():
+        return Path(last)
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    if documents and Path(documents).is_dir():
+        return Path(documents)
+    return Path.home()
+
+
+def ask_save_path(parent, title: str, name: str, filters: str) -> tuple[str, str]:
+    """The system's Save dialog for a file suggested as `name`, in `save_folder()`: (path, the
+    filter chosen), ("", "") when cancelled. The folder of a path chosen is the next one's."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QFileDialog
+
+    path, chosen = QFileDialog.getSaveFileName(parent, title, str(save_folder() / name), filters)
+    if path:
+        QSettings().setValue(SAVE_FOLDER_KEY, str(Path(path).parent))
+    return path, chosen

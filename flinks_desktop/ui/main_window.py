@@ -1101,9 +1101,9 @@ class MainWindow(QMainWindow):
 
     def choose_export_path(self, default: str) -> tuple[str, str]:
         """The file to export to (tests replace this)."""
-        from PySide6.QtWidgets import QFileDialog
+        from flinks_desktop.ui.dialogs import ask_save_path
 
-        return QFileDialog.getSaveFileName(self, "Export transactions", default, "CSV (*.csv);;JSON (*.json)")
+        return ask_save_path(self, "Export transactions", default, "CSV (*.csv);;JSON (*.json)")
 
     @Slot()
     def delete_selected(self) -> None:

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, QStandardPaths, Qt, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, QSettings, Qt, Slot
 from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -54,6 +54,7 @@ from flinks_desktop.core import export
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, StatementRow, Store
+from flinks_desktop.ui.dialogs import SAVE_FOLDER_KEY, save_folder
 from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import plain_tooltip
 
@@ -118,7 +119,6 @@ class StatementsView(QWidget):
         self._entries: dict[str, _Entry] = {}
         self._current: _Entry | None = None
         self._pdf: bytes | None = None
-        self._last_directory: str | None = None
         # The buffer the document reads from: replaced only after the document is closed.
         self._buffer: QBuffer | None = None
         self._loading = False
@@ -309,8 +309,8 @@ class StatementsView(QWidget):
         """Ask where to save the open statement, then write its bytes there exactly as cached."""
         if self._current is None or self._pdf is None:
             return
-        directory = self._last_directory or _documents_directory()
-        chosen = self.choose_path(self, os.path.join(directory, self.suggested_file_name()))
+        # In the folder last saved to (a statement or an export), else Documents (`dialogs.save_folder`).
+        chosen = self.choose_path(self, os.path.join(save_folder(), self.suggested_file_name()))
         if not chosen:
             return
         path = Path(chosen)
@@ -326,7 +326,7 @@ class StatementsView(QWidget):
                 error=True,
             )
             return
-        self._last_directory = str(path.parent)
+        QSettings().setValue(SAVE_FOLDER_KEY, str(path.parent))
         self._show_notice(f"Saved to {path}")
 
     # -- the list --------------------------------------------------------------------------------
@@ -549,7 +549,3 @@ def _short_date(moment: datetime) -> str:
 def _long_date(moment: datetime) -> str:
     local = moment.astimezone()
     return f"{local:%B} {local.day}, {local:%Y} at {local:%H:%M}"
-
-
-def _documents_directory() -> str:
-    return QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
