@@ -568,8 +568,39 @@ def test_an_invalid_customer_id_shows_the_sentence_core_gives(qtbot, parent, mem
     assert [e.name for e in settings.environments() if e.kind == "private"] == []
     assert not settings.path.exists()
 
+    customer = child(dialog, QLineEdit, "customerId")
+    assert customer.property("invalid") is True and customer.hasFocus()  # the field that is wrong
+    assert not child(dialog, QLineEdit, "instanceName").property("invalid")
+
     click(qtbot, child(dialog, QPushButton, "discardChangesButton"))
     assert not error.isVisible()
+    click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
+    assert result_of(qtbot, future) is False
+
+
+def test_every_field_that_is_wrong_is_said_at_once_and_marked(qtbot, parent, memory_keyring, data_dir):
+    settings = Settings(data_dir)
+    future, dialog = open_settings(qtbot, parent, settings, SecretStore(), data_dir)
+    fill_new_instance(qtbot, dialog, "Offline sandbox", "bad url with spaces", "not-a-guid")
+    click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
+
+    error = child(dialog, QLabel, "settingsError")
+    lines = error.text().split("\n")
+    assert lines[0] == 'There is already an environment named "Offline sandbox".'
+    assert lines[1].startswith('The instance name "bad url with spaces" is not valid')
+    assert lines[2].startswith('The customer id "not-a-guid" is not valid')
+    fields = [child(dialog, QLineEdit, name) for name in ("instanceName", "instanceId", "customerId")]
+    assert [field.property("invalid") for field in fields] == [True, True, True]
+    assert fields[0].hasFocus()  # the first one, to fix first
+    assert [e.name for e in settings.environments() if e.kind == "private"] == [] and not settings.path.exists()
+
+    # Editing a field takes its mark away; the next Save says only what is still wrong.
+    fields[0].selectAll()
+    qtbot.keyClicks(fields[0], "Beta")
+    assert fields[0].property("invalid") is False
+    click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
+    assert len(error.text().split("\n")) == 2 and fields[0].property("invalid") is False
+    click(qtbot, child(dialog, QPushButton, "discardChangesButton"))
     click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
     assert result_of(qtbot, future) is False
 

@@ -751,3 +751,19 @@ def test_client_for_sends_the_process_environments_secrets(flinks_sandbox_factor
 
     assert asyncio.run(summary()) > 0
     assert sandbox.requests[-1].headers["x-api-key"] == API_KEY
+
+
+def test_a_private_instance_s_problems_are_said_all_at_once(home):
+    settings = Settings(home)
+    settings.add_private("Acme", "acme", CUSTOMER_ID)
+    assert settings.private_problems("Beta", "beta", CUSTOMER_ID) == {}
+    problems = settings.private_problems("acme", "Bad Instance!", "not-a-guid")
+    assert set(problems) == {"name", "instance", "customer_id"}
+    assert problems["name"] == 'There is already an environment named "acme".'
+    with pytest.raises(SettingsError) as raised:  # each is the sentence the save itself would give
+        settings.add_private("Gamma", "gamma", "not-a-guid")
+    assert problems["customer_id"] == str(raised.value)
+    # Editing Acme: its own name is not taken, another's is; its instance and id are not edited.
+    assert settings.private_problems("ACME", renaming="Acme") == {}
+    assert set(settings.private_problems("Flinks toolbox", renaming="Acme")) == {"name"}
+    assert set(settings.private_problems("  ", renaming="Acme")) == {"name"}

@@ -126,12 +126,8 @@ class Environment:
         elif self.custom_connect_url is not None:
             raise SettingsError(f'"{self.name}" has a Connect URL but no API URL.')
         elif self.kind != "sandbox":
-            _check_instance(self.instance)
-        if not is_guid(self.customer_id):
-            raise SettingsError(
-                f'The customer id "{self.customer_id}" is not valid: it is a GUID given by Flinks, '
-                f"such as {TOOLBOX_CUSTOMER_ID}."
-            )
+            check_instance(self.instance)
+        check_customer_id(self.customer_id)
         # Read-only, so that a frozen environment cannot be given an unchecked parameter later.
         parameters = MappingProxyType(_checked_connect_parameters(self.connect_parameters))
         object.__setattr__(self, "connect_parameters", parameters)
@@ -413,7 +409,17 @@ def check_name(name: object) -> None:
         raise SettingsError(f'The environment name "{name}" has spaces around it or invisible characters.')
 
 
-def _check_instance(instance: object) -> None:
+def check_customer_id(customer_id: object) -> None:
+    """Raise SettingsError when `customer_id` is not a customer id (a GUID Flinks gives)."""
+    if not is_guid(customer_id):
+        raise SettingsError(
+            f'The customer id "{customer_id}" is not valid: it is a GUID given by Flinks, '
+            f"such as {TOOLBOX_CUSTOMER_ID}."
+        )
+
+
+def check_instance(instance: object) -> None:
+    """Raise SettingsError when `instance` cannot name a private instance (acme-api.private.fin.ag)."""
     if not (isinstance(instance, str) and _INSTANCE.fullmatch(instance)):
         raise SettingsError(
             f'The instance name "{instance}" is not valid: use lowercase letters, digits and hyphens, '

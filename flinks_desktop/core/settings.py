@@ -40,6 +40,8 @@ from flinks_desktop.core.environments import (
     DEFAULT_WAIT_LIMIT,
     Environment,
     SettingsError,
+    check_customer_id,
+    check_instance,
     check_name,
     flinks_toolbox,
     new_slug,
@@ -297,6 +299,34 @@ class Settings:
 
     def _sorted_private(self) -> list[Environment]:
         return sorted(self._private, key=lambda environment: environment.name.casefold())
+
+    def private_problems(
+        self, name: str, instance: str | None = None, customer_id: str | None = None, *, renaming: str | None = None
+    ) -> dict[str, str]:
+        """What is wrong with a private instance's fields, all at once, for a form to say beside
+        each field: {"name" | "instance" | "customer_id": sentence}; empty when all are fine.
+        `renaming`: the name of the instance being edited (its own name is not taken). An instance
+        or customer id of None is not checked (an edit cannot change them)."""
+        problems: dict[str, str] = {}
+        name = name.strip()
+        try:
+            if renaming is None or name.casefold() != renaming.casefold():
+                self._check_name_free(name)
+            else:
+                check_name(name)
+        except SettingsError as error:
+            problems["name"] = str(error)
+        for field, value, check in (
+            ("instance", None if instance is None else instance.strip().lower(), check_instance),
+            ("customer_id", None if customer_id is None else customer_id.strip(), check_customer_id),
+        ):
+            if value is None:
+                continue
+            try:
+                check(value)
+            except SettingsError as error:
+                problems[field] = str(error)
+        return problems
 
     def _check_name_free(self, name: str) -> None:
         check_name(name)

@@ -232,6 +232,8 @@ class SettingsDialog(QDialog):
 
         for field in (self.name_input, self.instance_input, self.customer_input, self.wait_input):
             field.textChanged.connect(self._mark_dirty)
+        for field in (self.name_input, self.instance_input, self.customer_input):
+            field.textEdited.connect(lambda _text, edited=field: self._mark_invalid(edited, False))
         self.statements_check.toggled.connect(self._mark_dirty)
         self.days_combo.currentIndexChanged.connect(self._mark_dirty)
         self.wait_unit.currentIndexChanged.connect(self._mark_dirty)
@@ -628,6 +630,8 @@ class SettingsDialog(QDialog):
         self.saved.clear()
         if self._refused_while_busy(self._environment):
             return
+        if self._said_what_is_wrong():
+            return
         try:
             environment = self._save_environment()
         except SettingsError as error:
@@ -640,6 +644,36 @@ class SettingsDialog(QDialog):
             self._show_error(failed)
         else:
             self.saved.setText("Saved.")
+
+    def _said_what_is_wrong(self) -> bool:
+        """Check a private instance's fields all at once: each one wrong is marked, every sentence
+        is said under the form, and the first such field has the focus. True when any was wrong."""
+        current = self._environment
+        if current is not None and current.kind != "private":
+            return False  # a built-in: only its secrets change
+        new = current is None
+        problems = self.settings.private_problems(
+            self.name_input.text(),
+            self.instance_input.text() if new else None,
+            self.customer_input.text() if new else None,
+            renaming=None if new else current.name,
+        )
+        fields = {"name": self.name_input, "instance": self.instance_input, "customer_id": self.customer_input}
+        for key, field in fields.items():
+            self._mark_invalid(field, key in problems)
+        if not problems:
+            return False
+        self._show_error("\n".join(problems[key] for key in fields if key in problems))
+        fields[next(key for key in fields if key in problems)].setFocus()
+        return True
+
+    def _mark_invalid(self, field: QLineEdit, invalid: bool) -> None:
+        if bool(field.property("invalid")) == invalid:
+            return
+        field.setProperty("invalid", invalid)
+        field.setAccessibleDescription("This field is not valid: see the message under the form." if invalid else "")
+        field.style().unpolish(field)
+        field.style().polish(field)
 
     def _save_environment(self) -> Environment:
         """Apply the form to `Settings` and write the file; on any failure, memory is as it was."""
