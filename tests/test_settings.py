@@ -767,3 +767,19 @@ def test_a_private_instance_s_problems_are_said_all_at_once(home):
     assert settings.private_problems("ACME", renaming="Acme") == {}
     assert set(settings.private_problems("Flinks toolbox", renaming="Acme")) == {"name"}
     assert set(settings.private_problems("  ", renaming="Acme")) == {"name"}
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "acme",
+        " ACME ",
+        "https://acme-api.private.fin.ag",
+        "acme-api.private.fin.ag/v3/" + CUSTOMER_ID,
+        "https://acme-iframe.private.fin.ag/v2/?demo=true",
+    ],
+)
+def test_an_instance_is_taken_as_typed_or_from_its_pasted_url(home, typed):
+    settings = Settings(home)
+    assert settings.private_problems("Acme", typed, CUSTOMER_ID) == {}
+    assert settings.add_private("Acme", typed, CUSTOMER_ID).instance == "acme"

@@ -418,6 +418,18 @@ def check_customer_id(customer_id: object) -> None:
         )
 
 
+#: A Flinks instance's host in a pasted URL: https://acme-api.private.fin.ag/v3/... (or -iframe).
+_INSTANCE_URL = re.compile(r"(?:https?://)?([a-z0-9-]+?)-(?:api|iframe)\.private\.fin\.ag(?:[/:?#].*)?")
+
+
+def instance_name(text: str) -> str:
+    """The instance as a person gives it: typed ("acme"), or pasted as its URL
+    ("https://acme-api.private.fin.ag/v3/...", its Connect URL too) -> "acme"; lowercased."""
+    value = text.strip().lower()
+    pasted = _INSTANCE_URL.fullmatch(value)
+    return pasted.group(1) if pasted else value
+
+
 def check_instance(instance: object) -> None:
     """Raise SettingsError when `instance` cannot name a private instance (acme-api.private.fin.ag)."""
     if not (isinstance(instance, str) and _INSTANCE.fullmatch(instance)):

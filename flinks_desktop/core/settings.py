@@ -44,6 +44,7 @@ from flinks_desktop.core.environments import (
     check_instance,
     check_name,
     flinks_toolbox,
+    instance_name,
     new_slug,
     offline_sandbox,
     parse_api_url,
@@ -210,7 +211,7 @@ class Settings:
         self._check_name_free(name)
         slug = self._free_slug(name)
         environment = private_instance(
-            instance.strip().lower(),
+            instance_name(instance),
             customer_id.strip(),
             name=name,
             slug=slug,
@@ -317,7 +318,7 @@ class Settings:
         except SettingsError as error:
             problems["name"] = str(error)
         for field, value, check in (
-            ("instance", None if instance is None else instance.strip().lower(), check_instance),
+            ("instance", None if instance is None else instance_name(instance), check_instance),
             ("customer_id", None if customer_id is None else customer_id.strip(), check_customer_id),
         ):
             if value is None:
