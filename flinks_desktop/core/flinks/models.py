@@ -707,13 +707,7 @@ class _Fields:
         """The value at `key`, None when absent; when present and unreadable, the row it belongs to
         is left out (`_Unreadable`) rather than kept without it: a transaction whose debit cannot
         be read must not be saved as one of no amount."""
-        value = self._values.get(key)
-        if value is None:
-            return None
-        try:
-            return read(value)
-        except _Wrong as wrong:
-            raise _Unreadable(self._at(key), wrong.problem) from None
+        return None if self._values.get(key) is None else self.need(key, read)
 
     def need(self, key: str, read: Callable[[object], T | None]) -> T:
         value = self._values.get(key)
