@@ -707,7 +707,11 @@ class _Fields:
         """The value at `key`, None when absent; when present and unreadable, the row it belongs to
         is left out (`_Unreadable`) rather than kept without it: a transaction whose debit cannot
         be read must not be saved as one of no amount."""
-        return None if self._values.get(key) is None else self.need(key, read)
+        value = self._values.get(key)
+        try:
+            return None if value is None else read(value)  # None for "": what `get` gives too
+        except _Wrong as wrong:
+            raise _Unreadable(self._at(key), wrong.problem) from None
 
     def need(self, key: str, read: Callable[[object], T | None]) -> T:
         value = self._values.get(key)
