@@ -40,7 +40,6 @@ from flinks_desktop.core.login_ids import login_id_in, login_ids_among
 from flinks_desktop.core.redact import mask_id
 from flinks_desktop.core.store import CacheError, LoginRow, Store
 from flinks_desktop.ui.connections import ConnectionsPanel, WorkspaceSplitter
-from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import (
     STATE_LABELS,
     ago,
@@ -393,6 +392,8 @@ class MainWindow(QMainWindow):
         detail_layout = QVBoxLayout(detail)
         detail_layout.setContentsMargins(20, 16, 20, 12)
         detail_layout.setSpacing(12)
+
+        from flinks_desktop.ui.elided_label import ElidedLabel  # with the page: not before the first paint
 
         # Plain text (a username is bank text). A long bank name or username wraps to a second
         # line, then ends in "…" (whole in its tool tip), rather than make the window's minimum
