@@ -916,8 +916,8 @@ class Store:
         """Read every page of the file and check it all: SQLite's `integrity_check` (the b-trees,
         every index against its table, the constraints) and the full-text index against the rows.
 
-        Takes seconds on a big cache (2.7 s at 360 MB): a command or a background thread, never
-        the GUI thread. Raises `CacheCorrupt` with the usual sentence when anything is wrong, after
+        Takes 0.6 s on a cache of 200,000 transactions (78 MB), seconds on a big one: a command or a
+        background thread, never the GUI thread. Raises `CacheCorrupt` with the usual sentence when anything is wrong, after
         logging what SQLite found. Changes nothing (FTS5's check is an INSERT that writes nothing,
         so it waits for a sync that is writing, as a write would: `CacheLocked` after the timeout).
         """
