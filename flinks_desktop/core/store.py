@@ -918,8 +918,9 @@ class Store:
 
         Takes 0.6 s on a cache of 200,000 transactions (78 MB), seconds on a big one: a command or a
         background thread, never the GUI thread. Raises `CacheCorrupt` with the usual sentence when
-        anything is wrong, after logging what SQLite found. Changes nothing (FTS5's check is an INSERT that writes nothing,
-        so it waits for a sync that is writing, as a write would: `CacheLocked` after the timeout).
+        anything is wrong, after logging what SQLite found. Changes nothing (FTS5's check is an
+        INSERT that writes nothing, so it waits for a sync that is writing, as a write would:
+        `CacheLocked` after the timeout).
         """
         with self._errors():
             problems = [row[0] for row in self._conn.execute("PRAGMA integrity_check")]
