@@ -37,6 +37,7 @@ from flinks_desktop.core.settings import Settings
 from flinks_desktop.core.store import (
     MIGRATIONS,
     CacheCorrupt,
+    CacheError,
     CacheForeign,
     Store,
 )
@@ -372,3 +373,48 @@ def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path
         qtbot.waitUntil(lambda: not shiboken6.isValid(window))
         done = asyncio.ensure_future(session.close())
         qtbot.waitUntil(done.done, timeout=10_000)
+
+
+@pytest.fixture
+def full_disk(tmp_path):
+    """A small disk of its own (tmpfs), for filling up: where the system lets this test mount one."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1600k", "tmpfs", str(mount)], capture_output=True, check=False
+    )
+    if made.returncode != 0:
+        pytest.skip(f"no tmpfs can be mounted here: {made.stderr.decode().strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    with open(disk / "filler", "wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_is_said_as_a_full_disk_even_for_a_read(full_disk, capsys, monkeypatch) -> None:
+    """With no room left, SQLite cannot even open a cache to read it (its shared-memory file):
+    a plain I/O error, which used to be said as a data directory that is not writable."""
+    data = full_disk / "data"
+    cache = Settings(data).cache_path(Settings(data).active)
+    with Store.open(cache) as store:
+        store.upsert_login(LOGIN_ID, "FlinksCapital", at=datetime.now(UTC))
+    fill(full_disk)
+    with pytest.raises(CacheError, match="could not be written because the disk is full. Free some space"):
+        Store.open(cache)
+    monkeypatch.setenv(paths.HOME_VARIABLE, str(data))
+    assert main(["--data-dir", str(data), "list"]) == 1
+    err = capsys.readouterr().err
+    assert "the disk is full. Free some space" in err and "writable" not in err
+    (full_disk / "filler").unlink()
+    with Store.open(cache) as store:  # room again: the cache is as it was
+        assert [login.id for login in store.logins()] == [LOGIN_ID]

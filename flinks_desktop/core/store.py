@@ -110,6 +110,7 @@ Choices a reader should know about:
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import logging
@@ -2113,7 +2114,27 @@ def _translated_errors(path: Path) -> Iterator[None]:
     except UnicodeEncodeError as exc:  # sqlite3 binds str as UTF-8: a lone surrogate cannot be
         raise UnstorableText(_UNSTORABLE_TEXT.format(path=path)) from exc
     except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT) or _no_room(path):
+            raise CacheError(_DISK_FULL.format(path=path)) from exc
         raise CacheError(_UNREACHABLE.format(path=path, reason=exc.strerror or exc)) from exc
+
+
+def _no_room(path: Path) -> bool:
+    """Whether the disk holding `path` is full: SQLite then fails to open or read a cache with a
+    plain I/O error (its shared-memory file cannot be made), which is not the directory's fault."""
+    import shutil  # only when something failed
+
+    folder = path.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free < _ROOM_NEEDED
+    except OSError:
+        return False
+
+
+#: Less free space than this is a full disk, for a cache: a page and its journal's need.
+_ROOM_NEEDED = 64 * 1024
 
 
 def _cache_error(exc: sqlite3.Error, path: Path) -> CacheError | None:
@@ -2122,7 +2143,7 @@ def _cache_error(exc: sqlite3.Error, path: Path) -> CacheError | None:
         return CacheLocked(_LOCKED.format(path=path))
     if code in (_SQLITE_CORRUPT, _SQLITE_NOTADB):
         return CacheCorrupt(_CORRUPT.format(path=path))
-    if code == _SQLITE_FULL:
+    if code == _SQLITE_FULL or (code in (_SQLITE_IOERR, _SQLITE_CANTOPEN) and _no_room(path)):
         return CacheError(_DISK_FULL.format(path=path))
     if code in (_SQLITE_PERM, _SQLITE_READONLY, _SQLITE_IOERR, _SQLITE_CANTOPEN):
         return CacheError(_UNREACHABLE.format(path=path, reason=exc))
