@@ -600,7 +600,8 @@ def test_every_field_that_is_wrong_is_said_at_once_and_marked(qtbot, parent, mem
     assert fields[0].property("invalid") is False
     click(qtbot, child(dialog, QPushButton, "saveSettingsButton"))
     assert len(error.text().split("\n")) == 2 and fields[0].property("invalid") is False
-    click(qtbot, child(dialog, QPushButton, "discardChangesButton"))
+    click(qtbot, child(dialog, QPushButton, "discardChangesButton"))  # another form: no marks left
+    assert not any(field.property("invalid") for field in fields) and not error.isVisible()
     click(qtbot, child(dialog, QPushButton, "closeSettingsButton"))
     assert result_of(qtbot, future) is False
 

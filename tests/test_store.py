@@ -834,3 +834,27 @@ def test_purge_says_so_when_another_connection_keeps_the_wal(store, db_path, sna
     wal = db_path.with_name("cache.db-wal")
     assert not wal.exists() or wal.stat().st_size == 0
     assert [row.name for row in store.activity()][:2] == ["WIPE_COMPLETED", "LOGIN_PURGED"]
+
+
+def test_whether_flinks_deleted_a_card_is_read_from_its_newest_delete_call(store):
+    login_id = "8b35f6c8-e7b6-41d3-98f8-08d68b7f8d31"
+    assert store.deleted_at_flinks(login_id) is False  # never asked
+
+    def delete_call(seconds: int, status: int | None, code: str | None = None) -> None:
+        store.record_api_call(
+            at=NOW + timedelta(seconds=seconds),
+            method="DELETE",
+            endpoint=f"DeleteCard/{login_id}",
+            status=status,
+            flinks_code=code,
+            duration_ms=40,
+            login_id=login_id,
+        )
+
+    delete_call(1, 409, "CARD_IN_USE")
+    assert store.deleted_at_flinks(login_id) is False
+    delete_call(2, None)  # no answer: not known to be deleted
+    assert store.deleted_at_flinks(login_id) is False
+    delete_call(3, 200)
+    assert store.deleted_at_flinks(login_id) is True
+    assert store.deleted_at_flinks("8b35f6c8-0000-4000-8000-000000000000") is False  # another login

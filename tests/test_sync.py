@@ -665,3 +665,34 @@ def test_no_secret_reaches_any_file_of_the_data_directory(flinks_sandbox_factory
     asyncio.run(scenario())
     assert set(answered) == set(ANSWERS.values())
     assert leaks() == []
+
+
+def test_a_local_purge_that_finishes_a_deletion_flinks_confirmed_says_flinks_deleted_it(sandbox, cache) -> None:
+    """Flinks deleted the card, but the cache was held by another writer: the purge failed. The
+    purge from this computer only that finishes it (the dialog's retry, the CLI's advice) records
+    and says that Flinks deleted the card, not that Flinks still holds it."""
+
+    async def scenario() -> str:
+        login_id = await connect(sandbox)
+        async with opened_sync(sandbox, cache, statements=None) as sync:
+            assert (await sync.link(login_id, "FlinksCapital")).ok
+            blocker = sqlite3.connect(cache, isolation_level=None)
+            blocker.execute("BEGIN IMMEDIATE")  # another writer, for longer than the busy timeout
+            try:
+                first = await sync.delete_card(login_id, by="agent Tremblay")
+            finally:
+                blocker.execute("ROLLBACK")
+                blocker.close()
+            assert not first.ok and first.deleted_at_flinks and first.purged is None
+            assert "To finish, delete the connection again, from this computer only." in first.message
+            second = await sync.delete_card(login_id, local_only=True, by="agent Tremblay")
+        assert second.ok and second.deleted_at_flinks
+        assert second.message == "The card was deleted at Flinks and its data removed from this computer."
+        return login_id
+
+    login_id = asyncio.run(scenario())
+    with Store.open(cache) as store:
+        assert store.logins() == []
+        [purged] = [row for row in store.activity(login_id) if row.name == "LOGIN_PURGED"]
+        assert purged.detail["at_flinks"] is True
+    assert login_id not in sandbox.state.logins

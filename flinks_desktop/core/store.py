@@ -1653,6 +1653,16 @@ class Store:
         rows = self._query("SELECT content FROM statements WHERE login_id = ? AND unique_id = ?", [login_id, unique_id])
         return rows[0]["content"] if rows else None
 
+    def deleted_at_flinks(self, login_id: str) -> bool:
+        """Whether the newest /DeleteCard call recorded for `login_id` was answered 2xx: Flinks
+        deleted the card (a purge of what is left here then says so)."""
+        row = self._conn.execute(
+            "SELECT status FROM api_calls WHERE login = ? "
+            "AND (endpoint = 'DeleteCard' OR endpoint LIKE 'DeleteCard/%') ORDER BY at DESC LIMIT 1",
+            [mask_id(login_id)],
+        ).fetchone()
+        return row is not None and row[0] is not None and 200 <= row[0] < 300
+
     def activity(self, login_id: str | None = None, *, limit: int = DEFAULT_ACTIVITY_LIMIT) -> list[ActivityRow]:
         """API calls and events, newest first; only those naming `login_id` if given.
 

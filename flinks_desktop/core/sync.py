@@ -331,6 +331,9 @@ class Sync:
         self._writer = CacheWriter(Path(store_path))
         #: loginId -> what runs for it ("being refreshed", "being deleted"). Loop thread only.
         self._busy: dict[str, str] = {}
+        #: loginIds whose card Flinks deleted here, for the purge that finishes one (its audit
+        #: record of the 200 may not be written: the cache that failed the purge may refuse it too).
+        self._deleted_at_flinks: set[str] = set()
         self._closed = False
         self.audit = Audit(self._writer.submit, clock=clock)
         self._observer_before = client.on_call
@@ -632,14 +635,18 @@ class Sync:
                     self._require_environment(row)
                 try:
                     await self._client.delete_card(login_id)
+                    self._deleted_at_flinks.add(login_id)
                 except FlinksError as error:
                     if _may_have_acted(error):
                         return DeleteResult(login_id, False, None, _delete_unknown(error), error, outcome_unknown=True)
                     message = f"Flinks did not delete the card, so nothing was removed: {error.user_message}"
                     return DeleteResult(login_id, False, None, message, error)
+            # Whether Flinks deleted the card: asked now, or before (a local purge that finishes a
+            # deletion Flinks confirmed, whose purge failed: the audit has its 200, and says so).
+            at_flinks = not local_only or await self._flinks_deleted(login_id)
             # Decided: the purge completes even if the caller is cancelled while it runs.
             purge = self._writer.start(
-                lambda store: store.purge_login(login_id, at=self._clock(), by=by, at_flinks=not local_only)
+                lambda store: store.purge_login(login_id, at=self._clock(), by=by, at_flinks=at_flinks)
             )
             try:
                 purged = await asyncio.shield(purge)
@@ -652,10 +659,19 @@ class Sync:
                         "To finish, delete the connection again, from this computer only."
                     )
                 )
-                return DeleteResult(login_id, not local_only, None, message, error)
+                return DeleteResult(login_id, at_flinks, None, message, error)
             except asyncio.CancelledError:
                 raise await _cancelled_purge(purge, local_only) from None
-            return DeleteResult(login_id, not local_only, purged, _deleted_message(purged, local_only))
+            return DeleteResult(login_id, at_flinks, purged, _deleted_message(purged, local_only=not at_flinks))
+
+    async def _flinks_deleted(self, login_id: str) -> bool:
+        """Whether Flinks deleted this card before (here, or as the audit recorded it)."""
+        if login_id in self._deleted_at_flinks:
+            return True
+        try:
+            return await self._writer.run(lambda store: store.deleted_at_flinks(login_id))
+        except CacheError:  # the purge that follows says what is wrong with the cache
+            return False
 
     async def finish_pending_wipes(self) -> str | None:
         """Finish the wipe a deletion left pending (another process kept the cache busy, or the app

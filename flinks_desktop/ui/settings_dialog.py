@@ -483,6 +483,8 @@ class SettingsDialog(QDialog):
         self._loading = True
         self._hide_error()
         self.saved.clear()
+        for field in (self.name_input, self.instance_input, self.customer_input):
+            self._mark_invalid(field, False)  # what the last Save found wrong was of another form
         self._environment = environment
         kind = environment.kind if environment else "private"
         editable = kind == "private"
@@ -672,8 +674,7 @@ class SettingsDialog(QDialog):
             return
         field.setProperty("invalid", invalid)
         field.setAccessibleDescription("This field is not valid: see the message under the form." if invalid else "")
-        field.style().unpolish(field)
-        field.style().polish(field)
+        _repolish(field)
 
     def _save_environment(self) -> Environment:
         """Apply the form to `Settings` and write the file; on any failure, memory is as it was."""
