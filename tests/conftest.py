@@ -16,6 +16,17 @@ for _name, _value in OFFSCREEN_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _qt_settings_of_the_run_s_own(tmp_path_factory):
+    """QSettings (the window's geometry, the folder last saved to...) in a folder of this test run,
+    never the real user's configuration."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("qt-settings"))
+    for kind in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(kind, QSettings.Scope.UserScope, folder)
+
+
 @pytest.fixture
 def qasync_loop(flinks_qasync_loop):
     """Our tests' short name for the plugin's `flinks_qasync_loop`."""

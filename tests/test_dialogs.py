@@ -893,3 +893,18 @@ def test_each_dialog_by_keyboard(qtbot, parent, memory_keyring, data_dir):
     assert stops == ["openLoginIdsFileButton", "cancelOpenLoginIdsButton"]
     dialog.reject()
     assert not result_of(qtbot, future)
+
+
+@pytest.mark.parametrize(
+    ("suggested", "safe"),
+    [
+        ("Flinks Capital - Greatday - transactions.csv", "Flinks Capital - Greatday - transactions.csv"),
+        ("Flinks Capital - DOMAIN\\agent - transactions.csv", "Flinks Capital - DOMAIN-agent - transactions.csv"),
+        ("RBC - a/b: c? - transactions.csv", "RBC - a-b- c- - transactions.csv"),
+        ("...", "export"),
+    ],
+)
+def test_a_suggested_file_name_is_one_file_on_any_system(suggested, safe):
+    from flinks_desktop.ui.dialogs import file_name
+
+    assert file_name(suggested) == safe

@@ -139,7 +139,7 @@ def test_csv_has_a_header_and_keeps_bank_text_whole():
     assert export.write_csv(rows, out) == 2
     text = out.getvalue()
     assert text.splitlines()[0] == (
-        "date,account,description,debit,credit,balance,currency,code,account_id,id,login_id"
+        "date,description,debit,credit,balance,code,account_id,id,login_id,account,currency"
     )
     parsed = list(csv.DictReader(io.StringIO(text, newline="")))
     assert parsed[0] == {

@@ -184,7 +184,9 @@ def test_the_window_exports_on_another_thread_while_its_loop_keeps_running(qtbot
     window.transactions_view.findChild(QLineEdit, "transactionSearch").setText("zqxwv nothing like it")
     window.export_transactions()
     assert len(suggested) == 2
-    assert window.statusBar().currentMessage().startswith("No transactions to export: none match")
+    assert window.statusBar().currentMessage() == (
+        "Nothing to export: no transactions match (the Transactions tab says more)."
+    )
 
 
 def test_the_command_line_export_streams_every_match_from_the_cache(tmp_path, capsys, monkeypatch) -> None:

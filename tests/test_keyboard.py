@@ -166,6 +166,19 @@ def test_every_stop_shows_where_the_focus_is(qtbot, connected):
     for name in names:
         assert shows_focus(qtbot, window.findChild(QWidget, name), search), name
 
+    # The Statements tab's Save as… (blue), and the link-like Clear filters of the connections.
+    tabs.setCurrentIndex(next(i for i in range(tabs.count()) if tabs.tabText(i) == "Statements"))
+    statements = window.findChild(QTreeWidget, "statementsList")
+    qtbot.waitUntil(lambda: statements.topLevelItemCount() > 0, timeout=5_000)
+    statements.setCurrentItem(statements.topLevelItem(0).child(0))
+    save = window.findChild(QWidget, "saveStatementButton")
+    qtbot.waitUntil(save.isVisible, timeout=5_000)
+    assert shows_focus(qtbot, save, search)
+    search.setText("no connection is called this")  # a filter on: Clear filters shows
+    clear = window.findChild(QWidget, "clearConnectionFilters")
+    qtbot.waitUntil(clear.isVisible)
+    assert shows_focus(qtbot, clear, search)
+
 
 def test_the_welcome_page_s_buttons_show_the_focus(qtbot, make_window):
     window = make_window()

@@ -169,8 +169,8 @@ def test_cancelling_the_bank_s_question_leaves_the_connection_as_it_was(qtbot, f
     assert window.selected_login().status == "needs_mfa"
     assert window.findChild(QTableView, "accountsTable").model().rowCount() == 4
     # When it stopped, for the ticket: the status's own time, local.
-    since = window.selected_login().status_at.astimezone().strftime("%Y-%m-%d %H:%M")
-    assert window.findChild(QLabel, "connectionDetails").text().startswith(f"Needs MFA since {since} · loginId ")
+    at = window.selected_login().status_at.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert window.findChild(QLabel, "connectionDetails").text().startswith(f"Needs MFA at {at} · loginId ")
 
 
 def test_a_failed_deletion_keeps_the_connection_and_says_why(qtbot, flinks_main_window, flinks_app_session):

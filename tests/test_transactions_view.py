@@ -460,7 +460,10 @@ def test_empty_states_say_why_and_clear_filters_brings_the_rows_back(qtbot, open
         writer.save_snapshot(BIG_LOGIN, generated_connection(0, login_id=BIG_LOGIN, as_of=AS_OF), synced_at=NOW)
     view3, _ = open_view(path, BIG_LOGIN)
     assert empty_state_shown(view3) == "No transactions"
-    assert "no transactions for this connection's accounts" in view3.findChild(QLabel, "transactionsEmptyText").text()
+    assert (
+        "No transactions are cached for this connection's accounts"
+        in view3.findChild(QLabel, "transactionsEmptyText").text()
+    )
 
     view.set_login(None, None)
     assert empty_state_shown(view) == "No connection selected" and model.rowCount() == 0

@@ -272,8 +272,9 @@ def url_environment(
 
 #: An API base up to and including the customer id, with an optional path prefix.
 _API_URL_PATH = re.compile(r"(?P<prefix>(?:/[^/]+)*?)/v3/(?P<customer_id>[^/]+)/?")
-#: A Flinks instance's own API host.
+#: A Flinks instance's own API host; and either of its hosts (its API's, its Connect's).
 _FLINKS_API_HOST = re.compile(r"(?P<instance>[a-z0-9-]+)-api\.private\.fin\.ag")
+_FLINKS_HOST = re.compile(r"(?P<instance>[a-z0-9-]+)-(?:api|iframe)\.private\.fin\.ag")
 
 
 @dataclass(frozen=True)
@@ -418,16 +419,15 @@ def check_customer_id(customer_id: object) -> None:
         )
 
 
-#: A Flinks instance's host in a pasted URL: https://acme-api.private.fin.ag/v3/... (or -iframe).
-_INSTANCE_URL = re.compile(r"(?:https?://)?([a-z0-9-]+?)-(?:api|iframe)\.private\.fin\.ag(?:[/:?#].*)?")
-
-
 def instance_name(text: str) -> str:
     """The instance as a person gives it: typed ("acme"), or pasted as its URL
     ("https://acme-api.private.fin.ag/v3/...", its Connect URL too) -> "acme"; lowercased."""
     value = text.strip().lower()
-    pasted = _INSTANCE_URL.fullmatch(value)
-    return pasted.group(1) if pasted else value
+    if "." not in value:
+        return value  # typed: checked as it is
+    host = urlsplit(value if "://" in value else f"https://{value}").hostname or ""
+    pasted = _FLINKS_HOST.fullmatch(host)
+    return pasted["instance"] if pasted else value
 
 
 def check_instance(instance: object) -> None:

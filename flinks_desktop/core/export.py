@@ -150,16 +150,17 @@ def _of_account(row: object) -> Value:
 
 TRANSACTION_COLUMNS: tuple[Column[TransactionRow], ...] = (
     Column("date", lambda row: _day(row.date)),
-    Column("account", _of_account, text=True, from_account=lambda account: account.title),
     Column("description", lambda row: row.description, text=True),
     Column("debit", lambda row: _amount(row.debit)),
     Column("credit", lambda row: _amount(row.credit)),
     Column("balance", lambda row: _amount(row.balance)),
-    Column("currency", _of_account, text=True, from_account=lambda account: account.currency),
     Column("code", lambda row: row.code, text=True),
     Column("account_id", lambda row: row.account_id),
     Column("id", lambda row: row.id),
     Column("login_id", lambda row: row.login_id),
+    # Added in 0.2: at the end, so that a reader of the earlier columns by position still reads them.
+    Column("account", _of_account, text=True, from_account=lambda account: account.title),
+    Column("currency", _of_account, text=True, from_account=lambda account: account.currency),
 )
 
 ACCOUNT_COLUMNS: tuple[Column[AccountRow], ...] = (

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,13 +85,26 @@ def save_folder() -> Path:
     return Path.home()
 
 
-def ask_save_path(parent, title: str, name: str, filters: str) -> tuple[str, str]:
-    """The system's Save dialog for a file suggested as `name`, in `save_folder()`: (path, the
-    filter chosen), ("", "") when cancelled. The folder of a path chosen is the next one's."""
+def remember_save_folder(path: Path | str) -> None:
+    """The folder of `path`, just saved to, is where the next Save dialog opens."""
     from PySide6.QtCore import QSettings
+
+    QSettings().setValue(SAVE_FOLDER_KEY, str(Path(path).parent))
+
+
+def file_name(text: str) -> str:
+    """`text` as a file's name on any system: no folder separators or characters Windows refuses
+    (a username "DOMAIN\\agent" or "a/b" would otherwise name a folder)."""
+    return re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", text).strip(" .") or "export"
+
+
+def ask_save_path(parent, title: str, name: str, filters: str) -> tuple[str, str]:
+    """The system's Save dialog for a file suggested as `name` (made a safe file name), in
+    `save_folder()`: (path, the filter chosen), ("", "") when cancelled. The folder of a path
+    chosen is the next one's."""
     from PySide6.QtWidgets import QFileDialog
 
-    path, chosen = QFileDialog.getSaveFileName(parent, title, str(save_folder() / name), filters)
+    path, chosen = QFileDialog.getSaveFileName(parent, title, str(save_folder() / file_name(name)), filters)
     if path:
-        QSettings().setValue(SAVE_FOLDER_KEY, str(Path(path).parent))
+        remember_save_folder(path)
     return path, chosen

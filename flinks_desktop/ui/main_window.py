@@ -659,7 +659,8 @@ class MainWindow(QMainWindow):
         state = login_state(login.status, login.synced_at)
         label = STATE_LABELS.get(state, state)
         if state in ("error", "needs_mfa") and login.status_at is not None:
-            label += f" since {local_time(login.status_at)}"  # when it went wrong, for the ticket
+            # When it last went wrong (each failed refresh sets it again), for the ticket.
+            label += f" at {local_time(login.status_at)}"
         parts = [label, f"loginId {login.id}", f"synced here {ago(login.synced_at)}"]
         if login.last_refresh:
             parts.append(f"bank data from {local_time(login.last_refresh)}")
@@ -1025,7 +1026,8 @@ class MainWindow(QMainWindow):
             return
         chosen_filter = self.transactions_view.filters()
         if self.transactions_view.shows_none():  # an export of nothing: a file with only a header
-            self.show_status("No transactions to export: none match what is chosen in the Transactions tab.")
+            why = self.transactions_view.empty_title.text()  # no match, none synced, unreadable...
+            self.show_status(f"Nothing to export: {why[:1].lower()}{why[1:]} (the Transactions tab says more).")
             return
         default = (
             f"{institution_name(login.institution)} - {login.username or mask_id(login.id)}"

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, QSettings, Qt, Slot
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMargins, Qt, Slot
 from PySide6.QtGui import QColor, QKeySequence, QPalette, QShortcut
 from PySide6.QtPdf import QPdfDocument
 from PySide6.QtPdfWidgets import QPdfView
@@ -54,7 +54,7 @@ from flinks_desktop.core import export
 from flinks_desktop.core.atomic_file import atomic_write
 from flinks_desktop.core.redact import mask_account_number
 from flinks_desktop.core.store import AccountRow, CacheError, StatementRow, Store
-from flinks_desktop.ui.dialogs import SAVE_FOLDER_KEY, save_folder
+from flinks_desktop.ui.dialogs import remember_save_folder, save_folder
 from flinks_desktop.ui.elided_label import ElidedLabel
 from flinks_desktop.ui.formatting import plain_tooltip
 
@@ -326,7 +326,7 @@ class StatementsView(QWidget):
                 error=True,
             )
             return
-        QSettings().setValue(SAVE_FOLDER_KEY, str(path.parent))
+        remember_save_folder(path)
         self._show_notice(f"Saved to {path}")
 
     # -- the list --------------------------------------------------------------------------------

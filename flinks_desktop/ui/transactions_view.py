@@ -1175,8 +1175,8 @@ class TransactionsView(QWidget):
         elif self._everything == 0 and self._accounts:
             self._show_empty(
                 "No transactions",
-                "Flinks sent no transactions for this connection's accounts at its last sync. "
-                "Live refresh asks the bank again.",
+                "No transactions are cached for this connection's accounts. If its last sync left "
+                "some out, its Activity says why; Live refresh asks the bank again.",
                 clear=False,
             )
         elif self._everything == 0:
