@@ -148,7 +148,7 @@ Stage = Literal["authorize", "mfa", "accounts", "waiting", "statements", "saving
 Outcome = Literal["ok", "needs_mfa", "error", "skipped", "unknown"]
 
 _NEEDS_MFA = (
-    "The bank asked a security question that was not answered, so nothing was refreshed. "
+    "The bank asked a security question that was not answered, so no data was fetched. "
     "Refresh it live to answer the question."
 )
 _LOGIN_NOT_ANSWERED = "The bank's security question was not answered, so the login was cancelled."
