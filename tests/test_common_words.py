@@ -292,10 +292,9 @@ def test_the_app_makes_them_after_it_starts(qtbot, tmp_path, qasync_loop, memory
     """On the cache's writer thread, after the first paint: the window stays free meanwhile."""
     import asyncio
 
-    import shiboken6
-
     from flinks_desktop.core.secret_store import SecretStore
     from flinks_desktop.core.settings import Settings
+    from flinks_desktop.testing import close_window
     from flinks_desktop.ui.app import AppSession, index_missing_common_words
     from flinks_desktop.ui.main_window import MainWindow
 
@@ -315,8 +314,6 @@ def test_the_app_makes_them_after_it_starts(qtbot, tmp_path, qasync_loop, memory
         with Store.open(cache) as reopened:
             assert sorted(common_words(reopened)[LOGIN]) == COMMON
     finally:
-        window.close()
-        window.deleteLater()
-        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        close_window(qtbot, window)  # its work settled, then deleted
         done = asyncio.ensure_future(session.close())
         qtbot.waitUntil(done.done, timeout=10_000)

@@ -345,9 +345,8 @@ def test_a_cache_keyed_by_login_and_id_migrates_with_its_data_and_search(tmp_pat
 
 
 def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path, qasync_loop, memory_keyring) -> None:
-    import shiboken6
-
     from flinks_desktop.core.secret_store import SecretStore
+    from flinks_desktop.testing import close_window
     from flinks_desktop.ui.app import AppSession, finish_pending_wipes
     from flinks_desktop.ui.main_window import MainWindow
 
@@ -369,9 +368,7 @@ def test_the_app_finishes_a_pending_wipe_at_start_up_and_says_so(qtbot, tmp_path
         with Store.open(cache) as store:
             assert store.pending_wipes() == 0 and store.activity()[0].name == "WIPE_COMPLETED"
     finally:
-        window.close()
-        window.deleteLater()
-        qtbot.waitUntil(lambda: not shiboken6.isValid(window))
+        close_window(qtbot, window)  # its work settled, then deleted
         done = asyncio.ensure_future(session.close())
         qtbot.waitUntil(done.done, timeout=10_000)
 
